@@ -1,0 +1,63 @@
+//! Library information and thread control.
+
+use crate::boundary::{guard, guard_value, FfiError};
+use crate::status::FkStatus;
+use ferrokit_core::{pool, simd};
+use std::ffi::{c_char, CStr};
+
+/// Largest thread count `fk_set_num_threads` accepts.
+pub const FK_MAX_THREADS: usize = 1024;
+
+/// The ABI version of the loaded library; compare with `FK_ABI_VERSION` from the
+/// header you compiled against.
+#[no_mangle]
+pub extern "C" fn fk_abi_version() -> u32 {
+    guard_value(0, || crate::FK_ABI_VERSION)
+}
+
+const VERSION: &CStr =
+    match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(s) => s,
+        Err(_) => panic!("version contains NUL"),
+    };
+
+/// The library version ("0.1.0"); a static string, never NULL, not to be freed.
+#[no_mangle]
+pub extern "C" fn fk_version() -> *const c_char {
+    guard_value(c"unknown".as_ptr(), || VERSION.as_ptr())
+}
+
+/// The SIMD instruction set the kernels dispatch to on this CPU ("avx512",
+/// "avx2" or "sse2"); a static string.
+#[no_mangle]
+pub extern "C" fn fk_simd_level() -> *const c_char {
+    guard_value(c"unknown".as_ptr(), || match simd::level() {
+        simd::Level::Avx512 => c"avx512".as_ptr(),
+        simd::Level::Avx2 => c"avx2".as_ptr(),
+        simd::Level::Baseline => c"sse2".as_ptr(),
+    })
+}
+
+/// The number of threads kernels use: the value set by `fk_set_num_threads`,
+/// else `FERROKIT_NUM_THREADS`, else `OMP_NUM_THREADS`, else the usable CPUs.
+#[no_mangle]
+pub extern "C" fn fk_get_num_threads() -> usize {
+    guard_value(1, pool::num_threads)
+}
+
+/// Sets the number of threads kernels use from the next call on; 0 restores the
+/// default. Values above `FK_MAX_THREADS` give `FK_ERR_INVALID_ARGUMENT`.
+/// Thread-safe; calls already running finish with the old pool.
+#[no_mangle]
+pub extern "C" fn fk_set_num_threads(n: usize) -> FkStatus {
+    guard(|| {
+        if n > FK_MAX_THREADS {
+            return Err(FfiError::new(
+                FkStatus::FK_ERR_INVALID_ARGUMENT,
+                format!("fk_set_num_threads: n is {n}, expected 0..={FK_MAX_THREADS}"),
+            ));
+        }
+        pool::set_num_threads(n);
+        Ok(())
+    })
+}

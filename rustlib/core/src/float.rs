@@ -1,0 +1,50 @@
+//! The float types kernels are generic over (f32 and f64).
+
+use std::fmt::Debug;
+use std::ops::{Add, Div, Mul, Sub};
+
+/// A floating-point element type supported by the kernels.
+pub trait Float:
+    Copy
+    + Debug
+    + PartialOrd
+    + Send
+    + Sync
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + 'static
+{
+    const ZERO: Self;
+    const INFINITY: Self;
+    const NEG_INFINITY: Self;
+    const NAN: Self;
+    const EPSILON: Self;
+    /// Widens to f64 (exact for both types).
+    fn to_f64(self) -> f64;
+}
+
+impl Float for f64 {
+    const ZERO: Self = 0.0;
+    const INFINITY: Self = f64::INFINITY;
+    const NEG_INFINITY: Self = f64::NEG_INFINITY;
+    const NAN: Self = f64::NAN;
+    const EPSILON: Self = f64::EPSILON;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+impl Float for f32 {
+    const ZERO: Self = 0.0;
+    const INFINITY: Self = f32::INFINITY;
+    const NEG_INFINITY: Self = f32::NEG_INFINITY;
+    const NAN: Self = f32::NAN;
+    const EPSILON: Self = f32::EPSILON;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}

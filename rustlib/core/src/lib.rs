@@ -1,0 +1,17 @@
+//! ferrokit-core: safe numeric kernels over slices.
+//!
+//! This crate knows nothing about C or Python. Every kernel takes Rust slices,
+//! returns `Result<_, Error>` and is deterministic: the result does not depend on
+//! the number of threads (fixed-size blocks, reductions combined in a fixed tree).
+
+pub mod blocks;
+pub mod dot;
+pub mod error;
+pub mod float;
+pub mod minmax;
+pub mod normalize;
+pub mod pool;
+pub mod scalar;
+pub mod simd;
+
+pub use error::{Error, Result};

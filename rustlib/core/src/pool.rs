@@ -1,0 +1,154 @@
+//! The library-owned thread pool.
+//!
+//! Kernels never use rayon's global pool: ferrokit owns one pool that can be
+//! resized at any time and is rebuilt — never joined or dropped — in a process
+//! forked after it started (a forked child has only the forking thread, so the
+//! parent's workers do not exist there and waiting on them would hang forever).
+//!
+//! Size: `set_num_threads(n)` if called with n > 0, else `FERROKIT_NUM_THREADS`,
+//! else `OMP_NUM_THREADS`, else the CPUs this process may use (affinity/cgroup aware).
+
+use rayon::{ThreadPool, ThreadPoolBuilder};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+struct State {
+    /// Threads requested by `set_num_threads`; 0 means "use the default".
+    requested: usize,
+    /// The pool and the process id it was built in.
+    pool: Option<(u32, usize, Arc<ThreadPool>)>,
+}
+
+static STATE: Mutex<State> = Mutex::new(State {
+    requested: 0,
+    pool: None,
+});
+
+fn state() -> MutexGuard<'static, State> {
+    // A panic never happens while the lock is held, but stay usable if one did.
+    STATE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn env_threads(name: &str) -> Option<usize> {
+    let v = std::env::var(name).ok()?;
+    // OMP_NUM_THREADS may be a list ("4,2"): the first level is ours.
+    let first = v.split(',').next()?.trim();
+    first.parse::<usize>().ok().filter(|&n| n > 0)
+}
+
+/// The thread count used when none was requested explicitly.
+pub fn default_num_threads() -> usize {
+    env_threads("FERROKIT_NUM_THREADS")
+        .or_else(|| env_threads("OMP_NUM_THREADS"))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+}
+
+/// The number of threads kernels use.
+pub fn num_threads() -> usize {
+    let req = state().requested;
+    if req > 0 {
+        req
+    } else {
+        default_num_threads()
+    }
+}
+
+/// Sets the number of threads kernels use; 0 restores the default.
+/// Takes effect for the next kernel call; calls already running finish on the old pool.
+pub fn set_num_threads(n: usize) {
+    let mut s = state();
+    s.requested = n;
+    if let Some((pid, size, _)) = &s.pool {
+        let want = if n > 0 { n } else { default_num_threads() };
+        if *pid == std::process::id() && *size != want {
+            // Same process: the old pool ends when its last running call ends.
+            s.pool = None;
+        }
+    }
+}
+
+fn pool_for(threads: usize) -> Option<Arc<ThreadPool>> {
+    let pid = std::process::id();
+    let mut s = state();
+    if let Some((p, size, pool)) = &s.pool {
+        if *p == pid && *size == threads {
+            return Some(Arc::clone(pool));
+        }
+    }
+    if let Some((p, _, old)) = s.pool.take() {
+        if p != pid {
+            // Forked child: the old pool's threads do not exist here. Dropping it
+            // would try to signal them, so leak it deliberately (once per fork).
+            std::mem::forget(old);
+        }
+    }
+    let pool = ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("ferrokit-{i}"))
+        .build()
+        .ok()
+        .map(Arc::new)?;
+    s.pool = Some((pid, threads, Arc::clone(&pool)));
+    Some(pool)
+}
+
+/// Runs `f` on the library pool when `work_items` is large enough to pay for the
+/// hand-off and more than one thread is configured; otherwise on the calling thread.
+/// `f` receives `true` when it runs in the pool and may use `rayon::join` /
+/// parallel iterators (which then use this pool, never the global one).
+pub fn run<R: Send>(work_items: usize, min_parallel: usize, f: impl FnOnce(bool) -> R + Send) -> R {
+    if work_items < min_parallel || rayon::current_thread_index().is_some() {
+        // Already inside a pool worker (nested call): stay sequential there.
+        return f(false);
+    }
+    let threads = num_threads();
+    if threads <= 1 {
+        return f(false);
+    }
+    match pool_for(threads) {
+        Some(pool) => pool.install(|| f(true)),
+        None => f(false),
+    }
+}
+
+/// `rayon::join` when `parallel`, else the two closures one after the other.
+#[inline]
+pub fn join<A: Send, B: Send>(
+    parallel: bool,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if parallel {
+        rayon::join(a, b)
+    } else {
+        (a(), b())
+    }
+}
+
+/// Runs `f` on a worker of the library pool (even with one thread configured).
+/// Used where work must leave the calling thread, e.g. tests of panic handling.
+pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    match pool_for(num_threads().max(1)) {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_parsing_takes_first_level_and_ignores_garbage() {
+        assert_eq!(env_threads("FERROKIT_TEST_UNSET_VARIABLE"), None);
+    }
+
+    #[test]
+    fn run_small_work_stays_on_caller() {
+        let r = run(1, 1000, |par| par);
+        assert!(!r);
+    }
+}

@@ -1,0 +1,126 @@
+//! Run-time SIMD dispatch.
+//!
+//! Kernels are written as plain loops over fixed-width lane arrays, which LLVM
+//! vectorizes. `multiversion!` compiles such a loop once per instruction set and
+//! picks the best one the running CPU supports, so a binary built for baseline
+//! x86_64 still uses AVX2 / AVX-512 and never requires a newer CPU than it runs on.
+//!
+//! Because the lane structure is explicit in the source (e.g. 16 independent
+//! accumulators), every variant performs the same IEEE operations in the same
+//! order: results are bit-identical whichever variant runs.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// The instruction-set level a kernel variant is compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Portable code (SSE2 on x86_64).
+    Baseline = 1,
+    /// AVX2 + FMA.
+    Avx2 = 2,
+    /// AVX-512 F/VL/BW/DQ.
+    Avx512 = 3,
+}
+
+impl Level {
+    /// A short name for reports (`show_config`, benchmarks).
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Baseline => {
+                if cfg!(target_arch = "x86_64") {
+                    "sse2"
+                } else {
+                    "baseline"
+                }
+            }
+            Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
+        }
+    }
+}
+
+static DETECTED: AtomicU8 = AtomicU8::new(0);
+static OVERRIDE: AtomicU8 = AtomicU8::new(0);
+
+fn detect() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
+            return Level::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Level::Avx2;
+        }
+    }
+    Level::Baseline
+}
+
+fn from_u8(v: u8) -> Level {
+    match v {
+        3 => Level::Avx512,
+        2 => Level::Avx2,
+        _ => Level::Baseline,
+    }
+}
+
+/// The best level this CPU supports (cached after the first call).
+pub fn detected_level() -> Level {
+    let v = DETECTED.load(Ordering::Relaxed);
+    if v != 0 {
+        return from_u8(v);
+    }
+    let l = detect();
+    DETECTED.store(l as u8, Ordering::Relaxed);
+    l
+}
+
+/// The level kernels use now: the detected one, or a lower one if capped.
+#[inline]
+pub fn level() -> Level {
+    let cap = OVERRIDE.load(Ordering::Relaxed);
+    let d = detected_level();
+    if cap != 0 && cap < d as u8 {
+        from_u8(cap)
+    } else {
+        d
+    }
+}
+
+/// Caps the level kernels may use (`None` removes the cap). A cap above what the
+/// CPU supports has no effect, so this can never enable unsupported code.
+/// Used by tests to prove every variant gives the same bits.
+pub fn set_max_level(cap: Option<Level>) {
+    OVERRIDE.store(cap.map_or(0, |l| l as u8), Ordering::Relaxed);
+}
+
+/// Defines `pub fn $name(args) -> ret` that dispatches at run time to copies of
+/// `$body` (an `#[inline(always)]` function) compiled for AVX-512, AVX2 and baseline.
+#[macro_export]
+macro_rules! multiversion {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty = $body:path;) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+                fn v_avx512($($arg: $ty),*) -> $ret { $body($($arg),*) }
+                #[target_feature(enable = "avx2,fma")]
+                fn v_avx2($($arg: $ty),*) -> $ret { $body($($arg),*) }
+                match $crate::simd::level() {
+                    // SAFETY: level() returns Avx512 only when the running CPU reports
+                    // avx512f/vl/bw/dq (is_x86_feature_detected), so the code is supported.
+                    $crate::simd::Level::Avx512 => return unsafe { v_avx512($($arg),*) },
+                    // SAFETY: level() returns Avx2 only when the CPU reports avx2 and fma.
+                    $crate::simd::Level::Avx2 => return unsafe { v_avx2($($arg),*) },
+                    $crate::simd::Level::Baseline => {}
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
