@@ -1,0 +1,65 @@
+"""ferrokit: fast numeric kernels in Rust for Python data and ML work.
+
+>>> import ferrokit as fk
+>>> fk.add_numbers(5, 7)
+12
+>>> fk.dot_product([1.0, 2.0, 3.0], [4.0, 5.0, 6.0])
+32.0
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from ferrokit._errors import (
+    AliasingError,
+    AllocationError,
+    FerrokitError,
+    IntegerOverflowError,
+    InternalError,
+    InvalidArgumentError,
+    MisalignedError,
+    NonFiniteError,
+    NullPointerError,
+    ShapeMismatchError,
+    TooLargeError,
+)
+from ferrokit.core import add_numbers, dot_product, normalize
+from ferrokit.runtime import (
+    abi_version,
+    config,
+    get_include,
+    get_library,
+    get_num_threads,
+    set_num_threads,
+    show_config,
+    simd_level,
+    threads,
+)
+
+__all__ = [
+    "AliasingError",
+    "AllocationError",
+    "FerrokitError",
+    "IntegerOverflowError",
+    "InternalError",
+    "InvalidArgumentError",
+    "MisalignedError",
+    "NonFiniteError",
+    "NullPointerError",
+    "ShapeMismatchError",
+    "TooLargeError",
+    "__version__",
+    "abi_version",
+    "add_numbers",
+    "config",
+    "dot_product",
+    "get_include",
+    "get_library",
+    "get_num_threads",
+    "normalize",
+    "set_num_threads",
+    "show_config",
+    "simd_level",
+    "threads",
+]

@@ -1,0 +1,31 @@
+"""Loads the native library and checks its ABI version. Nothing else."""
+
+from __future__ import annotations
+
+#: The C ABI version this Python package was written against.
+EXPECTED_ABI_VERSION = 1
+
+try:
+    from ferrokit._ffi import ffi, lib
+except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
+    raise ImportError(
+        "ferrokit's native library could not be loaded "
+        f"({exc}). Build it from a source checkout with `pip install .` "
+        "(needs a Rust toolchain: cargo) or install a ferrokit wheel."
+    ) from exc
+
+
+def _check_abi() -> None:
+    found = int(lib.fk_abi_version())
+    if found != EXPECTED_ABI_VERSION or int(lib.FK_ABI_VERSION) != EXPECTED_ABI_VERSION:
+        raise ImportError(
+            f"ferrokit ABI mismatch: the Python package expects ABI version "
+            f"{EXPECTED_ABI_VERSION}, the loaded native library reports {found} "
+            f"(compiled header: {int(lib.FK_ABI_VERSION)}). Reinstall ferrokit so "
+            "both come from the same build."
+        )
+
+
+_check_abi()
+
+__all__ = ["ffi", "lib", "EXPECTED_ABI_VERSION"]
