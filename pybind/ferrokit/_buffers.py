@@ -113,6 +113,12 @@ def data_address(arr: np.ndarray) -> int:
     return int(arr.__array_interface__["data"][0])
 
 
+#: Untyped zero-copy view of a C-contiguous buffer (raises BufferError if it is
+#: not contiguous). For helpers that take ``const void *`` after the caller
+#: checked the dtype: about 40 ns cheaper than the typed ``cbuf``.
+raw_buffer = ffi.from_buffer
+
+
 def cbuf(arr: np.ndarray) -> Any:
     """A cdata pointer to a C-contiguous float32/float64 array (no copy).
 

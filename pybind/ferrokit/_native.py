@@ -15,17 +15,18 @@ except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
     ) from exc
 
 
-def _check_abi() -> None:
+def check_abi(expected: int = EXPECTED_ABI_VERSION) -> None:
+    """Raises ImportError naming both versions if the library's ABI differs."""
     found = int(lib.fk_abi_version())
-    if found != EXPECTED_ABI_VERSION or int(lib.FK_ABI_VERSION) != EXPECTED_ABI_VERSION:
+    if found != expected or int(lib.FK_ABI_VERSION) != expected:
         raise ImportError(
             f"ferrokit ABI mismatch: the Python package expects ABI version "
-            f"{EXPECTED_ABI_VERSION}, the loaded native library reports {found} "
+            f"{expected}, the loaded native library reports {found} "
             f"(compiled header: {int(lib.FK_ABI_VERSION)}). Reinstall ferrokit so "
             "both come from the same build."
         )
 
 
-_check_abi()
+check_abi()
 
-__all__ = ["ffi", "lib", "EXPECTED_ABI_VERSION"]
+__all__ = ["EXPECTED_ABI_VERSION", "check_abi", "ffi", "lib"]

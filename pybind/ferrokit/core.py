@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ferrokit._buffers import (
+    F32,
     F64,
     as_float_array,
     as_vector,
@@ -16,6 +17,7 @@ from ferrokit._buffers import (
     check_out,
     data_address,
     flat_view,
+    raw_buffer,
 )
 from ferrokit._errors import raise_for_status
 from ferrokit._native import ffi, lib
@@ -24,6 +26,8 @@ _I32_MAX = 2**31 - 1
 _I32_MIN = -(2**31)
 _STATUS_BASE = 2**32  # fkpy_add_numbers returns 2**32 + status on error
 _add = lib.fkpy_add_numbers
+_DOT = {F64: lib.fkpy_dot_f64, F32: lib.fkpy_dot_f32}
+_take_status = lib.fkpy_take_status
 
 
 def add_numbers(a: int, b: int) -> int:
@@ -67,18 +71,34 @@ def dot_product(vec1: ArrayLike, vec2: ArrayLike) -> float:
     >>> fk.dot_product([1.0, 2.0, 3.0], [4.0, 5.0, 6.0])
     32.0
     """
+    # Fast path (small vectors are dominated by call overhead): two 1-D numpy
+    # arrays of one supported dtype, passed as they are. Anything unusual
+    # (non-contiguous: numpy refuses the buffer; misaligned: the C status) takes the general path.
+    if type(vec1) is np.ndarray and type(vec2) is np.ndarray and vec1.ndim == 1 == vec2.ndim:
+        fn = _DOT.get(vec1.dtype) if vec1.dtype is vec2.dtype else None
+        if fn is not None:
+            try:
+                r = fn(raw_buffer(vec1), vec1.shape[0], raw_buffer(vec2), vec2.shape[0])
+            except (BufferError, ValueError):
+                pass  # numpy refuses a flat buffer of a non-contiguous array
+            else:
+                if r == r:  # not NaN: certainly a success
+                    return r
+                st = _take_status()
+                if not st:
+                    return r  # a genuine NaN result (NaN in the input)
+                if st != lib.FK_ERR_MISALIGNED:
+                    raise_for_status(st)
     x = as_vector(vec1, "dot_product", "vec1")
     y = as_vector(vec2, "dot_product", "vec2")
     if x.dtype is not y.dtype:
         x, y = x.astype(F64, copy=False), y.astype(F64, copy=False)
-    out = ffi.new("double *")
-    if x.dtype is F64:
-        st = lib.fk_dot_f64(cbuf(x), x.size, cbuf(y), y.size, out)
-    else:
-        st = lib.fk_dot_f32(cbuf(x), x.size, cbuf(y), y.size, out)
-    if st:
-        raise_for_status(st)
-    return out[0]
+    r = _DOT[x.dtype](raw_buffer(x), x.shape[0], raw_buffer(y), y.shape[0])
+    if r != r:
+        st = _take_status()
+        if st:
+            raise_for_status(st)
+    return r
 
 
 def _normalize_call(src: np.ndarray, dst: np.ndarray) -> None:

@@ -32,7 +32,13 @@ pub unsafe extern "C" fn fk_last_error_message(buf: *mut c_char, cap: usize) -> 
             let m = m.borrow();
             let bytes = m.as_bytes();
             // SAFETY: the caller guarantees buf is NULL or has cap writable bytes.
-            let out = unsafe { crate::slices::out_slice(buf.cast::<u8>(), cap, "buf") };
+            let out = unsafe {
+                crate::slices::out_slice(
+                    buf.cast::<u8>(),
+                    cap,
+                    crate::slices::Arg("fk_last_error_message", "buf"),
+                )
+            };
             if let Ok(out) = out {
                 if let Some((last, body)) = out.split_last_mut() {
                     let k = bytes.len().min(body.len());

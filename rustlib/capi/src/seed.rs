@@ -4,7 +4,7 @@
 //! a one-line call of a generic body below.
 
 use crate::boundary::{guard, FfiError};
-use crate::slices::{in_slice, out_ref, out_slice, overlap, Overlap};
+use crate::slices::{in_slice, out_ref, out_slice, overlap, Arg, Overlap};
 use crate::status::FkStatus;
 use ferrokit_core::normalize::{normalize_inplace, normalize_into, NormalizeElement};
 use ferrokit_core::{dot, scalar};
@@ -19,7 +19,7 @@ use ferrokit_core::{dot, scalar};
 pub unsafe extern "C" fn fk_add_numbers(a: i32, b: i32, out: *mut i32) -> FkStatus {
     guard(|| {
         // SAFETY: forwarded from this function's contract.
-        let out = unsafe { out_ref(out, "fk_add_numbers: out") }?;
+        let out = unsafe { out_ref(out, Arg("fk_add_numbers", "out")) }?;
         *out = scalar::add_numbers(a, b)?;
         Ok(())
     })
@@ -30,7 +30,7 @@ pub unsafe extern "C" fn fk_add_numbers(a: i32, b: i32, out: *mut i32) -> FkStat
 /// # Safety
 /// As the exports: `x`/`y` valid for `nx`/`ny` reads, `out` writable.
 unsafe fn dot_body<T>(
-    name: &str,
+    name: &'static str,
     x: *const T,
     nx: usize,
     y: *const T,
@@ -42,9 +42,9 @@ unsafe fn dot_body<T>(
         // SAFETY: forwarded from the export's contract.
         let (x, y, out) = unsafe {
             (
-                in_slice(x, nx, &format!("{name}: x"))?,
-                in_slice(y, ny, &format!("{name}: y"))?,
-                out_ref(out, &format!("{name}: out"))?,
+                in_slice(x, nx, Arg(name, "x"))?,
+                in_slice(y, ny, Arg(name, "y"))?,
+                out_ref(out, Arg(name, "out"))?,
             )
         };
         *out = kernel(x, y)?;
@@ -97,7 +97,7 @@ pub unsafe extern "C" fn fk_dot_f32(
 /// # Safety
 /// As the exports.
 unsafe fn normalize_body<T: NormalizeElement>(
-    name: &str,
+    name: &'static str,
     x: *const T,
     n: usize,
     out: *mut T,
@@ -114,7 +114,7 @@ unsafe fn normalize_body<T: NormalizeElement>(
             Overlap::Same => {
                 // SAFETY: x and out are one buffer of n writable elements
                 // (contract); only this one mutable view of it exists.
-                let xs = unsafe { out_slice(out, n, &format!("{name}: out"))? };
+                let xs = unsafe { out_slice(out, n, Arg(name, "out"))? };
                 normalize_inplace(xs)?;
             }
             Overlap::Disjoint => {
@@ -122,8 +122,8 @@ unsafe fn normalize_body<T: NormalizeElement>(
                 // mutable view can coexist.
                 let (xs, os) = unsafe {
                     (
-                        in_slice(x, n, &format!("{name}: x"))?,
-                        out_slice(out, n_out, &format!("{name}: out"))?,
+                        in_slice(x, n, Arg(name, "x"))?,
+                        out_slice(out, n_out, Arg(name, "out"))?,
                     )
                 };
                 normalize_into(xs, os)?;

@@ -6,8 +6,20 @@
 
 use crate::boundary::FfiError;
 use crate::status::FkStatus;
+use std::fmt;
 
-fn check<T>(ptr: *const T, n: usize, arg: &str) -> Result<bool, FfiError> {
+/// Names an argument for error messages ("fk_dot_f64: x") without formatting
+/// anything on the success path.
+#[derive(Clone, Copy)]
+pub(crate) struct Arg(pub &'static str, pub &'static str);
+
+impl fmt::Display for Arg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.0, self.1)
+    }
+}
+
+fn check<T>(ptr: *const T, n: usize, arg: Arg) -> Result<bool, FfiError> {
     if n == 0 {
         return Ok(false);
     }
@@ -45,7 +57,7 @@ fn check<T>(ptr: *const T, n: usize, arg: &str) -> Result<bool, FfiError> {
 pub(crate) unsafe fn in_slice<'a, T>(
     ptr: *const T,
     n: usize,
-    arg: &str,
+    arg: Arg,
 ) -> Result<&'a [T], FfiError> {
     if !check(ptr, n, arg)? {
         return Ok(&[]);
@@ -63,7 +75,7 @@ pub(crate) unsafe fn in_slice<'a, T>(
 pub(crate) unsafe fn out_slice<'a, T>(
     ptr: *mut T,
     n: usize,
-    arg: &str,
+    arg: Arg,
 ) -> Result<&'a mut [T], FfiError> {
     if !check(ptr, n, arg)? {
         return Ok(&mut []);
@@ -76,7 +88,7 @@ pub(crate) unsafe fn out_slice<'a, T>(
 ///
 /// # Safety
 /// `ptr` must be NULL or point to a writable `T` nothing else accesses for `'a`.
-pub(crate) unsafe fn out_ref<'a, T>(ptr: *mut T, arg: &str) -> Result<&'a mut T, FfiError> {
+pub(crate) unsafe fn out_ref<'a, T>(ptr: *mut T, arg: Arg) -> Result<&'a mut T, FfiError> {
     // SAFETY: forwarded contract; n = 1 makes NULL an error.
     let s = unsafe { out_slice(ptr, 1, arg)? };
     Ok(&mut s[0])
@@ -112,28 +124,26 @@ pub(crate) fn overlap<T>(a: *const T, n: usize, b: *const T, m: usize) -> Overla
 mod tests {
     use super::*;
 
+    const X: Arg = Arg("test", "x");
+
     #[test]
     fn null_empty_misaligned_too_large() {
         // SAFETY: the helpers only dereference after their checks pass; here they must fail
         // or return empty slices.
         unsafe {
-            assert!(in_slice::<f64>(std::ptr::null(), 0, "x")
-                .unwrap()
-                .is_empty());
+            assert!(in_slice::<f64>(std::ptr::null(), 0, X).unwrap().is_empty());
             assert_eq!(
-                in_slice::<f64>(std::ptr::null(), 3, "x")
-                    .unwrap_err()
-                    .status,
+                in_slice::<f64>(std::ptr::null(), 3, X).unwrap_err().status,
                 FkStatus::FK_ERR_NULL_POINTER
             );
             let buf = [0u64; 4];
             let odd = (buf.as_ptr() as *const u8).add(1) as *const f64;
             assert_eq!(
-                in_slice(odd, 2, "x").unwrap_err().status,
+                in_slice(odd, 2, X).unwrap_err().status,
                 FkStatus::FK_ERR_MISALIGNED
             );
             assert_eq!(
-                in_slice(buf.as_ptr() as *const f64, usize::MAX / 4, "x")
+                in_slice(buf.as_ptr() as *const f64, usize::MAX / 4, X)
                     .unwrap_err()
                     .status,
                 FkStatus::FK_ERR_TOO_LARGE

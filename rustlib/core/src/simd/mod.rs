@@ -124,3 +124,5 @@ macro_rules! multiversion {
         }
     };
 }
+
+pub mod stream;

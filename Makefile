@@ -1,0 +1,59 @@
+# ferrokit: `make bench` runs the main job, `make test` runs the tests.
+# Both install what they need first (Python packages from requirements-dev.txt;
+# the Rust toolchain and gcc are expected on the machine).
+
+PYTHON ?= python3
+CARGO ?= cargo
+RUSTLIB := rustlib
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: all deps build build-release test rust-check python-check pytest bench pyo3-tutorial wheel header clean
+
+all: test
+
+deps: .deps.stamp
+.deps.stamp: requirements-dev.txt
+	$(PYTHON) -m pip install -q -r requirements-dev.txt
+	@command -v cargo-clippy >/dev/null || rustup component add clippy
+	@command -v rustfmt >/dev/null || rustup component add rustfmt
+	touch $@
+
+# Editable install with the test-only exports (feature `testing`: fk_test_panic).
+build: deps
+	FERROKIT_CARGO_FEATURES=testing $(PYTHON) -m pip install -q --no-build-isolation --no-deps -e .
+
+# Editable install as shipped (no test-only exports), used for benchmarks.
+build-release: deps
+	$(PYTHON) -m pip install -q --no-build-isolation --no-deps -e .
+
+header:
+	cd $(RUSTLIB) && $(CARGO) run -q --locked -p ferrokit-header-gen
+
+rust-check:
+	cd $(RUSTLIB) && $(CARGO) fmt --all -- --check
+	cd $(RUSTLIB) && $(CARGO) clippy --locked --all-targets --all-features -- -D warnings
+	cd $(RUSTLIB) && $(CARGO) test --locked --all-features -q
+
+python-check: deps
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+pytest: build
+	$(PYTHON) -m pytest -q tests
+
+test: deps rust-check python-check build pytest
+
+pyo3-tutorial: deps
+	bash benchmarks/build_pyo3_tutorial.sh
+
+bench: build-release pyo3-tutorial
+	$(PYTHON) -m ferrokit bench --out bench-results
+
+wheel: deps
+	rm -rf dist
+	$(PYTHON) -m pip wheel -q --no-build-isolation --no-deps -w dist .
+	@ls dist/*.whl
+
+clean:
+	rm -rf build dist bench-results .deps.stamp pybind/ferrokit/_ffi*.so pybind/ferrokit/libferrokit.so pybind/ferrokit/include
+	cd $(RUSTLIB) && $(CARGO) clean

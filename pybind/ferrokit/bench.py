@@ -1,0 +1,347 @@
+"""``python -m ferrokit bench``: ferrokit side by side with pure Python, numpy
+and a PyO3 build of the tutorial functions, in one process.
+
+Every timing is the median of several repeats; the implementations being
+compared are run interleaved (round-robin inside each repeat) so a noisy
+neighbour slows all of them alike. numpy's BLAS is limited to the same thread
+count as ferrokit with threadpoolctl. Results: a table on stdout, JSON and a PNG
+chart in ``--out``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import ferrokit as fk
+
+Timing = dict[str, Any]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _blas_limit(n: int) -> Any:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - bench extra not installed
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(n)
+
+
+def interleaved(cases: dict[str, Callable[[], Any]], repeats: int, inner: int = 1) -> dict[str, float]:
+    """Median seconds per call of each case, run round-robin `repeats` times."""
+    samples: dict[str, list[float]] = {k: [] for k in cases}
+    for f in cases.values():  # warm-up (allocations, pool start, caches)
+        f()
+    for _ in range(repeats):
+        for name, f in cases.items():
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                f()
+            samples[name].append((time.perf_counter() - t0) / inner)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def peak_alloc(f: Callable[[], Any]) -> int:
+    """Peak bytes allocated (numpy arrays included) while running ``f``."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        r = f()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    del r
+    return peak
+
+
+def _py_dot(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=False))
+
+
+def _py_normalize(d: list[float]) -> list[float]:
+    lo, hi = min(d), max(d)
+    r = hi - lo
+    return [0.0] * len(d) if r < 2.220446049250313e-16 else [(v - lo) / r for v in d]
+
+
+def _np_normalize(x: np.ndarray) -> np.ndarray:
+    return (x - x.min()) / (x.max() - x.min())
+
+
+def _load_pyo3() -> Any:
+    try:
+        import pyo3_tutorial
+    except ImportError:
+        return None
+    return pyo3_tutorial
+
+
+def bench_small_calls(pyo3: Any, quick: bool) -> Timing:
+    """Per-call overhead: add_numbers and a 16-element dot product."""
+    a = np.random.default_rng(1).random(16)
+    b = np.random.default_rng(2).random(16)
+    inner = 2_000 if quick else 20_000
+    cases: dict[str, Callable[[], Any]] = {
+        "ferrokit add_numbers": lambda: fk.add_numbers(5, 7),
+        "python a + b": lambda: 5 + 7,
+        "ferrokit dot16": lambda: fk.dot_product(a, b),
+        "numpy dot16": lambda: np.dot(a, b),
+    }
+    if pyo3 is not None:
+        cases["pyo3 add_numbers"] = lambda: pyo3.add_numbers(5, 7)
+    t = interleaved(cases, 5 if quick else 15, inner)
+    out: Timing = {k: v * 1e9 for k, v in t.items()}  # ns per call
+    out["unit"] = "ns/call"
+    return out
+
+
+def bench_call_modes(quick: bool) -> Timing:
+    """Why cffi API mode: the cost of one call of a trivial C function and of
+    handing one numpy array to C, measured both ways."""
+    from cffi import FFI
+
+    from ferrokit._native import ffi, lib
+
+    abi = FFI()
+    abi.cdef("uint32_t fk_abi_version(void);")
+    abi_lib = abi.dlopen(fk.get_library())
+    x = np.zeros(16)
+    inner = 2_000 if quick else 50_000
+    t = interleaved(
+        {
+            "api mode call": lambda: lib.fk_abi_version(),
+            "abi (dlopen) mode call": lambda: abi_lib.fk_abi_version(),
+            "ffi.from_buffer(array)": lambda: ffi.from_buffer("double[]", x),
+            "ffi.cast(array.ctypes.data)": lambda: ffi.cast("double *", x.ctypes.data),
+        },
+        5 if quick else 11,
+        inner,
+    )
+    out: Timing = {k: v * 1e9 for k, v in t.items()}
+    out["unit"] = "ns/call"
+    return out
+
+
+def bench_size(n: int, threads: int, pyo3: Any, quick: bool) -> Timing:
+    rng = np.random.default_rng(n)
+    x = rng.random(n)
+    y = rng.random(n)
+    out = np.empty_like(x)
+    xl, yl = x.tolist(), y.tolist()
+    reps = 5 if quick else (21 if n <= 100_000 else 9)
+    inner = max(1, 20_000 // max(n, 1)) if n < 100_000 else 1
+    res: Timing = {"n": n, "threads": threads}
+    fk.set_num_threads(threads)
+    with _blas_limit(threads):
+        dot_cases: dict[str, Callable[[], Any]] = {
+            "ferrokit": lambda: fk.dot_product(x, y),
+            "numpy": lambda: np.dot(x, y),
+        }
+        norm_cases: dict[str, Callable[[], Any]] = {
+            "ferrokit": lambda: fk.normalize(x),
+            "ferrokit out=": lambda: fk.normalize(x, out=out),
+            "numpy": lambda: _np_normalize(x),
+        }
+        if threads == 1:
+            # Implementations without threads: measured once, at 1 thread.
+            dot_cases["ferrokit (list)"] = lambda: fk.dot_product(xl, yl)
+            norm_cases["ferrokit (list)"] = lambda: fk.normalize(xl)
+            if pyo3 is not None:
+                dot_cases["pyo3 (list)"] = lambda: pyo3.dot_product(xl, yl)
+                norm_cases["pyo3 (list)"] = lambda: pyo3.normalize(xl)
+                if n <= 100_000:
+                    dot_cases["pyo3 (numpy)"] = lambda: pyo3.dot_product(x, y)
+        res["dot_product"] = {k: v for k, v in interleaved(dot_cases, reps, inner).items()}
+        res["normalize"] = {k: v for k, v in interleaved(norm_cases, reps, inner).items()}
+        if threads == 1:
+            py_reps = 1 if n >= 10**7 else 3
+            py = interleaved(
+                {"dot": lambda: _py_dot(xl, yl), "normalize": lambda: _py_normalize(xl)},
+                py_reps,
+            )
+            res["dot_product"]["pure python"] = py["dot"]
+            res["normalize"]["pure python"] = py["normalize"]
+        if n >= 10**6:
+            res["normalize_peak_bytes"] = {
+                "ferrokit": peak_alloc(lambda: fk.normalize(x)),
+                "ferrokit out=": peak_alloc(lambda: fk.normalize(x, out=out)),
+                "numpy": peak_alloc(lambda: _np_normalize(x)),
+                "input": x.nbytes,
+            }
+    fk.set_num_threads(None)
+    return res
+
+
+GOALS = [
+    # (label, function, n, threads, case, reference, minimum ratio reference/case)
+    ("normalize 1e7 new array, 1 thread", "normalize", 10**7, 1, "ferrokit", "numpy", 1.6),
+    ("normalize 1e7 new array, 2 threads", "normalize", 10**7, 2, "ferrokit", "numpy", 2.2),
+    ("normalize 1e7 out=, 1 thread", "normalize", 10**7, 1, "ferrokit out=", "numpy", 2.5),
+    ("normalize 1e7 out=, 2 threads", "normalize", 10**7, 2, "ferrokit out=", "numpy", 3.2),
+    ("dot_product 1e7, 1 thread", "dot_product", 10**7, 1, "ferrokit", "numpy", 0.95),
+    ("dot_product 1e7, 2 threads", "dot_product", 10**7, 2, "ferrokit", "numpy", 0.95),
+    ("dot_product 1e6 list vs pyo3", "dot_product", 10**6, 1, "ferrokit (list)", "pyo3 (list)", 1.0),
+    ("normalize 1e6 list vs pyo3", "normalize", 10**6, 1, "ferrokit (list)", "pyo3 (list)", 1.0),
+]
+
+
+def evaluate_goals(results: list[Timing], small: Timing) -> list[dict[str, Any]]:
+    rows = []
+    for label, fn, n, th, case, ref, need in GOALS:
+        r = next((r for r in results if r["n"] == n and r["threads"] == th), None)
+        if r is None or case not in r[fn] or ref not in r[fn]:
+            continue
+        ratio = r[fn][ref] / r[fn][case]
+        rows.append({"goal": label, "ratio": ratio, "required": need, "met": ratio >= need})
+    if "numpy dot16" in small:
+        ratio = small["numpy dot16"] / small["ferrokit dot16"]
+        rows.append(
+            {
+                "goal": "dot_product 16 elements vs np.dot",
+                "ratio": ratio,
+                "required": 0.5,
+                "met": ratio >= 0.5,
+            }
+        )
+    if "pyo3 add_numbers" in small:
+        ratio = small["pyo3 add_numbers"] / small["ferrokit add_numbers"]
+        rows.append(
+            {"goal": "add_numbers call vs pyo3", "ratio": ratio, "required": 1 / 3, "met": ratio >= 1 / 3}
+        )
+    return rows
+
+
+def _fmt_time(s: float) -> str:
+    if s < 1e-6:
+        return f"{s * 1e9:.0f} ns"
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} µs"
+    if s < 1:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s:.2f} s"
+
+
+def print_report(
+    meta: dict[str, Any], small: Timing, modes: Timing, results: list[Timing], goals: list[dict[str, Any]]
+) -> None:
+    print("ferrokit benchmark")
+    for k, v in meta.items():
+        print(f"  {k}: {v}")
+    print("\nmedian time per call (speed-up = numpy time / this time; >1 is faster than numpy)")
+    print(f"{'function':<12} {'n':>9} {'thr':>3}  {'implementation':<16} {'time':>10} {'vs numpy':>9}")
+    for r in results:
+        for fn in ("dot_product", "normalize"):
+            ref = r[fn].get("numpy")
+            for impl, t in sorted(r[fn].items(), key=lambda kv: kv[1]):
+                ratio = f"{ref / t:8.2f}x" if ref else ""
+                print(f"{fn:<12} {r['n']:>9} {r['threads']:>3}  {impl:<16} {_fmt_time(t):>10} {ratio:>9}")
+        if "normalize_peak_bytes" in r:
+            p = r["normalize_peak_bytes"]
+            print(
+                f"{'':<12} peak allocation during normalize (input {p['input'] / 2**20:.0f} MiB): "
+                + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in p.items() if k != "input")
+            )
+    print("\nsmall calls (ns per call):")
+    for k, v in small.items():
+        if k != "unit":
+            print(f"  {k:<24} {v:8.0f}")
+    print("\ncffi call modes (ns per call):")
+    for k, v in modes.items():
+        if k != "unit":
+            print(f"  {k:<30} {v:8.0f}")
+    print("\nspeed goals (ratio = reference time / ferrokit time):")
+    for g in goals:
+        print(
+            f"  {'met ' if g['met'] else 'MISS'} {g['goal']:<40} "
+            f"{g['ratio']:6.2f}x (need {g['required']:.2f}x)"
+        )
+
+
+def write_chart(results: list[Timing], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no chart written")
+        return False
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, fn in zip(axes, ("dot_product", "normalize"), strict=False):
+        labels, values = [], []
+        for r in results:
+            ref = r[fn]["numpy"]
+            for impl, t in r[fn].items():
+                if impl == "numpy":
+                    continue
+                labels.append(f"{impl}\nn={r['n']:.0e} t={r['threads']}")
+                values.append(ref / t)
+        ax.barh(
+            range(len(values)),
+            values,
+            color=["tab:orange" if "ferrokit" in s else "tab:gray" for s in labels],
+        )
+        ax.set_yticks(range(len(values)), labels, fontsize=6)
+        ax.axvline(1.0, color="k", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("speed-up vs numpy (log scale, >1 is faster)")
+        ax.set_title(fn)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return True
+
+
+def run(quick: bool = False, out_dir: str = "bench-results") -> int:
+    pyo3 = _load_pyo3()
+    sizes = [10**3, 10**5] if quick else [10**3, 10**5, 10**6, 10**7]
+    meta = {
+        "cpu": _cpu_model(),
+        "cores (usable)": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "simd level": fk.simd_level(),
+        "default threads": fk.get_num_threads(),
+        "ferrokit": fk.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "pyo3 tutorial build": "loaded" if pyo3 is not None else "not installed (make bench builds it)",
+    }
+    small = bench_small_calls(pyo3, quick)
+    modes = bench_call_modes(quick)
+    results = []
+    for n in sizes:
+        for threads in (1, 2):
+            results.append(bench_size(n, threads, pyo3, quick))
+    goals = evaluate_goals(results, small)
+    print_report(meta, small, modes, results, goals)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "seed.json").write_text(
+        json.dumps(
+            {"meta": meta, "small_calls": small, "call_modes": modes, "results": results, "goals": goals},
+            indent=2,
+        )
+    )
+    chart = write_chart(results, out / "seed.png")
+    print(f"\nwrote {out / 'seed.json'}" + (f" and {out / 'seed.png'}" if chart else ""))
+    return 0
