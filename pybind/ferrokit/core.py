@@ -20,7 +20,7 @@ from ferrokit._buffers import (
     raw_buffer,
 )
 from ferrokit._errors import raise_for_status
-from ferrokit._native import ffi, lib
+from ferrokit._native import lib
 
 _I32_MAX = 2**31 - 1
 _I32_MIN = -(2**31)
