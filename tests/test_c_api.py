@@ -21,8 +21,9 @@ import sys
 import textwrap
 
 import cffi
-import ferrokit as fk
 import pytest
+
+import ferrokit as fk
 from ferrokit import _errors
 from ferrokit._native import ffi, lib
 
