@@ -81,6 +81,22 @@ enum fk_status
    An output buffer partially overlaps an input buffer (exactly the same buffer is allowed where documented).
    */
   FK_ERR_ALIASING = 10,
+  /*
+   A file could not be opened, read or written.
+   */
+  FK_ERR_IO = 11,
+  /*
+   Data (a file or buffer) is truncated, corrupted or not in the expected format.
+   */
+  FK_ERR_INVALID_FORMAT = 12,
+  /*
+   A file or object was written by an unsupported format version.
+   */
+  FK_ERR_UNSUPPORTED_VERSION = 13,
+  /*
+   A handle is used in a state that does not allow the call (e.g. searching an empty index).
+   */
+  FK_ERR_INVALID_STATE = 14,
 };
 #ifndef __cplusplus
 typedef int32_t fk_status;

@@ -92,6 +92,23 @@ def as_vector(obj: Any, fn: str, arg: str) -> np.ndarray:
     return arr
 
 
+def as_matrix(obj: Any, fn: str, arg: str, *, allow_fortran: bool = False) -> np.ndarray:
+    """A 2-D float32/float64 array, aligned and C-contiguous (or, with
+    ``allow_fortran``, F-contiguous as it is); copied once if not.
+
+    1-D input raises ``ValueError`` (like scikit-learn: reshape it yourself).
+    """
+    arr, _ = as_float_array(obj, fn, arg)
+    if arr.ndim != 2:
+        raise ShapeMismatchError(
+            f"{fn}: {arg} must be 2-D (n_samples, n_features), got an array of shape {arr.shape}"
+        )
+    flags = arr.flags
+    if flags.aligned and (flags.c_contiguous or (allow_fortran and flags.f_contiguous)):
+        return arr
+    return np.ascontiguousarray(arr)
+
+
 def flat_view(arr: np.ndarray) -> np.ndarray | None:
     """A C-contiguous view of the elements of ``arr`` in memory order, or None.
 

@@ -16,6 +16,10 @@ enum fk_status {
   FK_ERR_MISALIGNED = 8,
   FK_ERR_TOO_LARGE = 9,
   FK_ERR_ALIASING = 10,
+  FK_ERR_IO = 11,
+  FK_ERR_INVALID_FORMAT = 12,
+  FK_ERR_UNSUPPORTED_VERSION = 13,
+  FK_ERR_INVALID_STATE = 14,
 };
 typedef int32_t fk_status;
 

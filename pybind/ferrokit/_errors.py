@@ -63,6 +63,22 @@ class AliasingError(FerrokitError, ValueError):
     """An output buffer partially overlaps an input (FK_ERR_ALIASING)."""
 
 
+class FerrokitIOError(FerrokitError, OSError):
+    """A file could not be opened, read or written (FK_ERR_IO)."""
+
+
+class InvalidFormatError(FerrokitError, ValueError):
+    """Data or a file is truncated, corrupted or not in the expected format (FK_ERR_INVALID_FORMAT)."""
+
+
+class UnsupportedVersionError(FerrokitError, ValueError):
+    """A file was written by an unsupported format version (FK_ERR_UNSUPPORTED_VERSION)."""
+
+
+class InvalidStateError(FerrokitError, RuntimeError):
+    """An object is used in a state that does not allow the call (FK_ERR_INVALID_STATE)."""
+
+
 #: Every error status of the header -> its exception class.
 EXCEPTION_BY_STATUS: dict[int, type[FerrokitError]] = {
     lib.FK_ERR_NULL_POINTER: NullPointerError,
@@ -75,6 +91,10 @@ EXCEPTION_BY_STATUS: dict[int, type[FerrokitError]] = {
     lib.FK_ERR_MISALIGNED: MisalignedError,
     lib.FK_ERR_TOO_LARGE: TooLargeError,
     lib.FK_ERR_ALIASING: AliasingError,
+    lib.FK_ERR_IO: FerrokitIOError,
+    lib.FK_ERR_INVALID_FORMAT: InvalidFormatError,
+    lib.FK_ERR_UNSUPPORTED_VERSION: UnsupportedVersionError,
+    lib.FK_ERR_INVALID_STATE: InvalidStateError,
 }
 
 

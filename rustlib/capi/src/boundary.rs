@@ -34,6 +34,10 @@ impl From<ferrokit_core::Error> for FfiError {
             E::InvalidArgument(_) => FkStatus::FK_ERR_INVALID_ARGUMENT,
             E::NonFinite(_) => FkStatus::FK_ERR_NON_FINITE,
             E::Overflow(_) => FkStatus::FK_ERR_OVERFLOW,
+            E::Io(_) => FkStatus::FK_ERR_IO,
+            E::InvalidFormat(_) => FkStatus::FK_ERR_INVALID_FORMAT,
+            E::UnsupportedVersion(_) => FkStatus::FK_ERR_UNSUPPORTED_VERSION,
+            E::InvalidState(_) => FkStatus::FK_ERR_INVALID_STATE,
         };
         FfiError::new(status, e.to_string())
     }

@@ -31,11 +31,19 @@ pub enum FkStatus {
     FK_ERR_TOO_LARGE = 9,
     /// An output buffer partially overlaps an input buffer (exactly the same buffer is allowed where documented).
     FK_ERR_ALIASING = 10,
+    /// A file could not be opened, read or written.
+    FK_ERR_IO = 11,
+    /// Data (a file or buffer) is truncated, corrupted or not in the expected format.
+    FK_ERR_INVALID_FORMAT = 12,
+    /// A file or object was written by an unsupported format version.
+    FK_ERR_UNSUPPORTED_VERSION = 13,
+    /// A handle is used in a state that does not allow the call (e.g. searching an empty index).
+    FK_ERR_INVALID_STATE = 14,
 }
 
 impl FkStatus {
     /// Every status, for tables and tests.
-    pub const ALL: [FkStatus; 11] = [
+    pub const ALL: [FkStatus; 15] = [
         FkStatus::FK_OK,
         FkStatus::FK_ERR_NULL_POINTER,
         FkStatus::FK_ERR_LENGTH_MISMATCH,
@@ -47,6 +55,10 @@ impl FkStatus {
         FkStatus::FK_ERR_MISALIGNED,
         FkStatus::FK_ERR_TOO_LARGE,
         FkStatus::FK_ERR_ALIASING,
+        FkStatus::FK_ERR_IO,
+        FkStatus::FK_ERR_INVALID_FORMAT,
+        FkStatus::FK_ERR_UNSUPPORTED_VERSION,
+        FkStatus::FK_ERR_INVALID_STATE,
     ];
 
     /// The static name of this status, as spelled in the header.
@@ -63,6 +75,10 @@ impl FkStatus {
             FkStatus::FK_ERR_MISALIGNED => c"FK_ERR_MISALIGNED",
             FkStatus::FK_ERR_TOO_LARGE => c"FK_ERR_TOO_LARGE",
             FkStatus::FK_ERR_ALIASING => c"FK_ERR_ALIASING",
+            FkStatus::FK_ERR_IO => c"FK_ERR_IO",
+            FkStatus::FK_ERR_INVALID_FORMAT => c"FK_ERR_INVALID_FORMAT",
+            FkStatus::FK_ERR_UNSUPPORTED_VERSION => c"FK_ERR_UNSUPPORTED_VERSION",
+            FkStatus::FK_ERR_INVALID_STATE => c"FK_ERR_INVALID_STATE",
         }
     }
 }

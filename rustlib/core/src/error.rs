@@ -13,6 +13,14 @@ pub enum Error {
     NonFinite(String),
     /// An integer result does not fit its type.
     Overflow(String),
+    /// A file could not be opened, read or written.
+    Io(String),
+    /// Data is truncated, corrupted or not in the expected format.
+    InvalidFormat(String),
+    /// Data was written by an unsupported format version.
+    UnsupportedVersion(String),
+    /// An object is in a state that does not allow the operation (e.g. not fitted, empty).
+    InvalidState(String),
 }
 
 impl fmt::Display for Error {
@@ -21,7 +29,11 @@ impl fmt::Display for Error {
             Error::LengthMismatch(m)
             | Error::InvalidArgument(m)
             | Error::NonFinite(m)
-            | Error::Overflow(m) => f.write_str(m),
+            | Error::Overflow(m)
+            | Error::Io(m)
+            | Error::InvalidFormat(m)
+            | Error::UnsupportedVersion(m)
+            | Error::InvalidState(m) => f.write_str(m),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod dot;
 pub mod error;
 pub mod float;
+pub mod matrix;
 pub mod minmax;
 pub mod normalize;
 pub mod pool;
