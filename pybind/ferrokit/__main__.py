@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="run the benchmark suite (the main job)")
     bench.add_argument("--quick", action="store_true", help="fewer sizes and repeats (smoke test)")
     bench.add_argument("--out", default="bench-results", help="folder for JSON and PNG results")
+    bench.add_argument(
+        "--suite", action="append", help="run only this suite (seed, preprocessing, nn, neighbors, dask)"
+    )
     args = parser.parse_args(argv)
 
     if args.version or args.command == "config":
@@ -29,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         from ferrokit.bench import run as run_bench
 
-        return run_bench(quick=args.quick, out_dir=args.out)
+        return run_bench(quick=args.quick, out_dir=args.out, suites=args.suite)
     parser.print_help()
     return 0
 

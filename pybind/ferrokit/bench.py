@@ -311,7 +311,32 @@ def write_chart(results: list[Timing], path: Path) -> bool:
     return True
 
 
-def run(quick: bool = False, out_dir: str = "bench-results") -> int:
+#: Benchmark suites of other domains: module ``ferrokit.bench_<name>`` with a
+#: ``run(quick: bool, out_dir: str) -> int`` function; missing ones are skipped.
+EXTRA_SUITES = ["preprocessing", "nn", "neighbors", "dask"]
+
+
+def run(quick: bool = False, out_dir: str = "bench-results", suites: list[str] | None = None) -> int:
+    """Runs the seed benchmark and every available extra suite (or only ``suites``)."""
+    import importlib
+
+    status = 0
+    if suites is None or "seed" in suites:
+        status |= run_seed(quick, out_dir)
+    for name in EXTRA_SUITES:
+        if suites is not None and name not in suites:
+            continue
+        try:
+            mod = importlib.import_module(f"ferrokit.bench_{name}")
+        except ModuleNotFoundError:
+            continue
+        print(f"\n===== suite: {name} =====")
+        status |= mod.run(quick=quick, out_dir=out_dir)
+    return status
+
+
+def run_seed(quick: bool = False, out_dir: str = "bench-results") -> int:
+    """The seed functions against pure Python, numpy and the PyO3 tutorial build."""
     pyo3 = _load_pyo3()
     sizes = [10**3, 10**5] if quick else [10**3, 10**5, 10**6, 10**7]
     meta = {
