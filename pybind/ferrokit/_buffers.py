@@ -88,7 +88,7 @@ def as_vector(obj: Any, fn: str, arg: str) -> np.ndarray:
     if arr.ndim != 1:
         raise ShapeMismatchError(f"{fn}: {arg} must be 1-D, got an array of shape {arr.shape}")
     if not (arr.flags.c_contiguous and arr.flags.aligned):
-        arr = np.ascontiguousarray(arr)
+        arr = np.array(arr, order="C")  # a fresh copy: np.ascontiguousarray keeps it unaligned
     return arr
 
 
@@ -106,7 +106,7 @@ def as_matrix(obj: Any, fn: str, arg: str, *, allow_fortran: bool = False) -> np
     flags = arr.flags
     if flags.aligned and (flags.c_contiguous or (allow_fortran and flags.f_contiguous)):
         return arr
-    return np.ascontiguousarray(arr)
+    return np.array(arr, order="C")  # a fresh copy: np.ascontiguousarray keeps it unaligned
 
 
 def flat_view(arr: np.ndarray) -> np.ndarray | None:

@@ -48,12 +48,22 @@ def _blas_limit(n: int) -> Any:
 
 
 def interleaved(cases: dict[str, Callable[[], Any]], repeats: int, inner: int = 1) -> dict[str, float]:
-    """Median seconds per call of each case, run round-robin `repeats` times."""
+    """Median seconds per call of each case, run round-robin `repeats` times.
+
+    The order inside each round is shuffled (fixed seed), so the case that runs
+    right after a cache-thrashing one is not always the same.
+    """
+    import random
+
+    order = random.Random(0)
     samples: dict[str, list[float]] = {k: [] for k in cases}
     for f in cases.values():  # warm-up (allocations, pool start, caches)
         f()
+    names = list(cases)
     for _ in range(repeats):
-        for name, f in cases.items():
+        order.shuffle(names)
+        for name in names:
+            f = cases[name]
             t0 = time.perf_counter()
             for _ in range(inner):
                 f()
@@ -162,18 +172,21 @@ def bench_size(n: int, threads: int, pyo3: Any, quick: bool) -> Timing:
             "ferrokit out=": lambda: fk.normalize(x, out=out),
             "numpy": lambda: _np_normalize(x),
         }
+        res["dot_product"] = interleaved(dot_cases, reps, inner)
+        res["normalize"] = interleaved(norm_cases, reps, inner)
         if threads == 1:
-            # Implementations without threads: measured once, at 1 thread.
-            dot_cases["ferrokit (list)"] = lambda: fk.dot_product(xl, yl)
-            norm_cases["ferrokit (list)"] = lambda: fk.normalize(xl)
+            # List input (Python objects everywhere: they thrash the caches, so
+            # they are timed apart from the array cases), measured at 1 thread.
+            dot_list: dict[str, Callable[[], Any]] = {"ferrokit (list)": lambda: fk.dot_product(xl, yl)}
+            norm_list: dict[str, Callable[[], Any]] = {"ferrokit (list)": lambda: fk.normalize(xl)}
             if pyo3 is not None:
-                dot_cases["pyo3 (list)"] = lambda: pyo3.dot_product(xl, yl)
-                norm_cases["pyo3 (list)"] = lambda: pyo3.normalize(xl)
+                dot_list["pyo3 (list)"] = lambda: pyo3.dot_product(xl, yl)
+                norm_list["pyo3 (list)"] = lambda: pyo3.normalize(xl)
                 if n <= 100_000:
-                    dot_cases["pyo3 (numpy)"] = lambda: pyo3.dot_product(x, y)
-        res["dot_product"] = {k: v for k, v in interleaved(dot_cases, reps, inner).items()}
-        res["normalize"] = {k: v for k, v in interleaved(norm_cases, reps, inner).items()}
-        if threads == 1:
+                    dot_list["pyo3 (numpy)"] = lambda: pyo3.dot_product(x, y)
+            list_reps = max(3, reps // 3) if n >= 10**6 else reps
+            res["dot_product"].update(interleaved(dot_list, list_reps, inner))
+            res["normalize"].update(interleaved(norm_list, list_reps, inner))
             py_reps = 1 if n >= 10**7 else 3
             py = interleaved(
                 {"dot": lambda: _py_dot(xl, yl), "normalize": lambda: _py_normalize(xl)},

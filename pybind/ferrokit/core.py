@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ _I32_MAX = 2**31 - 1
 _I32_MIN = -(2**31)
 _STATUS_BASE = 2**32  # fkpy_add_numbers returns 2**32 + status on error
 _add = lib.fkpy_add_numbers
+_index = operator.index
 _DOT = {F64: lib.fkpy_dot_f64, F32: lib.fkpy_dot_f32}
 _take_status = lib.fkpy_take_status
 
@@ -42,7 +44,9 @@ def add_numbers(a: int, b: int) -> int:
     12
     """
     try:
-        r = _add(a, b)
+        # __index__ first: cffi alone would truncate anything with __int__
+        # (np.float32(1.5) -> 1, Decimal); bool and numpy integers pass.
+        r = _add(_index(a), _index(b))
     except OverflowError:
         raise OverflowError(
             f"add_numbers: arguments must fit a 32-bit signed integer "
@@ -160,9 +164,10 @@ def normalize(data: ArrayLike, *, out: np.ndarray | None = None) -> np.ndarray:
         return out
     # Lay x out like out, so element i of one buffer matches element i of the other.
     xv: Any = np.ascontiguousarray(x) if ov is out else np.asfortranarray(x).T
-    if np.may_share_memory(xv, ov) and not (
-        data_address(xv) == data_address(ov) and xv.strides == ov.strides
+    if not xv.flags.aligned or (
+        np.may_share_memory(xv, ov)
+        and not (data_address(xv) == data_address(ov) and xv.strides == ov.strides)
     ):
-        xv = xv.copy()  # partial overlap: read from a copy
+        xv = xv.copy()  # unaligned (the calls above keep it so) or partial overlap: read from a copy
     _normalize_call(xv, ov)
     return out
