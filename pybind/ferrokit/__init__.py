@@ -28,6 +28,7 @@ from ferrokit._errors import (
     TooLargeError,
     UnsupportedVersionError,
 )
+from ferrokit._threadpoolctl import register as _register_threadpoolctl
 from ferrokit.core import add_numbers, dot_product, normalize
 from ferrokit.runtime import (
     abi_version,
@@ -40,6 +41,8 @@ from ferrokit.runtime import (
     simd_level,
     threads,
 )
+
+_register_threadpoolctl()
 
 __all__ = [
     "AliasingError",

@@ -1,0 +1,173 @@
+"""Thread pool behaviour: threadpoolctl, fork safety, thread count bounds, concurrency."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import ferrokit as fk
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+def test_threadpoolctl_lists_and_limits_ferrokit() -> None:
+    infos = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "ferrokit"]
+    assert len(infos) == 1
+    info = infos[0]
+    assert info["filepath"].endswith("libferrokit.so")
+    assert info["version"] == fk.__version__
+    assert info["num_threads"] == fk.get_num_threads()
+    with fk.threads(2):
+        with threadpoolctl.threadpool_limits(1):
+            assert fk.get_num_threads() == 1
+        assert fk.get_num_threads() == 2
+        with threadpoolctl.threadpool_limits(limits={"ferrokit": 3}):
+            assert fk.get_num_threads() == 3
+        assert fk.get_num_threads() == 2
+
+
+def _run(code: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+FORK_SCRIPT = """
+    import os, sys
+    import numpy as np
+    import ferrokit as fk
+
+    fk.set_num_threads(2)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(2_000_003)
+    y = rng.standard_normal(2_000_003)
+    want_dot = fk.dot_product(x, y)          # starts the pool in the parent
+    want_norm = fk.normalize(x)
+
+    def child_work():
+        ok = fk.dot_product(x, y) == want_dot
+        ok &= bool(np.array_equal(fk.normalize(x), want_norm, equal_nan=True))
+        fk.set_num_threads(3)                 # resizing works in the child too
+        ok &= fk.dot_product(x, y) == want_dot
+        return ok
+"""
+
+
+def test_fork_child_uses_a_fresh_pool_without_deadlock() -> None:
+    code = (
+        FORK_SCRIPT
+        + """
+    pids = []
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if child_work() else 3)
+        pids.append(pid)
+    codes = [os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in pids]
+    assert fk.dot_product(x, y) == want_dot   # the parent's pool still works
+    print("codes", codes)
+    sys.exit(0 if codes == [0, 0, 0] else 1)
+    """
+    )
+    r = _run(code, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "warning" not in r.stderr.lower()
+
+
+def test_multiprocessing_fork_pool_runs_parallel_kernels() -> None:
+    code = (
+        FORK_SCRIPT
+        + """
+    import multiprocessing as mp
+
+    def task(i):
+        return child_work()
+
+    if __name__ == "__main__":
+        with mp.get_context("fork").Pool(2) as pool:
+            results = pool.map(task, range(4))
+        print(results)
+        sys.exit(0 if all(results) else 1)
+    """
+    )
+    r = _run(code, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc")
+def test_os_thread_count_is_bounded_by_pool_size() -> None:
+    x = np.random.default_rng(1).random(1_000_000)
+    base = _os_threads()
+    for n in (1, 2, 3, 2, 1):
+        with fk.threads(n):
+            fk.dot_product(x, x)
+            fk.normalize(x)
+            # Old pools end once idle; allow them a moment, never more than pool + 1.
+            assert _os_threads() <= base + n + 1 + 3, (n, _os_threads(), base)
+
+
+def test_many_python_threads_calling_kernels_at_once_get_correct_results() -> None:
+    rng = np.random.default_rng(2)
+    data = [rng.standard_normal(200_001 + i) for i in range(16)]
+    want_dot = [fk.dot_product(d, d) for d in data]
+    want_norm = [fk.normalize(d) for d in data]
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        for _ in range(5):
+            d = data[i]
+            if fk.dot_product(d, d) != want_dot[i]:
+                with lock:
+                    errors.append(f"dot {i}")
+            if not np.array_equal(fk.normalize(d), want_norm[i]):
+                with lock:
+                    errors.append(f"normalize {i}")
+            if fk.add_numbers(i, 1) != i + 1:
+                with lock:
+                    errors.append(f"add {i}")
+
+    with fk.threads(2), ThreadPoolExecutor(8) as ex:
+        list(ex.map(work, range(16)))
+    assert errors == []
+
+
+@pytest.mark.parametrize("n", [3, 8])
+def test_results_bit_identical_for_1_2_3_8_threads(n: int) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(3_000_001).astype(np.float32)
+    y = rng.standard_normal(3_000_001).astype(np.float32)
+    with fk.threads(1):
+        want = (fk.dot_product(x, y), fk.normalize(x))
+    with fk.threads(n):
+        got = (fk.dot_product(x, y), fk.normalize(x))
+    assert got[0] == want[0]
+    assert np.array_equal(got[1], want[1])
+
+
+def test_omp_num_threads_is_the_fallback() -> None:
+    r = _run(
+        "import ferrokit as fk; print(fk.get_num_threads())",
+        env={"OMP_NUM_THREADS": "3", "FERROKIT_NUM_THREADS": ""},
+    )
+    assert r.stdout.strip() == "3", r.stderr
+    r = _run(
+        "import ferrokit as fk; print(fk.get_num_threads())",
+        env={"OMP_NUM_THREADS": "3", "FERROKIT_NUM_THREADS": "2"},
+    )
+    assert r.stdout.strip() == "2", r.stderr
