@@ -1,0 +1,32 @@
+"""Shared fixtures for the ferrokit test suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+import ferrokit as fk
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A fresh, seeded generator for each test (results do not depend on test order)."""
+    return np.random.default_rng(20240531)
+
+
+@pytest.fixture(params=[1, 2], ids=lambda n: f"threads={n}")
+def threads(request: pytest.FixtureRequest) -> Iterator[int]:
+    """Runs the test with ferrokit's pool limited to 1 and then 2 threads."""
+    with fk.threads(request.param):
+        assert fk.get_num_threads() == request.param
+        yield request.param
+
+
+@pytest.fixture(autouse=True)
+def _restore_num_threads() -> Iterator[None]:
+    """Guards every test: whatever it does, the thread count is restored afterwards."""
+    before = fk.get_num_threads()
+    yield
+    fk.set_num_threads(before)
