@@ -7,7 +7,7 @@ CARGO ?= cargo
 RUSTLIB := rustlib
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps build build-release test rust-check python-check pytest bench pyo3-tutorial wheel header clean
+.PHONY: all deps build build-release test rust-check python-check pytest bench pyo3-tutorial wheel header sanitize soak clean
 
 all: test
 
@@ -53,6 +53,10 @@ wheel: deps
 	rm -rf dist
 	$(PYTHON) -m pip wheel -q --no-build-isolation --no-deps -w dist .
 	@ls dist/*.whl
+
+# valgrind memcheck over the C programs (examples + tests/c/stress.c) and the leak soak.
+sanitize: build
+	$(PYTHON) -m pytest -q tests/test_sanitize.py tests/test_soak.py
 
 clean:
 	rm -rf build dist bench-results .deps.stamp pybind/ferrokit/_ffi*.so pybind/ferrokit/libferrokit.so pybind/ferrokit/include

@@ -1,0 +1,72 @@
+"""Leak soak: a million calls of each seed function must not grow memory.
+
+RSS is read after a warm-up and again after the calls; growth must stay
+below 1 MiB. Error paths (which store messages and raise) are soaked too.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+
+import numpy as np
+import pytest
+
+import ferrokit as fk
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
+
+MIB = 1 << 20
+
+
+def _rss() -> int:
+    gc.collect()
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _soak(fn, calls: int) -> int:  # type: ignore[no-untyped-def]
+    for _ in range(10_000):  # warm-up: caches, free lists, thread-locals
+        fn()
+    before = _rss()
+    for _ in range(calls):
+        fn()
+    return _rss() - before
+
+
+def test_add_numbers_million_calls() -> None:
+    assert _soak(lambda: fk.add_numbers(5, 7), 1_000_000) < MIB
+
+
+def test_dot_product_million_calls() -> None:
+    a = np.random.default_rng(0).random(16)
+    b = a[::-1].copy()
+    assert _soak(lambda: fk.dot_product(a, b), 1_000_000) < MIB
+
+
+def test_normalize_million_calls() -> None:
+    x = np.random.default_rng(1).random(16)
+    out = np.empty_like(x)
+    assert _soak(lambda: fk.normalize(x, out=out), 1_000_000) < MIB
+
+
+def test_heavier_calls_and_error_paths() -> None:
+    x = np.random.default_rng(2).random(300_000)  # goes through the thread pool
+
+    def heavy() -> None:
+        fk.normalize(x)
+        fk.dot_product(x, x)
+
+    assert _soak(heavy, 10_000) < MIB
+
+    def errors() -> None:
+        try:
+            fk.dot_product(x, x[:-1])
+        except ValueError:
+            pass
+        try:
+            fk.add_numbers(2**31 - 1, 1)
+        except OverflowError:
+            pass
+
+    assert _soak(errors, 100_000) < MIB
