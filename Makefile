@@ -2,12 +2,15 @@
 # Both install what they need first (Python packages from requirements-dev.txt;
 # the Rust toolchain and gcc are expected on the machine).
 
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 PYTHON ?= python3
 CARGO ?= cargo
 RUSTLIB := rustlib
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps build build-release test rust-check python-check pytest bench pyo3-tutorial wheel header sanitize soak clean
+.PHONY: all deps build build-release test rust-check python-check pytest bench pyo3-tutorial wheel header sanitize soak fuzz fuzz-smoke fuzz-deps clean
 
 all: test
 
@@ -41,7 +44,7 @@ python-check: deps
 pytest: build
 	$(PYTHON) -m pytest -q tests
 
-test: deps rust-check python-check build pytest
+test: deps rust-check python-check build pytest fuzz-smoke
 
 pyo3-tutorial: deps
 	bash benchmarks/build_pyo3_tutorial.sh
@@ -57,6 +60,34 @@ wheel: deps
 # valgrind memcheck over the C programs (examples + tests/c/stress.c) and the leak soak.
 sanitize: build
 	$(PYTHON) -m pytest -q tests/test_sanitize.py tests/test_soak.py
+
+# Fuzzing. cargo-fuzz instruments with AddressSanitizer through unstable rustc
+# flags; RUSTC_BOOTSTRAP=1 lets the one stable toolchain accept them (no
+# nightly is available). Crash inputs go into the regressions/ folders, which
+# every run replays first.
+FUZZ_SECONDS ?= 300
+CARGO_FUZZ := cd $(RUSTLIB)/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
+ATHERIS := $(PYTHON) tests/fuzz/fuzz_python_api.py
+
+fuzz-deps: deps
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked --version 0.13.2
+
+define run_fuzzers
+	mkdir -p $(RUSTLIB)/fuzz/corpus/c_abi_seed tests/fuzz/corpus
+	$(CARGO_FUZZ) run -O c_abi_seed regressions/c_abi_seed -- -runs=0
+	$(CARGO_FUZZ) run -O c_abi_seed corpus/c_abi_seed regressions/c_abi_seed -- \
+		-max_total_time=$(1) -rss_limit_mb=4096 -print_final_stats=1 2>&1 | tail -12
+	$(ATHERIS) -runs=0 tests/fuzz/regressions/*
+	$(ATHERIS) -max_total_time=$(2) -artifact_prefix=tests/fuzz/crash- tests/fuzz/corpus \
+		tests/fuzz/regressions 2>&1 | tail -3
+endef
+
+# A short run for `make test` (about 45 s of fuzzing in all).
+fuzz-smoke: fuzz-deps build
+	$(call run_fuzzers,25,20)
+
+fuzz: fuzz-deps build
+	$(call run_fuzzers,$(FUZZ_SECONDS),$(FUZZ_SECONDS))
 
 clean:
 	rm -rf build dist bench-results .deps.stamp pybind/ferrokit/_ffi*.so pybind/ferrokit/libferrokit.so pybind/ferrokit/include
