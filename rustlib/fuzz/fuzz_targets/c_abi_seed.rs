@@ -79,7 +79,11 @@ fuzz_target!(|data: &[u8]| {
         0 => {
             let mut out = 0x5a5a_5a5a_i32;
             let (a, c) = (b.u32() as i32, b.u32() as i32);
-            let ptr = if mode % 7 == 0 { std::ptr::null_mut() } else { &mut out as *mut i32 };
+            let ptr = if mode % 7 == 0 {
+                std::ptr::null_mut()
+            } else {
+                &mut out as *mut i32
+            };
             // SAFETY: ptr is NULL or points to a live i32.
             let st = unsafe { fk_add_numbers(a, c, ptr) };
             check_status(st);
@@ -100,16 +104,36 @@ fuzz_target!(|data: &[u8]| {
             } else {
                 let (xs, ys) = values32.split_at(split);
                 // SAFETY: as above for f32.
-                unsafe { fk_dot_f32(xs.as_ptr(), xs.len().min(ys.len()), ys.as_ptr(), ny, &mut out) }
+                unsafe {
+                    fk_dot_f32(
+                        xs.as_ptr(),
+                        xs.len().min(ys.len()),
+                        ys.as_ptr(),
+                        ny,
+                        &mut out,
+                    )
+                }
             };
             check_status(st);
             if st != 0 {
                 assert_eq!(out, -7.0, "output written on error");
             }
             // NULL with a non-zero length must be refused, NULL with zero is empty.
-            let (null_len, expect) = if claimed(3) > 0 { (claimed(3), 1) } else { (0, 0) };
+            let (null_len, expect) = if claimed(3) > 0 {
+                (claimed(3), 1)
+            } else {
+                (0, 0)
+            };
             // SAFETY: NULL pointers are never dereferenced by contract.
-            let st = unsafe { fk_dot_f64(std::ptr::null(), null_len, std::ptr::null(), null_len, &mut out) };
+            let st = unsafe {
+                fk_dot_f64(
+                    std::ptr::null(),
+                    null_len,
+                    std::ptr::null(),
+                    null_len,
+                    &mut out,
+                )
+            };
             assert_eq!(st, expect);
         }
         _ => {
@@ -117,7 +141,9 @@ fuzz_target!(|data: &[u8]| {
             let n_out = claimed(values.len()).min(out.len());
             let st = match mode % 3 {
                 // SAFETY: x has n valid elements, out has n_out writable ones.
-                0 => unsafe { fk_normalize_f64(values.as_ptr(), values.len(), out.as_mut_ptr(), n_out) },
+                0 => unsafe {
+                    fk_normalize_f64(values.as_ptr(), values.len(), out.as_mut_ptr(), n_out)
+                },
                 1 => {
                     // In place: the same buffer for input and output.
                     let mut v = values.clone();
@@ -127,7 +153,10 @@ fuzz_target!(|data: &[u8]| {
                     if st == 0 {
                         assert!(v.iter().all(|r| r.is_nan() || (0.0..=1.0).contains(r)));
                     } else {
-                        assert!(v.iter().zip(&values).all(|(a, b)| a.to_bits() == b.to_bits()));
+                        assert!(v
+                            .iter()
+                            .zip(&values)
+                            .all(|(a, b)| a.to_bits() == b.to_bits()));
                     }
                     st
                 }
@@ -147,7 +176,9 @@ fuzz_target!(|data: &[u8]| {
             };
             check_status(st);
             if st == 0 && mode % 3 == 0 {
-                assert!(out[..n_out].iter().all(|r| r.is_nan() || (0.0..=1.0).contains(r)));
+                assert!(out[..n_out]
+                    .iter()
+                    .all(|r| r.is_nan() || (0.0..=1.0).contains(r)));
             } else if st != 0 && mode % 3 == 0 {
                 assert!(out.iter().all(|&r| r == -3.0), "output written on error");
             }
