@@ -34,6 +34,7 @@ header:
 
 rust-check:
 	cd $(RUSTLIB) && $(CARGO) fmt --all -- --check
+	cd $(RUSTLIB)/fuzz && $(CARGO) fmt -- --check
 	cd $(RUSTLIB) && $(CARGO) clippy --locked --all-targets --all-features -- -D warnings
 	cd $(RUSTLIB) && $(CARGO) test --locked --all-features -q
 
