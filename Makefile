@@ -52,6 +52,7 @@ pyo3-tutorial: deps
 
 bench: build-release pyo3-tutorial
 	$(PYTHON) -m ferrokit bench --out bench-results
+	$(PYTHON) benchmarks/readme_table.py bench-results
 
 wheel: deps
 	rm -rf dist

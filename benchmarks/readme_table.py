@@ -1,0 +1,104 @@
+"""Writes the benchmark section of README.md from bench-results/*.json.
+
+`make bench` runs it after the benchmark; the text between the markers
+<!-- bench:start --> and <!-- bench:end --> is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _t(s: float) -> str:
+    if s < 1e-6:
+        return f"{s * 1e9:.0f} ns"
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} µs"
+    if s < 1:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s:.2f} s"
+
+
+def seed_section(data: dict) -> list[str]:
+    m = data["meta"]
+    lines = [
+        f"Machine: {m['cpu']}, {m['cores (usable)']} cores, SIMD {m['simd level']}; numpy {m['numpy']}, "
+        f"Python {m['python']}. Medians of interleaved repeats; ratio = numpy time / ferrokit time "
+        "(numpy's BLAS limited to the same thread count).",
+        "",
+        "| function | n | threads | ferrokit | ferrokit `out=` | numpy | PyO3 tutorial (list) | "
+        "ferrokit (list) | pure Python | ferrokit vs numpy |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in data["results"]:
+        for fn in ("dot_product", "normalize"):
+            c = r[fn]
+
+            def g(k: str, c: dict = c) -> str:
+                return _t(c[k]) if k in c else ""
+
+            ratio = c["numpy"] / c["ferrokit"]
+            lines.append(
+                f"| {fn} | {r['n']:.0e} | {r['threads']} | {g('ferrokit')} | {g('ferrokit out=')} | "
+                f"{g('numpy')} | {g('pyo3 (list)')} | {g('ferrokit (list)')} | {g('pure python')} | "
+                f"{ratio:.2f}x |"
+            )
+    s = data["small_calls"]
+    lines += [
+        "",
+        f"Small calls: `add_numbers` {s['ferrokit add_numbers']:.0f} ns (PyO3 tutorial build "
+        f"{s.get('pyo3 add_numbers', float('nan')):.0f} ns); `dot_product` of 16 elements "
+        f"{s['ferrokit dot16']:.0f} ns (`np.dot` {s['numpy dot16']:.0f} ns).",
+    ]
+    c = data["call_modes"]
+    lines += [
+        f"cffi call cost: API mode {c['api mode call']:.0f} ns, ABI (`dlopen`) mode "
+        f"{c['abi (dlopen) mode call']:.0f} ns; "
+        f"`ffi.from_buffer(array)` {c['ffi.from_buffer(array)']:.0f} ns, "
+        f"`ffi.cast(array.ctypes.data)` {c['ffi.cast(array.ctypes.data)']:.0f} ns.",
+    ]
+    return lines
+
+
+def goals_section(name: str, goals: list[dict]) -> list[str]:
+    lines = ["", f"Speed goals ({name}):", "", "| goal | measured | required | |", "|---|---:|---:|---|"]
+    for g in goals:
+        lines.append(
+            f"| {g['goal']} | {g['ratio']:.2f}x | {g['required']:.2f}x | "
+            f"{'met' if g['met'] else '**missed**'} |"
+        )
+    return lines
+
+
+def main(results_dir: str = "bench-results") -> int:
+    d = ROOT / results_dir
+    lines: list[str] = []
+    seed = d / "seed.json"
+    if seed.exists():
+        data = json.loads(seed.read_text())
+        lines += ["### Seed functions", "", *seed_section(data), *goals_section("seed", data["goals"])]
+    for path in sorted(d.glob("*.json")):
+        if path.name == "seed.json":
+            continue
+        data = json.loads(path.read_text())
+        if "goals" in data:
+            lines += ["", f"### {path.stem}", *goals_section(path.stem, data["goals"])]
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if START not in text:
+        print("README.md has no benchmark markers", file=sys.stderr)
+        return 1
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + START + "\n" + "\n".join(lines) + "\n" + END + tail)
+    print(f"updated README.md from {d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
