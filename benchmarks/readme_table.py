@@ -10,18 +10,10 @@ import json
 import sys
 from pathlib import Path
 
+from ferrokit.bench import fmt_time as _t
+
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-
-
-def _t(s: float) -> str:
-    if s < 1e-6:
-        return f"{s * 1e9:.0f} ns"
-    if s < 1e-3:
-        return f"{s * 1e6:.1f} µs"
-    if s < 1:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s:.2f} s"
 
 
 def seed_section(data: dict) -> list[str]:

@@ -244,7 +244,7 @@ def evaluate_goals(results: list[Timing], small: Timing) -> list[dict[str, Any]]
     return rows
 
 
-def _fmt_time(s: float) -> str:
+def fmt_time(s: float) -> str:
     if s < 1e-6:
         return f"{s * 1e9:.0f} ns"
     if s < 1e-3:
@@ -267,7 +267,7 @@ def print_report(
             ref = r[fn].get("numpy")
             for impl, t in sorted(r[fn].items(), key=lambda kv: kv[1]):
                 ratio = f"{ref / t:8.2f}x" if ref else ""
-                print(f"{fn:<12} {r['n']:>9} {r['threads']:>3}  {impl:<16} {_fmt_time(t):>10} {ratio:>9}")
+                print(f"{fn:<12} {r['n']:>9} {r['threads']:>3}  {impl:<16} {fmt_time(t):>10} {ratio:>9}")
         if "normalize_peak_bytes" in r:
             p = r["normalize_peak_bytes"]
             print(

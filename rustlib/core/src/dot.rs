@@ -8,6 +8,7 @@
 //! exact in f64, so f32 input is never up-cast as a whole, yet loses nothing.
 
 use crate::blocks::tree_reduce;
+use crate::float::Float;
 use crate::multiversion;
 use crate::{Error, Result};
 
@@ -27,45 +28,29 @@ fn sum_lanes(a: [f64; LANES]) -> f64 {
     w[0]
 }
 
+/// One block: 16 independent f64 accumulators (f32 products are exact in f64).
 #[inline(always)]
-fn dot_block_f64(x: &[f64], y: &[f64]) -> f64 {
+fn dot_block<T: Float>(x: &[T], y: &[T]) -> f64 {
     let mut acc = [0.0f64; LANES];
     let xs = x.chunks_exact(LANES);
     let ys = y.chunks_exact(LANES);
     let (xr, yr) = (xs.remainder(), ys.remainder());
     for (a, b) in xs.zip(ys) {
         for i in 0..LANES {
-            acc[i] += a[i] * b[i];
+            acc[i] += a[i].to_f64() * b[i].to_f64();
         }
     }
     for i in 0..xr.len() {
-        acc[i] += xr[i] * yr[i];
-    }
-    sum_lanes(acc)
-}
-
-#[inline(always)]
-fn dot_block_f32(x: &[f32], y: &[f32]) -> f64 {
-    let mut acc = [0.0f64; LANES];
-    let xs = x.chunks_exact(LANES);
-    let ys = y.chunks_exact(LANES);
-    let (xr, yr) = (xs.remainder(), ys.remainder());
-    for (a, b) in xs.zip(ys) {
-        for i in 0..LANES {
-            acc[i] += a[i] as f64 * b[i] as f64;
-        }
-    }
-    for i in 0..xr.len() {
-        acc[i] += xr[i] as f64 * yr[i] as f64;
+        acc[i] += xr[i].to_f64() * yr[i].to_f64();
     }
     sum_lanes(acc)
 }
 
 multiversion! {
-    fn dot_leaf_f64(x: &[f64], y: &[f64]) -> f64 = dot_block_f64;
+    fn dot_leaf_f64(x: &[f64], y: &[f64]) -> f64 = dot_block::<f64>;
 }
 multiversion! {
-    fn dot_leaf_f32(x: &[f32], y: &[f32]) -> f64 = dot_block_f32;
+    fn dot_leaf_f32(x: &[f32], y: &[f32]) -> f64 = dot_block::<f32>;
 }
 
 fn check_lengths(a: usize, b: usize) -> Result<()> {
