@@ -14,5 +14,6 @@ pub mod normalize;
 pub mod pool;
 pub mod scalar;
 pub mod simd;
+pub mod stats;
 
 pub use error::{Error, Result};

@@ -1,0 +1,742 @@
+//! Column statistics: one fused, NaN-aware pass per row block, mergeable.
+//!
+//! [`ColStats`] holds, per column, the mergeable partial statistics
+//! (weighted count of non-NaN values, NaN count, sum, M2 = sum of squared
+//! deviations from the mean, min, max, sum of |x|, sum of x²). A leaf computes
+//! them over a fixed-size block of rows with two passes over the block while it
+//! is in cache (count/sum/min/max/…, then the corrected two-pass M2 around the
+//! block mean); leaves are combined with Chan et al.'s pairwise update in a
+//! fixed binary tree. Block sizes depend only on the shape, never on the thread
+//! count, so results are bit-identical for any number of threads.
+//!
+//! C-order data is processed row by row with one accumulator per column (the
+//! inner loop runs across columns and vectorizes); F-order data column by
+//! column, each column viewed as rows of [`LANES`] values so the loop vectorizes
+//! across lanes. float32 input is accumulated in float64.
+
+pub mod argext;
+pub mod transform;
+
+use crate::float::Float;
+use crate::matrix::{Layout, MatRef};
+use crate::multiversion;
+use crate::pool;
+use crate::{Error, Result};
+
+/// Number of fields of [`ColStats`] in its packed form (`to_packed`).
+pub const FIELDS: usize = 8;
+
+/// Elements per leaf block (rows x panel width).
+const LEAF_ELEMS: usize = 4096;
+/// Columns processed together in C order (bounds the accumulators per leaf).
+const PANEL: usize = 256;
+/// Lanes of the 1-D (and F-order column) view.
+pub const LANES: usize = 16;
+/// Leaves below which a subtree is not split across threads.
+const MIN_LEAVES_PER_TASK: usize = 8;
+
+/// Mergeable per-column partial statistics (all float64).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColStats {
+    /// Sum of the weights of the non-NaN values (their number when unweighted).
+    pub count: Vec<f64>,
+    /// Number of NaN values (unweighted).
+    pub nan_count: Vec<f64>,
+    /// Weighted sum of the non-NaN values.
+    pub sum: Vec<f64>,
+    /// Weighted sum of squared deviations from the column mean.
+    pub m2: Vec<f64>,
+    /// Minimum of the non-NaN values (+inf when there are none).
+    pub min: Vec<f64>,
+    /// Maximum of the non-NaN values (-inf when there are none).
+    pub max: Vec<f64>,
+    /// Weighted sum of |x| over the non-NaN values.
+    pub sum_abs: Vec<f64>,
+    /// Weighted sum of x² over the non-NaN values.
+    pub sum_sq: Vec<f64>,
+}
+
+#[inline(always)]
+fn nmin(a: f64, b: f64) -> f64 {
+    if b < a {
+        b
+    } else {
+        a
+    }
+}
+#[inline(always)]
+fn nmax(a: f64, b: f64) -> f64 {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+impl ColStats {
+    /// Statistics of zero rows for `cols` columns.
+    pub fn empty(cols: usize) -> Self {
+        ColStats {
+            count: vec![0.0; cols],
+            nan_count: vec![0.0; cols],
+            sum: vec![0.0; cols],
+            m2: vec![0.0; cols],
+            min: vec![f64::INFINITY; cols],
+            max: vec![f64::NEG_INFINITY; cols],
+            sum_abs: vec![0.0; cols],
+            sum_sq: vec![0.0; cols],
+        }
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.count.len()
+    }
+
+    /// Merges `b` (statistics of other rows of the same columns) into `self`
+    /// (Chan, Golub & LeVeque's pairwise update for the mean and M2).
+    pub fn merge(&mut self, b: &ColStats) {
+        debug_assert_eq!(self.cols(), b.cols());
+        for j in 0..self.cols() {
+            let (na, nb) = (self.count[j], b.count[j]);
+            if nb != 0.0 {
+                if na == 0.0 {
+                    self.m2[j] = b.m2[j];
+                } else {
+                    let n = na + nb;
+                    let delta = b.sum[j] / nb - self.sum[j] / na;
+                    self.m2[j] = self.m2[j] + b.m2[j] + delta * delta * (na / n * nb);
+                }
+                self.count[j] = na + nb;
+                self.sum[j] += b.sum[j];
+                self.sum_abs[j] += b.sum_abs[j];
+                self.sum_sq[j] += b.sum_sq[j];
+            }
+            self.nan_count[j] += b.nan_count[j];
+            self.min[j] = nmin(self.min[j], b.min[j]);
+            self.max[j] = nmax(self.max[j], b.max[j]);
+        }
+    }
+
+    /// `FIELDS * cols` values: count, nan_count, sum, m2, min, max, sum_abs,
+    /// sum_sq, each a row of `cols` values.
+    pub fn to_packed(&self, out: &mut [f64]) -> Result<()> {
+        let c = self.cols();
+        if out.len() != FIELDS * c {
+            return Err(Error::LengthMismatch(format!(
+                "colstats: output has {} elements, expected {FIELDS} * {c}",
+                out.len()
+            )));
+        }
+        for (k, f) in self.fields().iter().enumerate() {
+            out[k * c..(k + 1) * c].copy_from_slice(f);
+        }
+        Ok(())
+    }
+
+    /// Reads the packed form written by [`ColStats::to_packed`].
+    pub fn from_packed(p: &[f64], cols: usize) -> Result<Self> {
+        if Some(p.len()) != cols.checked_mul(FIELDS) {
+            return Err(Error::LengthMismatch(format!(
+                "colstats: packed statistics have {} elements, expected {FIELDS} * {cols}",
+                p.len()
+            )));
+        }
+        let f = |k: usize| p[k * cols..(k + 1) * cols].to_vec();
+        Ok(ColStats {
+            count: f(0),
+            nan_count: f(1),
+            sum: f(2),
+            m2: f(3),
+            min: f(4),
+            max: f(5),
+            sum_abs: f(6),
+            sum_sq: f(7),
+        })
+    }
+
+    fn fields(&self) -> [&Vec<f64>; FIELDS] {
+        [
+            &self.count,
+            &self.nan_count,
+            &self.sum,
+            &self.m2,
+            &self.min,
+            &self.max,
+            &self.sum_abs,
+            &self.sum_sq,
+        ]
+    }
+
+    fn fields_mut(&mut self) -> [&mut Vec<f64>; FIELDS] {
+        [
+            &mut self.count,
+            &mut self.nan_count,
+            &mut self.sum,
+            &mut self.m2,
+            &mut self.min,
+            &mut self.max,
+            &mut self.sum_abs,
+            &mut self.sum_sq,
+        ]
+    }
+
+    /// Copies the columns of `src` into columns `c0..c0 + src.cols()`.
+    fn place(&mut self, c0: usize, src: &ColStats) {
+        let w = src.cols();
+        for (d, s) in self.fields_mut().into_iter().zip(src.fields()) {
+            d[c0..c0 + w].copy_from_slice(s);
+        }
+    }
+
+    /// Per-column mean of the non-NaN values (NaN where there are none).
+    pub fn mean(&self) -> Vec<f64> {
+        self.sum
+            .iter()
+            .zip(&self.count)
+            .map(|(&s, &n)| if n > 0.0 { s / n } else { f64::NAN })
+            .collect()
+    }
+
+    /// Per-column variance `m2 / (count - ddof)` (NaN where `count <= ddof`).
+    pub fn var(&self, ddof: f64) -> Vec<f64> {
+        self.m2
+            .iter()
+            .zip(&self.count)
+            .map(|(&m, &n)| {
+                if n - ddof > 0.0 {
+                    m / (n - ddof)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect()
+    }
+}
+
+/// Where the weight of a value comes from.
+#[derive(Clone, Copy)]
+pub enum Weights<'a, T> {
+    /// Every value has weight 1.
+    None,
+    /// One weight per row.
+    PerRow(&'a [T]),
+    /// One weight per value, laid out exactly like the data.
+    PerElem(&'a [T]),
+}
+
+/// A leaf: rows `r0..r1` of the panel `c0..c0 + width` of a row-major buffer
+/// with row stride `stride`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn leaf<T: Float>(
+    x: &[T],
+    stride: usize,
+    c0: usize,
+    width: usize,
+    r0: usize,
+    r1: usize,
+    w: Weights<'_, T>,
+) -> ColStats {
+    let mut s = ColStats::empty(width);
+    {
+        let cnt = &mut s.count[..width];
+        let nan = &mut s.nan_count[..width];
+        let sum = &mut s.sum[..width];
+        let mn = &mut s.min[..width];
+        let mx = &mut s.max[..width];
+        let sa = &mut s.sum_abs[..width];
+        let sq = &mut s.sum_sq[..width];
+        for r in r0..r1 {
+            let row = &x[r * stride + c0..][..width];
+            match w {
+                Weights::None => {
+                    for j in 0..width {
+                        let v = row[j].to_f64();
+                        let ok = v == v;
+                        let vz = if ok { v } else { 0.0 };
+                        cnt[j] += if ok { 1.0 } else { 0.0 };
+                        nan[j] += if ok { 0.0 } else { 1.0 };
+                        sum[j] += vz;
+                        sa[j] += vz.abs();
+                        sq[j] += vz * vz;
+                        mn[j] = if v < mn[j] { v } else { mn[j] };
+                        mx[j] = if v > mx[j] { v } else { mx[j] };
+                    }
+                }
+                Weights::PerRow(ws) => {
+                    let wr = ws[r].to_f64();
+                    for j in 0..width {
+                        let v = row[j].to_f64();
+                        let ok = v == v;
+                        let vz = if ok { v } else { 0.0 };
+                        cnt[j] += if ok { wr } else { 0.0 };
+                        nan[j] += if ok { 0.0 } else { 1.0 };
+                        sum[j] += wr * vz;
+                        sa[j] += wr * vz.abs();
+                        sq[j] += wr * (vz * vz);
+                        mn[j] = if v < mn[j] { v } else { mn[j] };
+                        mx[j] = if v > mx[j] { v } else { mx[j] };
+                    }
+                }
+                Weights::PerElem(ws) => {
+                    let wrow = &ws[r * stride + c0..][..width];
+                    for j in 0..width {
+                        let v = row[j].to_f64();
+                        let wv = wrow[j].to_f64();
+                        let ok = v == v;
+                        let vz = if ok { v } else { 0.0 };
+                        cnt[j] += if ok { wv } else { 0.0 };
+                        nan[j] += if ok { 0.0 } else { 1.0 };
+                        sum[j] += wv * vz;
+                        sa[j] += wv * vz.abs();
+                        sq[j] += wv * (vz * vz);
+                        mn[j] = if v < mn[j] { v } else { mn[j] };
+                        mx[j] = if v > mx[j] { v } else { mx[j] };
+                    }
+                }
+            }
+        }
+    }
+    // Second pass over the (cached) block: corrected two-pass M2 around the block mean.
+    let mean: Vec<f64> = s
+        .sum
+        .iter()
+        .zip(&s.count)
+        .map(|(&a, &n)| if n != 0.0 { a / n } else { 0.0 })
+        .collect();
+    let mean = &mean[..width];
+    let mut m2 = vec![0.0f64; width];
+    let mut corr = vec![0.0f64; width];
+    {
+        let m2 = &mut m2[..width];
+        let corr = &mut corr[..width];
+        for r in r0..r1 {
+            let row = &x[r * stride + c0..][..width];
+            match w {
+                Weights::None => {
+                    for j in 0..width {
+                        let v = row[j].to_f64();
+                        let d = if v == v { v - mean[j] } else { 0.0 };
+                        corr[j] += d;
+                        m2[j] += d * d;
+                    }
+                }
+                Weights::PerRow(ws) => {
+                    let wr = ws[r].to_f64();
+                    for j in 0..width {
+                        let v = row[j].to_f64();
+                        let d = if v == v { v - mean[j] } else { 0.0 };
+                        corr[j] += wr * d;
+                        m2[j] += wr * (d * d);
+                    }
+                }
+                Weights::PerElem(ws) => {
+                    let wrow = &ws[r * stride + c0..][..width];
+                    for j in 0..width {
+                        let v = row[j].to_f64();
+                        let wv = wrow[j].to_f64();
+                        let d = if v == v { v - mean[j] } else { 0.0 };
+                        corr[j] += wv * d;
+                        m2[j] += wv * (d * d);
+                    }
+                }
+            }
+        }
+    }
+    for j in 0..width {
+        let n = s.count[j];
+        s.m2[j] = if n != 0.0 {
+            let v = m2[j] - corr[j] * corr[j] / n;
+            if v > 0.0 {
+                v
+            } else if v == v {
+                0.0
+            } else {
+                v
+            }
+        } else {
+            0.0
+        };
+    }
+    s
+}
+
+multiversion! {
+    #[allow(clippy::too_many_arguments)]
+    fn leaf_f64(x: &[f64], stride: usize, c0: usize, width: usize, r0: usize, r1: usize, w: Weights<'_, f64>) -> ColStats = leaf::<f64>;
+}
+multiversion! {
+    #[allow(clippy::too_many_arguments)]
+    fn leaf_f32(x: &[f32], stride: usize, c0: usize, width: usize, r0: usize, r1: usize, w: Weights<'_, f32>) -> ColStats = leaf::<f32>;
+}
+
+/// Element types the statistics and transform kernels support (f32, f64).
+pub trait StatsElement: Float {
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    fn leaf(
+        x: &[Self],
+        stride: usize,
+        c0: usize,
+        width: usize,
+        r0: usize,
+        r1: usize,
+        w: Weights<'_, Self>,
+    ) -> ColStats;
+    #[doc(hidden)]
+    fn from_f64(v: f64) -> Self;
+}
+
+impl StatsElement for f64 {
+    fn leaf(
+        x: &[f64],
+        stride: usize,
+        c0: usize,
+        width: usize,
+        r0: usize,
+        r1: usize,
+        w: Weights<'_, f64>,
+    ) -> ColStats {
+        leaf_f64(x, stride, c0, width, r0, r1, w)
+    }
+    fn from_f64(v: f64) -> f64 {
+        v
+    }
+}
+
+impl StatsElement for f32 {
+    fn leaf(
+        x: &[f32],
+        stride: usize,
+        c0: usize,
+        width: usize,
+        r0: usize,
+        r1: usize,
+        w: Weights<'_, f32>,
+    ) -> ColStats {
+        leaf_f32(x, stride, c0, width, r0, r1, w)
+    }
+    fn from_f64(v: f64) -> f32 {
+        v as f32
+    }
+}
+
+/// Reduces leaves `0..n_leaves` in a fixed binary tree (parallel on the
+/// library pool when `elems` is large enough). `n_leaves` must be >= 1.
+pub(crate) fn fixed_tree<T, L, C>(n_leaves: usize, elems: usize, leaf: &L, combine: &C) -> T
+where
+    T: Send,
+    L: Fn(usize) -> T + Sync,
+    C: Fn(T, T) -> T + Sync,
+{
+    fn sub<T: Send, L, C>(lo: usize, hi: usize, par: bool, leaf: &L, combine: &C) -> T
+    where
+        L: Fn(usize) -> T + Sync,
+        C: Fn(T, T) -> T + Sync,
+    {
+        if hi - lo == 1 {
+            return leaf(lo);
+        }
+        let mid = lo + (hi - lo) / 2;
+        let par = par && hi - lo >= 2 * MIN_LEAVES_PER_TASK;
+        let (a, b) = pool::join(
+            par,
+            || sub(lo, mid, par, leaf, combine),
+            || sub(mid, hi, par, leaf, combine),
+        );
+        combine(a, b)
+    }
+    debug_assert!(n_leaves >= 1);
+    if n_leaves == 1 {
+        return leaf(0);
+    }
+    pool::run(elems, crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
+        sub(0, n_leaves, par, leaf, combine)
+    })
+}
+
+fn merged(mut a: ColStats, b: ColStats) -> ColStats {
+    a.merge(&b);
+    a
+}
+
+/// Statistics of rows of a row-major buffer (`rows x stride`), columns
+/// `c0..c0 + width`, in fixed blocks of rows.
+fn rows_stats<T: StatsElement>(
+    x: &[T],
+    rows: usize,
+    stride: usize,
+    c0: usize,
+    width: usize,
+    w: Weights<'_, T>,
+) -> ColStats {
+    if rows == 0 || width == 0 {
+        return ColStats::empty(width);
+    }
+    let rpb = (LEAF_ELEMS / width).max(1);
+    let n_leaves = rows.div_ceil(rpb);
+    fixed_tree(
+        n_leaves,
+        rows * width,
+        &|b| T::leaf(x, stride, c0, width, b * rpb, ((b + 1) * rpb).min(rows), w),
+        &merged,
+    )
+}
+
+/// Merges the columns of `s` into one column, pairwise in a fixed order.
+fn collapse(s: &ColStats) -> ColStats {
+    fn one(s: &ColStats, j: usize) -> ColStats {
+        ColStats {
+            count: vec![s.count[j]],
+            nan_count: vec![s.nan_count[j]],
+            sum: vec![s.sum[j]],
+            m2: vec![s.m2[j]],
+            min: vec![s.min[j]],
+            max: vec![s.max[j]],
+            sum_abs: vec![s.sum_abs[j]],
+            sum_sq: vec![s.sum_sq[j]],
+        }
+    }
+    fn rec(s: &ColStats, lo: usize, hi: usize) -> ColStats {
+        if hi - lo == 1 {
+            return one(s, lo);
+        }
+        let mid = lo + (hi - lo) / 2;
+        merged(rec(s, lo, mid), rec(s, mid, hi))
+    }
+    if s.cols() == 0 {
+        return ColStats::empty(1);
+    }
+    rec(s, 0, s.cols())
+}
+
+/// Statistics of a 1-D slice (one column), with optional per-element weights.
+pub fn vec_stats<T: StatsElement>(x: &[T], w: Option<&[T]>) -> Result<ColStats> {
+    if let Some(w) = w {
+        if w.len() != x.len() {
+            return Err(Error::LengthMismatch(format!(
+                "colstats: {} weights for {} values",
+                w.len(),
+                x.len()
+            )));
+        }
+    }
+    let full = x.len() / LANES * LANES;
+    let wsel = |r: std::ops::Range<usize>| match w {
+        Some(w) => Weights::PerElem(&w[r]),
+        None => Weights::None,
+    };
+    let mut s = if full > 0 {
+        collapse(&rows_stats(
+            &x[..full],
+            full / LANES,
+            LANES,
+            0,
+            LANES,
+            wsel(0..full),
+        ))
+    } else {
+        ColStats::empty(1)
+    };
+    if full < x.len() {
+        let tail = &x[full..];
+        let t = T::leaf(tail, 1, 0, 1, 0, tail.len(), wsel(full..x.len()));
+        s.merge(&t);
+    }
+    Ok(s)
+}
+
+/// Per-column statistics of a matrix (C or F order), with optional per-row
+/// weights (`rows` of them).
+///
+/// ```
+/// use ferrokit_core::matrix::{Layout, MatRef};
+/// use ferrokit_core::stats::col_stats;
+/// let x = [1.0, 10.0, 3.0, f64::NAN];
+/// let s = col_stats(MatRef::new(&x, 2, 2, Layout::RowMajor).unwrap(), None).unwrap();
+/// assert_eq!(s.mean()[0], 2.0);
+/// assert_eq!(s.count, vec![2.0, 1.0]);
+/// assert_eq!(s.var(0.0)[0], 1.0);
+/// ```
+pub fn col_stats<T: StatsElement>(x: MatRef<'_, T>, w: Option<&[T]>) -> Result<ColStats> {
+    if let Some(w) = w {
+        if w.len() != x.rows {
+            return Err(Error::LengthMismatch(format!(
+                "colstats: {} sample weights for {} rows",
+                w.len(),
+                x.rows
+            )));
+        }
+    }
+    let mut out = ColStats::empty(x.cols);
+    match x.layout {
+        Layout::RowMajor => {
+            let mut c0 = 0;
+            while c0 < x.cols {
+                let width = PANEL.min(x.cols - c0);
+                let ws = match w {
+                    Some(w) => Weights::PerRow(w),
+                    None => Weights::None,
+                };
+                let s = rows_stats(x.data, x.rows, x.cols, c0, width, ws);
+                out.place(c0, &s);
+                c0 += width;
+            }
+        }
+        Layout::ColMajor => {
+            for j in 0..x.cols {
+                let s = vec_stats(x.col(j), w)?;
+                out.place(j, &s);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simd::{set_max_level, Level};
+
+    fn data(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 11) as f64 / (1u64 << 53) as f64) * 20.0 - 7.0
+            })
+            .collect()
+    }
+
+    fn naive(col: &[f64], w: Option<&[f64]>) -> (f64, f64, f64, f64, f64, f64) {
+        let mut n = 0.0;
+        let mut nan = 0.0;
+        let mut s = 0.0;
+        let mut mn = f64::INFINITY;
+        let mut mx = f64::NEG_INFINITY;
+        for (i, &v) in col.iter().enumerate() {
+            let wi = w.map_or(1.0, |w| w[i]);
+            if v.is_nan() {
+                nan += 1.0;
+                continue;
+            }
+            n += wi;
+            s += wi * v;
+            mn = mn.min(v);
+            mx = mx.max(v);
+        }
+        let mean = s / n;
+        let m2: f64 = col
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_nan())
+            .map(|(i, &v)| w.map_or(1.0, |w| w[i]) * (v - mean) * (v - mean))
+            .sum();
+        (n, nan, s, m2, mn, mx)
+    }
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol * (1.0 + a.abs().max(b.abs()))
+    }
+
+    #[test]
+    fn c_and_f_match_naive_with_nans_and_weights() {
+        for &(rows, cols) in &[(0, 3), (1, 1), (7, 3), (300, 33), (2000, 5), (5, 300)] {
+            let mut x = data(rows * cols, 7);
+            for i in (0..x.len()).step_by(11) {
+                x[i] = f64::NAN;
+            }
+            let w: Vec<f64> = data(rows, 3).iter().map(|v| v.abs() + 0.1).collect();
+            let mut f = vec![0.0; rows * cols];
+            for i in 0..rows {
+                for j in 0..cols {
+                    f[j * rows + i] = x[i * cols + j];
+                }
+            }
+            for wt in [None, Some(&w[..])] {
+                let sc =
+                    col_stats(MatRef::new(&x, rows, cols, Layout::RowMajor).unwrap(), wt).unwrap();
+                let sf =
+                    col_stats(MatRef::new(&f, rows, cols, Layout::ColMajor).unwrap(), wt).unwrap();
+                for s in [&sc, &sf] {
+                    for j in 0..cols {
+                        let col = &f[j * rows..(j + 1) * rows];
+                        let (n, nan, sm, m2, mn, mx) = naive(col, wt);
+                        assert!(close(s.count[j], n, 1e-12), "{rows}x{cols}");
+                        assert_eq!(s.nan_count[j], nan);
+                        assert!(close(s.sum[j], sm, 1e-12));
+                        assert!(close(s.m2[j], m2, 1e-10), "{} {}", s.m2[j], m2);
+                        assert_eq!(s.min[j], mn);
+                        assert_eq!(s.max[j], mx);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn merge_of_chunks_equals_whole() {
+        let (rows, cols) = (5003, 4);
+        let x = data(rows * cols, 9);
+        let whole =
+            col_stats(MatRef::new(&x, rows, cols, Layout::RowMajor).unwrap(), None).unwrap();
+        let mut acc = ColStats::empty(cols);
+        let mut r0 = 0;
+        for step in [1usize, 17, 1000, 2, 3983] {
+            let part = &x[r0 * cols..(r0 + step) * cols];
+            let s = col_stats(
+                MatRef::new(part, step, cols, Layout::RowMajor).unwrap(),
+                None,
+            )
+            .unwrap();
+            acc.merge(&s);
+            r0 += step;
+        }
+        assert_eq!(r0, rows);
+        for j in 0..cols {
+            assert_eq!(acc.count[j], whole.count[j]);
+            assert!(close(acc.sum[j], whole.sum[j], 1e-13));
+            assert!(close(acc.m2[j], whole.m2[j], 1e-12));
+            assert_eq!(acc.min[j], whole.min[j]);
+        }
+        let mut p = vec![0.0; FIELDS * cols];
+        acc.to_packed(&mut p).unwrap();
+        assert_eq!(ColStats::from_packed(&p, cols).unwrap(), acc);
+    }
+
+    #[test]
+    fn bit_identical_across_threads_and_levels() {
+        let (rows, cols) = (70_001, 32);
+        let x = data(rows * cols, 5);
+        let run = || {
+            let a =
+                col_stats(MatRef::new(&x, rows, cols, Layout::RowMajor).unwrap(), None).unwrap();
+            let b = vec_stats(&x, None).unwrap();
+            (a, b)
+        };
+        pool::set_num_threads(1);
+        let one = run();
+        pool::set_num_threads(3);
+        let three = run();
+        pool::set_num_threads(0);
+        assert_eq!(one, three);
+        for cap in [Level::Baseline, Level::Avx2] {
+            set_max_level(Some(cap));
+            assert_eq!(run(), one, "{cap:?}");
+        }
+        set_max_level(None);
+    }
+
+    #[test]
+    fn constant_column_has_zero_variance() {
+        let x = vec![0.1f64; 10_000];
+        let s = vec_stats(&x, None).unwrap();
+        assert!(s.m2[0].abs() < 1e-20);
+        let xf = vec![0.1f32; 333];
+        let s = vec_stats(&xf, None).unwrap();
+        assert_eq!(s.m2[0], 0.0);
+    }
+}

@@ -1,0 +1,566 @@
+//! Per-column affine transforms and row-wise normalization, one read+write pass.
+//!
+//! `affine`: `y = (x - sub[j]) * s[j] + add[j]` (or `/ s[j]` with `divide`),
+//! then optionally clipped to `[lo, hi]` (NaN stays NaN). This one formula is
+//! every scaler's transform and inverse with exactly scikit-learn's IEEE
+//! operations (standardize: `(x - mean) / scale`; min-max: `x * scale + min`;
+//! their inverses), so results match it bit for bit (up to the sign of zero).
+//!
+//! `normalize_rows`: each row divided by its l1, l2 or max norm; norms below
+//! 10 * epsilon of the dtype are replaced by 1 (scikit-learn's rule).
+
+use super::StatsElement;
+use crate::float::Float;
+use crate::matrix::Layout;
+use crate::multiversion;
+use crate::pool;
+use crate::{Error, Result};
+
+/// Elements per parallel task.
+const TASK_ELEMS: usize = 1 << 15;
+
+/// Parameters of a per-column affine transform (all slices have `cols` values).
+#[derive(Clone, Copy, Debug)]
+pub struct Affine<'a, T> {
+    pub sub: &'a [T],
+    pub scale: &'a [T],
+    pub add: &'a [T],
+    /// Divide by `scale` instead of multiplying.
+    pub divide: bool,
+    /// Clip the result to `[lo, hi]`.
+    pub clip: Option<(T, T)>,
+}
+
+#[inline(always)]
+fn op<T: Float, const DIV: bool, const CLIP: bool>(v: T, s: T, m: T, a: T, lo: T, hi: T) -> T {
+    let d = v - s;
+    let y = if DIV { d / m } else { d * m } + a;
+    if CLIP {
+        if y < lo {
+            lo
+        } else if y > hi {
+            hi
+        } else {
+            y
+        }
+    } else {
+        y
+    }
+}
+
+/// Rows of `d = sub.len()` values; `out` like `x` (or `None`: in place in `x`).
+#[inline(always)]
+fn rows_kernel<T: Float, const DIV: bool, const CLIP: bool>(
+    x: &mut [T],
+    src: Option<&[T]>,
+    p: &Affine<'_, T>,
+) {
+    let d = p.sub.len();
+    let (sub, sc, add) = (&p.sub[..d], &p.scale[..d], &p.add[..d]);
+    let (lo, hi) = p.clip.unwrap_or((T::ZERO, T::ZERO));
+    match src {
+        Some(src) => {
+            for (o, i) in x.chunks_exact_mut(d).zip(src.chunks_exact(d)) {
+                let (o, i) = (&mut o[..d], &i[..d]);
+                for j in 0..d {
+                    o[j] = op::<T, DIV, CLIP>(i[j], sub[j], sc[j], add[j], lo, hi);
+                }
+            }
+        }
+        None => {
+            for o in x.chunks_exact_mut(d) {
+                let o = &mut o[..d];
+                for j in 0..d {
+                    o[j] = op::<T, DIV, CLIP>(o[j], sub[j], sc[j], add[j], lo, hi);
+                }
+            }
+        }
+    }
+}
+
+/// One column (contiguous) with scalar parameters.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn col_kernel<T: Float, const DIV: bool, const CLIP: bool>(
+    x: &mut [T],
+    src: Option<&[T]>,
+    s: T,
+    m: T,
+    a: T,
+    lo: T,
+    hi: T,
+) {
+    match src {
+        Some(src) => {
+            for (o, &i) in x.iter_mut().zip(src) {
+                *o = op::<T, DIV, CLIP>(i, s, m, a, lo, hi);
+            }
+        }
+        None => {
+            for o in x.iter_mut() {
+                *o = op::<T, DIV, CLIP>(*o, s, m, a, lo, hi);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn rows_dispatch<T: Float>(x: &mut [T], src: Option<&[T]>, p: &Affine<'_, T>) {
+    match (p.divide, p.clip.is_some()) {
+        (false, false) => rows_kernel::<T, false, false>(x, src, p),
+        (false, true) => rows_kernel::<T, false, true>(x, src, p),
+        (true, false) => rows_kernel::<T, true, false>(x, src, p),
+        (true, true) => rows_kernel::<T, true, true>(x, src, p),
+    }
+}
+
+#[inline(always)]
+fn col_dispatch<T: Float>(x: &mut [T], src: Option<&[T]>, p: &Affine<'_, T>, j: usize) {
+    let (s, m, a) = (p.sub[j], p.scale[j], p.add[j]);
+    let (lo, hi) = p.clip.unwrap_or((T::ZERO, T::ZERO));
+    match (p.divide, p.clip.is_some()) {
+        (false, false) => col_kernel::<T, false, false>(x, src, s, m, a, lo, hi),
+        (false, true) => col_kernel::<T, false, true>(x, src, s, m, a, lo, hi),
+        (true, false) => col_kernel::<T, true, false>(x, src, s, m, a, lo, hi),
+        (true, true) => col_kernel::<T, true, true>(x, src, s, m, a, lo, hi),
+    }
+}
+
+multiversion! {
+    fn rows_f64(x: &mut [f64], src: Option<&[f64]>, p: &Affine<'_, f64>) -> () = rows_dispatch::<f64>;
+}
+multiversion! {
+    fn rows_f32(x: &mut [f32], src: Option<&[f32]>, p: &Affine<'_, f32>) -> () = rows_dispatch::<f32>;
+}
+multiversion! {
+    fn col_f64(x: &mut [f64], src: Option<&[f64]>, p: &Affine<'_, f64>, j: usize) -> () = col_dispatch::<f64>;
+}
+multiversion! {
+    fn col_f32(x: &mut [f32], src: Option<&[f32]>, p: &Affine<'_, f32>, j: usize) -> () = col_dispatch::<f32>;
+}
+
+/// Row norm kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Norm {
+    L1,
+    L2,
+    Max,
+}
+
+const NL: usize = 8;
+
+#[inline(always)]
+fn row_norm<T: Float>(row: &[T], norm: Norm) -> f64 {
+    let mut acc = [0.0f64; NL];
+    let ch = row.chunks_exact(NL);
+    let rem = ch.remainder();
+    match norm {
+        Norm::L1 => {
+            for c in ch {
+                for k in 0..NL {
+                    acc[k] += c[k].to_f64().abs();
+                }
+            }
+            for (k, v) in rem.iter().enumerate() {
+                acc[k] += v.to_f64().abs();
+            }
+        }
+        Norm::L2 => {
+            for c in ch {
+                for k in 0..NL {
+                    let v = c[k].to_f64();
+                    acc[k] += v * v;
+                }
+            }
+            for (k, v) in rem.iter().enumerate() {
+                let v = v.to_f64();
+                acc[k] += v * v;
+            }
+        }
+        Norm::Max => {
+            for c in ch {
+                for k in 0..NL {
+                    let v = c[k].to_f64().abs();
+                    acc[k] = if v > acc[k] { v } else { acc[k] };
+                }
+            }
+            for (k, v) in rem.iter().enumerate() {
+                let v = v.to_f64().abs();
+                acc[k] = if v > acc[k] { v } else { acc[k] };
+            }
+            let mut m = 0.0f64;
+            for a in acc {
+                m = if a > m { a } else { m };
+            }
+            return m;
+        }
+    }
+    let mut w = NL;
+    while w > 1 {
+        w /= 2;
+        for k in 0..w {
+            acc[k] += acc[k + w];
+        }
+    }
+    if norm == Norm::L2 {
+        acc[0].sqrt()
+    } else {
+        acc[0]
+    }
+}
+
+#[inline(always)]
+fn finish_norm<T: StatsElement>(n: f64) -> T {
+    let t = T::from_f64(n);
+    if t.to_f64() < 10.0 * T::EPSILON.to_f64() {
+        T::from_f64(1.0)
+    } else {
+        t
+    }
+}
+
+#[inline(always)]
+fn normrows_body<T: StatsElement>(x: &mut [T], src: Option<&[T]>, d: usize, norm: Norm) {
+    match src {
+        Some(src) => {
+            for (o, i) in x.chunks_exact_mut(d).zip(src.chunks_exact(d)) {
+                let n: T = finish_norm(row_norm(i, norm));
+                for (o, &v) in o.iter_mut().zip(i) {
+                    *o = v / n;
+                }
+            }
+        }
+        None => {
+            for o in x.chunks_exact_mut(d) {
+                let n: T = finish_norm(row_norm(o, norm));
+                for v in o.iter_mut() {
+                    *v = *v / n;
+                }
+            }
+        }
+    }
+}
+
+multiversion! {
+    fn normrows_f64(x: &mut [f64], src: Option<&[f64]>, d: usize, norm: Norm) -> () = normrows_body::<f64>;
+}
+multiversion! {
+    fn normrows_f32(x: &mut [f32], src: Option<&[f32]>, d: usize, norm: Norm) -> () = normrows_body::<f32>;
+}
+
+/// Element types with dispatched transform kernels.
+pub trait TransformElement: StatsElement {
+    #[doc(hidden)]
+    fn rows(x: &mut [Self], src: Option<&[Self]>, p: &Affine<'_, Self>);
+    #[doc(hidden)]
+    fn col(x: &mut [Self], src: Option<&[Self]>, p: &Affine<'_, Self>, j: usize);
+    #[doc(hidden)]
+    fn normrows(x: &mut [Self], src: Option<&[Self]>, d: usize, norm: Norm);
+}
+
+macro_rules! impl_te {
+    ($t:ty, $rows:ident, $col:ident, $nr:ident) => {
+        impl TransformElement for $t {
+            fn rows(x: &mut [$t], src: Option<&[$t]>, p: &Affine<'_, $t>) {
+                $rows(x, src, p)
+            }
+            fn col(x: &mut [$t], src: Option<&[$t]>, p: &Affine<'_, $t>, j: usize) {
+                $col(x, src, p, j)
+            }
+            fn normrows(x: &mut [$t], src: Option<&[$t]>, d: usize, norm: Norm) {
+                $nr(x, src, d, norm)
+            }
+        }
+    };
+}
+impl_te!(f64, rows_f64, col_f64, normrows_f64);
+impl_te!(f32, rows_f32, col_f32, normrows_f32);
+
+fn check_shape(len: usize, rows: usize, cols: usize, what: &str) -> Result<()> {
+    if rows.checked_mul(cols) != Some(len) {
+        return Err(Error::LengthMismatch(format!(
+            "{what}: buffer of {len} elements does not match shape ({rows}, {cols})"
+        )));
+    }
+    Ok(())
+}
+
+/// Applies the affine transform to a `rows x cols` matrix in `layout`:
+/// from `src` into `x` when `src` is given (same length), else in place in `x`.
+pub fn affine<T: TransformElement>(
+    x: &mut [T],
+    src: Option<&[T]>,
+    rows: usize,
+    cols: usize,
+    layout: Layout,
+    p: &Affine<'_, T>,
+) -> Result<()> {
+    check_shape(x.len(), rows, cols, "affine")?;
+    if let Some(s) = src {
+        check_shape(s.len(), rows, cols, "affine")?;
+    }
+    if p.sub.len() != cols || p.scale.len() != cols || p.add.len() != cols {
+        return Err(Error::LengthMismatch(format!(
+            "affine: parameters have {}/{}/{} values, expected {cols} (one per column)",
+            p.sub.len(),
+            p.scale.len(),
+            p.add.len()
+        )));
+    }
+    if let Some((lo, hi)) = p.clip {
+        if !(lo <= hi) {
+            return Err(Error::InvalidArgument(format!(
+                "affine: clip range [{lo:?}, {hi:?}] is empty or NaN"
+            )));
+        }
+    }
+    if x.is_empty() {
+        return Ok(());
+    }
+    let n = x.len();
+    pool::run(n, crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
+        use rayon::prelude::*;
+        match layout {
+            Layout::RowMajor => {
+                let chunk = (TASK_ELEMS / cols).max(1) * cols;
+                match (par, src) {
+                    (true, Some(s)) => x
+                        .par_chunks_mut(chunk)
+                        .zip(s.par_chunks(chunk))
+                        .for_each(|(o, i)| T::rows(o, Some(i), p)),
+                    (true, None) => x.par_chunks_mut(chunk).for_each(|o| T::rows(o, None, p)),
+                    (false, s) => T::rows(x, s, p),
+                }
+            }
+            Layout::ColMajor => {
+                let per = (TASK_ELEMS / rows).max(1);
+                match src {
+                    Some(s) if par => x
+                        .par_chunks_mut(rows)
+                        .zip(s.par_chunks(rows))
+                        .enumerate()
+                        .with_min_len(per)
+                        .for_each(|(j, (o, i))| T::col(o, Some(i), p, j)),
+                    None if par => x
+                        .par_chunks_mut(rows)
+                        .enumerate()
+                        .with_min_len(per)
+                        .for_each(|(j, o)| T::col(o, None, p, j)),
+                    Some(s) => {
+                        for (j, (o, i)) in x.chunks_mut(rows).zip(s.chunks(rows)).enumerate() {
+                            T::col(o, Some(i), p, j)
+                        }
+                    }
+                    None => {
+                        for (j, o) in x.chunks_mut(rows).enumerate() {
+                            T::col(o, None, p, j)
+                        }
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Divides each row of a `rows x cols` matrix by its norm (from `src` into
+/// `x`, or in place). Zero (and below 10 * epsilon) norms count as 1.
+pub fn normalize_rows<T: TransformElement>(
+    x: &mut [T],
+    src: Option<&[T]>,
+    rows: usize,
+    cols: usize,
+    layout: Layout,
+    norm: Norm,
+) -> Result<()> {
+    check_shape(x.len(), rows, cols, "normalize_rows")?;
+    if let Some(s) = src {
+        check_shape(s.len(), rows, cols, "normalize_rows")?;
+    }
+    if x.is_empty() {
+        return Ok(());
+    }
+    pool::run(x.len(), crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
+        use rayon::prelude::*;
+        match layout {
+            Layout::RowMajor => {
+                let chunk = (TASK_ELEMS / cols).max(1) * cols;
+                match (par, src) {
+                    (true, Some(s)) => x
+                        .par_chunks_mut(chunk)
+                        .zip(s.par_chunks(chunk))
+                        .for_each(|(o, i)| T::normrows(o, Some(i), cols, norm)),
+                    (true, None) => x
+                        .par_chunks_mut(chunk)
+                        .for_each(|o| T::normrows(o, None, cols, norm)),
+                    (false, s) => T::normrows(x, s, cols, norm),
+                }
+            }
+            Layout::ColMajor => {
+                // Norms first (one value per row; not the size of the input),
+                // then one read+write pass per column.
+                let data: &[T] = match src {
+                    Some(s) => s,
+                    None => x,
+                };
+                let mut acc = vec![0.0f64; rows];
+                let fill = |r0: usize, a: &mut [f64]| {
+                    for j in 0..cols {
+                        let c = &data[j * rows + r0..][..a.len()];
+                        for (a, &v) in a.iter_mut().zip(c) {
+                            let v = v.to_f64();
+                            match norm {
+                                Norm::L1 => *a += v.abs(),
+                                Norm::L2 => *a += v * v,
+                                Norm::Max => *a = if v.abs() > *a { v.abs() } else { *a },
+                            }
+                        }
+                    }
+                };
+                if par {
+                    acc.par_chunks_mut(4096)
+                        .enumerate()
+                        .for_each(|(b, a)| fill(b * 4096, a));
+                } else {
+                    fill(0, &mut acc);
+                }
+                let nrm: Vec<T> = acc
+                    .iter()
+                    .map(|&a| finish_norm(if norm == Norm::L2 { a.sqrt() } else { a }))
+                    .collect();
+                let apply = |o: &mut [T], i: Option<&[T]>| match i {
+                    Some(i) => {
+                        for ((o, &v), &n) in o.iter_mut().zip(i).zip(&nrm) {
+                            *o = v / n;
+                        }
+                    }
+                    None => {
+                        for (o, &n) in o.iter_mut().zip(&nrm) {
+                            *o = *o / n;
+                        }
+                    }
+                };
+                match (par, src) {
+                    (true, Some(s)) => x
+                        .par_chunks_mut(rows)
+                        .zip(s.par_chunks(rows))
+                        .for_each(|(o, i)| apply(o, Some(i))),
+                    (true, None) => x.par_chunks_mut(rows).for_each(|o| apply(o, None)),
+                    (false, Some(s)) => {
+                        for (o, i) in x.chunks_mut(rows).zip(s.chunks(rows)) {
+                            apply(o, Some(i))
+                        }
+                    }
+                    (false, None) => {
+                        for o in x.chunks_mut(rows) {
+                            apply(o, None)
+                        }
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn affine_c_f_inplace_match_formula() {
+        let (rows, cols) = (1001, 7);
+        let x: Vec<f64> = (0..rows * cols)
+            .map(|i| (i as f64 * 0.37).sin() * 9.0)
+            .collect();
+        let sub: Vec<f64> = (0..cols).map(|j| j as f64 * 0.5).collect();
+        let sc: Vec<f64> = (0..cols).map(|j| 1.0 + j as f64).collect();
+        let add = vec![0.25; cols];
+        for divide in [false, true] {
+            for clip in [None, Some((-1.0, 2.0))] {
+                let p = Affine {
+                    sub: &sub,
+                    scale: &sc,
+                    add: &add,
+                    divide,
+                    clip,
+                };
+                let want: Vec<f64> = (0..rows * cols)
+                    .map(|i| {
+                        let j = i % cols;
+                        let d = x[i] - sub[j];
+                        let y = if divide { d / sc[j] } else { d * sc[j] } + add[j];
+                        clip.map_or(y, |(lo, hi)| y.clamp(lo, hi))
+                    })
+                    .collect();
+                let mut out = vec![0.0; rows * cols];
+                affine(&mut out, Some(&x), rows, cols, Layout::RowMajor, &p).unwrap();
+                assert_eq!(out, want);
+                let mut inp = x.clone();
+                affine(&mut inp, None, rows, cols, Layout::RowMajor, &p).unwrap();
+                assert_eq!(inp, want);
+                // F order: transpose in, transpose out.
+                let mut f = vec![0.0; rows * cols];
+                for i in 0..rows {
+                    for j in 0..cols {
+                        f[j * rows + i] = x[i * cols + j];
+                    }
+                }
+                let mut fo = vec![0.0; rows * cols];
+                affine(&mut fo, Some(&f), rows, cols, Layout::ColMajor, &p).unwrap();
+                affine(&mut f, None, rows, cols, Layout::ColMajor, &p).unwrap();
+                assert_eq!(f, fo);
+                for i in 0..rows {
+                    for j in 0..cols {
+                        assert_eq!(fo[j * rows + i], want[i * cols + j]);
+                    }
+                }
+            }
+        }
+        let nan = [f64::NAN];
+        let mut o = [0.0];
+        let p = Affine {
+            sub: &[0.0],
+            scale: &[1.0],
+            add: &[0.0],
+            divide: false,
+            clip: Some((0.0, 1.0)),
+        };
+        affine(&mut o, Some(&nan), 1, 1, Layout::RowMajor, &p).unwrap();
+        assert!(o[0].is_nan());
+    }
+
+    #[test]
+    fn normalize_rows_all_norms_c_and_f() {
+        let (rows, cols) = (513, 13);
+        let mut x: Vec<f64> = (0..rows * cols).map(|i| (i as f64 * 0.71).cos()).collect();
+        for j in 0..cols {
+            x[5 * cols + j] = 0.0; // a zero row stays zero
+        }
+        for norm in [Norm::L1, Norm::L2, Norm::Max] {
+            let mut out = vec![0.0; rows * cols];
+            normalize_rows(&mut out, Some(&x), rows, cols, Layout::RowMajor, norm).unwrap();
+            let mut f = vec![0.0; rows * cols];
+            for i in 0..rows {
+                for j in 0..cols {
+                    f[j * rows + i] = x[i * cols + j];
+                }
+            }
+            normalize_rows(&mut f, None, rows, cols, Layout::ColMajor, norm).unwrap();
+            for i in 0..rows {
+                let r = &x[i * cols..(i + 1) * cols];
+                let n = match norm {
+                    Norm::L1 => r.iter().map(|v| v.abs()).sum::<f64>(),
+                    Norm::L2 => r.iter().map(|v| v * v).sum::<f64>().sqrt(),
+                    Norm::Max => r.iter().fold(0.0f64, |m, v| m.max(v.abs())),
+                };
+                let n = if n < 10.0 * f64::EPSILON { 1.0 } else { n };
+                for j in 0..cols {
+                    let want = r[j] / n;
+                    assert!((out[i * cols + j] - want).abs() <= 1e-15 * want.abs().max(1e-300));
+                    assert!((f[j * rows + i] - want).abs() <= 1e-15 * want.abs().max(1e-300));
+                }
+            }
+        }
+    }
+}
