@@ -28,6 +28,36 @@
 #define FK_MAX_THREADS 1024
 
 /*
+ Number of fields (rows) of a packed statistics buffer (`FK_COLSTATS_FIELDS * cols` doubles).
+ */
+#define FK_COLSTATS_FIELDS 8
+
+/*
+ `layout` value: C order (row-major).
+ */
+#define FK_LAYOUT_C 0
+
+/*
+ `layout` value: Fortran order (column-major).
+ */
+#define FK_LAYOUT_F 1
+
+/*
+ `norm` value of `fk_normalize_rows_*`: sum of absolute values.
+ */
+#define FK_NORM_L1 0
+
+/*
+ `norm` value: Euclidean norm.
+ */
+#define FK_NORM_L2 1
+
+/*
+ `norm` value: maximum absolute value.
+ */
+#define FK_NORM_MAX 2
+
+/*
  Result of a ferrokit call. `FK_OK` is 0; every other value is an error whose
  details are available from `fk_last_error_message`. Numbers are stable and
  never reused; new codes are only ever appended.
@@ -204,6 +234,176 @@ fk_status fk_normalize_f64(const double *x, size_t n, double *out, size_t n_out)
  As `fk_normalize_f64`.
  */
 fk_status fk_normalize_f32(const float *x, size_t n, float *out, size_t n_out);
+
+/*
+ Per-column partial statistics of a float64 `rows x cols` matrix into
+ `out` (`FK_COLSTATS_FIELDS * cols` doubles, see the packed layout above).
+ NaN values are skipped (and counted in nan_count); min/max of a column
+ without values are +inf/-inf. `w` (NULL for none) holds one weight per row
+ (`n_w == rows`): count, sum, m2, sum_abs and sum_sq are then weighted.
+ Combine statistics of several chunks with `fk_colstats_merge`.
+
+ # Safety
+ `x` must point to `rows * cols` readable elements, `w` to `n_w` (or be
+ NULL), `out` to `n_out` writable doubles not overlapping the inputs.
+ */
+fk_status fk_colstats_f64(const double *x,
+                          size_t rows,
+                          size_t cols,
+                          int32_t layout,
+                          const double *w,
+                          size_t n_w,
+                          double *out,
+                          size_t n_out);
+
+/*
+ Float32 version of `fk_colstats_f64` (accumulated in float64; the
+ statistics are doubles).
+
+ # Safety
+ As `fk_colstats_f64`.
+ */
+fk_status fk_colstats_f32(const float *x,
+                          size_t rows,
+                          size_t cols,
+                          int32_t layout,
+                          const float *w,
+                          size_t n_w,
+                          double *out,
+                          size_t n_out);
+
+/*
+ Merges two packed statistics of the same `cols` columns (computed on
+ different rows) into `out`, as if computed on all rows at once (Chan et
+ al.'s pairwise update). All three buffers have `FK_COLSTATS_FIELDS * cols`
+ doubles; `out` must not overlap `a` or `b`.
+
+ # Safety
+ `a`/`b` must point to `n_a`/`n_b` readable doubles, `out` to `n_out`
+ writable ones.
+ */
+fk_status fk_colstats_merge(const double *a,
+                            size_t n_a,
+                            const double *b,
+                            size_t n_b,
+                            size_t cols,
+                            double *out,
+                            size_t n_out);
+
+/*
+ Per-column row index of the minimum and maximum of a float64 matrix into
+ `argmin`/`argmax` (`n_out == cols` each). numpy's rules: the first
+ occurrence wins, and a column holding NaN gives the index of its first NaN.
+ `rows == 0` (with `cols > 0`) gives `FK_ERR_INVALID_ARGUMENT`.
+
+ # Safety
+ `x` must point to `rows * cols` readable elements, `argmin`/`argmax` to
+ `n_out` writable `size_t` each, not overlapping.
+ */
+fk_status fk_col_argminmax_f64(const double *x,
+                               size_t rows,
+                               size_t cols,
+                               int32_t layout,
+                               size_t *argmin,
+                               size_t *argmax,
+                               size_t n_out);
+
+/*
+ Float32 version of `fk_col_argminmax_f64`.
+
+ # Safety
+ As `fk_col_argminmax_f64`.
+ */
+fk_status fk_col_argminmax_f32(const float *x,
+                               size_t rows,
+                               size_t cols,
+                               int32_t layout,
+                               size_t *argmin,
+                               size_t *argmax,
+                               size_t n_out);
+
+/*
+ Per-column affine transform of a float64 `rows x cols` matrix:
+ `out = (x - sub[j]) * scale[j] + add[j]`, or `(x - sub[j]) / scale[j] +
+ add[j]` when `divide` is 1; with `clip` 1 the result is then clipped to
+ `[clip_lo, clip_hi]` (NaN stays NaN). `sub`, `scale`, `add` have
+ `n_params == cols` values. `out` (`n_out == rows * cols`, same layout)
+ may be `x` itself for an in-place transform; a partial overlap is
+ `FK_ERR_ALIASING`. One read+write pass; nothing is written on error.
+
+ # Safety
+ `x` must point to `rows * cols` readable elements, the parameters to
+ `n_params` each, `out` to `n_out` writable elements; no other thread may
+ write them during the call.
+ */
+fk_status fk_affine_cols_f64(const double *x,
+                             size_t rows,
+                             size_t cols,
+                             int32_t layout,
+                             const double *sub,
+                             const double *scale,
+                             const double *add,
+                             size_t n_params,
+                             int32_t divide,
+                             int32_t clip,
+                             double clip_lo,
+                             double clip_hi,
+                             double *out,
+                             size_t n_out);
+
+/*
+ Float32 version of `fk_affine_cols_f64` (parameters are floats too).
+
+ # Safety
+ As `fk_affine_cols_f64`.
+ */
+fk_status fk_affine_cols_f32(const float *x,
+                             size_t rows,
+                             size_t cols,
+                             int32_t layout,
+                             const float *sub,
+                             const float *scale,
+                             const float *add,
+                             size_t n_params,
+                             int32_t divide,
+                             int32_t clip,
+                             float clip_lo,
+                             float clip_hi,
+                             float *out,
+                             size_t n_out);
+
+/*
+ Divides each row of a float64 `rows x cols` matrix by its norm (`norm`:
+ `FK_NORM_L1`, `FK_NORM_L2` or `FK_NORM_MAX`); a norm below 10 * DBL_EPSILON
+ counts as 1 (zero rows stay zero). `out` (`n_out == rows * cols`, same
+ layout) may be `x` itself for in place; partial overlap is `FK_ERR_ALIASING`.
+
+ # Safety
+ `x` must point to `rows * cols` readable elements, `out` to `n_out`
+ writable ones; no other thread may write them during the call.
+ */
+fk_status fk_normalize_rows_f64(const double *x,
+                                size_t rows,
+                                size_t cols,
+                                int32_t layout,
+                                int32_t norm,
+                                double *out,
+                                size_t n_out);
+
+/*
+ Float32 version of `fk_normalize_rows_f64` (epsilon is FLT_EPSILON; norms
+ are accumulated in float64).
+
+ # Safety
+ As `fk_normalize_rows_f64`.
+ */
+fk_status fk_normalize_rows_f32(const float *x,
+                                size_t rows,
+                                size_t cols,
+                                int32_t layout,
+                                int32_t norm,
+                                float *out,
+                                size_t n_out);
 
 /*
  The static name of a status code (`"FK_OK"`, `"FK_ERR_NULL_POINTER"`, …).

@@ -4,6 +4,18 @@
 
 #define FK_MAX_THREADS 1024
 
+#define FK_COLSTATS_FIELDS 8
+
+#define FK_LAYOUT_C 0
+
+#define FK_LAYOUT_F 1
+
+#define FK_NORM_L1 0
+
+#define FK_NORM_L2 1
+
+#define FK_NORM_MAX 2
+
 enum fk_status {
   FK_OK = 0,
   FK_ERR_NULL_POINTER = 1,
@@ -44,5 +56,93 @@ fk_status fk_dot_f32(const float *x, size_t nx, const float *y, size_t ny, doubl
 fk_status fk_normalize_f64(const double *x, size_t n, double *out, size_t n_out);
 
 fk_status fk_normalize_f32(const float *x, size_t n, float *out, size_t n_out);
+
+fk_status fk_colstats_f64(const double *x,
+                          size_t rows,
+                          size_t cols,
+                          int32_t layout,
+                          const double *w,
+                          size_t n_w,
+                          double *out,
+                          size_t n_out);
+
+fk_status fk_colstats_f32(const float *x,
+                          size_t rows,
+                          size_t cols,
+                          int32_t layout,
+                          const float *w,
+                          size_t n_w,
+                          double *out,
+                          size_t n_out);
+
+fk_status fk_colstats_merge(const double *a,
+                            size_t n_a,
+                            const double *b,
+                            size_t n_b,
+                            size_t cols,
+                            double *out,
+                            size_t n_out);
+
+fk_status fk_col_argminmax_f64(const double *x,
+                               size_t rows,
+                               size_t cols,
+                               int32_t layout,
+                               size_t *argmin,
+                               size_t *argmax,
+                               size_t n_out);
+
+fk_status fk_col_argminmax_f32(const float *x,
+                               size_t rows,
+                               size_t cols,
+                               int32_t layout,
+                               size_t *argmin,
+                               size_t *argmax,
+                               size_t n_out);
+
+fk_status fk_affine_cols_f64(const double *x,
+                             size_t rows,
+                             size_t cols,
+                             int32_t layout,
+                             const double *sub,
+                             const double *scale,
+                             const double *add,
+                             size_t n_params,
+                             int32_t divide,
+                             int32_t clip,
+                             double clip_lo,
+                             double clip_hi,
+                             double *out,
+                             size_t n_out);
+
+fk_status fk_affine_cols_f32(const float *x,
+                             size_t rows,
+                             size_t cols,
+                             int32_t layout,
+                             const float *sub,
+                             const float *scale,
+                             const float *add,
+                             size_t n_params,
+                             int32_t divide,
+                             int32_t clip,
+                             float clip_lo,
+                             float clip_hi,
+                             float *out,
+                             size_t n_out);
+
+fk_status fk_normalize_rows_f64(const double *x,
+                                size_t rows,
+                                size_t cols,
+                                int32_t layout,
+                                int32_t norm,
+                                double *out,
+                                size_t n_out);
+
+fk_status fk_normalize_rows_f32(const float *x,
+                                size_t rows,
+                                size_t cols,
+                                int32_t layout,
+                                int32_t norm,
+                                float *out,
+                                size_t n_out);
 
 const char *fk_status_name(int32_t status);

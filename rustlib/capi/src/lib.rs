@@ -15,6 +15,7 @@ mod last_error;
 mod runtime;
 mod seed;
 mod slices;
+mod stats;
 mod status;
 #[cfg(feature = "testing")]
 mod testing;
