@@ -330,11 +330,14 @@ fk_status fk_col_argminmax_f32(const float *x,
  `n_params == cols` values. `out` (`n_out == rows * cols`, same layout)
  may be `x` itself for an in-place transform; a partial overlap is
  `FK_ERR_ALIASING`. One read+write pass; nothing is written on error.
+ If `saw_inf` is not NULL, `*saw_inf` is set to 1 when an input value is
+ ±inf, else 0 (checked in the same pass; callers that must reject infinity
+ check it before using `out`); with NULL nothing is checked.
 
  # Safety
  `x` must point to `rows * cols` readable elements, the parameters to
- `n_params` each, `out` to `n_out` writable elements; no other thread may
- write them during the call.
+ `n_params` each, `out` to `n_out` writable elements, `saw_inf` to a
+ writable `int32_t` or be NULL; no other thread may write them during the call.
  */
 fk_status fk_affine_cols_f64(const double *x,
                              size_t rows,
@@ -349,7 +352,8 @@ fk_status fk_affine_cols_f64(const double *x,
                              double clip_lo,
                              double clip_hi,
                              double *out,
-                             size_t n_out);
+                             size_t n_out,
+                             int32_t *saw_inf);
 
 /*
  Float32 version of `fk_affine_cols_f64` (parameters are floats too).
@@ -370,17 +374,21 @@ fk_status fk_affine_cols_f32(const float *x,
                              float clip_lo,
                              float clip_hi,
                              float *out,
-                             size_t n_out);
+                             size_t n_out,
+                             int32_t *saw_inf);
 
 /*
  Divides each row of a float64 `rows x cols` matrix by its norm (`norm`:
  `FK_NORM_L1`, `FK_NORM_L2` or `FK_NORM_MAX`); a norm below 10 * DBL_EPSILON
  counts as 1 (zero rows stay zero). `out` (`n_out == rows * cols`, same
  layout) may be `x` itself for in place; partial overlap is `FK_ERR_ALIASING`.
+ If `n_nonfinite` is not NULL it receives the number of rows whose norm is
+ not finite (a NaN or inf in the row, or an l2 sum of squares that overflows).
 
  # Safety
  `x` must point to `rows * cols` readable elements, `out` to `n_out`
- writable ones; no other thread may write them during the call.
+ writable ones, `n_nonfinite` to a writable `size_t` or be NULL; no other
+ thread may write them during the call.
  */
 fk_status fk_normalize_rows_f64(const double *x,
                                 size_t rows,
@@ -388,7 +396,8 @@ fk_status fk_normalize_rows_f64(const double *x,
                                 int32_t layout,
                                 int32_t norm,
                                 double *out,
-                                size_t n_out);
+                                size_t n_out,
+                                size_t *n_nonfinite);
 
 /*
  Float32 version of `fk_normalize_rows_f64` (epsilon is FLT_EPSILON; norms
@@ -403,7 +412,8 @@ fk_status fk_normalize_rows_f32(const float *x,
                                 int32_t layout,
                                 int32_t norm,
                                 float *out,
-                                size_t n_out);
+                                size_t n_out,
+                                size_t *n_nonfinite);
 
 /*
  The static name of a status code (`"FK_OK"`, `"FK_ERR_NULL_POINTER"`, …).

@@ -112,7 +112,8 @@ fk_status fk_affine_cols_f64(const double *x,
                              double clip_lo,
                              double clip_hi,
                              double *out,
-                             size_t n_out);
+                             size_t n_out,
+                             int32_t *saw_inf);
 
 fk_status fk_affine_cols_f32(const float *x,
                              size_t rows,
@@ -127,7 +128,8 @@ fk_status fk_affine_cols_f32(const float *x,
                              float clip_lo,
                              float clip_hi,
                              float *out,
-                             size_t n_out);
+                             size_t n_out,
+                             int32_t *saw_inf);
 
 fk_status fk_normalize_rows_f64(const double *x,
                                 size_t rows,
@@ -135,7 +137,8 @@ fk_status fk_normalize_rows_f64(const double *x,
                                 int32_t layout,
                                 int32_t norm,
                                 double *out,
-                                size_t n_out);
+                                size_t n_out,
+                                size_t *n_nonfinite);
 
 fk_status fk_normalize_rows_f32(const float *x,
                                 size_t rows,
@@ -143,6 +146,7 @@ fk_status fk_normalize_rows_f32(const float *x,
                                 int32_t layout,
                                 int32_t norm,
                                 float *out,
-                                size_t n_out);
+                                size_t n_out,
+                                size_t *n_nonfinite);
 
 const char *fk_status_name(int32_t status);

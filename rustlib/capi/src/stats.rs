@@ -11,7 +11,7 @@
 //! a one-line call of a generic body below.
 
 use crate::boundary::{guard, FfiError};
-use crate::slices::{in_slice, out_slice, overlap, Arg, Overlap};
+use crate::slices::{in_slice, out_ref, out_slice, overlap, Arg, Overlap};
 use crate::status::FkStatus;
 use ferrokit_core::matrix::{Layout, MatRef};
 use ferrokit_core::stats::argext::col_argminmax;
@@ -364,12 +364,14 @@ unsafe fn affine_body<T: TransformElement>(
     clip_hi: T,
     out: *mut T,
     n_out: usize,
+    saw_inf: *mut i32,
 ) -> FkStatus {
     guard(|| {
         let lay = layout(name, lay)?;
         let n = elements(name, rows, cols)?;
         len_check(name, "out", n_out, n)?;
         len_check(name, "parameters", n_params, cols)?;
+        disjoint(name, saw_inf.cast_const(), 1, out.cast_const(), n_out)?;
         for p in [sub, scale, add] {
             disjoint(name, p, n_params, out.cast_const(), n_out)?;
         }
@@ -392,14 +394,21 @@ unsafe fn affine_body<T: TransformElement>(
             add,
             divide: divide == 1,
             clip: (clip == 1).then_some((clip_lo, clip_hi)),
+            check_inf: !saw_inf.is_null(),
         };
+        let mut inf = false;
         // SAFETY: forwarded contract.
         unsafe {
             with_io(name, x, out, n, |o, i| {
-                affine(o, i, rows, cols, lay, &p)?;
+                inf = affine(o, i, rows, cols, lay, &p)?;
                 Ok(())
-            })
+            })?;
         }
+        if !saw_inf.is_null() {
+            // SAFETY: non-NULL, so the contract says it points to a writable int32_t.
+            *unsafe { out_ref(saw_inf, Arg(name, "saw_inf"))? } = i32::from(inf);
+        }
+        Ok(())
     })
 }
 
@@ -410,11 +419,14 @@ unsafe fn affine_body<T: TransformElement>(
 /// `n_params == cols` values. `out` (`n_out == rows * cols`, same layout)
 /// may be `x` itself for an in-place transform; a partial overlap is
 /// `FK_ERR_ALIASING`. One read+write pass; nothing is written on error.
+/// If `saw_inf` is not NULL, `*saw_inf` is set to 1 when an input value is
+/// ±inf, else 0 (checked in the same pass; callers that must reject infinity
+/// check it before using `out`); with NULL nothing is checked.
 ///
 /// # Safety
 /// `x` must point to `rows * cols` readable elements, the parameters to
-/// `n_params` each, `out` to `n_out` writable elements; no other thread may
-/// write them during the call.
+/// `n_params` each, `out` to `n_out` writable elements, `saw_inf` to a
+/// writable `int32_t` or be NULL; no other thread may write them during the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_affine_cols_f64(
     x: *const f64,
@@ -431,6 +443,7 @@ pub unsafe extern "C" fn fk_affine_cols_f64(
     clip_hi: f64,
     out: *mut f64,
     n_out: usize,
+    saw_inf: *mut i32,
 ) -> FkStatus {
     // SAFETY: same contract as this function.
     unsafe {
@@ -450,6 +463,7 @@ pub unsafe extern "C" fn fk_affine_cols_f64(
             clip_hi,
             out,
             n_out,
+            saw_inf,
         )
     }
 }
@@ -474,6 +488,7 @@ pub unsafe extern "C" fn fk_affine_cols_f32(
     clip_hi: f32,
     out: *mut f32,
     n_out: usize,
+    saw_inf: *mut i32,
 ) -> FkStatus {
     // SAFETY: same contract as this function.
     unsafe {
@@ -493,6 +508,7 @@ pub unsafe extern "C" fn fk_affine_cols_f32(
             clip_hi,
             out,
             n_out,
+            saw_inf,
         )
     }
 }
@@ -509,8 +525,10 @@ unsafe fn normrows_body<T: TransformElement>(
     norm: i32,
     out: *mut T,
     n_out: usize,
+    n_nonfinite: *mut usize,
 ) -> FkStatus {
     guard(|| {
+        disjoint(name, n_nonfinite.cast_const(), 1, out.cast_const(), n_out)?;
         let lay = layout(name, lay)?;
         let n = elements(name, rows, cols)?;
         len_check(name, "out", n_out, n)?;
@@ -524,13 +542,19 @@ unsafe fn normrows_body<T: TransformElement>(
                 )))
             }
         };
+        let mut bad = 0;
         // SAFETY: forwarded contract.
         unsafe {
             with_io(name, x, out, n, |o, i| {
-                normalize_rows(o, i, rows, cols, lay, norm)?;
+                bad = normalize_rows(o, i, rows, cols, lay, norm)?;
                 Ok(())
-            })
+            })?;
         }
+        if !n_nonfinite.is_null() {
+            // SAFETY: non-NULL, so the contract says it points to a writable size_t.
+            *unsafe { out_ref(n_nonfinite, Arg(name, "n_nonfinite"))? } = bad;
+        }
+        Ok(())
     })
 }
 
@@ -538,10 +562,13 @@ unsafe fn normrows_body<T: TransformElement>(
 /// `FK_NORM_L1`, `FK_NORM_L2` or `FK_NORM_MAX`); a norm below 10 * DBL_EPSILON
 /// counts as 1 (zero rows stay zero). `out` (`n_out == rows * cols`, same
 /// layout) may be `x` itself for in place; partial overlap is `FK_ERR_ALIASING`.
+/// If `n_nonfinite` is not NULL it receives the number of rows whose norm is
+/// not finite (a NaN or inf in the row, or an l2 sum of squares that overflows).
 ///
 /// # Safety
 /// `x` must point to `rows * cols` readable elements, `out` to `n_out`
-/// writable ones; no other thread may write them during the call.
+/// writable ones, `n_nonfinite` to a writable `size_t` or be NULL; no other
+/// thread may write them during the call.
 #[no_mangle]
 pub unsafe extern "C" fn fk_normalize_rows_f64(
     x: *const f64,
@@ -551,6 +578,7 @@ pub unsafe extern "C" fn fk_normalize_rows_f64(
     norm: i32,
     out: *mut f64,
     n_out: usize,
+    n_nonfinite: *mut usize,
 ) -> FkStatus {
     // SAFETY: same contract as this function.
     unsafe {
@@ -563,6 +591,7 @@ pub unsafe extern "C" fn fk_normalize_rows_f64(
             norm,
             out,
             n_out,
+            n_nonfinite,
         )
     }
 }
@@ -581,6 +610,7 @@ pub unsafe extern "C" fn fk_normalize_rows_f32(
     norm: i32,
     out: *mut f32,
     n_out: usize,
+    n_nonfinite: *mut usize,
 ) -> FkStatus {
     // SAFETY: same contract as this function.
     unsafe {
@@ -593,6 +623,7 @@ pub unsafe extern "C" fn fk_normalize_rows_f32(
             norm,
             out,
             n_out,
+            n_nonfinite,
         )
     }
 }
@@ -680,6 +711,7 @@ mod tests {
                 0.0,
                 p,
                 4,
+                std::ptr::null_mut(),
             )
         };
         assert_eq!(st, FkStatus::FK_OK);
@@ -704,6 +736,7 @@ mod tests {
                 0.0,
                 p.add(1),
                 4,
+                std::ptr::null_mut(),
             )
         };
         assert_eq!(st, FkStatus::FK_ERR_ALIASING);

@@ -45,13 +45,14 @@ impl Ext {
     }
 }
 
+#[allow(clippy::needless_range_loop)]
 fn leaf<T: Float>(x: &[T], stride: usize, cols: usize, r0: usize, r1: usize) -> Ext {
     let mut e = Ext::new(cols);
     for r in r0..r1 {
         let row = &x[r * stride..][..cols];
         for j in 0..cols {
             let v = row[j].to_f64();
-            if v != v {
+            if v.is_nan() {
                 if e.nan[j] == NONE {
                     e.nan[j] = r;
                 }

@@ -14,6 +14,10 @@
 //! column, each column viewed as rows of [`LANES`] values so the loop vectorizes
 //! across lanes. float32 input is accumulated in float64.
 
+// Loops index several same-length slices on purpose: that is the form LLVM
+// vectorizes across columns.
+#![allow(clippy::needless_range_loop)]
+
 pub mod argext;
 pub mod transform;
 
@@ -253,7 +257,7 @@ fn leaf<T: Float>(
                 Weights::None => {
                     for j in 0..width {
                         let v = row[j].to_f64();
-                        let ok = v == v;
+                        let ok = !v.is_nan();
                         let vz = if ok { v } else { 0.0 };
                         cnt[j] += if ok { 1.0 } else { 0.0 };
                         nan[j] += if ok { 0.0 } else { 1.0 };
@@ -268,7 +272,7 @@ fn leaf<T: Float>(
                     let wr = ws[r].to_f64();
                     for j in 0..width {
                         let v = row[j].to_f64();
-                        let ok = v == v;
+                        let ok = !v.is_nan();
                         let vz = if ok { v } else { 0.0 };
                         cnt[j] += if ok { wr } else { 0.0 };
                         nan[j] += if ok { 0.0 } else { 1.0 };
@@ -284,7 +288,7 @@ fn leaf<T: Float>(
                     for j in 0..width {
                         let v = row[j].to_f64();
                         let wv = wrow[j].to_f64();
-                        let ok = v == v;
+                        let ok = !v.is_nan();
                         let vz = if ok { v } else { 0.0 };
                         cnt[j] += if ok { wv } else { 0.0 };
                         nan[j] += if ok { 0.0 } else { 1.0 };
@@ -317,7 +321,7 @@ fn leaf<T: Float>(
                 Weights::None => {
                     for j in 0..width {
                         let v = row[j].to_f64();
-                        let d = if v == v { v - mean[j] } else { 0.0 };
+                        let d = if v.is_nan() { 0.0 } else { v - mean[j] };
                         corr[j] += d;
                         m2[j] += d * d;
                     }
@@ -326,7 +330,7 @@ fn leaf<T: Float>(
                     let wr = ws[r].to_f64();
                     for j in 0..width {
                         let v = row[j].to_f64();
-                        let d = if v == v { v - mean[j] } else { 0.0 };
+                        let d = if v.is_nan() { 0.0 } else { v - mean[j] };
                         corr[j] += wr * d;
                         m2[j] += wr * (d * d);
                     }
@@ -336,7 +340,7 @@ fn leaf<T: Float>(
                     for j in 0..width {
                         let v = row[j].to_f64();
                         let wv = wrow[j].to_f64();
-                        let d = if v == v { v - mean[j] } else { 0.0 };
+                        let d = if v.is_nan() { 0.0 } else { v - mean[j] };
                         corr[j] += wv * d;
                         m2[j] += wv * (d * d);
                     }
@@ -348,12 +352,10 @@ fn leaf<T: Float>(
         let n = s.count[j];
         s.m2[j] = if n != 0.0 {
             let v = m2[j] - corr[j] * corr[j] / n;
-            if v > 0.0 {
+            if v > 0.0 || v.is_nan() {
                 v
-            } else if v == v {
-                0.0
             } else {
-                v
+                0.0
             }
         } else {
             0.0

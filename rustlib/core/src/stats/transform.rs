@@ -9,6 +9,9 @@
 //! `normalize_rows`: each row divided by its l1, l2 or max norm; norms below
 //! 10 * epsilon of the dtype are replaced by 1 (scikit-learn's rule).
 
+// Loops index several same-length slices on purpose (the vectorizable form).
+#![allow(clippy::needless_range_loop)]
+
 use super::StatsElement;
 use crate::float::Float;
 use crate::matrix::Layout;
@@ -29,6 +32,19 @@ pub struct Affine<'a, T> {
     pub divide: bool,
     /// Clip the result to `[lo, hi]`.
     pub clip: Option<(T, T)>,
+    /// Also report whether the input holds ±inf (costs nothing measurable:
+    /// a running max of |x| per column in the same pass).
+    pub check_inf: bool,
+}
+
+#[inline(always)]
+fn absmax<T: Float>(m: T, v: T) -> T {
+    let a = if v < T::ZERO { T::ZERO - v } else { v };
+    if a > m {
+        a
+    } else {
+        m
+    }
 }
 
 #[inline(always)]
@@ -49,39 +65,59 @@ fn op<T: Float, const DIV: bool, const CLIP: bool>(v: T, s: T, m: T, a: T, lo: T
 }
 
 /// Rows of `d = sub.len()` values; `out` like `x` (or `None`: in place in `x`).
+/// Returns whether an input value was ±inf (only computed with `CHK`).
 #[inline(always)]
-fn rows_kernel<T: Float, const DIV: bool, const CLIP: bool>(
+fn rows_kernel<T: Float, const DIV: bool, const CLIP: bool, const CHK: bool>(
     x: &mut [T],
     src: Option<&[T]>,
     p: &Affine<'_, T>,
-) {
+) -> bool {
     let d = p.sub.len();
     let (sub, sc, add) = (&p.sub[..d], &p.scale[..d], &p.add[..d]);
     let (lo, hi) = p.clip.unwrap_or((T::ZERO, T::ZERO));
+    let mut am = vec![T::ZERO; if CHK { d } else { 0 }];
     match src {
         Some(src) => {
             for (o, i) in x.chunks_exact_mut(d).zip(src.chunks_exact(d)) {
                 let (o, i) = (&mut o[..d], &i[..d]);
-                for j in 0..d {
-                    o[j] = op::<T, DIV, CLIP>(i[j], sub[j], sc[j], add[j], lo, hi);
+                if CHK {
+                    let am = &mut am[..d];
+                    for j in 0..d {
+                        am[j] = absmax(am[j], i[j]);
+                        o[j] = op::<T, DIV, CLIP>(i[j], sub[j], sc[j], add[j], lo, hi);
+                    }
+                } else {
+                    for j in 0..d {
+                        o[j] = op::<T, DIV, CLIP>(i[j], sub[j], sc[j], add[j], lo, hi);
+                    }
                 }
             }
         }
         None => {
             for o in x.chunks_exact_mut(d) {
                 let o = &mut o[..d];
-                for j in 0..d {
-                    o[j] = op::<T, DIV, CLIP>(o[j], sub[j], sc[j], add[j], lo, hi);
+                if CHK {
+                    let am = &mut am[..d];
+                    for j in 0..d {
+                        am[j] = absmax(am[j], o[j]);
+                        o[j] = op::<T, DIV, CLIP>(o[j], sub[j], sc[j], add[j], lo, hi);
+                    }
+                } else {
+                    for j in 0..d {
+                        o[j] = op::<T, DIV, CLIP>(o[j], sub[j], sc[j], add[j], lo, hi);
+                    }
                 }
             }
         }
     }
+    am.contains(&T::INFINITY)
 }
 
-/// One column (contiguous) with scalar parameters.
+/// One column (contiguous) with scalar parameters; returns whether it held ±inf
+/// (only computed with `CHK`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn col_kernel<T: Float, const DIV: bool, const CLIP: bool>(
+fn col_kernel<T: Float, const DIV: bool, const CLIP: bool, const CHK: bool>(
     x: &mut [T],
     src: Option<&[T]>,
     s: T,
@@ -89,54 +125,87 @@ fn col_kernel<T: Float, const DIV: bool, const CLIP: bool>(
     a: T,
     lo: T,
     hi: T,
-) {
+) -> bool {
+    const L: usize = 8;
+    let mut am = [T::ZERO; L];
     match src {
         Some(src) => {
-            for (o, &i) in x.iter_mut().zip(src) {
+            let mut oc = x.chunks_exact_mut(L);
+            let mut ic = src.chunks_exact(L);
+            for (o, i) in (&mut oc).zip(&mut ic) {
+                for k in 0..L {
+                    if CHK {
+                        am[k] = absmax(am[k], i[k]);
+                    }
+                    o[k] = op::<T, DIV, CLIP>(i[k], s, m, a, lo, hi);
+                }
+            }
+            for (o, &i) in oc.into_remainder().iter_mut().zip(ic.remainder()) {
+                if CHK {
+                    am[0] = absmax(am[0], i);
+                }
                 *o = op::<T, DIV, CLIP>(i, s, m, a, lo, hi);
             }
         }
         None => {
-            for o in x.iter_mut() {
+            let mut oc = x.chunks_exact_mut(L);
+            for o in &mut oc {
+                for k in 0..L {
+                    if CHK {
+                        am[k] = absmax(am[k], o[k]);
+                    }
+                    o[k] = op::<T, DIV, CLIP>(o[k], s, m, a, lo, hi);
+                }
+            }
+            for o in oc.into_remainder().iter_mut() {
+                if CHK {
+                    am[0] = absmax(am[0], *o);
+                }
                 *o = op::<T, DIV, CLIP>(*o, s, m, a, lo, hi);
             }
         }
     }
+    am.contains(&T::INFINITY)
+}
+
+macro_rules! dispatch {
+    ($p:expr, $f:ident, $($arg:expr),*) => {
+        match ($p.divide, $p.clip.is_some(), $p.check_inf) {
+            (false, false, false) => $f::<T, false, false, false>($($arg),*),
+            (false, true, false) => $f::<T, false, true, false>($($arg),*),
+            (true, false, false) => $f::<T, true, false, false>($($arg),*),
+            (true, true, false) => $f::<T, true, true, false>($($arg),*),
+            (false, false, true) => $f::<T, false, false, true>($($arg),*),
+            (false, true, true) => $f::<T, false, true, true>($($arg),*),
+            (true, false, true) => $f::<T, true, false, true>($($arg),*),
+            (true, true, true) => $f::<T, true, true, true>($($arg),*),
+        }
+    };
 }
 
 #[inline(always)]
-fn rows_dispatch<T: Float>(x: &mut [T], src: Option<&[T]>, p: &Affine<'_, T>) {
-    match (p.divide, p.clip.is_some()) {
-        (false, false) => rows_kernel::<T, false, false>(x, src, p),
-        (false, true) => rows_kernel::<T, false, true>(x, src, p),
-        (true, false) => rows_kernel::<T, true, false>(x, src, p),
-        (true, true) => rows_kernel::<T, true, true>(x, src, p),
-    }
+fn rows_dispatch<T: Float>(x: &mut [T], src: Option<&[T]>, p: &Affine<'_, T>) -> bool {
+    dispatch!(p, rows_kernel, x, src, p)
 }
 
 #[inline(always)]
-fn col_dispatch<T: Float>(x: &mut [T], src: Option<&[T]>, p: &Affine<'_, T>, j: usize) {
+fn col_dispatch<T: Float>(x: &mut [T], src: Option<&[T]>, p: &Affine<'_, T>, j: usize) -> bool {
     let (s, m, a) = (p.sub[j], p.scale[j], p.add[j]);
     let (lo, hi) = p.clip.unwrap_or((T::ZERO, T::ZERO));
-    match (p.divide, p.clip.is_some()) {
-        (false, false) => col_kernel::<T, false, false>(x, src, s, m, a, lo, hi),
-        (false, true) => col_kernel::<T, false, true>(x, src, s, m, a, lo, hi),
-        (true, false) => col_kernel::<T, true, false>(x, src, s, m, a, lo, hi),
-        (true, true) => col_kernel::<T, true, true>(x, src, s, m, a, lo, hi),
-    }
+    dispatch!(p, col_kernel, x, src, s, m, a, lo, hi)
 }
 
 multiversion! {
-    fn rows_f64(x: &mut [f64], src: Option<&[f64]>, p: &Affine<'_, f64>) -> () = rows_dispatch::<f64>;
+    fn rows_f64(x: &mut [f64], src: Option<&[f64]>, p: &Affine<'_, f64>) -> bool = rows_dispatch::<f64>;
 }
 multiversion! {
-    fn rows_f32(x: &mut [f32], src: Option<&[f32]>, p: &Affine<'_, f32>) -> () = rows_dispatch::<f32>;
+    fn rows_f32(x: &mut [f32], src: Option<&[f32]>, p: &Affine<'_, f32>) -> bool = rows_dispatch::<f32>;
 }
 multiversion! {
-    fn col_f64(x: &mut [f64], src: Option<&[f64]>, p: &Affine<'_, f64>, j: usize) -> () = col_dispatch::<f64>;
+    fn col_f64(x: &mut [f64], src: Option<&[f64]>, p: &Affine<'_, f64>, j: usize) -> bool = col_dispatch::<f64>;
 }
 multiversion! {
-    fn col_f32(x: &mut [f32], src: Option<&[f32]>, p: &Affine<'_, f32>, j: usize) -> () = col_dispatch::<f32>;
+    fn col_f32(x: &mut [f32], src: Option<&[f32]>, p: &Affine<'_, f32>, j: usize) -> bool = col_dispatch::<f32>;
 }
 
 /// Row norm kinds.
@@ -219,12 +288,17 @@ fn finish_norm<T: StatsElement>(n: f64) -> T {
     }
 }
 
+/// Returns the number of rows whose norm is not finite (NaN/inf in the row,
+/// or an overflowing sum of squares).
 #[inline(always)]
-fn normrows_body<T: StatsElement>(x: &mut [T], src: Option<&[T]>, d: usize, norm: Norm) {
+fn normrows_body<T: StatsElement>(x: &mut [T], src: Option<&[T]>, d: usize, norm: Norm) -> usize {
+    let mut bad = 0usize;
     match src {
         Some(src) => {
             for (o, i) in x.chunks_exact_mut(d).zip(src.chunks_exact(d)) {
-                let n: T = finish_norm(row_norm(i, norm));
+                let nf = row_norm(i, norm);
+                bad += usize::from(!nf.is_finite());
+                let n: T = finish_norm(nf);
                 for (o, &v) in o.iter_mut().zip(i) {
                     *o = v / n;
                 }
@@ -232,42 +306,45 @@ fn normrows_body<T: StatsElement>(x: &mut [T], src: Option<&[T]>, d: usize, norm
         }
         None => {
             for o in x.chunks_exact_mut(d) {
-                let n: T = finish_norm(row_norm(o, norm));
+                let nf = row_norm(o, norm);
+                bad += usize::from(!nf.is_finite());
+                let n: T = finish_norm(nf);
                 for v in o.iter_mut() {
                     *v = *v / n;
                 }
             }
         }
     }
+    bad
 }
 
 multiversion! {
-    fn normrows_f64(x: &mut [f64], src: Option<&[f64]>, d: usize, norm: Norm) -> () = normrows_body::<f64>;
+    fn normrows_f64(x: &mut [f64], src: Option<&[f64]>, d: usize, norm: Norm) -> usize = normrows_body::<f64>;
 }
 multiversion! {
-    fn normrows_f32(x: &mut [f32], src: Option<&[f32]>, d: usize, norm: Norm) -> () = normrows_body::<f32>;
+    fn normrows_f32(x: &mut [f32], src: Option<&[f32]>, d: usize, norm: Norm) -> usize = normrows_body::<f32>;
 }
 
 /// Element types with dispatched transform kernels.
 pub trait TransformElement: StatsElement {
     #[doc(hidden)]
-    fn rows(x: &mut [Self], src: Option<&[Self]>, p: &Affine<'_, Self>);
+    fn rows(x: &mut [Self], src: Option<&[Self]>, p: &Affine<'_, Self>) -> bool;
     #[doc(hidden)]
-    fn col(x: &mut [Self], src: Option<&[Self]>, p: &Affine<'_, Self>, j: usize);
+    fn col(x: &mut [Self], src: Option<&[Self]>, p: &Affine<'_, Self>, j: usize) -> bool;
     #[doc(hidden)]
-    fn normrows(x: &mut [Self], src: Option<&[Self]>, d: usize, norm: Norm);
+    fn normrows(x: &mut [Self], src: Option<&[Self]>, d: usize, norm: Norm) -> usize;
 }
 
 macro_rules! impl_te {
     ($t:ty, $rows:ident, $col:ident, $nr:ident) => {
         impl TransformElement for $t {
-            fn rows(x: &mut [$t], src: Option<&[$t]>, p: &Affine<'_, $t>) {
+            fn rows(x: &mut [$t], src: Option<&[$t]>, p: &Affine<'_, $t>) -> bool {
                 $rows(x, src, p)
             }
-            fn col(x: &mut [$t], src: Option<&[$t]>, p: &Affine<'_, $t>, j: usize) {
+            fn col(x: &mut [$t], src: Option<&[$t]>, p: &Affine<'_, $t>, j: usize) -> bool {
                 $col(x, src, p, j)
             }
-            fn normrows(x: &mut [$t], src: Option<&[$t]>, d: usize, norm: Norm) {
+            fn normrows(x: &mut [$t], src: Option<&[$t]>, d: usize, norm: Norm) -> usize {
                 $nr(x, src, d, norm)
             }
         }
@@ -287,6 +364,7 @@ fn check_shape(len: usize, rows: usize, cols: usize, what: &str) -> Result<()> {
 
 /// Applies the affine transform to a `rows x cols` matrix in `layout`:
 /// from `src` into `x` when `src` is given (same length), else in place in `x`.
+/// Returns whether the input held ±inf (always `false` unless `p.check_inf`).
 pub fn affine<T: TransformElement>(
     x: &mut [T],
     src: Option<&[T]>,
@@ -294,7 +372,7 @@ pub fn affine<T: TransformElement>(
     cols: usize,
     layout: Layout,
     p: &Affine<'_, T>,
-) -> Result<()> {
+) -> Result<bool> {
     check_shape(x.len(), rows, cols, "affine")?;
     if let Some(s) = src {
         check_shape(s.len(), rows, cols, "affine")?;
@@ -308,17 +386,20 @@ pub fn affine<T: TransformElement>(
         )));
     }
     if let Some((lo, hi)) = p.clip {
-        if !(lo <= hi) {
+        if lo
+            .partial_cmp(&hi)
+            .is_none_or(|o| o == std::cmp::Ordering::Greater)
+        {
             return Err(Error::InvalidArgument(format!(
                 "affine: clip range [{lo:?}, {hi:?}] is empty or NaN"
             )));
         }
     }
     if x.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let n = x.len();
-    pool::run(n, crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
+    let inf = pool::run(n, crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
         use rayon::prelude::*;
         match layout {
             Layout::RowMajor => {
@@ -327,8 +408,12 @@ pub fn affine<T: TransformElement>(
                     (true, Some(s)) => x
                         .par_chunks_mut(chunk)
                         .zip(s.par_chunks(chunk))
-                        .for_each(|(o, i)| T::rows(o, Some(i), p)),
-                    (true, None) => x.par_chunks_mut(chunk).for_each(|o| T::rows(o, None, p)),
+                        .map(|(o, i)| T::rows(o, Some(i), p))
+                        .reduce(|| false, |a, b| a | b),
+                    (true, None) => x
+                        .par_chunks_mut(chunk)
+                        .map(|o| T::rows(o, None, p))
+                        .reduce(|| false, |a, b| a | b),
                     (false, s) => T::rows(x, s, p),
                 }
             }
@@ -340,31 +425,39 @@ pub fn affine<T: TransformElement>(
                         .zip(s.par_chunks(rows))
                         .enumerate()
                         .with_min_len(per)
-                        .for_each(|(j, (o, i))| T::col(o, Some(i), p, j)),
+                        .map(|(j, (o, i))| T::col(o, Some(i), p, j))
+                        .reduce(|| false, |a, b| a | b),
                     None if par => x
                         .par_chunks_mut(rows)
                         .enumerate()
                         .with_min_len(per)
-                        .for_each(|(j, o)| T::col(o, None, p, j)),
+                        .map(|(j, o)| T::col(o, None, p, j))
+                        .reduce(|| false, |a, b| a | b),
                     Some(s) => {
+                        let mut inf = false;
                         for (j, (o, i)) in x.chunks_mut(rows).zip(s.chunks(rows)).enumerate() {
-                            T::col(o, Some(i), p, j)
+                            inf |= T::col(o, Some(i), p, j);
                         }
+                        inf
                     }
                     None => {
+                        let mut inf = false;
                         for (j, o) in x.chunks_mut(rows).enumerate() {
-                            T::col(o, None, p, j)
+                            inf |= T::col(o, None, p, j);
                         }
+                        inf
                     }
                 }
             }
         }
     });
-    Ok(())
+    Ok(inf)
 }
 
 /// Divides each row of a `rows x cols` matrix by its norm (from `src` into
 /// `x`, or in place). Zero (and below 10 * epsilon) norms count as 1.
+/// Returns the number of rows whose norm is not finite (NaN or inf in the
+/// row, or a sum of squares that overflows).
 pub fn normalize_rows<T: TransformElement>(
     x: &mut [T],
     src: Option<&[T]>,
@@ -372,15 +465,15 @@ pub fn normalize_rows<T: TransformElement>(
     cols: usize,
     layout: Layout,
     norm: Norm,
-) -> Result<()> {
+) -> Result<usize> {
     check_shape(x.len(), rows, cols, "normalize_rows")?;
     if let Some(s) = src {
         check_shape(s.len(), rows, cols, "normalize_rows")?;
     }
     if x.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
-    pool::run(x.len(), crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
+    let bad = pool::run(x.len(), crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
         use rayon::prelude::*;
         match layout {
             Layout::RowMajor => {
@@ -389,10 +482,12 @@ pub fn normalize_rows<T: TransformElement>(
                     (true, Some(s)) => x
                         .par_chunks_mut(chunk)
                         .zip(s.par_chunks(chunk))
-                        .for_each(|(o, i)| T::normrows(o, Some(i), cols, norm)),
+                        .map(|(o, i)| T::normrows(o, Some(i), cols, norm))
+                        .sum(),
                     (true, None) => x
                         .par_chunks_mut(chunk)
-                        .for_each(|o| T::normrows(o, None, cols, norm)),
+                        .map(|o| T::normrows(o, None, cols, norm))
+                        .sum(),
                     (false, s) => T::normrows(x, s, cols, norm),
                 }
             }
@@ -424,6 +519,7 @@ pub fn normalize_rows<T: TransformElement>(
                 } else {
                     fill(0, &mut acc);
                 }
+                let bad = acc.iter().filter(|a| !a.is_finite()).count();
                 let nrm: Vec<T> = acc
                     .iter()
                     .map(|&a| finish_norm(if norm == Norm::L2 { a.sqrt() } else { a }))
@@ -457,10 +553,11 @@ pub fn normalize_rows<T: TransformElement>(
                         }
                     }
                 }
+                bad
             }
         }
     });
-    Ok(())
+    Ok(bad)
 }
 
 #[cfg(test)]
@@ -484,6 +581,7 @@ mod tests {
                     add: &add,
                     divide,
                     clip,
+                    check_inf: clip.is_some(),
                 };
                 let want: Vec<f64> = (0..rows * cols)
                     .map(|i| {
@@ -525,9 +623,13 @@ mod tests {
             add: &[0.0],
             divide: false,
             clip: Some((0.0, 1.0)),
+            check_inf: true,
         };
-        affine(&mut o, Some(&nan), 1, 1, Layout::RowMajor, &p).unwrap();
+        assert!(!affine(&mut o, Some(&nan), 1, 1, Layout::RowMajor, &p).unwrap());
         assert!(o[0].is_nan());
+        let inf = [f64::NEG_INFINITY];
+        assert!(affine(&mut o, Some(&inf), 1, 1, Layout::ColMajor, &p).unwrap());
+        assert!(affine(&mut o, Some(&inf), 1, 1, Layout::RowMajor, &p).unwrap());
     }
 
     #[test]
