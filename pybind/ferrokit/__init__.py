@@ -29,6 +29,7 @@ from ferrokit._errors import (
     UnsupportedVersionError,
 )
 from ferrokit._threadpoolctl import register as _register_threadpoolctl
+from ferrokit import stats
 from ferrokit.core import add_numbers, dot_product, normalize
 from ferrokit.runtime import (
     abi_version,
@@ -72,5 +73,6 @@ __all__ = [
     "set_num_threads",
     "show_config",
     "simd_level",
+    "stats",
     "threads",
 ]
