@@ -45,6 +45,16 @@ from ferrokit.runtime import (
 
 _register_threadpoolctl()
 
+def __getattr__(name: str) -> object:
+    # ferrokit.preprocessing needs scikit-learn (optional): imported on first use,
+    # so `import ferrokit` never requires it.
+    if name == "preprocessing":
+        import importlib
+
+        return importlib.import_module("ferrokit.preprocessing")
+    raise AttributeError(f"module 'ferrokit' has no attribute {name!r}")
+
+
 __all__ = [
     "AliasingError",
     "AllocationError",

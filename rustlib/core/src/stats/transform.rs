@@ -247,19 +247,27 @@ fn row_norm<T: Float>(row: &[T], norm: Norm) -> f64 {
             }
         }
         Norm::Max => {
+            // `nz` sums x * 0: NaN if the row holds NaN or inf (so the norm is
+            // non-finite like numpy's max(|x|), which propagates NaN).
+            let mut nz = [0.0f64; NL];
             for c in ch {
                 for k in 0..NL {
-                    let v = c[k].to_f64().abs();
+                    let x = c[k].to_f64();
+                    let v = x.abs();
                     acc[k] = if v > acc[k] { v } else { acc[k] };
+                    nz[k] += x * 0.0;
                 }
             }
-            for (k, v) in rem.iter().enumerate() {
-                let v = v.to_f64().abs();
+            for (k, x) in rem.iter().enumerate() {
+                let x = x.to_f64();
+                let v = x.abs();
                 acc[k] = if v > acc[k] { v } else { acc[k] };
+                nz[k] += x * 0.0;
             }
             let mut m = 0.0f64;
-            for a in acc {
-                m = if a > m { a } else { m };
+            for (a, z) in acc.iter().zip(nz) {
+                m = if *a > m { *a } else { m };
+                m += z;
             }
             return m;
         }
@@ -507,7 +515,15 @@ pub fn normalize_rows<T: TransformElement>(
                             match norm {
                                 Norm::L1 => *a += v.abs(),
                                 Norm::L2 => *a += v * v,
-                                Norm::Max => *a = if v.abs() > *a { v.abs() } else { *a },
+                                Norm::Max => {
+                                    *a = if v.is_nan() || a.is_nan() {
+                                        f64::NAN
+                                    } else if v.abs() > *a {
+                                        v.abs()
+                                    } else {
+                                        *a
+                                    }
+                                }
                             }
                         }
                     }
