@@ -229,8 +229,159 @@ pub enum Weights<'a, T> {
     PerElem(&'a [T]),
 }
 
+/// Statistics of rows `r0..r1`, columns `col..col + N`, of a row-major buffer
+/// with row stride `stride`, written to columns `at..at + N` of `s`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn panel<T: Float, const N: usize>(
+    x: &[T],
+    stride: usize,
+    col: usize,
+    r0: usize,
+    r1: usize,
+    w: Weights<'_, T>,
+    s: &mut ColStats,
+    at: usize,
+) {
+    let mut cnt = [0.0f64; N];
+    let mut nan = [0.0f64; N];
+    let mut sum = [0.0f64; N];
+    let mut sa = [0.0f64; N];
+    let mut sq = [0.0f64; N];
+    let mut mn = [f64::INFINITY; N];
+    let mut mx = [f64::NEG_INFINITY; N];
+    #[inline(always)]
+    fn weights<T: Float, const N: usize>(w: Weights<'_, T>, r: usize, at: usize) -> [f64; N] {
+        match w {
+            Weights::None => [1.0; N],
+            Weights::PerRow(ws) => [ws[r].to_f64(); N],
+            Weights::PerElem(ws) => {
+                let mut o = [0.0; N];
+                for (o, v) in o.iter_mut().zip(&ws[at..at + N]) {
+                    *o = v.to_f64();
+                }
+                o
+            }
+        }
+    }
+    // Weight 1 makes every product below exact, so the unweighted results are
+    // the same bits as a dedicated unweighted loop.
+    for r in r0..r1 {
+        let base = r * stride + col;
+        let row = &x[base..base + N];
+        let wv = weights::<T, N>(w, r, base);
+        for j in 0..N {
+            let v = row[j].to_f64();
+            // Branch-free: a 0/1 factor instead of a select on the accumulators
+            // (which LLVM turns into masked read-modify-writes of memory).
+            let okf = if v.is_nan() { 0.0 } else { 1.0 };
+            let vz = if v.is_nan() { 0.0 } else { v };
+            cnt[j] += wv[j] * okf;
+            nan[j] += 1.0 - okf;
+            sum[j] += wv[j] * vz;
+            sa[j] += wv[j] * vz.abs();
+            sq[j] += wv[j] * (vz * vz);
+            mn[j] = if v < mn[j] { v } else { mn[j] };
+            mx[j] = if v > mx[j] { v } else { mx[j] };
+        }
+    }
+    // Second pass over the (cached) block: corrected two-pass M2 around the block mean.
+    let mut mean = [0.0f64; N];
+    for j in 0..N {
+        mean[j] = if cnt[j] != 0.0 { sum[j] / cnt[j] } else { 0.0 };
+    }
+    let mut m2 = [0.0f64; N];
+    let mut corr = [0.0f64; N];
+    for r in r0..r1 {
+        let base = r * stride + col;
+        let row = &x[base..base + N];
+        let wv = weights::<T, N>(w, r, base);
+        for j in 0..N {
+            let v = row[j].to_f64();
+            let d = if v.is_nan() { 0.0 } else { v - mean[j] };
+            corr[j] += wv[j] * d;
+            m2[j] += wv[j] * (d * d);
+        }
+    }
+    for j in 0..N {
+        let c = at + j;
+        s.count[c] = cnt[j];
+        s.nan_count[c] = nan[j];
+        s.sum[c] = sum[j];
+        s.sum_abs[c] = sa[j];
+        s.sum_sq[c] = sq[j];
+        s.min[c] = mn[j];
+        s.max[c] = mx[j];
+        s.m2[c] = if cnt[j] != 0.0 {
+            let v = m2[j] - corr[j] * corr[j] / cnt[j];
+            if v > 0.0 || v.is_nan() {
+                v
+            } else {
+                0.0
+            }
+        } else {
+            0.0
+        };
+    }
+}
+
+/// First-pass update of one row (all columns of the panel). Separate
+/// `&mut` arguments tell LLVM the accumulators do not alias, so the loop
+/// vectorizes across columns without run-time overlap checks.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn acc_row<T: Float>(
+    row: &[T],
+    w: f64,
+    cnt: &mut [f64],
+    nan: &mut [f64],
+    sum: &mut [f64],
+    sa: &mut [f64],
+    sq: &mut [f64],
+    mn: &mut [f64],
+    mx: &mut [f64],
+) {
+    let n = row.len();
+    let (cnt, nan, sum, sa, sq, mn, mx) = (
+        &mut cnt[..n],
+        &mut nan[..n],
+        &mut sum[..n],
+        &mut sa[..n],
+        &mut sq[..n],
+        &mut mn[..n],
+        &mut mx[..n],
+    );
+    for j in 0..n {
+        let v = row[j].to_f64();
+        let okf = if v.is_nan() { 0.0 } else { 1.0 };
+        let vz = if v.is_nan() { 0.0 } else { v };
+        cnt[j] += w * okf;
+        nan[j] += 1.0 - okf;
+        sum[j] += w * vz;
+        sa[j] += w * vz.abs();
+        sq[j] += w * (vz * vz);
+        mn[j] = if v < mn[j] { v } else { mn[j] };
+        mx[j] = if v > mx[j] { v } else { mx[j] };
+    }
+}
+
+/// Second-pass update of one row: deviations from the block mean.
+#[inline(always)]
+fn m2_row<T: Float>(row: &[T], w: f64, mean: &[f64], corr: &mut [f64], m2: &mut [f64]) {
+    let n = row.len();
+    let (mean, corr, m2) = (&mean[..n], &mut corr[..n], &mut m2[..n]);
+    for j in 0..n {
+        let v = row[j].to_f64();
+        let d = if v.is_nan() { 0.0 } else { v - mean[j] };
+        corr[j] += w * d;
+        m2[j] += w * (d * d);
+    }
+}
+
 /// A leaf: rows `r0..r1` of the panel `c0..c0 + width` of a row-major buffer
-/// with row stride `stride`.
+/// with row stride `stride`. The 1-D view (`width == LANES`, rows contiguous)
+/// keeps its accumulators in registers; wider C-order panels stream whole rows
+/// with accumulators in L1 (sequential reads the prefetcher follows).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn leaf<T: Float>(
@@ -243,110 +394,45 @@ fn leaf<T: Float>(
     w: Weights<'_, T>,
 ) -> ColStats {
     let mut s = ColStats::empty(width);
-    {
-        let cnt = &mut s.count[..width];
-        let nan = &mut s.nan_count[..width];
-        let sum = &mut s.sum[..width];
-        let mn = &mut s.min[..width];
-        let mx = &mut s.max[..width];
-        let sa = &mut s.sum_abs[..width];
-        let sq = &mut s.sum_sq[..width];
-        for r in r0..r1 {
-            let row = &x[r * stride + c0..][..width];
-            match w {
-                Weights::None => {
-                    for j in 0..width {
-                        let v = row[j].to_f64();
-                        let ok = !v.is_nan();
-                        let vz = if ok { v } else { 0.0 };
-                        cnt[j] += if ok { 1.0 } else { 0.0 };
-                        nan[j] += if ok { 0.0 } else { 1.0 };
-                        sum[j] += vz;
-                        sa[j] += vz.abs();
-                        sq[j] += vz * vz;
-                        mn[j] = if v < mn[j] { v } else { mn[j] };
-                        mx[j] = if v > mx[j] { v } else { mx[j] };
-                    }
-                }
-                Weights::PerRow(ws) => {
-                    let wr = ws[r].to_f64();
-                    for j in 0..width {
-                        let v = row[j].to_f64();
-                        let ok = !v.is_nan();
-                        let vz = if ok { v } else { 0.0 };
-                        cnt[j] += if ok { wr } else { 0.0 };
-                        nan[j] += if ok { 0.0 } else { 1.0 };
-                        sum[j] += wr * vz;
-                        sa[j] += wr * vz.abs();
-                        sq[j] += wr * (vz * vz);
-                        mn[j] = if v < mn[j] { v } else { mn[j] };
-                        mx[j] = if v > mx[j] { v } else { mx[j] };
-                    }
-                }
-                Weights::PerElem(ws) => {
-                    let wrow = &ws[r * stride + c0..][..width];
-                    for j in 0..width {
-                        let v = row[j].to_f64();
-                        let wv = wrow[j].to_f64();
-                        let ok = !v.is_nan();
-                        let vz = if ok { v } else { 0.0 };
-                        cnt[j] += if ok { wv } else { 0.0 };
-                        nan[j] += if ok { 0.0 } else { 1.0 };
-                        sum[j] += wv * vz;
-                        sa[j] += wv * vz.abs();
-                        sq[j] += wv * (vz * vz);
-                        mn[j] = if v < mn[j] { v } else { mn[j] };
-                        mx[j] = if v > mx[j] { v } else { mx[j] };
-                    }
-                }
-            }
-        }
+    if width == LANES && stride == LANES {
+        panel::<T, LANES>(x, stride, c0, r0, r1, w, &mut s, 0);
+        return s;
     }
-    // Second pass over the (cached) block: corrected two-pass M2 around the block mean.
+    if width == 1 || matches!(w, Weights::PerElem(_)) {
+        for c in 0..width {
+            panel::<T, 1>(x, stride, c0 + c, r0, r1, w, &mut s, c);
+        }
+        return s;
+    }
+    let wr = |r: usize| match w {
+        Weights::PerRow(ws) => ws[r].to_f64(),
+        _ => 1.0,
+    };
+    for r in r0..r1 {
+        let row = &x[r * stride + c0..][..width];
+        acc_row(
+            row,
+            wr(r),
+            &mut s.count,
+            &mut s.nan_count,
+            &mut s.sum,
+            &mut s.sum_abs,
+            &mut s.sum_sq,
+            &mut s.min,
+            &mut s.max,
+        );
+    }
     let mean: Vec<f64> = s
         .sum
         .iter()
         .zip(&s.count)
         .map(|(&a, &n)| if n != 0.0 { a / n } else { 0.0 })
         .collect();
-    let mean = &mean[..width];
     let mut m2 = vec![0.0f64; width];
     let mut corr = vec![0.0f64; width];
-    {
-        let m2 = &mut m2[..width];
-        let corr = &mut corr[..width];
-        for r in r0..r1 {
-            let row = &x[r * stride + c0..][..width];
-            match w {
-                Weights::None => {
-                    for j in 0..width {
-                        let v = row[j].to_f64();
-                        let d = if v.is_nan() { 0.0 } else { v - mean[j] };
-                        corr[j] += d;
-                        m2[j] += d * d;
-                    }
-                }
-                Weights::PerRow(ws) => {
-                    let wr = ws[r].to_f64();
-                    for j in 0..width {
-                        let v = row[j].to_f64();
-                        let d = if v.is_nan() { 0.0 } else { v - mean[j] };
-                        corr[j] += wr * d;
-                        m2[j] += wr * (d * d);
-                    }
-                }
-                Weights::PerElem(ws) => {
-                    let wrow = &ws[r * stride + c0..][..width];
-                    for j in 0..width {
-                        let v = row[j].to_f64();
-                        let wv = wrow[j].to_f64();
-                        let d = if v.is_nan() { 0.0 } else { v - mean[j] };
-                        corr[j] += wv * d;
-                        m2[j] += wv * (d * d);
-                    }
-                }
-            }
-        }
+    for r in r0..r1 {
+        let row = &x[r * stride + c0..][..width];
+        m2_row(row, wr(r), &mean, &mut corr, &mut m2);
     }
     for j in 0..width {
         let n = s.count[j];
