@@ -215,9 +215,7 @@ def test_affine_and_friends_match_formula(dtype, shape, rng) -> None:  # type: i
         np.testing.assert_array_equal(got, want)
     got = stats.affine(x, sc, add, sub=sub, clip=(-1, 1))
     np.testing.assert_array_equal(got, np.clip(want, -1, 1))
-    np.testing.assert_array_equal(
-        stats.standardize(x, sub, sc), (x - sub.astype(dtype)) / sc.astype(dtype)
-    )
+    np.testing.assert_array_equal(stats.standardize(x, sub, sc), (x - sub.astype(dtype)) / sc.astype(dtype))
     y = x.copy()
     assert stats.affine(y, sc, add, sub=sub, out=y) is y
     np.testing.assert_array_equal(y, want)

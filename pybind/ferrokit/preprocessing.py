@@ -214,7 +214,7 @@ class MinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         feature_range = self.feature_range
         if feature_range[0] >= feature_range[1]:
             raise ValueError(
-                "Minimum of desired feature range must be smaller than maximum. Got %s." % str(feature_range)
+                f"Minimum of desired feature range must be smaller than maximum. Got {feature_range!s}."
             )
         if sparse.issparse(X):
             raise TypeError(
@@ -256,7 +256,9 @@ class MinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         xv = validate_data(self, X, copy=False, dtype=FLOAT_DTYPES, ensure_all_finite=False, reset=False)
         clip = (float(self.feature_range[0]), float(self.feature_range[1])) if self.clip else None
-        return _apply_affine(X, xv, self.copy, self, sub=0.0, scale=self.scale_, add=self.min_, divide=False, clip=clip)
+        return _apply_affine(
+            X, xv, self.copy, self, sub=0.0, scale=self.scale_, add=self.min_, divide=False, clip=clip
+        )
 
     def inverse_transform(self, X: Any) -> Any:
         """Undoes the scaling: ``(X - min_) / scale_``."""
@@ -424,8 +426,8 @@ class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         with np.errstate(invalid="ignore", divide="ignore"):
             self.mean_ = total.sum / n
             self.var_ = total.m2 / n if self.var_ is not None else None
-        # scikit-learn returns the updated count as float64 (sum of weights when weighted).
-        self.n_samples_seen_ = n if sample_weight is None else n.astype(sample_weight.dtype)
+        # scikit-learn returns the updated count as float64 (the sum of weights when weighted).
+        self.n_samples_seen_ = n
 
     def transform(self, X: Any, copy: bool | None = None) -> Any:
         """Standardizes ``X``: ``(X - mean_) / scale_``."""
@@ -585,14 +587,23 @@ class MaxAbsScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 np.clip(xv.data, -1.0, 1.0, out=xv.data)
             return xv
         return _apply_affine(
-            X, xv, self.copy, self, sub=0.0, scale=self.scale_, add=0.0, divide=True,
+            X,
+            xv,
+            self.copy,
+            self,
+            sub=0.0,
+            scale=self.scale_,
+            add=0.0,
+            divide=True,
             clip=(-1.0, 1.0) if self.clip else None,
         )
 
     def inverse_transform(self, X: Any) -> Any:
         """Scales back: ``X * scale_``."""
         check_is_fitted(self)
-        xv = check_array(X, accept_sparse=("csr", "csc"), copy=False, dtype=FLOAT_DTYPES, ensure_all_finite=False)
+        xv = check_array(
+            X, accept_sparse=("csr", "csc"), copy=False, dtype=FLOAT_DTYPES, ensure_all_finite=False
+        )
         if sparse.issparse(xv):
             _raise_if_inf(xv, self)
             xv = _sparse_copy(xv, self.copy, X)
@@ -682,4 +693,3 @@ class Normalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.requires_fit = False
         return tags
-

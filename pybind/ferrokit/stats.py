@@ -111,7 +111,9 @@ def _colstats_raw(m: np.ndarray, weights: np.ndarray | None = None) -> np.ndarra
         wp, nw = _NULL, 0
     else:
         wp, nw = cbuf(weights), weights.shape[0]
-    st = _COLSTATS[m.dtype](cbuf(m.reshape(-1, order="A")), rows, cols, layout, wp, nw, cbuf_out(out), out.size)
+    st = _COLSTATS[m.dtype](
+        cbuf(m.reshape(-1, order="A")), rows, cols, layout, wp, nw, cbuf_out(out), out.size
+    )
     if st:
         raise_for_status(st)
     return out
@@ -195,8 +197,11 @@ class ColumnStats:
         return cls.from_packed(p)
 
     def packed(self) -> np.ndarray:
-        return np.ascontiguousarray(np.stack([self.count, self.nan_count, self.sum, self.m2,
-                                              self.min, self.max, self.sum_abs, self.sum_sq]).astype(F64))
+        return np.ascontiguousarray(
+            np.stack(
+                [self.count, self.nan_count, self.sum, self.m2, self.min, self.max, self.sum_abs, self.sum_sq]
+            ).astype(F64)
+        )
 
     @property
     def n_features(self) -> int:
@@ -579,7 +584,9 @@ def _run_transform(x: np.ndarray, out: np.ndarray | None, fn: str, call: Any) ->
 def _matrix(X: ArrayLike, fn: str) -> np.ndarray:
     x, _ = as_float_array(X, fn, "X")
     if x.ndim != 2:
-        raise ShapeMismatchError(f"{fn}: X must be 2-D (n_samples, n_features), got an array of shape {x.shape}")
+        raise ShapeMismatchError(
+            f"{fn}: X must be 2-D (n_samples, n_features), got an array of shape {x.shape}"
+        )
     return x
 
 
@@ -660,7 +667,9 @@ def minmax_scale(
     x = _matrix(X, "minmax_scale")
     lo, hi = (float(v) for v in feature_range)
     if not lo < hi:
-        raise ValueError(f"minmax_scale: feature_range must be (min, max) with min < max, got {feature_range!r}")
+        raise ValueError(
+            f"minmax_scale: feature_range must be (min, max) with min < max, got {feature_range!r}"
+        )
     d = x.shape[1]
     dmin = _param(data_min, d, x.dtype, "minmax_scale", "data_min")
     dmax = _param(data_max, d, x.dtype, "minmax_scale", "data_max")
@@ -705,4 +714,3 @@ def _normalize_rows_call(src: np.ndarray, dst: np.ndarray, code: int) -> int:
     if st:
         raise_for_status(st)
     return int(bad[0])
-

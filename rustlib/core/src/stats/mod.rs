@@ -307,7 +307,7 @@ fn panel<T: Float, const N: usize>(
         let c = at + j;
         s.count[c] = cnt[j];
         s.nan_count[c] = nan[j];
-        s.sum[c] = sum[j];
+        s.sum[c] = refined_sum(sum[j], cnt[j], mean[j], corr[j]);
         s.sum_abs[c] = sa[j];
         s.sum_sq[c] = sq[j];
         s.min[c] = mn[j];
@@ -362,6 +362,19 @@ fn acc_row<T: Float>(
         sq[j] += w * (vz * vz);
         mn[j] = if v < mn[j] { v } else { mn[j] };
         mx[j] = if v > mx[j] { v } else { mx[j] };
+    }
+}
+
+/// The block sum as `count * mean + sum(x - mean)`: the residual of the second
+/// pass corrects the rounding of the first-pass sum (error about one ulp of
+/// the sum instead of growing with the block length). Kept as it is when the
+/// residual is not finite (inf in the data).
+#[inline(always)]
+fn refined_sum(sum: f64, cnt: f64, mean: f64, corr: f64) -> f64 {
+    if cnt != 0.0 && corr.is_finite() {
+        cnt * mean + corr
+    } else {
+        sum
     }
 }
 
@@ -436,6 +449,7 @@ fn leaf<T: Float>(
     }
     for j in 0..width {
         let n = s.count[j];
+        s.sum[j] = refined_sum(s.sum[j], n, mean[j], corr[j]);
         s.m2[j] = if n != 0.0 {
             let v = m2[j] - corr[j] * corr[j] / n;
             if v > 0.0 || v.is_nan() {
