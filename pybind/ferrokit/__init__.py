@@ -30,7 +30,6 @@ from ferrokit._errors import (
     UnsupportedVersionError,
 )
 from ferrokit._threadpoolctl import register as _register_threadpoolctl
-from ferrokit import stats
 from ferrokit.core import add_numbers, dot_product, normalize
 from ferrokit.runtime import (
     abi_version,

@@ -30,8 +30,9 @@ use crate::{Error, Result};
 /// Number of fields of [`ColStats`] in its packed form (`to_packed`).
 pub const FIELDS: usize = 8;
 
-/// Elements per leaf block (rows x panel width).
-const LEAF_ELEMS: usize = 4096;
+/// Elements per leaf block (rows x panel width): 128 KiB of f64, in L2 for the
+/// second pass, large enough to amortize the per-leaf merge (measured).
+const LEAF_ELEMS: usize = 16384;
 /// Columns processed together in C order (bounds the accumulators per leaf).
 const PANEL: usize = 256;
 /// Lanes of the 1-D (and F-order column) view.
@@ -325,46 +326,6 @@ fn panel<T: Float, const N: usize>(
     }
 }
 
-/// First-pass update of one row (all columns of the panel). Separate
-/// `&mut` arguments tell LLVM the accumulators do not alias, so the loop
-/// vectorizes across columns without run-time overlap checks.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn acc_row<T: Float>(
-    row: &[T],
-    w: f64,
-    cnt: &mut [f64],
-    nan: &mut [f64],
-    sum: &mut [f64],
-    sa: &mut [f64],
-    sq: &mut [f64],
-    mn: &mut [f64],
-    mx: &mut [f64],
-) {
-    let n = row.len();
-    let (cnt, nan, sum, sa, sq, mn, mx) = (
-        &mut cnt[..n],
-        &mut nan[..n],
-        &mut sum[..n],
-        &mut sa[..n],
-        &mut sq[..n],
-        &mut mn[..n],
-        &mut mx[..n],
-    );
-    for j in 0..n {
-        let v = row[j].to_f64();
-        let okf = if v.is_nan() { 0.0 } else { 1.0 };
-        let vz = if v.is_nan() { 0.0 } else { v };
-        cnt[j] += w * okf;
-        nan[j] += 1.0 - okf;
-        sum[j] += w * vz;
-        sa[j] += w * vz.abs();
-        sq[j] += w * (vz * vz);
-        mn[j] = if v < mn[j] { v } else { mn[j] };
-        mx[j] = if v > mx[j] { v } else { mx[j] };
-    }
-}
-
 /// The block sum as `count * mean + sum(x - mean)`: the residual of the second
 /// pass corrects the rounding of the first-pass sum (error about one ulp of
 /// the sum instead of growing with the block length). Kept as it is when the
@@ -378,23 +339,8 @@ fn refined_sum(sum: f64, cnt: f64, mean: f64, corr: f64) -> f64 {
     }
 }
 
-/// Second-pass update of one row: deviations from the block mean.
-#[inline(always)]
-fn m2_row<T: Float>(row: &[T], w: f64, mean: &[f64], corr: &mut [f64], m2: &mut [f64]) {
-    let n = row.len();
-    let (mean, corr, m2) = (&mean[..n], &mut corr[..n], &mut m2[..n]);
-    for j in 0..n {
-        let v = row[j].to_f64();
-        let d = if v.is_nan() { 0.0 } else { v - mean[j] };
-        corr[j] += w * d;
-        m2[j] += w * (d * d);
-    }
-}
-
 /// A leaf: rows `r0..r1` of the panel `c0..c0 + width` of a row-major buffer
-/// with row stride `stride`. The 1-D view (`width == LANES`, rows contiguous)
-/// keeps its accumulators in registers; wider C-order panels stream whole rows
-/// with accumulators in L1 (sequential reads the prefetcher follows).
+/// with row stride `stride`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn leaf<T: Float>(
@@ -407,59 +353,39 @@ fn leaf<T: Float>(
     w: Weights<'_, T>,
 ) -> ColStats {
     let mut s = ColStats::empty(width);
-    if width == LANES && stride == LANES {
-        panel::<T, LANES>(x, stride, c0, r0, r1, w, &mut s, 0);
+    // Register panels of 16 (then 8) columns: all accumulators of a panel stay
+    // in vector registers while the leaf's rows (in L1/L2) stream past.
+    let mut c = 0;
+    while width - c >= 16 {
+        panel::<T, 16>(x, stride, c0 + c, r0, r1, w, &mut s, c);
+        c += 16;
+    }
+    if width - c >= 8 {
+        panel::<T, 8>(x, stride, c0 + c, r0, r1, w, &mut s, c);
+        c += 8;
+    }
+    if c == width {
         return s;
     }
-    if width == 1 || matches!(w, Weights::PerElem(_)) {
-        for c in 0..width {
-            panel::<T, 1>(x, stride, c0 + c, r0, r1, w, &mut s, c);
+    if width >= 8 {
+        // Fewer than 8 columns left: an 8-wide panel ending at the last
+        // column (overlapping the previous one), keeping its new columns.
+        let mut t = ColStats::empty(8);
+        panel::<T, 8>(x, stride, c0 + width - 8, r0, r1, w, &mut t, 0);
+        let skip = 8 - (width - c);
+        for (d, f) in s.fields_mut().into_iter().zip(t.fields()) {
+            d[c..].copy_from_slice(&f[skip..]);
         }
         return s;
     }
-    let wr = |r: usize| match w {
-        Weights::PerRow(ws) => ws[r].to_f64(),
-        _ => 1.0,
-    };
-    for r in r0..r1 {
-        let row = &x[r * stride + c0..][..width];
-        acc_row(
-            row,
-            wr(r),
-            &mut s.count,
-            &mut s.nan_count,
-            &mut s.sum,
-            &mut s.sum_abs,
-            &mut s.sum_sq,
-            &mut s.min,
-            &mut s.max,
-        );
-    }
-    let mean: Vec<f64> = s
-        .sum
-        .iter()
-        .zip(&s.count)
-        .map(|(&a, &n)| if n != 0.0 { a / n } else { 0.0 })
-        .collect();
-    let mut m2 = vec![0.0f64; width];
-    let mut corr = vec![0.0f64; width];
-    for r in r0..r1 {
-        let row = &x[r * stride + c0..][..width];
-        m2_row(row, wr(r), &mean, &mut corr, &mut m2);
-    }
-    for j in 0..width {
-        let n = s.count[j];
-        s.sum[j] = refined_sum(s.sum[j], n, mean[j], corr[j]);
-        s.m2[j] = if n != 0.0 {
-            let v = m2[j] - corr[j] * corr[j] / n;
-            if v > 0.0 || v.is_nan() {
-                v
-            } else {
-                0.0
-            }
-        } else {
-            0.0
-        };
+    match width {
+        1 => panel::<T, 1>(x, stride, c0, r0, r1, w, &mut s, 0),
+        2 => panel::<T, 2>(x, stride, c0, r0, r1, w, &mut s, 0),
+        3 => panel::<T, 3>(x, stride, c0, r0, r1, w, &mut s, 0),
+        4 => panel::<T, 4>(x, stride, c0, r0, r1, w, &mut s, 0),
+        5 => panel::<T, 5>(x, stride, c0, r0, r1, w, &mut s, 0),
+        6 => panel::<T, 6>(x, stride, c0, r0, r1, w, &mut s, 0),
+        _ => panel::<T, 7>(x, stride, c0, r0, r1, w, &mut s, 0),
     }
     s
 }

@@ -1,0 +1,190 @@
+"""``python -m ferrokit bench --suite preprocessing``: ferrokit's scalers against
+scikit-learn's and against hand-written numpy formulas, side by side in one
+process (interleaved repeats, medians; numpy's BLAS limited to the same thread
+count with threadpoolctl), at 1 and 2 threads, with peak memory (tracemalloc).
+
+Data: a ``(1_000_000, 32)`` float64 array (``--quick``: ``(200_000, 32)``).
+Writes ``<out_dir>/preprocessing.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import ferrokit as fk
+from ferrokit.bench import _blas_limit, _cpu_model, _fmt_time, interleaved, peak_alloc
+
+ESTIMATORS = ["StandardScaler", "MinMaxScaler", "MaxAbsScaler", "Normalizer"]
+
+# (estimator, operation, reference, minimum ratio reference time / ferrokit time)
+GOALS = [
+    ("StandardScaler", "fit_transform", "scikit-learn", 6.0),
+    ("MinMaxScaler", "fit_transform", "scikit-learn", 4.0),
+    ("Normalizer", "fit_transform", "scikit-learn", 4.0),
+    ("StandardScaler", "transform", "scikit-learn", 3.0),
+    ("MinMaxScaler", "transform", "scikit-learn", 3.0),
+    ("MaxAbsScaler", "transform", "scikit-learn", 3.0),
+    ("Normalizer", "transform", "scikit-learn", 3.0),
+    ("StandardScaler", "fit_transform", "numpy", 2.0),
+    ("MinMaxScaler", "fit_transform", "numpy", 2.0),
+    ("MaxAbsScaler", "fit_transform", "numpy", 2.0),
+    ("Normalizer", "fit_transform", "numpy", 2.0),
+    ("StandardScaler", "transform", "numpy", 2.0),
+    ("MinMaxScaler", "transform", "numpy", 2.0),
+    ("MaxAbsScaler", "transform", "numpy", 2.0),
+    ("Normalizer", "transform", "numpy", 2.0),
+]
+
+
+def _numpy_formulas(x: np.ndarray) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
+    """Per estimator: (fit_transform, transform) written directly in numpy."""
+    m, s = x.mean(axis=0), x.std(axis=0)
+    mn, mx = x.min(axis=0), x.max(axis=0)
+    scale = 1.0 / (mx - mn)
+    offset = -mn * scale
+    ma = np.abs(x).max(axis=0)
+
+    def std_ft() -> Any:
+        return (x - x.mean(axis=0)) / x.std(axis=0)
+
+    def mm_ft() -> Any:
+        lo, hi = x.min(axis=0), x.max(axis=0)
+        sc = 1.0 / (hi - lo)
+        return x * sc - lo * sc
+
+    def norm() -> Any:
+        return x / np.sqrt(np.einsum("ij,ij->i", x, x))[:, None]
+
+    return {
+        "StandardScaler": (std_ft, lambda: (x - m) / s),
+        "MinMaxScaler": (mm_ft, lambda: x * scale + offset),
+        "MaxAbsScaler": (lambda: x / np.abs(x).max(axis=0), lambda: x / ma),
+        "Normalizer": (norm, norm),
+    }
+
+
+def bench(x: np.ndarray, threads: int, quick: bool) -> dict[str, Any]:
+    from sklearn import preprocessing as skp
+
+    from ferrokit import preprocessing as fkp
+
+    reps = 3 if quick else 7
+    np_forms = _numpy_formulas(x)
+    res: dict[str, Any] = {"threads": threads}
+    fk.set_num_threads(threads)
+    try:
+        with _blas_limit(threads):
+            for name in ESTIMATORS:
+                ours = getattr(fkp, name)().fit(x)
+                ref = getattr(skp, name)().fit(x)
+                ft_np, tr_np = np_forms[name]
+                ft = interleaved(
+                    {
+                        "ferrokit": lambda c=getattr(fkp, name): c().fit_transform(x),
+                        "scikit-learn": lambda c=getattr(skp, name): c().fit_transform(x),
+                        "numpy": ft_np,
+                    },
+                    reps,
+                )
+                tr = interleaved(
+                    {
+                        "ferrokit": lambda e=ours: e.transform(x),
+                        "scikit-learn": lambda e=ref: e.transform(x),
+                        "numpy": tr_np,
+                    },
+                    reps,
+                )
+                res[name] = {"fit_transform": ft, "transform": tr}
+                if threads == 2:
+                    res[name]["peak_bytes"] = {
+                        "ferrokit": peak_alloc(lambda c=getattr(fkp, name): c().fit_transform(x)),
+                        "scikit-learn": peak_alloc(lambda c=getattr(skp, name): c().fit_transform(x)),
+                        "numpy": peak_alloc(ft_np),
+                        "input": x.nbytes,
+                    }
+    finally:
+        fk.set_num_threads(None)
+    return res
+
+
+def evaluate(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for r in results:
+        for name, op, ref, need in GOALS:
+            t = r[name][op]
+            ratio = t[ref] / t["ferrokit"]
+            rows.append(
+                {
+                    "goal": f"{name} {op} vs {ref}, {r['threads']} thread(s)",
+                    "threads": r["threads"],
+                    "ratio": ratio,
+                    "required": need,
+                    "met": ratio >= need,
+                }
+            )
+    return rows
+
+
+def report(meta: dict[str, Any], results: list[dict[str, Any]], goals: list[dict[str, Any]]) -> None:
+    print("ferrokit preprocessing benchmark")
+    for k, v in meta.items():
+        print(f"  {k}: {v}")
+    print("\nmedian time per call; ratio = reference time / ferrokit time (>1: ferrokit faster)")
+    print(f"{'estimator':<15} {'op':<14} {'thr':>3} {'ferrokit':>10} {'sklearn':>10} {'numpy':>10} {'vs skl':>7} {'vs np':>7}")
+    for r in results:
+        for name in ESTIMATORS:
+            for op in ("fit_transform", "transform"):
+                t = r[name][op]
+                print(
+                    f"{name:<15} {op:<14} {r['threads']:>3} {_fmt_time(t['ferrokit']):>10} "
+                    f"{_fmt_time(t['scikit-learn']):>10} {_fmt_time(t['numpy']):>10} "
+                    f"{t['scikit-learn'] / t['ferrokit']:6.2f}x {t['numpy'] / t['ferrokit']:6.2f}x"
+                )
+    print("\npeak allocation during fit_transform (tracemalloc, 2 threads):")
+    for r in results:
+        for name in ESTIMATORS:
+            p = r[name].get("peak_bytes")
+            if p:
+                print(
+                    f"  {name:<15} input {p['input'] / 2**20:.0f} MiB: "
+                    + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in p.items() if k != "input")
+                )
+    print("\nspeed goals (issue 4):")
+    for g in goals:
+        print(f"  {'met ' if g['met'] else 'MISS'} {g['goal']:<58} {g['ratio']:6.2f}x (need {g['required']:.0f}x)")
+
+
+def run(quick: bool = False, out_dir: str = "bench-results") -> int:
+    try:
+        import sklearn
+    except ImportError:
+        print("scikit-learn is not installed: preprocessing suite skipped")
+        return 0
+    n = 200_000 if quick else 1_000_000
+    x = np.random.default_rng(0).normal(size=(n, 32)) * 3.0 + 1.0
+    meta = {
+        "cpu": _cpu_model(),
+        "cores (usable)": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "simd level": fk.simd_level(),
+        "data": f"({n}, 32) float64, C order",
+        "ferrokit": fk.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "load average": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+    }
+    results = [bench(x, th, quick) for th in (1, 2)]
+    goals = evaluate(results)
+    report(meta, results, goals)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "preprocessing.json").write_text(
+        json.dumps({"meta": meta, "results": results, "goals": goals}, indent=2)
+    )
+    print(f"\nwrote {out / 'preprocessing.json'}")
+    return 0
