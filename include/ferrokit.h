@@ -323,6 +323,39 @@ fk_status fk_col_argminmax_f32(const float *x,
                                size_t n_out);
 
 /*
+ Per-column minimum and maximum of a float64 `rows x cols` matrix, NaN
+ ignored, into `out_min`/`out_max` (`n_out == cols` each): the lean pass
+ (two comparisons per value) when only the range is needed. A column
+ without values gives +inf/-inf (so min > max); ±inf in the data shows up
+ as an infinite min or max.
+
+ # Safety
+ `x` must point to `rows * cols` readable elements, `out_min`/`out_max` to
+ `n_out` writable elements each, not overlapping.
+ */
+fk_status fk_colminmax_f64(const double *x,
+                           size_t rows,
+                           size_t cols,
+                           int32_t layout,
+                           double *out_min,
+                           double *out_max,
+                           size_t n_out);
+
+/*
+ Float32 version of `fk_colminmax_f64` (results are floats, exact).
+
+ # Safety
+ As `fk_colminmax_f64`.
+ */
+fk_status fk_colminmax_f32(const float *x,
+                           size_t rows,
+                           size_t cols,
+                           int32_t layout,
+                           float *out_min,
+                           float *out_max,
+                           size_t n_out);
+
+/*
  Per-column affine transform of a float64 `rows x cols` matrix:
  `out = (x - sub[j]) * scale[j] + add[j]`, or `(x - sub[j]) / scale[j] +
  add[j]` when `divide` is 1; with `clip` 1 the result is then clipped to

@@ -313,3 +313,19 @@ def test_stats_work_without_scikit_learn() -> None:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20240531)
+
+
+def test_lean_minmax_kernel_matches_numpy(rng: np.random.Generator) -> None:
+    from ferrokit.stats import _colminmax_raw
+
+    for shape in [(1, 1), (37, 3), (3001, 33), (9, 300)]:
+        x = _data(rng, shape, np.float64, nan=True)
+        x[:, 0] = np.nan
+        for a in (*_layouts(x), x.astype(np.float32)):
+            mn, mx = _colminmax_raw(a)
+            assert mn.dtype == a.dtype
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                np.testing.assert_array_equal(mn[1:], np.nanmin(a, axis=0)[1:])
+                np.testing.assert_array_equal(mx[1:], np.nanmax(a, axis=0)[1:])
+            assert mn[0] == np.inf and mx[0] == -np.inf  # no values: empty range

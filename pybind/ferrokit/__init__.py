@@ -45,6 +45,7 @@ from ferrokit.runtime import (
 
 _register_threadpoolctl()
 
+
 def __getattr__(name: str) -> object:
     # ferrokit.preprocessing needs scikit-learn (optional): imported on first use,
     # so `import ferrokit` never requires it.

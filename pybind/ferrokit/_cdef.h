@@ -99,6 +99,22 @@ fk_status fk_col_argminmax_f32(const float *x,
                                size_t *argmax,
                                size_t n_out);
 
+fk_status fk_colminmax_f64(const double *x,
+                           size_t rows,
+                           size_t cols,
+                           int32_t layout,
+                           double *out_min,
+                           double *out_max,
+                           size_t n_out);
+
+fk_status fk_colminmax_f32(const float *x,
+                           size_t rows,
+                           size_t cols,
+                           int32_t layout,
+                           float *out_min,
+                           float *out_max,
+                           size_t n_out);
+
 fk_status fk_affine_cols_f64(const double *x,
                              size_t rows,
                              size_t cols,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 import ferrokit as fk
-from ferrokit.bench import _blas_limit, _cpu_model, _fmt_time, interleaved, peak_alloc
+from ferrokit.bench import _blas_limit, _cpu_model, fmt_time, interleaved, peak_alloc
 
 ESTIMATORS = ["StandardScaler", "MinMaxScaler", "MaxAbsScaler", "Normalizer"]
 
@@ -181,8 +181,8 @@ def report(
             for op in ("fit_transform", "transform", "transform copy=False"):
                 t = r[name][op]
                 print(
-                    f"{name:<15} {op:<20} {r['threads']:>3} {_fmt_time(t['ferrokit']):>10} "
-                    f"{_fmt_time(t['scikit-learn']):>10} {_fmt_time(t['numpy']):>10} "
+                    f"{name:<15} {op:<20} {r['threads']:>3} {fmt_time(t['ferrokit']):>10} "
+                    f"{fmt_time(t['scikit-learn']):>10} {fmt_time(t['numpy']):>10} "
                     f"{t['scikit-learn'] / t['ferrokit']:6.2f}x {t['numpy'] / t['ferrokit']:6.2f}x"
                 )
     print("\npeak allocation during fit_transform (tracemalloc, 2 threads):")

@@ -62,7 +62,14 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
     ) from exc
 
 from ferrokit._buffers import F32, F64
-from ferrokit.stats import ColumnStats, _affine_call, _colstats_raw, _normalize_rows_call, _param
+from ferrokit.stats import (
+    ColumnStats,
+    _affine_call,
+    _colminmax_raw,
+    _colstats_raw,
+    _normalize_rows_call,
+    _param,
+)
 
 __all__ = ["MaxAbsScaler", "MinMaxScaler", "Normalizer", "StandardScaler"]
 
@@ -109,6 +116,19 @@ def _dense_stats(xv: np.ndarray, estimator: Any, sample_weight: Any = None) -> C
     if (p.min == -np.inf).any() or (p.max == np.inf).any():
         _raise_if_inf(xv, estimator)
     return p
+
+
+def _dense_minmax(xv: np.ndarray, estimator: Any) -> tuple[np.ndarray, np.ndarray]:
+    """NaN-ignoring per-column min and max in X's dtype (NaN for an all-NaN
+    column, like ``np.nanmin``); raises on ±inf like scikit-learn."""
+    mn, mx = _colminmax_raw(xv)
+    if (mn == -np.inf).any() or (mx == np.inf).any():
+        _raise_if_inf(xv, estimator)
+    empty = mn > mx
+    if empty.any():
+        mn[empty] = np.nan
+        mx[empty] = np.nan
+    return mn, mx
 
 
 def _apply_affine(
@@ -226,10 +246,7 @@ class MinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         fr0 = np.asarray(feature_range[0], dtype=dt)
         fr1 = np.asarray(feature_range[1], dtype=dt)
         if dt in _KERNEL_DTYPES:
-            p = _dense_stats(xv, self)
-            has = p.count > 0
-            data_min = np.where(has, p.min, np.nan).astype(dt)
-            data_max = np.where(has, p.max, np.nan).astype(dt)
+            data_min, data_max = _dense_minmax(xv, self)
         else:
             _raise_if_inf(xv, self)
             with np.errstate(all="ignore"), _ignore_all_nan_warning():
@@ -552,8 +569,8 @@ class MaxAbsScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             mins, maxs = min_max_axis(xv, axis=0, ignore_nan=True)
             max_abs = np.maximum(np.abs(mins), np.abs(maxs))
         elif xv.dtype in _KERNEL_DTYPES:
-            p = _dense_stats(xv, self)
-            max_abs = np.where(p.count > 0, np.maximum(np.abs(p.min), np.abs(p.max)), np.nan).astype(xv.dtype)
+            mn, mx = _dense_minmax(xv, self)
+            max_abs = np.maximum(np.abs(mn), np.abs(mx))
         else:
             _raise_if_inf(xv, self)
             with np.errstate(all="ignore"), _ignore_all_nan_warning():

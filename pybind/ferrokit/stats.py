@@ -67,6 +67,7 @@ _LAYOUT_F = int(lib.FK_LAYOUT_F)
 _NORMS = {"l1": int(lib.FK_NORM_L1), "l2": int(lib.FK_NORM_L2), "max": int(lib.FK_NORM_MAX)}
 _COLSTATS = {F64: lib.fk_colstats_f64, F32: lib.fk_colstats_f32}
 _ARGEXT = {F64: lib.fk_col_argminmax_f64, F32: lib.fk_col_argminmax_f32}
+_MINMAX = {F64: lib.fk_colminmax_f64, F32: lib.fk_colminmax_f32}
 _AFFINE = {F64: lib.fk_affine_cols_f64, F32: lib.fk_affine_cols_f32}
 _NORMROWS = {F64: lib.fk_normalize_rows_f64, F32: lib.fk_normalize_rows_f32}
 _NULL = ffi.NULL
@@ -117,6 +118,21 @@ def _colstats_raw(m: np.ndarray, weights: np.ndarray | None = None) -> np.ndarra
     if st:
         raise_for_status(st)
     return out
+
+
+def _colminmax_raw(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column NaN-ignoring (min, max) of a 2-D float32/float64 array in its
+    dtype (+inf/-inf for a column without values): the lean two-comparison pass."""
+    m, layout = _kernel_view(m)
+    rows, cols = m.shape
+    mn = np.empty(cols, dtype=m.dtype)
+    mx = np.empty(cols, dtype=m.dtype)
+    st = _MINMAX[m.dtype](
+        cbuf(m.reshape(-1, order="A")), rows, cols, layout, cbuf_out(mn), cbuf_out(mx), cols
+    )
+    if st:
+        raise_for_status(st)
+    return mn, mx
 
 
 def _prepare(a: ArrayLike, fn: str, axis: int | None) -> tuple[np.ndarray, np.ndarray, int | None]:

@@ -15,6 +15,7 @@ use crate::slices::{in_slice, out_ref, out_slice, overlap, Arg, Overlap};
 use crate::status::FkStatus;
 use ferrokit_core::matrix::{Layout, MatRef};
 use ferrokit_core::stats::argext::col_argminmax;
+use ferrokit_core::stats::minmax::{col_minmax, MinMaxElement};
 use ferrokit_core::stats::transform::{affine, normalize_rows, Affine, Norm, TransformElement};
 use ferrokit_core::stats::{col_stats, ColStats, StatsElement, FIELDS};
 
@@ -305,6 +306,110 @@ pub unsafe extern "C" fn fk_col_argminmax_f32(
             layout,
             argmin,
             argmax,
+            n_out,
+        )
+    }
+}
+
+/// # Safety
+/// As the exports.
+#[allow(clippy::too_many_arguments)]
+unsafe fn minmax_body<T: MinMaxElement>(
+    name: &'static str,
+    x: *const T,
+    rows: usize,
+    cols: usize,
+    lay: i32,
+    out_min: *mut T,
+    out_max: *mut T,
+    n_out: usize,
+) -> FkStatus {
+    guard(|| {
+        let lay = layout(name, lay)?;
+        let n = elements(name, rows, cols)?;
+        len_check(name, "out_min/out_max", n_out, cols)?;
+        disjoint(name, x, n, out_min.cast_const(), n_out)?;
+        disjoint(name, x, n, out_max.cast_const(), n_out)?;
+        disjoint(
+            name,
+            out_min.cast_const(),
+            n_out,
+            out_max.cast_const(),
+            n_out,
+        )?;
+        // SAFETY: forwarded contract; outputs are disjoint from each other and x.
+        let (xs, mn, mx) = unsafe {
+            (
+                in_slice(x, n, Arg(name, "x"))?,
+                out_slice(out_min, n_out, Arg(name, "out_min"))?,
+                out_slice(out_max, n_out, Arg(name, "out_max"))?,
+            )
+        };
+        let (a, b) = col_minmax(MatRef::new(xs, rows, cols, lay)?);
+        mn.copy_from_slice(&a);
+        mx.copy_from_slice(&b);
+        Ok(())
+    })
+}
+
+/// Per-column minimum and maximum of a float64 `rows x cols` matrix, NaN
+/// ignored, into `out_min`/`out_max` (`n_out == cols` each): the lean pass
+/// (two comparisons per value) when only the range is needed. A column
+/// without values gives +inf/-inf (so min > max); ±inf in the data shows up
+/// as an infinite min or max.
+///
+/// # Safety
+/// `x` must point to `rows * cols` readable elements, `out_min`/`out_max` to
+/// `n_out` writable elements each, not overlapping.
+#[no_mangle]
+pub unsafe extern "C" fn fk_colminmax_f64(
+    x: *const f64,
+    rows: usize,
+    cols: usize,
+    layout: i32,
+    out_min: *mut f64,
+    out_max: *mut f64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe {
+        minmax_body(
+            "fk_colminmax_f64",
+            x,
+            rows,
+            cols,
+            layout,
+            out_min,
+            out_max,
+            n_out,
+        )
+    }
+}
+
+/// Float32 version of `fk_colminmax_f64` (results are floats, exact).
+///
+/// # Safety
+/// As `fk_colminmax_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_colminmax_f32(
+    x: *const f32,
+    rows: usize,
+    cols: usize,
+    layout: i32,
+    out_min: *mut f32,
+    out_max: *mut f32,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe {
+        minmax_body(
+            "fk_colminmax_f32",
+            x,
+            rows,
+            cols,
+            layout,
+            out_min,
+            out_max,
             n_out,
         )
     }

@@ -19,6 +19,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod argext;
+pub mod minmax;
 pub mod transform;
 
 use crate::float::Float;
