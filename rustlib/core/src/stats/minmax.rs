@@ -65,6 +65,12 @@ fn leaf<T: Float>(
     let mut mn = vec![T::INFINITY; width];
     let mut mx = vec![T::NEG_INFINITY; width];
     let mut c = 0;
+    // Two accumulators per column: 32-wide panels fit the registers, so a
+    // 32-column row is read in one sequential sweep.
+    while width - c >= 32 {
+        panel::<T, 32>(x, stride, c0 + c, r0, r1, &mut mn, &mut mx, c);
+        c += 32;
+    }
     while width - c >= 16 {
         panel::<T, 16>(x, stride, c0 + c, r0, r1, &mut mn, &mut mx, c);
         c += 16;
