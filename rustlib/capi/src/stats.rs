@@ -173,6 +173,8 @@ pub unsafe extern "C" fn fk_colstats_f32(
     unsafe { colstats_body("fk_colstats_f32", x, rows, cols, layout, w, n_w, out, n_out) }
 }
 
+const NAME: &str = "fk_colstats_merge";
+
 /// Merges two packed statistics of the same `cols` columns (computed on
 /// different rows) into `out`, as if computed on all rows at once (Chan et
 /// al.'s pairwise update). All three buffers have `FK_COLSTATS_FIELDS * cols`
@@ -191,7 +193,6 @@ pub unsafe extern "C" fn fk_colstats_merge(
     out: *mut f64,
     n_out: usize,
 ) -> FkStatus {
-    const NAME: &str = "fk_colstats_merge";
     guard(|| {
         let want = FIELDS.saturating_mul(cols);
         len_check(NAME, "a", n_a, want)?;
