@@ -78,8 +78,17 @@ def main(results_dir: str = "bench-results") -> int:
         if path.name == "seed.json":
             continue
         data = json.loads(path.read_text())
+        extra: list[str] = []
+        try:  # a suite may render its own timing table: ferrokit.bench_<name>.readme_lines(data)
+            import importlib
+
+            extra = importlib.import_module(f"ferrokit.bench_{path.stem}").readme_lines(data)
+        except (ImportError, AttributeError):
+            pass
+        if "goals" in data or extra:
+            lines += ["", f"### {path.stem}", *extra]
         if "goals" in data:
-            lines += ["", f"### {path.stem}", *goals_section(path.stem, data["goals"])]
+            lines += goals_section(path.stem, data["goals"])
     readme = ROOT / "README.md"
     text = readme.read_text()
     if START not in text:

@@ -149,6 +149,13 @@ def cbuf_out(arr: np.ndarray) -> Any:
     return ffi.from_buffer(_CTYPE[arr.dtype], arr, require_writable=True)
 
 
+def cbuf_index_out(arr: np.ndarray) -> Any:
+    """A writable ``size_t *`` to a C-contiguous ``np.uintp`` array (index outputs)."""
+    if arr.dtype != np.uintp or not arr.flags.c_contiguous:
+        raise TypeError(f"index output must be a C-contiguous uintp array, got {arr.dtype}")
+    return ffi.from_buffer("size_t[]", arr, require_writable=True)
+
+
 def check_out(out: Any, like: np.ndarray, fn: str, arg: str = "data") -> np.ndarray:
     """Validates an ``out=`` argument against the array it must match."""
     if not isinstance(out, np.ndarray):

@@ -202,6 +202,50 @@ def report(
         )
 
 
+def readme_lines(data: dict[str, Any]) -> list[str]:
+    """Markdown for the README benchmark section (called by benchmarks/readme_table.py)."""
+    m = data["meta"]
+    lines = [
+        "",
+        f"Data {m['data']}; {m['cpu']}, {m['cores (usable)']} cores, SIMD {m['simd level']}; "
+        f"scikit-learn {m['scikit-learn']}, numpy {m['numpy']}; load average during the run "
+        f"{m.get('load average', '?')}. Medians of interleaved repeats; ratio = reference time / "
+        "ferrokit time. `numpy` is the same formula written by hand. `transform copy=False` is "
+        "in place (no output allocation).",
+        "",
+        "| estimator | operation | threads | ferrokit | scikit-learn | numpy | vs scikit-learn | vs numpy |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in data["results"]:
+        for name in ESTIMATORS:
+            for op in ("fit_transform", "transform", "transform copy=False"):
+                t = r[name].get(op)
+                if not t:
+                    continue
+                has_np = t["numpy"] == t["numpy"]
+                vs_np = f"{t['numpy'] / t['ferrokit']:.2f}x" if has_np else ""
+                lines.append(
+                    f"| {name} | {op} | {r['threads']} | {fmt_time(t['ferrokit'])} | "
+                    f"{fmt_time(t['scikit-learn'])} | {fmt_time(t['numpy']) if has_np else ''} | "
+                    f"{t['scikit-learn'] / t['ferrokit']:.2f}x | "
+                    f"{vs_np} |"
+                )
+    peaks = [(n, r[n]["peak_bytes"]) for r in data["results"] for n in ESTIMATORS if "peak_bytes" in r[n]]
+    if peaks:
+        lines += [
+            "",
+            "Peak allocation during `fit_transform` (tracemalloc; the input is "
+            f"{peaks[0][1]['input'] / 2**20:.0f} MiB):",
+            "",
+        ]
+        for n, p in peaks:
+            lines.append(
+                f"- {n}: ferrokit {p['ferrokit'] / 2**20:.0f} MiB (the output only), scikit-learn "
+                f"{p['scikit-learn'] / 2**20:.0f} MiB, numpy {p['numpy'] / 2**20:.0f} MiB"
+            )
+    return lines
+
+
 def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     try:
         import sklearn

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ferrokit._buffers import F32, F64, as_float_array, cbuf, cbuf_out, check_out
+from ferrokit._buffers import F32, F64, as_float_array, cbuf, cbuf_index_out, cbuf_out, check_out
 from ferrokit._errors import ShapeMismatchError, raise_for_status
 from ferrokit._native import ffi, lib
 
@@ -481,8 +481,8 @@ def _argext(a: ArrayLike, axis: int | None, out: np.ndarray | None, which: int, 
         rows,
         cols,
         layout,
-        ffi.from_buffer("size_t[]", res[0], require_writable=True),
-        ffi.from_buffer("size_t[]", res[1], require_writable=True),
+        cbuf_index_out(res[0]),
+        cbuf_index_out(res[1]),
         cols,
     )
     if st:
