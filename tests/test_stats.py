@@ -329,3 +329,25 @@ def test_lean_minmax_kernel_matches_numpy(rng: np.random.Generator) -> None:
                 np.testing.assert_array_equal(mn[1:], np.nanmin(a, axis=0)[1:])
                 np.testing.assert_array_equal(mx[1:], np.nanmax(a, axis=0)[1:])
             assert mn[0] == np.inf and mx[0] == -np.inf  # no values: empty range
+
+
+def test_c_example_stats_demo_compiles_and_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import shutil
+    from pathlib import Path
+
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("gcc not found on PATH")
+    src = Path(__file__).resolve().parent.parent / "examples" / "c" / "stats_demo.c"
+    exe = tmp_path / "stats_demo"
+    lib = fk.get_library()
+    cmd = [gcc, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-I", fk.get_include(), str(src)]
+    cmd += ["-o", str(exe), lib, "-lm", f"-Wl,-rpath,{os.path.dirname(lib)}"]
+    build = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[-1] == "ok"
+    assert any(ln.startswith("overlap: FK_ERR_ALIASING") for ln in lines)
