@@ -17,3 +17,4 @@ pub mod simd;
 pub mod stats;
 
 pub use error::{Error, Result};
+pub mod nn;

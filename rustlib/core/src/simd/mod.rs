@@ -125,4 +125,5 @@ macro_rules! multiversion {
     };
 }
 
+pub mod gemm;
 pub mod stream;

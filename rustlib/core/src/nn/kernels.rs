@@ -1,0 +1,486 @@
+//! Element-wise activations and row-wise softmax / log-softmax / layer norm /
+//! RMS norm. Loops are written over fixed-width lane arrays so LLVM vectorizes
+//! them; each is compiled per SIMD level with `multiversion!` and performs the
+//! same IEEE operations in the same order whichever level runs (bit-identical).
+
+// `v != v` is the NaN test of the generic `Float` (no `is_nan` there).
+#![allow(clippy::eq_op)]
+
+use super::math::*;
+use crate::float::Float;
+use crate::multiversion;
+
+/// Independent accumulators per row reduction.
+pub(crate) const LANES: usize = 16;
+
+/// An activation function, with its C ABI code (`FK_ACT_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Activation {
+    /// `x`
+    Identity = 0,
+    /// `max(x, 0)` (NaN stays NaN, like `numpy.maximum`)
+    Relu = 1,
+    /// `1 / (1 + e^-x)` (scikit-learn's "logistic")
+    Sigmoid = 2,
+    /// `tanh(x)`
+    Tanh = 3,
+    /// `x Φ(x)` with the exact erf form
+    Gelu = 4,
+    /// GELU, tanh approximation
+    GeluTanh = 5,
+    /// `x σ(x)` (a.k.a. swish)
+    Silu = 6,
+    /// Row-wise softmax (only as the activation of a linear layer / MLP output).
+    Softmax = 7,
+}
+
+impl Activation {
+    /// The activation with C code `code`, if any.
+    pub fn from_code(code: i32) -> Option<Activation> {
+        Some(match code {
+            0 => Activation::Identity,
+            1 => Activation::Relu,
+            2 => Activation::Sigmoid,
+            3 => Activation::Tanh,
+            4 => Activation::Gelu,
+            5 => Activation::GeluTanh,
+            6 => Activation::Silu,
+            7 => Activation::Softmax,
+            _ => return None,
+        })
+    }
+
+    /// A short name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Gelu => "gelu",
+            Activation::GeluTanh => "gelu_tanh",
+            Activation::Silu => "silu",
+            Activation::Softmax => "softmax",
+        }
+    }
+}
+
+/// Scalar maths per element type (all `#[inline(always)]`, branch-free).
+pub trait VMath: Float {
+    const ONE: Self;
+    fn from_f64(v: f64) -> Self;
+    fn vexp(self) -> Self;
+    fn vtanh(self) -> Self;
+    fn vsigmoid(self) -> Self;
+    fn vgelu(self) -> Self;
+    fn vgelu_tanh(self) -> Self;
+    fn ln(self) -> Self;
+    fn recip_sqrt_f64(v: f64) -> f64 {
+        1.0 / v.sqrt()
+    }
+}
+
+impl VMath for f64 {
+    const ONE: f64 = 1.0;
+    #[inline(always)]
+    fn from_f64(v: f64) -> f64 {
+        v
+    }
+    #[inline(always)]
+    fn vexp(self) -> f64 {
+        exp_f64(self)
+    }
+    #[inline(always)]
+    fn vtanh(self) -> f64 {
+        tanh_f64(self)
+    }
+    #[inline(always)]
+    fn vsigmoid(self) -> f64 {
+        sigmoid_f64(self)
+    }
+    #[inline(always)]
+    fn vgelu(self) -> f64 {
+        gelu_f64(self)
+    }
+    #[inline(always)]
+    fn vgelu_tanh(self) -> f64 {
+        gelu_tanh_f64(self)
+    }
+    #[inline(always)]
+    fn ln(self) -> f64 {
+        f64::ln(self)
+    }
+}
+
+impl VMath for f32 {
+    const ONE: f32 = 1.0;
+    #[inline(always)]
+    fn from_f64(v: f64) -> f32 {
+        v as f32
+    }
+    #[inline(always)]
+    fn vexp(self) -> f32 {
+        exp_f32(self)
+    }
+    #[inline(always)]
+    fn vtanh(self) -> f32 {
+        tanh_f32(self)
+    }
+    #[inline(always)]
+    fn vsigmoid(self) -> f32 {
+        sigmoid_f32(self)
+    }
+    #[inline(always)]
+    fn vgelu(self) -> f32 {
+        // The erf form in f64 (then rounded): f32 error bounds for erfc are poor.
+        gelu_f64(self as f64) as f32
+    }
+    #[inline(always)]
+    fn vgelu_tanh(self) -> f32 {
+        gelu_tanh_f32(self)
+    }
+    #[inline(always)]
+    fn ln(self) -> f32 {
+        f32::ln(self)
+    }
+}
+
+#[inline(always)]
+fn relu<T: VMath>(v: T) -> T {
+    // `!(v <= 0)` keeps NaN (numpy.maximum propagates NaN).
+    if v <= T::ZERO {
+        T::ZERO
+    } else {
+        v
+    }
+}
+
+/// `out[i] = act(x[i])` (softmax is not element-wise and is rejected by callers).
+#[inline(always)]
+fn unary_body<T: VMath>(act: Activation, x: &[T], out: &mut [T]) {
+    let out = &mut out[..x.len()];
+    match act {
+        Activation::Identity | Activation::Softmax => out.copy_from_slice(x),
+        Activation::Relu => out.iter_mut().zip(x).for_each(|(o, &v)| *o = relu(v)),
+        Activation::Sigmoid => out.iter_mut().zip(x).for_each(|(o, &v)| *o = v.vsigmoid()),
+        Activation::Tanh => out.iter_mut().zip(x).for_each(|(o, &v)| *o = v.vtanh()),
+        Activation::Gelu => out.iter_mut().zip(x).for_each(|(o, &v)| *o = v.vgelu()),
+        Activation::GeluTanh => out
+            .iter_mut()
+            .zip(x)
+            .for_each(|(o, &v)| *o = v.vgelu_tanh()),
+        Activation::Silu => out
+            .iter_mut()
+            .zip(x)
+            .for_each(|(o, &v)| *o = v * v.vsigmoid()),
+    }
+}
+
+/// In place, through an L1-sized scratch buffer (one kernel body serves both).
+#[inline(always)]
+fn unary_inplace_body<T: VMath>(act: Activation, x: &mut [T]) {
+    const CHUNK: usize = 512;
+    let mut tmp = [T::ZERO; CHUNK];
+    for c in x.chunks_mut(CHUNK) {
+        let t = &mut tmp[..c.len()];
+        t.copy_from_slice(c);
+        unary_body(act, t, c);
+    }
+}
+
+/// Maximum of a row; NaN if any element is NaN (like `numpy.max`).
+#[inline(always)]
+fn row_max<T: VMath>(x: &[T]) -> T {
+    let mut m = [T::NEG_INFINITY; LANES];
+    let mut nan = [T::ZERO; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for j in 0..LANES {
+            let v = c[j];
+            m[j] = if v > m[j] { v } else { m[j] };
+            // v - v is 0 for finite v and NaN for NaN/inf: a cheap NaN detector
+            // that costs one add per element and vectorizes.
+            nan[j] = nan[j] + (v - v);
+        }
+    }
+    for (j, &v) in rest.iter().enumerate() {
+        m[j] = if v > m[j] { v } else { m[j] };
+        nan[j] = nan[j] + (v - v);
+    }
+    let mut mx = T::NEG_INFINITY;
+    let mut bad = T::ZERO;
+    for j in 0..LANES {
+        mx = if m[j] > mx { m[j] } else { mx };
+        bad = bad + nan[j];
+    }
+    if bad != bad {
+        // NaN or inf somewhere: NaN wins if there is one, else the max stands.
+        if x.iter().any(|v| v != v) {
+            return T::NAN;
+        }
+    }
+    mx
+}
+
+#[inline(always)]
+fn sum_lanes<T: VMath>(mut a: [T; LANES]) -> T {
+    let mut w = LANES;
+    while w > 1 {
+        w /= 2;
+        for i in 0..w {
+            a[i] = a[i] + a[i + w];
+        }
+    }
+    a[0]
+}
+
+/// Softmax (or log-softmax) of one row: pass 1 finds the max, pass 2 writes
+/// `e^(x - max)` (or `x - max`) and sums the exponentials, then the output row —
+/// still in L1 — is scaled by `1/sum` (or shifted by `-ln(sum)`).
+#[inline(always)]
+fn softmax_row_body<T: VMath>(x: &[T], out: &mut [T], log: bool) {
+    let out = &mut out[..x.len()];
+    let m = row_max(x);
+    let mut acc = [T::ZERO; LANES];
+    {
+        let xc = x.chunks_exact(LANES);
+        let xr = xc.remainder();
+        let mut oc = out.chunks_exact_mut(LANES);
+        for (c, o) in xc.zip(&mut oc) {
+            for j in 0..LANES {
+                let d = c[j] - m;
+                let e = d.vexp();
+                o[j] = if log { d } else { e };
+                acc[j] = acc[j] + e;
+            }
+        }
+        for ((j, &v), o) in xr.iter().enumerate().zip(oc.into_remainder()) {
+            let d = v - m;
+            let e = d.vexp();
+            *o = if log { d } else { e };
+            acc[j] = acc[j] + e;
+        }
+    }
+    let s = sum_lanes(acc);
+    if log {
+        let l = s.ln();
+        out.iter_mut().for_each(|o| *o = *o - l);
+    } else {
+        let inv = T::ONE / s;
+        out.iter_mut().for_each(|o| *o = *o * inv);
+    }
+}
+
+/// Sum of a row in f64 lanes.
+#[inline(always)]
+fn row_sum_f64<T: VMath>(x: &[T], shift: f64, square: bool) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for j in 0..LANES {
+            let d = c[j].to_f64() - shift;
+            acc[j] += if square { d * d } else { d };
+        }
+    }
+    for (j, &v) in rest.iter().enumerate() {
+        let d = v.to_f64() - shift;
+        acc[j] += if square { d * d } else { d };
+    }
+    let mut w = LANES;
+    while w > 1 {
+        w /= 2;
+        for i in 0..w {
+            acc[i] += acc[i + w];
+        }
+    }
+    acc[0]
+}
+
+/// Layer norm of one row: mean and variance in f64 (two passes), then
+/// `(x - mean) * rstd * w + b` written in one pass.
+#[inline(always)]
+fn layer_norm_row_body<T: VMath>(
+    x: &[T],
+    w: Option<&[T]>,
+    b: Option<&[T]>,
+    eps: f64,
+    out: &mut [T],
+) {
+    let n = x.len();
+    let out = &mut out[..n];
+    if n == 0 {
+        return;
+    }
+    let mean = row_sum_f64(x, 0.0, false) / n as f64;
+    let var = row_sum_f64(x, mean, true) / n as f64;
+    let rstd = 1.0 / (var + eps).sqrt();
+    match (w, b) {
+        (None, None) => {
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = T::from_f64((v.to_f64() - mean) * rstd);
+            }
+        }
+        (Some(w), None) => {
+            for ((o, &v), &wv) in out.iter_mut().zip(x).zip(&w[..n]) {
+                *o = T::from_f64((v.to_f64() - mean) * rstd * wv.to_f64());
+            }
+        }
+        (None, Some(b)) => {
+            for ((o, &v), &bv) in out.iter_mut().zip(x).zip(&b[..n]) {
+                *o = T::from_f64((v.to_f64() - mean) * rstd + bv.to_f64());
+            }
+        }
+        (Some(w), Some(b)) => {
+            for (((o, &v), &wv), &bv) in out.iter_mut().zip(x).zip(&w[..n]).zip(&b[..n]) {
+                *o = T::from_f64((v.to_f64() - mean) * rstd * wv.to_f64() + bv.to_f64());
+            }
+        }
+    }
+}
+
+/// RMS norm of one row: `x / sqrt(mean(x^2) + eps) * w` (statistic in f64).
+#[inline(always)]
+fn rms_norm_row_body<T: VMath>(x: &[T], w: Option<&[T]>, eps: f64, out: &mut [T]) {
+    let n = x.len();
+    let out = &mut out[..n];
+    if n == 0 {
+        return;
+    }
+    let ms = row_sum_f64(x, 0.0, true) / n as f64;
+    let r = 1.0 / (ms + eps).sqrt();
+    match w {
+        None => {
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = T::from_f64(v.to_f64() * r);
+            }
+        }
+        Some(w) => {
+            for ((o, &v), &wv) in out.iter_mut().zip(x).zip(&w[..n]) {
+                *o = T::from_f64(v.to_f64() * r * wv.to_f64());
+            }
+        }
+    }
+}
+
+/// Applies a row kernel to `rows` rows of `cols` elements.
+#[inline(always)]
+fn rows_body<T: VMath>(kind: RowOp<'_, T>, x: &[T], out: &mut [T], cols: usize) {
+    if cols == 0 {
+        return;
+    }
+    for (xr, or) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
+        match kind {
+            RowOp::Softmax => softmax_row_body(xr, or, false),
+            RowOp::LogSoftmax => softmax_row_body(xr, or, true),
+            RowOp::LayerNorm { w, b, eps } => layer_norm_row_body(xr, w, b, eps, or),
+            RowOp::RmsNorm { w, eps } => rms_norm_row_body(xr, w, eps, or),
+        }
+    }
+}
+
+/// In place, each row copied to a scratch row first.
+#[inline(always)]
+fn rows_inplace_body<T: VMath>(kind: RowOp<'_, T>, x: &mut [T], cols: usize, scratch: &mut [T]) {
+    if cols == 0 {
+        return;
+    }
+    for xr in x.chunks_exact_mut(cols) {
+        let s = &mut scratch[..cols];
+        s.copy_from_slice(xr);
+        rows_body(kind, s, xr, cols);
+    }
+}
+
+/// Which row kernel to run, with its parameters.
+#[derive(Clone, Copy)]
+pub enum RowOp<'a, T> {
+    Softmax,
+    LogSoftmax,
+    LayerNorm {
+        w: Option<&'a [T]>,
+        b: Option<&'a [T]>,
+        eps: f64,
+    },
+    RmsNorm {
+        w: Option<&'a [T]>,
+        eps: f64,
+    },
+}
+
+multiversion! {
+    fn unary_f64(act: Activation, x: &[f64], out: &mut [f64]) -> () = unary_body::<f64>;
+}
+multiversion! {
+    fn unary_f32(act: Activation, x: &[f32], out: &mut [f32]) -> () = unary_body::<f32>;
+}
+multiversion! {
+    fn unary_inplace_f64(act: Activation, x: &mut [f64]) -> () = unary_inplace_body::<f64>;
+}
+multiversion! {
+    fn unary_inplace_f32(act: Activation, x: &mut [f32]) -> () = unary_inplace_body::<f32>;
+}
+multiversion! {
+    fn rows_f64(kind: RowOp<'_, f64>, x: &[f64], out: &mut [f64], cols: usize) -> () = rows_body::<f64>;
+}
+multiversion! {
+    fn rows_f32(kind: RowOp<'_, f32>, x: &[f32], out: &mut [f32], cols: usize) -> () = rows_body::<f32>;
+}
+multiversion! {
+    fn rows_inplace_f64(kind: RowOp<'_, f64>, x: &mut [f64], cols: usize, scratch: &mut [f64]) -> () = rows_inplace_body::<f64>;
+}
+multiversion! {
+    fn rows_inplace_f32(kind: RowOp<'_, f32>, x: &mut [f32], cols: usize, scratch: &mut [f32]) -> () = rows_inplace_body::<f32>;
+}
+
+/// Element types of the nn kernels (f32, f64) with their dispatched kernels.
+pub trait NnFloat: VMath {
+    #[doc(hidden)]
+    fn unary(act: Activation, x: &[Self], out: &mut [Self]);
+    #[doc(hidden)]
+    fn unary_inplace(act: Activation, x: &mut [Self]);
+    #[doc(hidden)]
+    fn rows(kind: RowOp<'_, Self>, x: &[Self], out: &mut [Self], cols: usize);
+    #[doc(hidden)]
+    fn rows_inplace(kind: RowOp<'_, Self>, x: &mut [Self], cols: usize, scratch: &mut [Self]);
+    /// "float32" / "float64".
+    const NAME: &'static str;
+}
+
+macro_rules! impl_nn_float {
+    ($t:ty, $u:ident, $ui:ident, $r:ident, $ri:ident, $name:literal) => {
+        impl NnFloat for $t {
+            fn unary(act: Activation, x: &[$t], out: &mut [$t]) {
+                $u(act, x, out)
+            }
+            fn unary_inplace(act: Activation, x: &mut [$t]) {
+                $ui(act, x)
+            }
+            fn rows(kind: RowOp<'_, $t>, x: &[$t], out: &mut [$t], cols: usize) {
+                $r(kind, x, out, cols)
+            }
+            fn rows_inplace(kind: RowOp<'_, $t>, x: &mut [$t], cols: usize, scratch: &mut [$t]) {
+                $ri(kind, x, cols, scratch)
+            }
+            const NAME: &'static str = $name;
+        }
+    };
+}
+impl_nn_float!(
+    f64,
+    unary_f64,
+    unary_inplace_f64,
+    rows_f64,
+    rows_inplace_f64,
+    "float64"
+);
+impl_nn_float!(
+    f32,
+    unary_f32,
+    unary_inplace_f32,
+    rows_f32,
+    rows_inplace_f32,
+    "float32"
+);
