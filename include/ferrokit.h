@@ -23,6 +23,96 @@
 #define FK_ABI_VERSION 1
 
 /*
+ Activation code: identity.
+ */
+#define FK_ACT_IDENTITY 0
+
+/*
+ Activation code: `max(x, 0)`.
+ */
+#define FK_ACT_RELU 1
+
+/*
+ Activation code: logistic sigmoid `1 / (1 + exp(-x))`.
+ */
+#define FK_ACT_SIGMOID 2
+
+/*
+ Activation code: `tanh(x)`.
+ */
+#define FK_ACT_TANH 3
+
+/*
+ Activation code: GELU, exact erf form `0.5 x (1 + erf(x / sqrt 2))`.
+ */
+#define FK_ACT_GELU 4
+
+/*
+ Activation code: GELU, tanh approximation.
+ */
+#define FK_ACT_GELU_TANH 5
+
+/*
+ Activation code: SiLU `x * sigmoid(x)`.
+ */
+#define FK_ACT_SILU 6
+
+/*
+ Activation code: row-wise softmax (only for `fk_linear_*` and MLP outputs).
+ */
+#define FK_ACT_SOFTMAX 7
+
+/*
+ `fk_mlp_info.dtype`: float32 weights.
+ */
+#define FK_DTYPE_F32 1
+
+/*
+ `fk_mlp_info.dtype`: float64 weights.
+ */
+#define FK_DTYPE_F64 2
+
+/*
+ `fk_mlp_info.task`: regressor (real outputs).
+ */
+#define FK_MLP_REGRESSOR 0
+
+/*
+ `fk_mlp_info.task`: single-label classifier (binary or multiclass).
+ */
+#define FK_MLP_CLASSIFIER 1
+
+/*
+ `fk_mlp_info.task`: multilabel classifier.
+ */
+#define FK_MLP_MULTILABEL 2
+
+/*
+ `fk_mlp_info.label_kind`: no labels (regressor).
+ */
+#define FK_LABELS_NONE 0
+
+/*
+ `fk_mlp_info.label_kind`: int64 labels (`fk_mlp_classes_i64`).
+ */
+#define FK_LABELS_INT 1
+
+/*
+ `fk_mlp_info.label_kind`: float64 labels (`fk_mlp_classes_f64`).
+ */
+#define FK_LABELS_FLOAT 2
+
+/*
+ `fk_mlp_info.label_kind`: UTF-8 text labels (`fk_mlp_class_label`).
+ */
+#define FK_LABELS_TEXT 3
+
+/*
+ `fk_mlp_info.label_kind`: boolean labels (0/1 via `fk_mlp_classes_i64`).
+ */
+#define FK_LABELS_BOOL 4
+
+/*
  Largest thread count `fk_set_num_threads` accepts.
  */
 #define FK_MAX_THREADS 1024
@@ -132,6 +222,62 @@ enum fk_status
 typedef int32_t fk_status;
 #endif // __cplusplus
 
+/*
+ A loaded multi-layer perceptron (opaque). Created by `fk_mlp_load` /
+ `fk_mlp_load_bytes`, released by `fk_mlp_free`.
+
+ Thread safety: a model never changes after loading, so every `fk_mlp_*`
+ call except `fk_mlp_free` may run concurrently on the same handle from any
+ number of threads. `fk_mlp_free` must not race with other calls on it.
+ */
+typedef struct fk_mlp fk_mlp;
+
+/*
+ Facts about a loaded model (filled by `fk_mlp_get_info`).
+ */
+typedef struct {
+  /*
+   `FK_DTYPE_F32` or `FK_DTYPE_F64`: which `fk_mlp_predict*_f32/_f64` to call.
+   */
+  int32_t dtype;
+  /*
+   `FK_MLP_REGRESSOR`, `FK_MLP_CLASSIFIER` or `FK_MLP_MULTILABEL`.
+   */
+  int32_t task;
+  /*
+   Features per sample (columns of x).
+   */
+  size_t n_features;
+  /*
+   Width of the output layer (columns of `fk_mlp_predict_*`).
+   */
+  size_t n_outputs;
+  /*
+   Number of weight layers (hidden layers + 1).
+   */
+  size_t n_layers;
+  /*
+   `FK_ACT_*` code of the hidden layers.
+   */
+  int32_t hidden_activation;
+  /*
+   `FK_ACT_*` code of the output layer (identity, sigmoid or softmax).
+   */
+  int32_t output_activation;
+  /*
+   `FK_LABELS_*` kind of the class labels.
+   */
+  int32_t label_kind;
+  /*
+   Number of class labels (0 for a regressor).
+   */
+  size_t n_classes;
+  /*
+   Columns of `fk_mlp_predict_proba_*` (2 for a binary classifier, 0 for a regressor).
+   */
+  size_t n_proba_columns;
+} fk_mlp_info;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -148,6 +294,374 @@ extern "C" {
  `buf` must be NULL or point to at least `cap` writable bytes.
  */
 size_t fk_last_error_message(char *buf, size_t cap);
+
+/*
+ Applies an element-wise activation (`FK_ACT_RELU`, `FK_ACT_SIGMOID`,
+ `FK_ACT_TANH`, `FK_ACT_GELU`, `FK_ACT_GELU_TANH`, `FK_ACT_SILU`,
+ `FK_ACT_IDENTITY`) to `n` doubles: `out[i] = f(x[i])`. `out` (`n_out == n`)
+ may be `x` itself. `FK_ACT_SOFTMAX` or an unknown code gives
+ `FK_ERR_INVALID_ARGUMENT`. NaN stays NaN.
+
+ # Safety
+ `x` must point to `n` readable and `out` to `n_out` writable elements (or be
+ NULL with length 0).
+ */
+fk_status fk_activation_f64(int32_t activation,
+                            const double *x,
+                            size_t n,
+                            double *out,
+                            size_t n_out);
+
+/*
+ Float32 version of `fk_activation_f64`.
+
+ # Safety
+ As `fk_activation_f64`.
+ */
+fk_status fk_activation_f32(int32_t activation, const float *x, size_t n, float *out, size_t n_out);
+
+/*
+ Row-wise softmax of `x` (`rows x cols`, row-major) into `out`
+ (`n_out == rows * cols`; may be `x` itself): `exp(x - max) / sum`, stable
+ for any finite input (rows sum to 1). A NaN makes its row NaN.
+
+ # Safety
+ `x` must point to `rows * cols` readable and `out` to `n_out` writable
+ elements (or be NULL with length 0).
+ */
+fk_status fk_softmax_f64(const double *x, size_t rows, size_t cols, double *out, size_t n_out);
+
+/*
+ Float32 version of `fk_softmax_f64`.
+
+ # Safety
+ As `fk_softmax_f64`.
+ */
+fk_status fk_softmax_f32(const float *x, size_t rows, size_t cols, float *out, size_t n_out);
+
+/*
+ Row-wise log-softmax `x - max - log(sum(exp(x - max)))`; as `fk_softmax_f64`.
+
+ # Safety
+ As `fk_softmax_f64`.
+ */
+fk_status fk_log_softmax_f64(const double *x, size_t rows, size_t cols, double *out, size_t n_out);
+
+/*
+ Float32 version of `fk_log_softmax_f64`.
+
+ # Safety
+ As `fk_softmax_f64`.
+ */
+fk_status fk_log_softmax_f32(const float *x, size_t rows, size_t cols, float *out, size_t n_out);
+
+/*
+ Layer normalization of each row: `(x - mean) / sqrt(var + eps) * weight + bias`
+ (biased variance, statistics in double precision). `weight` / `bias` have
+ `cols` elements or are absent (NULL with length 0). `eps` must be finite and
+ >= 0. `out` may be `x` itself.
+
+ # Safety
+ Every pointer must be valid for its length (or NULL with length 0).
+ */
+fk_status fk_layer_norm_f64(const double *x,
+                            size_t rows,
+                            size_t cols,
+                            const double *weight,
+                            size_t n_weight,
+                            const double *bias,
+                            size_t n_bias,
+                            double eps,
+                            double *out,
+                            size_t n_out);
+
+/*
+ Float32 version of `fk_layer_norm_f64` (`eps` stays a double).
+
+ # Safety
+ As `fk_layer_norm_f64`.
+ */
+fk_status fk_layer_norm_f32(const float *x,
+                            size_t rows,
+                            size_t cols,
+                            const float *weight,
+                            size_t n_weight,
+                            const float *bias,
+                            size_t n_bias,
+                            double eps,
+                            float *out,
+                            size_t n_out);
+
+/*
+ RMS normalization of each row: `x / sqrt(mean(x^2) + eps) * weight`.
+ `weight` has `cols` elements or is absent (NULL with length 0).
+
+ # Safety
+ Every pointer must be valid for its length (or NULL with length 0).
+ */
+fk_status fk_rms_norm_f64(const double *x,
+                          size_t rows,
+                          size_t cols,
+                          const double *weight,
+                          size_t n_weight,
+                          double eps,
+                          double *out,
+                          size_t n_out);
+
+/*
+ Float32 version of `fk_rms_norm_f64` (`eps` stays a double).
+
+ # Safety
+ As `fk_rms_norm_f64`.
+ */
+fk_status fk_rms_norm_f32(const float *x,
+                          size_t rows,
+                          size_t cols,
+                          const float *weight,
+                          size_t n_weight,
+                          double eps,
+                          float *out,
+                          size_t n_out);
+
+/*
+ The `k` largest (`largest != 0`) or smallest values of each row of `x`
+ (`rows x cols`) into `values` and their column indices into `indices`
+ (`rows * k` each). NaN ranks above +inf; ties go to the lower index. With
+ `sorted != 0` each row's results are in rank order, else in column order.
+ `k > cols` gives `FK_ERR_INVALID_ARGUMENT`.
+
+ # Safety
+ Every pointer must be valid for its length (or NULL with length 0).
+ */
+fk_status fk_topk_f64(const double *x,
+                      size_t rows,
+                      size_t cols,
+                      size_t k,
+                      int32_t largest,
+                      int32_t sorted,
+                      double *values,
+                      size_t n_values,
+                      int64_t *indices,
+                      size_t n_indices);
+
+/*
+ Float32 version of `fk_topk_f64`.
+
+ # Safety
+ As `fk_topk_f64`.
+ */
+fk_status fk_topk_f32(const float *x,
+                      size_t rows,
+                      size_t cols,
+                      size_t k,
+                      int32_t largest,
+                      int32_t sorted,
+                      float *values,
+                      size_t n_values,
+                      int64_t *indices,
+                      size_t n_indices);
+
+/*
+ A dense layer: `out (m x n) = act(x (m x k) @ weight.T + bias)`, `weight`
+ row-major `n x weight_cols` (one row per output, like PyTorch's `Linear`),
+ `weight_cols` must equal `k` (else `FK_ERR_LENGTH_MISMATCH`). `bias` has `n`
+ elements or is absent (NULL, 0). `activation` is any `FK_ACT_*` code
+ (`FK_ACT_SOFTMAX` applies a row-wise softmax). The product uses the `gemm`
+ crate on the library pool. `out` must not overlap any input.
+
+ # Safety
+ Every pointer must be valid for its length (or NULL with length 0).
+ */
+fk_status fk_linear_f64(const double *x,
+                        size_t m,
+                        size_t k,
+                        const double *weight,
+                        size_t n,
+                        size_t weight_cols,
+                        const double *bias,
+                        size_t n_bias,
+                        int32_t activation,
+                        double *out,
+                        size_t n_out);
+
+/*
+ Float32 version of `fk_linear_f64`.
+
+ # Safety
+ As `fk_linear_f64`.
+ */
+fk_status fk_linear_f32(const float *x,
+                        size_t m,
+                        size_t k,
+                        const float *weight,
+                        size_t n,
+                        size_t weight_cols,
+                        const float *bias,
+                        size_t n_bias,
+                        int32_t activation,
+                        float *out,
+                        size_t n_out);
+
+/*
+ Loads a model file (format: docs/mlp_format.md) into a new handle `*out`.
+ Errors: `FK_ERR_IO` (cannot open/read), `FK_ERR_INVALID_FORMAT` (wrong
+ magic, truncated, corrupted, inconsistent), `FK_ERR_UNSUPPORTED_VERSION`.
+ `*out` is written only on success; free the handle with `fk_mlp_free`.
+
+ # Safety
+ `path` must be a NUL-terminated string; `out` must point to a writable `fk_mlp *`.
+ */
+fk_status fk_mlp_load(const char *path, fk_mlp **out);
+
+/*
+ Loads a model from the `n` bytes of a model file image at `data`.
+ Same errors as `fk_mlp_load` (except `FK_ERR_IO`).
+
+ # Safety
+ `data` must point to `n` readable bytes; `out` to a writable `fk_mlp *`.
+ */
+fk_status fk_mlp_load_bytes(const uint8_t *data, size_t n, fk_mlp **out);
+
+/*
+ Writes the model to the file `path` (format version 1). `FK_ERR_IO` on failure.
+
+ # Safety
+ `model` must be a live handle; `path` a NUL-terminated string.
+ */
+fk_status fk_mlp_save(const fk_mlp *model, const char *path);
+
+/*
+ Frees a model handle. NULL is accepted and does nothing. The handle must
+ not be used afterwards, nor freed twice.
+
+ # Safety
+ `model` must be NULL or a handle from `fk_mlp_load*` not yet freed.
+ */
+void fk_mlp_free(fk_mlp *model);
+
+/*
+ Describes the model into `*out`.
+
+ # Safety
+ `model` must be a live handle; `out` must point to a writable `fk_mlp_info`.
+ */
+fk_status fk_mlp_get_info(const fk_mlp *model, fk_mlp_info *out);
+
+/*
+ Copies the `n` class labels of an integer or boolean labelled classifier
+ into `out` (`n` must equal `n_classes`). Other label kinds give
+ `FK_ERR_INVALID_STATE` (use `fk_mlp_class_label`).
+
+ # Safety
+ `model` must be a live handle; `out` valid for `n` writes.
+ */
+fk_status fk_mlp_classes_i64(const fk_mlp *model, int64_t *out, size_t n);
+
+/*
+ Copies the `n` float labels of a float-labelled classifier into `out`.
+ Other label kinds give `FK_ERR_INVALID_STATE`.
+
+ # Safety
+ `model` must be a live handle; `out` valid for `n` writes.
+ */
+fk_status fk_mlp_classes_f64(const fk_mlp *model, double *out, size_t n);
+
+/*
+ Label `i` of a classifier as UTF-8 text (any label kind; integers in
+ decimal, booleans as True/False), copied snprintf-style into `buf` (`cap`
+ bytes, always NUL-terminated when `cap > 0`); `*len` receives the full
+ length in bytes without the NUL. `buf` may be NULL with `cap == 0` to query
+ the length. `i >= n_classes` gives `FK_ERR_INVALID_ARGUMENT`.
+
+ # Safety
+ `model` must be a live handle; `buf` valid for `cap` bytes; `len` writable.
+ */
+fk_status fk_mlp_class_label(const fk_mlp *model, size_t i, char *buf, size_t cap, size_t *len);
+
+/*
+ The network output after the output activation, `n_samples x n_outputs`
+ doubles into `out`: regression values for a regressor, the logistic /
+ softmax outputs for a classifier. `x` is `n_samples x n_features`
+ row-major. A float32 model gives `FK_ERR_INVALID_ARGUMENT` (use `_f32`).
+
+ # Safety
+ `model` must be a live handle; `x` / `out` valid for their lengths.
+ */
+fk_status fk_mlp_predict_f64(const fk_mlp *model,
+                             const double *x,
+                             size_t n_samples,
+                             size_t n_features,
+                             double *out,
+                             size_t n_out);
+
+/*
+ Float32 version of `fk_mlp_predict_f64` (float32 models).
+
+ # Safety
+ As `fk_mlp_predict_f64`.
+ */
+fk_status fk_mlp_predict_f32(const fk_mlp *model,
+                             const float *x,
+                             size_t n_samples,
+                             size_t n_features,
+                             float *out,
+                             size_t n_out);
+
+/*
+ Class probabilities like scikit-learn's `predict_proba`:
+ `n_samples x n_proba_columns` (a binary classifier gives `[1 - p, p]`).
+ A regressor gives `FK_ERR_INVALID_STATE`.
+
+ # Safety
+ As `fk_mlp_predict_f64`.
+ */
+fk_status fk_mlp_predict_proba_f64(const fk_mlp *model,
+                                   const double *x,
+                                   size_t n_samples,
+                                   size_t n_features,
+                                   double *out,
+                                   size_t n_out);
+
+/*
+ Float32 version of `fk_mlp_predict_proba_f64`.
+
+ # Safety
+ As `fk_mlp_predict_f64`.
+ */
+fk_status fk_mlp_predict_proba_f32(const fk_mlp *model,
+                                   const float *x,
+                                   size_t n_samples,
+                                   size_t n_features,
+                                   float *out,
+                                   size_t n_out);
+
+/*
+ Predicted classes as label indices (`n_samples` values; binary: `p > 0.5`,
+ multiclass: first argmax), or for a multilabel model the 0/1 indicator
+ matrix (`n_samples x n_outputs`). A regressor gives `FK_ERR_INVALID_STATE`.
+
+ # Safety
+ As `fk_mlp_predict_f64`.
+ */
+fk_status fk_mlp_predict_class_f64(const fk_mlp *model,
+                                   const double *x,
+                                   size_t n_samples,
+                                   size_t n_features,
+                                   int64_t *out,
+                                   size_t n_out);
+
+/*
+ Float32 version of `fk_mlp_predict_class_f64`.
+
+ # Safety
+ As `fk_mlp_predict_f64`.
+ */
+fk_status fk_mlp_predict_class_f32(const fk_mlp *model,
+                                   const float *x,
+                                   size_t n_samples,
+                                   size_t n_features,
+                                   int64_t *out,
+                                   size_t n_out);
 
 /*
  The ABI version of the loaded library; compare with `FK_ABI_VERSION` from the

@@ -2,6 +2,42 @@
 
 #define FK_ABI_VERSION 1
 
+#define FK_ACT_IDENTITY 0
+
+#define FK_ACT_RELU 1
+
+#define FK_ACT_SIGMOID 2
+
+#define FK_ACT_TANH 3
+
+#define FK_ACT_GELU 4
+
+#define FK_ACT_GELU_TANH 5
+
+#define FK_ACT_SILU 6
+
+#define FK_ACT_SOFTMAX 7
+
+#define FK_DTYPE_F32 1
+
+#define FK_DTYPE_F64 2
+
+#define FK_MLP_REGRESSOR 0
+
+#define FK_MLP_CLASSIFIER 1
+
+#define FK_MLP_MULTILABEL 2
+
+#define FK_LABELS_NONE 0
+
+#define FK_LABELS_INT 1
+
+#define FK_LABELS_FLOAT 2
+
+#define FK_LABELS_TEXT 3
+
+#define FK_LABELS_BOOL 4
+
 #define FK_MAX_THREADS 1024
 
 #define FK_COLSTATS_FIELDS 8
@@ -35,7 +71,182 @@ enum fk_status {
 };
 typedef int32_t fk_status;
 
+typedef struct fk_mlp fk_mlp;
+
+typedef struct {
+  int32_t dtype;
+  int32_t task;
+  size_t n_features;
+  size_t n_outputs;
+  size_t n_layers;
+  int32_t hidden_activation;
+  int32_t output_activation;
+  int32_t label_kind;
+  size_t n_classes;
+  size_t n_proba_columns;
+} fk_mlp_info;
+
 size_t fk_last_error_message(char *buf, size_t cap);
+
+fk_status fk_activation_f64(int32_t activation,
+                            const double *x,
+                            size_t n,
+                            double *out,
+                            size_t n_out);
+
+fk_status fk_activation_f32(int32_t activation, const float *x, size_t n, float *out, size_t n_out);
+
+fk_status fk_softmax_f64(const double *x, size_t rows, size_t cols, double *out, size_t n_out);
+
+fk_status fk_softmax_f32(const float *x, size_t rows, size_t cols, float *out, size_t n_out);
+
+fk_status fk_log_softmax_f64(const double *x, size_t rows, size_t cols, double *out, size_t n_out);
+
+fk_status fk_log_softmax_f32(const float *x, size_t rows, size_t cols, float *out, size_t n_out);
+
+fk_status fk_layer_norm_f64(const double *x,
+                            size_t rows,
+                            size_t cols,
+                            const double *weight,
+                            size_t n_weight,
+                            const double *bias,
+                            size_t n_bias,
+                            double eps,
+                            double *out,
+                            size_t n_out);
+
+fk_status fk_layer_norm_f32(const float *x,
+                            size_t rows,
+                            size_t cols,
+                            const float *weight,
+                            size_t n_weight,
+                            const float *bias,
+                            size_t n_bias,
+                            double eps,
+                            float *out,
+                            size_t n_out);
+
+fk_status fk_rms_norm_f64(const double *x,
+                          size_t rows,
+                          size_t cols,
+                          const double *weight,
+                          size_t n_weight,
+                          double eps,
+                          double *out,
+                          size_t n_out);
+
+fk_status fk_rms_norm_f32(const float *x,
+                          size_t rows,
+                          size_t cols,
+                          const float *weight,
+                          size_t n_weight,
+                          double eps,
+                          float *out,
+                          size_t n_out);
+
+fk_status fk_topk_f64(const double *x,
+                      size_t rows,
+                      size_t cols,
+                      size_t k,
+                      int32_t largest,
+                      int32_t sorted,
+                      double *values,
+                      size_t n_values,
+                      int64_t *indices,
+                      size_t n_indices);
+
+fk_status fk_topk_f32(const float *x,
+                      size_t rows,
+                      size_t cols,
+                      size_t k,
+                      int32_t largest,
+                      int32_t sorted,
+                      float *values,
+                      size_t n_values,
+                      int64_t *indices,
+                      size_t n_indices);
+
+fk_status fk_linear_f64(const double *x,
+                        size_t m,
+                        size_t k,
+                        const double *weight,
+                        size_t n,
+                        size_t weight_cols,
+                        const double *bias,
+                        size_t n_bias,
+                        int32_t activation,
+                        double *out,
+                        size_t n_out);
+
+fk_status fk_linear_f32(const float *x,
+                        size_t m,
+                        size_t k,
+                        const float *weight,
+                        size_t n,
+                        size_t weight_cols,
+                        const float *bias,
+                        size_t n_bias,
+                        int32_t activation,
+                        float *out,
+                        size_t n_out);
+
+fk_status fk_mlp_load(const char *path, fk_mlp **out);
+
+fk_status fk_mlp_load_bytes(const uint8_t *data, size_t n, fk_mlp **out);
+
+fk_status fk_mlp_save(const fk_mlp *model, const char *path);
+
+void fk_mlp_free(fk_mlp *model);
+
+fk_status fk_mlp_get_info(const fk_mlp *model, fk_mlp_info *out);
+
+fk_status fk_mlp_classes_i64(const fk_mlp *model, int64_t *out, size_t n);
+
+fk_status fk_mlp_classes_f64(const fk_mlp *model, double *out, size_t n);
+
+fk_status fk_mlp_class_label(const fk_mlp *model, size_t i, char *buf, size_t cap, size_t *len);
+
+fk_status fk_mlp_predict_f64(const fk_mlp *model,
+                             const double *x,
+                             size_t n_samples,
+                             size_t n_features,
+                             double *out,
+                             size_t n_out);
+
+fk_status fk_mlp_predict_f32(const fk_mlp *model,
+                             const float *x,
+                             size_t n_samples,
+                             size_t n_features,
+                             float *out,
+                             size_t n_out);
+
+fk_status fk_mlp_predict_proba_f64(const fk_mlp *model,
+                                   const double *x,
+                                   size_t n_samples,
+                                   size_t n_features,
+                                   double *out,
+                                   size_t n_out);
+
+fk_status fk_mlp_predict_proba_f32(const fk_mlp *model,
+                                   const float *x,
+                                   size_t n_samples,
+                                   size_t n_features,
+                                   float *out,
+                                   size_t n_out);
+
+fk_status fk_mlp_predict_class_f64(const fk_mlp *model,
+                                   const double *x,
+                                   size_t n_samples,
+                                   size_t n_features,
+                                   int64_t *out,
+                                   size_t n_out);
+
+fk_status fk_mlp_predict_class_f32(const fk_mlp *model,
+                                   const float *x,
+                                   size_t n_samples,
+                                   size_t n_features,
+                                   int64_t *out,
+                                   size_t n_out);
 
 uint32_t fk_abi_version(void);
 
