@@ -194,8 +194,7 @@ fn unary_inplace_body<T: VMath>(act: Activation, x: &mut [T]) {
 fn row_max<T: VMath>(x: &[T]) -> T {
     let mut m = [T::NEG_INFINITY; LANES];
     let mut nan = [T::ZERO; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let rest = chunks.remainder();
+    let (chunks, rest) = x.as_chunks::<LANES>();
     for c in chunks {
         for j in 0..LANES {
             let v = c[j];
@@ -205,12 +204,14 @@ fn row_max<T: VMath>(x: &[T]) -> T {
             nan[j] = nan[j] + (v - v);
         }
     }
-    for (j, &v) in rest.iter().enumerate() {
-        m[j] = if v > m[j] { v } else { m[j] };
-        nan[j] = nan[j] + (v - v);
-    }
+    // The tail goes to separate scalars: indexing the lane arrays with a
+    // run-time index would keep them in memory and stop vectorization.
     let mut mx = T::NEG_INFINITY;
     let mut bad = T::ZERO;
+    for &v in rest {
+        mx = if v > mx { v } else { mx };
+        bad = bad + (v - v);
+    }
     for j in 0..LANES {
         mx = if m[j] > mx { m[j] } else { mx };
         bad = bad + nan[j];
@@ -236,40 +237,46 @@ fn sum_lanes<T: VMath>(mut a: [T; LANES]) -> T {
     a[0]
 }
 
-/// Softmax (or log-softmax) of one row: pass 1 finds the max, pass 2 writes
-/// `e^(x - max)` (or `x - max`) and sums the exponentials, then the output row —
-/// still in L1 — is scaled by `1/sum` (or shifted by `-ln(sum)`).
+/// Sum of a row in `LANES` independent accumulators, combined pairwise.
+#[inline(always)]
+fn row_sum<T: VMath>(x: &[T]) -> T {
+    let mut acc = [T::ZERO; LANES];
+    let (chunks, rest) = x.as_chunks::<LANES>();
+    for c in chunks {
+        for j in 0..LANES {
+            acc[j] = acc[j] + c[j];
+        }
+    }
+    let mut tail = T::ZERO;
+    for &v in rest {
+        tail = tail + v;
+    }
+    acc[0] = acc[0] + tail;
+    sum_lanes(acc)
+}
+
+/// Softmax (or log-softmax) of one row. Two passes read `x` (the max; then
+/// `e^(x - max)` written to `out`); the output row, still in L1, is then summed
+/// and scaled by `1/sum` (log-softmax: `out = (x - max) - ln(sum)`). Each pass
+/// is a plain slice loop, which LLVM's loop vectorizer handles best.
 #[inline(always)]
 fn softmax_row_body<T: VMath>(x: &[T], out: &mut [T], log: bool) {
     let out = &mut out[..x.len()];
     let m = row_max(x);
-    let mut acc = [T::ZERO; LANES];
-    {
-        let xc = x.chunks_exact(LANES);
-        let xr = xc.remainder();
-        let mut oc = out.chunks_exact_mut(LANES);
-        for (c, o) in xc.zip(&mut oc) {
-            for j in 0..LANES {
-                let d = c[j] - m;
-                let e = d.vexp();
-                o[j] = if log { d } else { e };
-                acc[j] = acc[j] + e;
-            }
-        }
-        for ((j, &v), o) in xr.iter().enumerate().zip(oc.into_remainder()) {
-            let d = v - m;
-            let e = d.vexp();
-            *o = if log { d } else { e };
-            acc[j] = acc[j] + e;
-        }
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = (v - m).vexp();
     }
-    let s = sum_lanes(acc);
+    let s = row_sum(out);
     if log {
         let l = s.ln();
-        out.iter_mut().for_each(|o| *o = *o - l);
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = (v - m) - l;
+        }
     } else {
         let inv = T::ONE / s;
-        out.iter_mut().for_each(|o| *o = *o * inv);
+        for o in out.iter_mut() {
+            *o = *o * inv;
+        }
     }
 }
 
@@ -277,18 +284,19 @@ fn softmax_row_body<T: VMath>(x: &[T], out: &mut [T], log: bool) {
 #[inline(always)]
 fn row_sum_f64<T: VMath>(x: &[T], shift: f64, square: bool) -> f64 {
     let mut acc = [0.0f64; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let rest = chunks.remainder();
+    let (chunks, rest) = x.as_chunks::<LANES>();
     for c in chunks {
         for j in 0..LANES {
             let d = c[j].to_f64() - shift;
             acc[j] += if square { d * d } else { d };
         }
     }
-    for (j, &v) in rest.iter().enumerate() {
+    let mut tail = 0.0;
+    for &v in rest {
         let d = v.to_f64() - shift;
-        acc[j] += if square { d * d } else { d };
+        tail += if square { d * d } else { d };
     }
+    acc[0] += tail;
     let mut w = LANES;
     while w > 1 {
         w /= 2;
