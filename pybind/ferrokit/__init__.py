@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from ferrokit import nn
 from ferrokit import stats
 from ferrokit._errors import (
     AliasingError,
@@ -80,6 +81,7 @@ __all__ = [
     "get_include",
     "get_library",
     "get_num_threads",
+    "nn",
     "normalize",
     "set_num_threads",
     "show_config",

@@ -167,3 +167,23 @@ def check_out(out: Any, like: np.ndarray, fn: str, arg: str = "data") -> np.ndar
     if not out.flags.writeable:
         raise ValueError(f"{fn}: out is read-only")
     return out
+
+
+def cbuf_i64_out(arr: np.ndarray) -> Any:
+    """A writable ``int64_t *`` to a C-contiguous int64 array."""
+    return ffi.from_buffer("int64_t[]", arr, require_writable=True)
+
+
+def cbuf_i64(arr: np.ndarray) -> Any:
+    """A ``const int64_t *`` to a C-contiguous int64 array."""
+    return ffi.from_buffer("int64_t[]", arr)
+
+
+def cbuf_f64_out(arr: np.ndarray) -> Any:
+    """A writable ``double *`` to a C-contiguous float64 array."""
+    return ffi.from_buffer("double[]", arr, require_writable=True)
+
+
+def cbytes(data: bytes) -> Any:
+    """A ``const uint8_t *`` view of a bytes object (no copy)."""
+    return ffi.from_buffer("uint8_t[]", data)

@@ -418,6 +418,62 @@ pub enum RowOp<'a, T> {
     },
 }
 
+/// Rows of `x` up to which a dense layer uses [`small_matmul_body`] instead of gemm.
+pub const SMALL_M: usize = 8;
+
+/// `out (m×n) [+]= x (m×k) · W` for a handful of rows (latency path: no
+/// packing). `inout`: W is `(k, n)` and each row is a sum of scaled rows of W
+/// (axpy, vectorized along n); else W is `(n, k)` and each output a dot
+/// product in `LANES` accumulators.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn small_matmul_body<T: VMath>(
+    x: &[T],
+    m: usize,
+    k: usize,
+    w: &[T],
+    n: usize,
+    inout: bool,
+    out: &mut [T],
+    accumulate: bool,
+) {
+    if n == 0 {
+        return;
+    }
+    for (i, orow) in out[..m * n].chunks_exact_mut(n).enumerate() {
+        if !accumulate {
+            orow.fill(T::ZERO);
+        }
+        let xr = &x[i * k..(i + 1) * k];
+        if inout {
+            for (p, &xv) in xr.iter().enumerate() {
+                let wr = &w[p * n..(p + 1) * n];
+                for (o, &wv) in orow.iter_mut().zip(wr) {
+                    *o = *o + xv * wv;
+                }
+            }
+        } else {
+            for (j, o) in orow.iter_mut().enumerate() {
+                let wr = &w[j * k..(j + 1) * k];
+                let mut acc = [T::ZERO; LANES];
+                let (xc, xt) = xr.as_chunks::<LANES>();
+                let (wc, wt) = wr.as_chunks::<LANES>();
+                for (a, b) in xc.iter().zip(wc) {
+                    for l in 0..LANES {
+                        acc[l] = acc[l] + a[l] * b[l];
+                    }
+                }
+                let mut tail = T::ZERO;
+                for (&a, &b) in xt.iter().zip(wt) {
+                    tail = tail + a * b;
+                }
+                acc[0] = acc[0] + tail;
+                *o = *o + sum_lanes(acc);
+            }
+        }
+    }
+}
+
 multiversion! {
     fn unary_f64(act: Activation, x: &[f64], out: &mut [f64]) -> () = unary_body::<f64>;
 }
@@ -443,6 +499,15 @@ multiversion! {
     fn rows_inplace_f32(kind: RowOp<'_, f32>, x: &mut [f32], cols: usize, scratch: &mut [f32]) -> () = rows_inplace_body::<f32>;
 }
 
+multiversion! {
+    #[allow(clippy::too_many_arguments)]
+    fn small_matmul_f64(x: &[f64], m: usize, k: usize, w: &[f64], n: usize, inout: bool, out: &mut [f64], accumulate: bool) -> () = small_matmul_body::<f64>;
+}
+multiversion! {
+    #[allow(clippy::too_many_arguments)]
+    fn small_matmul_f32(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, inout: bool, out: &mut [f32], accumulate: bool) -> () = small_matmul_body::<f32>;
+}
+
 /// Element types of the nn kernels (f32, f64) with their dispatched kernels.
 pub trait NnFloat: VMath {
     #[doc(hidden)]
@@ -453,13 +518,37 @@ pub trait NnFloat: VMath {
     fn rows(kind: RowOp<'_, Self>, x: &[Self], out: &mut [Self], cols: usize);
     #[doc(hidden)]
     fn rows_inplace(kind: RowOp<'_, Self>, x: &mut [Self], cols: usize, scratch: &mut [Self]);
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    fn small_matmul(
+        x: &[Self],
+        m: usize,
+        k: usize,
+        w: &[Self],
+        n: usize,
+        inout: bool,
+        out: &mut [Self],
+        accumulate: bool,
+    );
     /// "float32" / "float64".
     const NAME: &'static str;
 }
 
 macro_rules! impl_nn_float {
-    ($t:ty, $u:ident, $ui:ident, $r:ident, $ri:ident, $name:literal) => {
+    ($t:ty, $u:ident, $ui:ident, $r:ident, $ri:ident, $sm:ident, $name:literal) => {
         impl NnFloat for $t {
+            fn small_matmul(
+                x: &[$t],
+                m: usize,
+                k: usize,
+                w: &[$t],
+                n: usize,
+                inout: bool,
+                out: &mut [$t],
+                accumulate: bool,
+            ) {
+                $sm(x, m, k, w, n, inout, out, accumulate)
+            }
             fn unary(act: Activation, x: &[$t], out: &mut [$t]) {
                 $u(act, x, out)
             }
@@ -482,6 +571,7 @@ impl_nn_float!(
     unary_inplace_f64,
     rows_f64,
     rows_inplace_f64,
+    small_matmul_f64,
     "float64"
 );
 impl_nn_float!(
@@ -490,5 +580,6 @@ impl_nn_float!(
     unary_inplace_f32,
     rows_f32,
     rows_inplace_f32,
+    small_matmul_f32,
     "float32"
 );

@@ -32,6 +32,34 @@ pub(crate) fn activate_block<T: NnFloat>(
     }
 }
 
+/// `out [+]= x · W`: gemm, or for a few rows (latency) a packing-free loop.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn product<T: NnFloat>(
+    x: &[T],
+    m: usize,
+    k: usize,
+    w: &[T],
+    n: usize,
+    layout: WeightLayout,
+    out: &mut [T],
+    accumulate: bool,
+) {
+    if m <= super::kernels::SMALL_M {
+        T::small_matmul(
+            x,
+            m,
+            k,
+            w,
+            n,
+            layout == WeightLayout::InOut,
+            out,
+            accumulate,
+        );
+    } else {
+        matmul(x, m, k, w, n, layout, out, accumulate, T::ZERO, T::ONE);
+    }
+}
+
 /// One block: `out = act(x · W + b)` for `x.len() / k` rows.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn dense_block<T: NnFloat>(
@@ -51,7 +79,7 @@ pub(crate) fn dense_block<T: NnFloat>(
             row.copy_from_slice(b);
         }
     }
-    matmul(x, m, k, w, n, layout, out, bias.is_some(), T::ZERO, T::ONE);
+    product(x, m, k, w, n, layout, out, bias.is_some());
     activate_block(act, out, n, scratch);
 }
 

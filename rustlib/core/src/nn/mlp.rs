@@ -8,10 +8,10 @@
 // `v != v` is the NaN test of the generic `Float` (no `is_nan` there).
 #![allow(clippy::eq_op)]
 
-use super::linear::{activate_block, ROW_BLOCK};
+use super::linear::{activate_block, product, ROW_BLOCK};
 use super::{check_len, shape_len, Activation, NnFloat};
 use crate::pool;
-use crate::simd::gemm::{matmul, WeightLayout};
+use crate::simd::gemm::WeightLayout;
 use crate::{Error, Result};
 use std::io::Read;
 
@@ -269,18 +269,7 @@ impl<T: NnFloat> Mlp<T> {
                 for row in dst.chunks_exact_mut(n) {
                     row.copy_from_slice(&l.intercept);
                 }
-                matmul(
-                    input,
-                    m,
-                    k,
-                    &l.coef,
-                    n,
-                    WeightLayout::InOut,
-                    dst,
-                    true,
-                    T::ZERO,
-                    T::ONE,
-                );
+                product(input, m, k, &l.coef, n, WeightLayout::InOut, dst, true);
                 activate_block(act, dst, n, &mut scratch);
                 if i != last {
                     std::mem::swap(&mut a, &mut b);
