@@ -209,14 +209,11 @@ def silu(x: ArrayLike, *, out: np.ndarray | None = None) -> np.ndarray:
 _NULL = ffi.NULL
 
 
-def _row_kernel(
-    x: ArrayLike, fn: str, out: np.ndarray | None, call: Any, params: tuple[Any, ...] = ()
-) -> np.ndarray:
+def _row_kernel(x: ArrayLike, fn: str, out: np.ndarray | None, call: Any) -> np.ndarray:
     arr = _input(x, fn)
     rows, cols = _rows_cols(arr, fn)
-    prepared = [p(arr, cols) if callable(p) else p for p in params]
     src, dst, res = _prepare_out(arr, out, fn, layout_free=False)
-    _check(call(src.dtype, cbuf(src), rows, cols, *prepared, cbuf_out(dst), dst.size))
+    _check(call(src.dtype, cbuf(src), rows, cols, cbuf_out(dst), dst.size))
     return res
 
 
@@ -339,8 +336,8 @@ def topk(x: ArrayLike, k: int, largest: bool = True, sorted: bool = True) -> tup
     if not 0 <= k <= cols:
         raise ValueError(f"topk: k must be in [0, {cols}] (the length of the last axis), got {k}")
     src = arr if (arr.flags.c_contiguous and arr.flags.aligned) else np.ascontiguousarray(arr)
-    values = np.empty(arr.shape[:-1] + (k,), dtype=arr.dtype)
-    indices = np.empty(arr.shape[:-1] + (k,), dtype=np.int64)
+    values = np.empty((*arr.shape[:-1], k), dtype=arr.dtype)
+    indices = np.empty((*arr.shape[:-1], k), dtype=np.int64)
     f = lib.fk_topk_f64 if src.dtype == F64 else lib.fk_topk_f32
     _check(
         f(
@@ -412,7 +409,7 @@ def linear(
     xs = np.ascontiguousarray(xa, dtype=dt)
     ws = np.ascontiguousarray(w, dtype=dt)
     m = xs.size // k if k else int(np.prod(xs.shape[:-1]))
-    shape = xs.shape[:-1] + (n,)
+    shape = (*xs.shape[:-1], n)
     if out is None:
         res = np.empty(shape, dtype=dt)
     else:
@@ -462,7 +459,8 @@ def _label_section(classes: np.ndarray | None) -> bytes:
                 c = c.decode("utf-8")
             if not isinstance(c, str):
                 raise TypeError(
-                    f"MLP.from_sklearn: class labels must be all numbers or all strings, got {type(c).__name__}"
+                    "MLP.from_sklearn: class labels must be all numbers or all strings, "
+                    f"got {type(c).__name__}"
                 )
             raw = c.encode("utf-8")
             if len(raw) > 65536:
@@ -484,11 +482,10 @@ def _model_bytes(
     """The file image (docs/mlp_format.md, version 1)."""
     sizes = [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
     le = np.dtype("<f4") if dtype == F32 else np.dtype("<f8")
+    tag = 1 if dtype == F32 else 2
     parts = [
         _MAGIC,
-        struct.pack(
-            "<IBBBBII", _FORMAT_VERSION, 1 if dtype == F32 else 2, task, hidden, output, len(coefs), 0
-        ),
+        struct.pack("<IBBBBII", _FORMAT_VERSION, tag, task, hidden, output, len(coefs), 0),
         struct.pack(f"<{len(sizes)}Q", *sizes),
         _label_section(classes),
     ]

@@ -446,11 +446,27 @@ fn small_matmul_body<T: VMath>(
         }
         let xr = &x[i * k..(i + 1) * k];
         if inout {
-            for (p, &xv) in xr.iter().enumerate() {
+            // Four rows of W per pass over the output row: one load/store of
+            // the output per four multiply-adds.
+            let mut p = 0;
+            while p + 4 <= k {
+                let (x0, x1, x2, x3) = (xr[p], xr[p + 1], xr[p + 2], xr[p + 3]);
+                let w0 = &w[p * n..(p + 1) * n];
+                let w1 = &w[(p + 1) * n..(p + 2) * n];
+                let w2 = &w[(p + 2) * n..(p + 3) * n];
+                let w3 = &w[(p + 3) * n..(p + 4) * n];
+                for ((((o, &a), &b), &c), &d) in orow.iter_mut().zip(w0).zip(w1).zip(w2).zip(w3) {
+                    *o = *o + ((x0 * a + x1 * b) + (x2 * c + x3 * d));
+                }
+                p += 4;
+            }
+            while p < k {
+                let xv = xr[p];
                 let wr = &w[p * n..(p + 1) * n];
                 for (o, &wv) in orow.iter_mut().zip(wr) {
                     *o = *o + xv * wv;
                 }
+                p += 1;
             }
         } else {
             for (j, o) in orow.iter_mut().enumerate() {
