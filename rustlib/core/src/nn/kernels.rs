@@ -138,7 +138,9 @@ impl VMath for f32 {
     }
     #[inline(always)]
     fn vgelu_tanh(self) -> f32 {
-        gelu_tanh_f32(self)
+        // In f64: the inner polynomial u(x) is large for |x| >~ 5 and its f32
+        // rounding error would be amplified by the exponential.
+        gelu_tanh_f64(self as f64) as f32
     }
     #[inline(always)]
     fn ln(self) -> f32 {
@@ -264,7 +266,17 @@ fn softmax_row_body<T: VMath>(x: &[T], out: &mut [T], log: bool) {
     let out = &mut out[..x.len()];
     let m = row_max(x);
     for (o, &v) in out.iter_mut().zip(x) {
-        *o = (v - m).vexp();
+        // `x - max` is rounded, and exp turns an absolute error of the
+        // argument into a relative error of the result (|x - max| · ulp):
+        // recover the rounding error exactly (two-difference) and apply it
+        // to first order, so tiny probabilities keep full relative accuracy.
+        let d = v - m;
+        let back = d + m;
+        let err = (v - back) - (m - (back - d));
+        // NaN/inf give a NaN err; keep the plain result then (it is NaN/0/1
+        // as numpy's formula gives).
+        let err = if err == err { err } else { T::ZERO };
+        *o = d.vexp() * (T::ONE + err);
     }
     let s = row_sum(out);
     if log {

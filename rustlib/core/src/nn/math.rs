@@ -249,13 +249,6 @@ pub fn gelu_tanh_f64(x: f64) -> f64 {
     x * sigmoid_f64(2.0 * K * (x + 0.044_715 * x * x * x))
 }
 
-/// f32 version of [`gelu_tanh_f64`].
-#[inline(always)]
-pub fn gelu_tanh_f32(x: f32) -> f32 {
-    const K: f32 = 0.797_884_6;
-    x * sigmoid_f32(2.0 * K * (x + 0.044_715 * x * x * x))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
