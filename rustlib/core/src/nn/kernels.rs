@@ -159,23 +159,27 @@ fn relu<T: VMath>(v: T) -> T {
 }
 
 /// `out[i] = act(x[i])` (softmax is not element-wise and is rejected by callers).
+///
+/// Plain `for` loops, not `for_each`: a large closure passed to `fold` may be
+/// outlined into a function compiled without the caller's target features.
 #[inline(always)]
 fn unary_body<T: VMath>(act: Activation, x: &[T], out: &mut [T]) {
     let out = &mut out[..x.len()];
+    macro_rules! map {
+        (|$v:ident| $e:expr) => {
+            for (o, &$v) in out.iter_mut().zip(x) {
+                *o = $e;
+            }
+        };
+    }
     match act {
         Activation::Identity | Activation::Softmax => out.copy_from_slice(x),
-        Activation::Relu => out.iter_mut().zip(x).for_each(|(o, &v)| *o = relu(v)),
-        Activation::Sigmoid => out.iter_mut().zip(x).for_each(|(o, &v)| *o = v.vsigmoid()),
-        Activation::Tanh => out.iter_mut().zip(x).for_each(|(o, &v)| *o = v.vtanh()),
-        Activation::Gelu => out.iter_mut().zip(x).for_each(|(o, &v)| *o = v.vgelu()),
-        Activation::GeluTanh => out
-            .iter_mut()
-            .zip(x)
-            .for_each(|(o, &v)| *o = v.vgelu_tanh()),
-        Activation::Silu => out
-            .iter_mut()
-            .zip(x)
-            .for_each(|(o, &v)| *o = v * v.vsigmoid()),
+        Activation::Relu => map!(|v| relu(v)),
+        Activation::Sigmoid => map!(|v| v.vsigmoid()),
+        Activation::Tanh => map!(|v| v.vtanh()),
+        Activation::Gelu => map!(|v| v.vgelu()),
+        Activation::GeluTanh => map!(|v| v.vgelu_tanh()),
+        Activation::Silu => map!(|v| v * v.vsigmoid()),
     }
 }
 

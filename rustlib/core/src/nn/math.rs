@@ -144,22 +144,15 @@ pub fn sigmoid_f32(x: f32) -> f32 {
     }
 }
 
-#[inline(always)]
-fn poly(x: f64, c: &[f64]) -> f64 {
-    let mut acc = c[0];
-    for &k in &c[1..] {
-        acc = acc * x + k;
-    }
-    acc
-}
-
-#[inline(always)]
-fn poly1(x: f64, c: &[f64]) -> f64 {
-    let mut acc = x + c[0];
-    for &k in &c[1..] {
-        acc = acc * x + k;
-    }
-    acc
+/// Horner's scheme written out (no loop: the element loop around a call must
+/// stay the innermost loop for LLVM to vectorize it).
+macro_rules! horner {
+    ($x:expr; $c0:expr $(, $c:expr)*) => {{
+        let x = $x;
+        let acc = $c0;
+        $(let acc = acc * x + $c;)*
+        acc
+    }};
 }
 
 /// `erfc(a)` for f64 (Cephes `ndtr.c` rational approximations, branch-free).
@@ -218,18 +211,30 @@ pub fn erfc_f64(a: f64) -> f64 {
     ];
     let x = a.abs();
     let zz = a * a;
-    // |a| < 1: 1 - erf(a), erf(a) = a T(a^2) / U(a^2).
-    let small = 1.0 - a * poly(zz, &T) / poly1(zz, &U);
-    // |a| >= 1: e^{-a^2} P(x)/Q(x) (x < 8) or R(x)/S(x) (x >= 8); a < 0 gives 2 - that.
+    // Three rational approximations, selected before the single division:
+    // |a| < 1: erfc = 1 - a T(a^2)/U(a^2); 1 <= |a| < 8: e^{-a^2} P(x)/Q(x);
+    // |a| >= 8: e^{-a^2} R(x)/S(x); a < 0 gives 2 - that.
     let xm = if x < 30.0 { x } else { 30.0 }; // keeps the rational forms finite at inf
-    let mid = poly(xm, &P) / poly1(xm, &Q);
-    let far = poly(xm, &R) / poly1(xm, &S);
-    let ratio = if x < 8.0 { mid } else { far };
+    let n_small = a * horner!(zz; T[0], T[1], T[2], T[3], T[4]);
+    let d_small = horner!(zz; 1.0, U[0], U[1], U[2], U[3], U[4]);
+    let n_mid = horner!(xm; P[0], P[1], P[2], P[3], P[4], P[5], P[6], P[7], P[8]);
+    let d_mid = horner!(xm; 1.0, Q[0], Q[1], Q[2], Q[3], Q[4], Q[5], Q[6], Q[7]);
+    let n_far = horner!(xm; R[0], R[1], R[2], R[3], R[4], R[5]);
+    let d_far = horner!(xm; 1.0, S[0], S[1], S[2], S[3], S[4], S[5]);
+    let small = x < 1.0;
+    let (num, den) = if small {
+        (n_small, d_small)
+    } else if x < 8.0 {
+        (n_mid, d_mid)
+    } else {
+        (n_far, d_far)
+    };
+    let ratio = num / den;
     let y = exp_f64(-zz) * ratio;
     let y = if x >= 30.0 { 0.0 } else { y };
     let big = if a < 0.0 { 2.0 - y } else { y };
-    if x < 1.0 {
-        small
+    if small {
+        1.0 - ratio
     } else {
         big
     }
