@@ -76,9 +76,11 @@ pub trait VMath: Float {
     fn vgelu(self) -> Self;
     fn vgelu_tanh(self) -> Self;
     fn ln(self) -> Self;
-    fn recip_sqrt_f64(v: f64) -> f64 {
-        1.0 / v.sqrt()
-    }
+    /// Row reductions, dispatched as separate functions: inlined into the big
+    /// row kernels, LLVM's SLP vectorizer gives up on their lane arrays.
+    fn rmax(x: &[Self]) -> Self;
+    fn rsum(x: &[Self]) -> Self;
+    fn rsum64(x: &[Self], shift: f64, square: bool) -> f64;
 }
 
 impl VMath for f64 {
@@ -110,6 +112,15 @@ impl VMath for f64 {
     #[inline(always)]
     fn ln(self) -> f64 {
         f64::ln(self)
+    }
+    fn rmax(x: &[f64]) -> f64 {
+        row_max_f64(x)
+    }
+    fn rsum(x: &[f64]) -> f64 {
+        row_sum_f64_(x)
+    }
+    fn rsum64(x: &[f64], shift: f64, square: bool) -> f64 {
+        row_sum64_f64(x, shift, square)
     }
 }
 
@@ -145,6 +156,15 @@ impl VMath for f32 {
     #[inline(always)]
     fn ln(self) -> f32 {
         f32::ln(self)
+    }
+    fn rmax(x: &[f32]) -> f32 {
+        row_max_f32(x)
+    }
+    fn rsum(x: &[f32]) -> f32 {
+        row_sum_f32(x)
+    }
+    fn rsum64(x: &[f32], shift: f64, square: bool) -> f64 {
+        row_sum64_f32(x, shift, square)
     }
 }
 
@@ -195,40 +215,56 @@ fn unary_inplace_body<T: VMath>(act: Activation, x: &mut [T]) {
     }
 }
 
-/// Maximum of a row; NaN if any element is NaN (like `numpy.max`).
+/// Lanes of the row reductions (32 f32 = two zmm registers).
+const RLANES: usize = 32;
+
+/// Maximum of the non-NaN values of a row (-inf if none). A NaN needs no
+/// special case here: it makes `exp(x - max)` and hence the row sum NaN, so
+/// softmax / log-softmax of that row come out NaN, as numpy's formula gives.
 #[inline(always)]
 fn row_max<T: VMath>(x: &[T]) -> T {
-    let mut m = [T::NEG_INFINITY; LANES];
-    let mut nan = [T::ZERO; LANES];
-    let (chunks, rest) = x.as_chunks::<LANES>();
+    let mut m = [T::NEG_INFINITY; RLANES];
+    let chunks = x.chunks_exact(RLANES);
+    let rest = chunks.remainder();
     for c in chunks {
-        for j in 0..LANES {
+        for j in 0..RLANES {
             let v = c[j];
             m[j] = if v > m[j] { v } else { m[j] };
-            // v - v is 0 for finite v and NaN for NaN/inf: a cheap NaN detector
-            // that costs one add per element and vectorizes.
-            nan[j] = nan[j] + (v - v);
         }
     }
-    // The tail goes to separate scalars: indexing the lane arrays with a
-    // run-time index would keep them in memory and stop vectorization.
     let mut mx = T::NEG_INFINITY;
-    let mut bad = T::ZERO;
     for &v in rest {
         mx = if v > mx { v } else { mx };
-        bad = bad + (v - v);
     }
-    for j in 0..LANES {
-        mx = if m[j] > mx { m[j] } else { mx };
-        bad = bad + nan[j];
-    }
-    if bad != bad {
-        // NaN or inf somewhere: NaN wins if there is one, else the max stands.
-        if x.iter().any(|v| v != v) {
-            return T::NAN;
-        }
+    for v in m {
+        mx = if v > mx { v } else { mx };
     }
     mx
+}
+
+/// Sum of a row in `RLANES` accumulators, combined pairwise.
+#[inline(always)]
+fn row_sum<T: VMath>(x: &[T]) -> T {
+    let mut acc = [T::ZERO; RLANES];
+    let chunks = x.chunks_exact(RLANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for j in 0..RLANES {
+            acc[j] = acc[j] + c[j];
+        }
+    }
+    let mut tail = T::ZERO;
+    for &v in rest {
+        tail = tail + v;
+    }
+    let mut w = RLANES;
+    while w > 1 {
+        w /= 2;
+        for i in 0..w {
+            acc[i] = acc[i] + acc[i + w];
+        }
+    }
+    acc[0] + tail
 }
 
 #[inline(always)]
@@ -243,24 +279,6 @@ fn sum_lanes<T: VMath>(mut a: [T; LANES]) -> T {
     a[0]
 }
 
-/// Sum of a row in `LANES` independent accumulators, combined pairwise.
-#[inline(always)]
-fn row_sum<T: VMath>(x: &[T]) -> T {
-    let mut acc = [T::ZERO; LANES];
-    let (chunks, rest) = x.as_chunks::<LANES>();
-    for c in chunks {
-        for j in 0..LANES {
-            acc[j] = acc[j] + c[j];
-        }
-    }
-    let mut tail = T::ZERO;
-    for &v in rest {
-        tail = tail + v;
-    }
-    acc[0] = acc[0] + tail;
-    sum_lanes(acc)
-}
-
 /// Softmax (or log-softmax) of one row. Two passes read `x` (the max; then
 /// `e^(x - max)` written to `out`); the output row, still in L1, is then summed
 /// and scaled by `1/sum` (log-softmax: `out = (x - max) - ln(sum)`). Each pass
@@ -268,7 +286,7 @@ fn row_sum<T: VMath>(x: &[T]) -> T {
 #[inline(always)]
 fn softmax_row_body<T: VMath>(x: &[T], out: &mut [T], log: bool) {
     let out = &mut out[..x.len()];
-    let m = row_max(x);
+    let m = T::rmax(x);
     for (o, &v) in out.iter_mut().zip(x) {
         // `x - max` is rounded, and exp turns an absolute error of the
         // argument into a relative error of the result (|x - max| · ulp):
@@ -282,7 +300,7 @@ fn softmax_row_body<T: VMath>(x: &[T], out: &mut [T], log: bool) {
         let err = if err == err { err } else { T::ZERO };
         *o = d.vexp() * (T::ONE + err);
     }
-    let s = row_sum(out);
+    let s = T::rsum(out);
     if log {
         let l = s.ln();
         for (o, &v) in out.iter_mut().zip(x) {
@@ -338,8 +356,8 @@ fn layer_norm_row_body<T: VMath>(
     if n == 0 {
         return;
     }
-    let mean = row_sum_f64(x, 0.0, false) / n as f64;
-    let var = row_sum_f64(x, mean, true) / n as f64;
+    let mean = T::rsum64(x, 0.0, false) / n as f64;
+    let var = T::rsum64(x, mean, true) / n as f64;
     let rstd = 1.0 / (var + eps).sqrt();
     match (w, b) {
         (None, None) => {
@@ -373,7 +391,7 @@ fn rms_norm_row_body<T: VMath>(x: &[T], w: Option<&[T]>, eps: f64, out: &mut [T]
     if n == 0 {
         return;
     }
-    let ms = row_sum_f64(x, 0.0, true) / n as f64;
+    let ms = T::rsum64(x, 0.0, true) / n as f64;
     let r = 1.0 / (ms + eps).sqrt();
     match w {
         None => {
@@ -506,6 +524,30 @@ fn small_matmul_body<T: VMath>(
     }
 }
 
+multiversion! {
+    #[inline(never)]
+    fn row_max_f64(x: &[f64]) -> f64 = row_max::<f64>;
+}
+multiversion! {
+    #[inline(never)]
+    fn row_max_f32(x: &[f32]) -> f32 = row_max::<f32>;
+}
+multiversion! {
+    #[inline(never)]
+    fn row_sum_f64_(x: &[f64]) -> f64 = row_sum::<f64>;
+}
+multiversion! {
+    #[inline(never)]
+    fn row_sum_f32(x: &[f32]) -> f32 = row_sum::<f32>;
+}
+multiversion! {
+    #[inline(never)]
+    fn row_sum64_f64(x: &[f64], shift: f64, square: bool) -> f64 = row_sum_f64::<f64>;
+}
+multiversion! {
+    #[inline(never)]
+    fn row_sum64_f32(x: &[f32], shift: f64, square: bool) -> f64 = row_sum_f64::<f32>;
+}
 multiversion! {
     fn unary_f64(act: Activation, x: &[f64], out: &mut [f64]) -> () = unary_body::<f64>;
 }
