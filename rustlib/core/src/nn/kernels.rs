@@ -71,6 +71,8 @@ pub trait VMath: Float {
     const ONE: Self;
     fn from_f64(v: f64) -> Self;
     fn vexp(self) -> Self;
+    /// `e^x` for `x <= 0` (subnormal results flushed to 0).
+    fn vexp_neg(self) -> Self;
     fn vtanh(self) -> Self;
     fn vsigmoid(self) -> Self;
     fn vgelu(self) -> Self;
@@ -92,6 +94,10 @@ impl VMath for f64 {
     #[inline(always)]
     fn vexp(self) -> f64 {
         exp_f64(self)
+    }
+    #[inline(always)]
+    fn vexp_neg(self) -> f64 {
+        exp_neg_f64(self)
     }
     #[inline(always)]
     fn vtanh(self) -> f64 {
@@ -133,6 +139,10 @@ impl VMath for f32 {
     #[inline(always)]
     fn vexp(self) -> f32 {
         exp_f32(self)
+    }
+    #[inline(always)]
+    fn vexp_neg(self) -> f32 {
+        exp_neg_f32(self)
     }
     #[inline(always)]
     fn vtanh(self) -> f32 {
@@ -298,7 +308,7 @@ fn softmax_row_body<T: VMath>(x: &[T], out: &mut [T], log: bool) {
         // NaN/inf give a NaN err; keep the plain result then (it is NaN/0/1
         // as numpy's formula gives).
         let err = if err == err { err } else { T::ZERO };
-        *o = d.vexp() * (T::ONE + err);
+        *o = d.vexp_neg() * (T::ONE + err);
     }
     let s = T::rsum(out);
     if log {

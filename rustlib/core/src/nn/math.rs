@@ -76,6 +76,71 @@ pub fn exp_f32(x: f32) -> f32 {
     p * s1 * s2
 }
 
+/// `e^x` for `x <= 0` (the only arguments the kernels need: `x - max`,
+/// `-|x|`, `-x^2`), cheaper than [`exp_f64`]: one power-of-two scale, no
+/// upper clamp. Results below the smallest normal number (x < -708.39) are
+/// flushed to +0 (absolute error < 2.3e-308). NaN propagates; positive x is
+/// treated as 0.
+#[inline(always)]
+pub fn exp_neg_f64(x: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    const C1: f64 = 6.931_457_519_531_25E-1;
+    const C2: f64 = 1.428_606_820_309_417_232_12E-6;
+    const P0: f64 = 1.261_771_930_748_105_908_78E-4;
+    const P1: f64 = 3.029_944_077_074_419_613_00E-2;
+    const P2: f64 = 9.999_999_999_999_999_999_10E-1;
+    const Q0: f64 = 3.001_985_051_386_644_550_42E-6;
+    const Q1: f64 = 2.524_483_403_496_841_041_92E-3;
+    const Q2: f64 = 2.272_655_482_081_550_287_66E-1;
+    const Q3: f64 = 2.000_000_000_000_000_000_09E0;
+    let tiny = x < -708.39;
+    let xc = if tiny || x > 0.0 { 0.0 } else { x };
+    let k = xc * LOG2E + MAGIC64;
+    let n = k - MAGIC64;
+    let ni = (k.to_bits() as i64).wrapping_sub(MAGIC64.to_bits() as i64);
+    let r = (xc - n * C1) - n * C2;
+    let rr = r * r;
+    let px = r * ((P0 * rr + P1) * rr + P2);
+    let qx = ((Q0 * rr + Q1) * rr + Q2) * rr + Q3;
+    let e = 1.0 + 2.0 * (px / (qx - px));
+    let s = f64::from_bits((ni.wrapping_add(1023) as u64) << 52);
+    if tiny {
+        0.0
+    } else {
+        e * s
+    }
+}
+
+/// f32 version of [`exp_neg_f64`]; flushes results below 2^-126 (x < -87.336) to +0.
+#[inline(always)]
+pub fn exp_neg_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const C1: f32 = 0.693_359_375;
+    const C2: f32 = -2.121_944_4E-4;
+    let tiny = x < -87.33;
+    let xc = if tiny || x > 0.0 { 0.0 } else { x };
+    let k = xc * LOG2E + MAGIC32;
+    let n = k - MAGIC32;
+    let ni = (k.to_bits() as i32).wrapping_sub(MAGIC32.to_bits() as i32);
+    let r = (xc - n * C1) - n * C2;
+    let z = r * r;
+    let p = (((((1.987_569_15E-4 * r + 1.398_199_950_7E-3) * r + 8.333_451_907_3E-3) * r
+        + 4.166_579_589_4E-2)
+        * r
+        + 1.666_666_545_9E-1)
+        * r
+        + 5.000_000_120_1E-1)
+        * z
+        + r
+        + 1.0;
+    let s = f32::from_bits((ni.wrapping_add(127) as u32) << 23);
+    if tiny {
+        0.0
+    } else {
+        p * s
+    }
+}
+
 /// `tanh(x)` for f64 (Cephes: rational form below 0.625, `1 - 2/(e^{2|x|}+1)` above).
 #[inline(always)]
 pub fn tanh_f64(x: f64) -> f64 {
@@ -88,8 +153,8 @@ pub fn tanh_f64(x: f64) -> f64 {
     let z = x.abs();
     let s = x * x;
     let small = x + x * s * (((P0 * s + P1) * s + P2) / (((s + Q0) * s + Q1) * s + Q2));
-    let e = exp_f64(2.0 * z);
-    let big = (1.0 - 2.0 / (e + 1.0)).copysign(x);
+    let e = exp_neg_f64(-2.0 * z);
+    let big = ((1.0 - e) / (1.0 + e)).copysign(x);
     if z > 0.625 {
         big
     } else {
@@ -110,8 +175,8 @@ pub fn tanh_f32(x: f32) -> f32 {
         * s
         * x
         + x;
-    let e = exp_f32(2.0 * z);
-    let big = (1.0 - 2.0 / (e + 1.0)).copysign(x);
+    let e = exp_neg_f32(-2.0 * z);
+    let big = ((1.0 - e) / (1.0 + e)).copysign(x);
     if z > 0.625 {
         big
     } else {
@@ -123,7 +188,7 @@ pub fn tanh_f32(x: f32) -> f32 {
 /// large negative x too (`e^x / (1 + e^x)` there).
 #[inline(always)]
 pub fn sigmoid_f64(x: f64) -> f64 {
-    let e = exp_f64(-x.abs());
+    let e = exp_neg_f64(-x.abs());
     let s = 1.0 / (1.0 + e);
     if x >= 0.0 {
         s
@@ -135,7 +200,7 @@ pub fn sigmoid_f64(x: f64) -> f64 {
 /// f32 version of [`sigmoid_f64`].
 #[inline(always)]
 pub fn sigmoid_f32(x: f32) -> f32 {
-    let e = exp_f32(-x.abs());
+    let e = exp_neg_f32(-x.abs());
     let s = 1.0 / (1.0 + e);
     if x >= 0.0 {
         s
@@ -230,7 +295,7 @@ pub fn erfc_f64(a: f64) -> f64 {
         (n_far, d_far)
     };
     let ratio = num / den;
-    let y = exp_f64(-zz) * ratio;
+    let y = exp_neg_f64(-zz) * ratio;
     let y = if x >= 30.0 { 0.0 } else { y };
     let big = if a < 0.0 { 2.0 - y } else { y };
     if small {
@@ -319,6 +384,27 @@ mod tests {
         assert_eq!(exp_f32(-200.0), 0.0);
         assert!(exp_f32(f32::NAN).is_nan());
         assert_eq!(exp_f32(0.0), 1.0);
+    }
+
+    #[test]
+    fn exp_neg_matches_std_and_flushes_subnormals() {
+        let mut worst = 0;
+        for x in grid64(-708.39, 0.0, 1_000_003) {
+            worst = worst.max(ulps64(exp_neg_f64(x), x.exp()));
+        }
+        assert!(worst <= 2, "worst exp_neg_f64 error {worst} ulp");
+        let mut worst = 0;
+        for i in 0..=1_000_003 {
+            let x = -87.33f32 * (i as f32) / 1_000_003.0;
+            worst = worst.max(ulps32(exp_neg_f32(x), x.exp()));
+        }
+        assert!(worst <= 2, "worst exp_neg_f32 error {worst} ulp");
+        assert_eq!(exp_neg_f64(-710.0), 0.0);
+        assert_eq!(exp_neg_f64(f64::NEG_INFINITY), 0.0);
+        assert_eq!(exp_neg_f32(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp_neg_f32(-90.0), 0.0);
+        assert!(exp_neg_f32(f32::NAN).is_nan() && exp_neg_f64(f64::NAN).is_nan());
+        assert_eq!(exp_neg_f64(0.0), 1.0);
     }
 
     #[test]
