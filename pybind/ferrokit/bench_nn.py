@@ -73,6 +73,27 @@ def _mlp_models(quick: bool) -> tuple[Any, nn.MLP]:
     return sk, nn.MLP.from_sklearn(sk)
 
 
+def _stable_malloc() -> bool:
+    """Asks glibc to keep freed memory instead of returning it to the OS.
+
+    Interleaving a numpy formula (several 16 MB temporaries) with a kernel
+    that allocates one 16 MB result makes glibc trim or unmap the heap after
+    one case and fault every page in again in the next: an artefact of the
+    case order worth several ms here, which hit whichever case ran after
+    numpy's. With the thresholds raised, both sides reuse memory as they do
+    when run alone. Returns False where mallopt is unavailable.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        ok = libc.mallopt(m_mmap_threshold, 1 << 30) == 1
+        return bool(ok and libc.mallopt(m_trim_threshold, 1 << 31) == 1)
+    except (OSError, AttributeError):
+        return False
+
+
 def _compare(cases: dict[str, Callable[[], Any]], reps: int, inner: int = 1) -> dict[str, float]:
     return interleaved(cases, reps, inner)
 
@@ -162,6 +183,7 @@ def bench(threads: int, quick: bool) -> dict[str, dict[str, float]]:
 def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     """Runs the nn suite at 1 and 2 threads, prints the table, writes nn.json."""
     meta = {
+        "stable malloc (mallopt)": _stable_malloc(),
         "cpu": _cpu_model(),
         "simd level": fk.simd_level(),
         "default threads": fk.get_num_threads(),
