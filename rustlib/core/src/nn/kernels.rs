@@ -73,6 +73,8 @@ pub trait VMath: Float {
     fn vexp(self) -> Self;
     /// `e^x` for `x <= 0` (subnormal results flushed to 0).
     fn vexp_neg(self) -> Self;
+    /// `e^(x + dx)` for `x <= 0` and a rounding-size `dx`.
+    fn vexp_neg_adj(self, dx: Self) -> Self;
     fn vtanh(self) -> Self;
     fn vsigmoid(self) -> Self;
     fn vgelu(self) -> Self;
@@ -98,6 +100,10 @@ impl VMath for f64 {
     #[inline(always)]
     fn vexp_neg(self) -> f64 {
         exp_neg_f64(self)
+    }
+    #[inline(always)]
+    fn vexp_neg_adj(self, dx: f64) -> f64 {
+        exp_neg_adj_f64(self, dx)
     }
     #[inline(always)]
     fn vtanh(self) -> f64 {
@@ -143,6 +149,10 @@ impl VMath for f32 {
     #[inline(always)]
     fn vexp_neg(self) -> f32 {
         exp_neg_f32(self)
+    }
+    #[inline(always)]
+    fn vexp_neg_adj(self, dx: f32) -> f32 {
+        exp_neg_adj_f32(self, dx)
     }
     #[inline(always)]
     fn vtanh(self) -> f32 {
@@ -300,15 +310,14 @@ fn softmax_row_body<T: VMath>(x: &[T], out: &mut [T], log: bool) {
     for (o, &v) in out.iter_mut().zip(x) {
         // `x - max` is rounded, and exp turns an absolute error of the
         // argument into a relative error of the result (|x - max| · ulp):
-        // recover the rounding error exactly (two-difference) and apply it
-        // to first order, so tiny probabilities keep full relative accuracy.
+        // recover the rounding error exactly (two-difference) and add it to
+        // the reduced argument, so tiny probabilities keep full relative accuracy.
         let d = v - m;
         let back = d + m;
         let err = (v - back) - (m - (back - d));
-        // NaN/inf give a NaN err; keep the plain result then (it is NaN/0/1
-        // as numpy's formula gives).
-        let err = if err == err { err } else { T::ZERO };
-        *o = d.vexp_neg() * (T::ONE + err);
+        // The error joins the reduced argument inside exp (NaN/inf in the
+        // row give NaN or a flushed 0 there, as numpy's formula gives).
+        *o = d.vexp_neg_adj(err);
     }
     let s = T::rsum(out);
     if log {

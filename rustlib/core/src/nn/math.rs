@@ -78,11 +78,19 @@ pub fn exp_f32(x: f32) -> f32 {
 
 /// `e^x` for `x <= 0` (the only arguments the kernels need: `x - max`,
 /// `-|x|`, `-x^2`), cheaper than [`exp_f64`]: one power-of-two scale, no
-/// upper clamp. Results below the smallest normal number (x < -708.39) are
-/// flushed to +0 (absolute error < 2.3e-308). NaN propagates; positive x is
-/// treated as 0.
+/// clamps. Results below the smallest normal number (x < -708.39) are flushed
+/// to +0 (absolute error < 2.3e-308). NaN propagates. Positive x is outside the
+/// contract (fine up to 709, then wrong).
 #[inline(always)]
 pub fn exp_neg_f64(x: f64) -> f64 {
+    exp_neg_adj_f64(x, 0.0)
+}
+
+/// `e^(x + dx)` for `x <= 0` and a tiny correction `dx` (|dx| <= ulp(x)),
+/// added after the range reduction: how softmax applies the exact rounding
+/// error of `x - max`.
+#[inline(always)]
+pub fn exp_neg_adj_f64(x: f64, dx: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
     const C1: f64 = 6.931_457_519_531_25E-1;
     const C2: f64 = 1.428_606_820_309_417_232_12E-6;
@@ -93,12 +101,13 @@ pub fn exp_neg_f64(x: f64) -> f64 {
     const Q1: f64 = 2.524_483_403_496_841_041_92E-3;
     const Q2: f64 = 2.272_655_482_081_550_287_66E-1;
     const Q3: f64 = 2.000_000_000_000_000_000_09E0;
+    // Below the threshold the intermediate values are garbage (or NaN for
+    // -inf); the final select replaces them, so no clamp is needed.
     let tiny = x < -708.39;
-    let xc = if tiny || x > 0.0 { 0.0 } else { x };
-    let k = xc * LOG2E + MAGIC64;
+    let k = x * LOG2E + MAGIC64;
     let n = k - MAGIC64;
     let ni = (k.to_bits() as i64).wrapping_sub(MAGIC64.to_bits() as i64);
-    let r = (xc - n * C1) - n * C2;
+    let r = ((x - n * C1) - n * C2) + dx;
     let rr = r * r;
     let px = r * ((P0 * rr + P1) * rr + P2);
     let qx = ((Q0 * rr + Q1) * rr + Q2) * rr + Q3;
@@ -111,18 +120,23 @@ pub fn exp_neg_f64(x: f64) -> f64 {
     }
 }
 
-/// f32 version of [`exp_neg_f64`]; flushes results below 2^-126 (x < -87.336) to +0.
+/// f32 version of [`exp_neg_f64`]; flushes results below 2^-126 (x < -87.33) to +0.
 #[inline(always)]
 pub fn exp_neg_f32(x: f32) -> f32 {
+    exp_neg_adj_f32(x, 0.0)
+}
+
+/// f32 version of [`exp_neg_adj_f64`].
+#[inline(always)]
+pub fn exp_neg_adj_f32(x: f32, dx: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const C1: f32 = 0.693_359_375;
     const C2: f32 = -2.121_944_4E-4;
     let tiny = x < -87.33;
-    let xc = if tiny || x > 0.0 { 0.0 } else { x };
-    let k = xc * LOG2E + MAGIC32;
+    let k = x * LOG2E + MAGIC32;
     let n = k - MAGIC32;
     let ni = (k.to_bits() as i32).wrapping_sub(MAGIC32.to_bits() as i32);
-    let r = (xc - n * C1) - n * C2;
+    let r = ((x - n * C1) - n * C2) + dx;
     let z = r * r;
     let p = (((((1.987_569_15E-4 * r + 1.398_199_950_7E-3) * r + 8.333_451_907_3E-3) * r
         + 4.166_579_589_4E-2)
