@@ -11,8 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from ferrokit import nn
-from ferrokit import stats
+from ferrokit import nn, stats
 from ferrokit._errors import (
     AliasingError,
     AllocationError,
