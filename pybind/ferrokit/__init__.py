@@ -47,9 +47,9 @@ _register_threadpoolctl()
 
 
 def __getattr__(name: str) -> object:
-    # ferrokit.preprocessing needs scikit-learn (optional): imported on first use,
-    # so `import ferrokit` never requires it.
-    if name == "preprocessing":
+    # ferrokit.preprocessing needs scikit-learn, ferrokit.dask also dask (optional):
+    # imported on first use, so `import ferrokit` never requires them.
+    if name in ("preprocessing", "dask"):
         import importlib
 
         return importlib.import_module("ferrokit.preprocessing")

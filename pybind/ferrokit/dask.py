@@ -170,6 +170,12 @@ def _kernel_dtype(dt: np.dtype) -> np.dtype:
     return dt if dt in (_F64, _F32) else (_F32 if dt == _F16 else _F64)
 
 
+def _aligned(arr: np.ndarray) -> np.ndarray:
+    """``arr`` itself, or an aligned copy: chunks deserialized from the network
+    can sit at any byte offset, and the kernels (rightly) refuse misaligned data."""
+    return arr if arr.flags.aligned else arr.copy()
+
+
 def _block_stats(block: Any, dtype: np.dtype) -> np.ndarray:
     """Packed ``(FIELDS, n_features)`` statistics of one chunk (array or pandas frame)."""
     _follow_worker_threads()
@@ -179,7 +185,7 @@ def _block_stats(block: Any, dtype: np.dtype) -> np.ndarray:
         arr = np.asarray(block)
         if arr.dtype != dtype:
             arr = arr.astype(dtype)
-    return partial_stats(arr).packed()
+    return partial_stats(_aligned(arr)).packed()
 
 
 def _merge_packed(*parts: np.ndarray) -> np.ndarray:
@@ -309,23 +315,31 @@ def _memory_clone(est: Any) -> Any:
     base = getattr(_mem, type(est).__name__)
     clone = base(**est.get_params(deep=False))
     for k, v in vars(est).items():
-        if k.endswith("_") and not k.startswith("__"):
+        if k.endswith("_") and not k.startswith("__") and k != "feature_names_in_":
             setattr(clone, k, v)
+    # Feature names are checked once at call time; chunks reach the clone as numpy.
     clone.copy = True
     return clone
 
 
-def _transform_block(block: Any, est: Any, method: str) -> Any:
+def _apply_block(arr: np.ndarray, est: Any, method: str, dtype: np.dtype) -> np.ndarray:
     _follow_worker_threads()
-    return getattr(est, method)(block)
+    if arr.shape[0] == 0:  # an empty chunk (scikit-learn refuses 0 samples)
+        return np.empty(arr.shape, dtype=dtype)
+    for k, v in vars(est).items():  # fitted arrays unpickled on a worker may be misaligned
+        if isinstance(v, np.ndarray) and not v.flags.aligned:
+            setattr(est, k, v.copy())
+    return getattr(est, method)(_aligned(arr))
+
+
+def _transform_block(block: Any, est: Any, method: str, dtype: np.dtype) -> Any:
+    return _apply_block(np.asarray(block), est, method, dtype)
 
 
 def _transform_frame(part: Any, est: Any, method: str, dtype: np.dtype) -> Any:
     import pandas as pd
 
-    _follow_worker_threads()
-    arr = part.to_numpy(dtype=dtype, na_value=np.nan)
-    out = getattr(est, method)(arr)
+    out = _apply_block(part.to_numpy(dtype=dtype, na_value=np.nan), est, method, dtype)
     return pd.DataFrame(out, index=part.index, columns=part.columns)
 
 
@@ -352,7 +366,9 @@ def _lazy_apply(est: Any, X: Any, method: str) -> Any:
             _check_feature_names(est, X, reset=False)
         out_dt = X.dtype if X.dtype in (_F64, _F32, _F16) else _F64
         clone_d = dask.delayed(clone, pure=True)
-        return X.map_blocks(_transform_block, clone_d, method, dtype=out_dt, meta=np.empty((0, 0), dtype=out_dt))
+        return X.map_blocks(
+            _transform_block, clone_d, method, out_dt, dtype=out_dt, meta=np.empty((0, 0), dtype=out_dt)
+        )
     if _is_dask_series(X):
         raise ValueError(f"{where}: expected a 2-D dask dataframe or array, got a dask Series")
     raise TypeError(f"{where}: expected a dask.array.Array or dask.dataframe.DataFrame, got {type(X).__name__}")
@@ -364,25 +380,25 @@ def _lazy_apply(est: Any, X: Any, method: str) -> Any:
 class _DaskMixin:
     """fit/transform/inverse_transform dispatch: dask input -> graph, else in memory."""
 
-    def transform(self, X: Any, *args: Any, **kwargs: Any) -> Any:
+    def transform(self, X: Any, **kwargs: Any) -> Any:
         """Lazy transform of a dask array/dataframe; in-memory input as in ferrokit.preprocessing."""
         if _is_dask(X):
             return _lazy_apply(self, X, "transform")
-        return super().transform(X, *args, **kwargs)  # type: ignore[misc]
+        return super().transform(X, **kwargs)  # type: ignore[misc]
 
-    def inverse_transform(self, X: Any, *args: Any, **kwargs: Any) -> Any:
+    def inverse_transform(self, X: Any, **kwargs: Any) -> Any:
         """Lazy inverse transform of a dask array/dataframe; in-memory input as in ferrokit.preprocessing."""
         if _is_dask(X):
             return _lazy_apply(self, X, "inverse_transform")
-        return super().inverse_transform(X, *args, **kwargs)  # type: ignore[misc]
+        return super().inverse_transform(X, **kwargs)  # type: ignore[misc]
 
-    def partial_fit(self, X: Any, *args: Any, **kwargs: Any) -> Any:
+    def partial_fit(self, X: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
         """In-memory batches only (for dask data, ``fit`` once on the whole collection)."""
         if _is_dask(X):
             raise TypeError(
                 f"{_name(self, 'partial_fit')}: dask input is not supported; call fit on the whole dask collection"
             )
-        return super().partial_fit(X, *args, **kwargs)  # type: ignore[misc]
+        return super().partial_fit(X, y, *args, **kwargs)  # type: ignore[misc]
 
 
 class MinMaxScaler(_DaskMixin, _mem.MinMaxScaler):
@@ -499,7 +515,7 @@ def _block_minmax(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
     arr = np.asarray(block)
     if arr.dtype != dtype:
         arr = arr.astype(dtype)
-    return partial_stats(arr.reshape(-1, 1)).packed()
+    return partial_stats(_aligned(arr.reshape(-1, 1))).packed()
 
 
 def _plan(packed: np.ndarray, dtype: np.dtype) -> tuple[Any, Any, Any]:
@@ -529,7 +545,7 @@ def _normalize_block(block: np.ndarray, plan: tuple[Any, Any, Any], dtype: np.dt
     arr = np.asarray(block)
     if arr.dtype != dtype:
         arr = arr.astype(dtype)
-    col = arr.reshape(-1, 1)
+    col = _aligned(arr.reshape(-1, 1))
     if pre != 1:
         col = affine(col, pre)
     return affine(col, d, sub=lo, divide=True).reshape(arr.shape)
