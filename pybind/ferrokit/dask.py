@@ -54,9 +54,7 @@ try:
     import dask
     import dask.array as da
 except ImportError as exc:  # pragma: no cover - exercised without dask
-    raise ImportError(
-        "ferrokit.dask needs dask (an optional extra): pip install 'ferrokit[dask]'"
-    ) from exc
+    raise ImportError("ferrokit.dask needs dask (an optional extra): pip install 'ferrokit[dask]'") from exc
 
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
@@ -279,9 +277,12 @@ def _chunks_and_meta(X: Any, where: str) -> tuple[list[Any], np.dtype, np.dtype,
         return blocks, _kernel_dtype(X.dtype), np.dtype(attr_dt), int(X.shape[1]), None
     if _is_dask_series(X):
         raise ValueError(
-            f"{where}: expected a 2-D dask dataframe or array, got a dask Series; use s.to_frame() for one feature"
+            f"{where}: expected a 2-D dask dataframe or array, got a dask Series; "
+            "use s.to_frame() for one feature"
         )
-    raise TypeError(f"{where}: expected a dask.array.Array or dask.dataframe.DataFrame, got {type(X).__name__}")
+    raise TypeError(
+        f"{where}: expected a dask.array.Array or dask.dataframe.DataFrame, got {type(X).__name__}"
+    )
 
 
 def _fit_stats(est: Any, X: Any, split_every: int | None) -> tuple[ColumnStats, int, np.dtype]:
@@ -298,7 +299,10 @@ def _fit_stats(est: Any, X: Any, split_every: int | None) -> tuple[ColumnStats, 
     p = ColumnStats.from_packed(np.asarray(packed))
     n_rows = int(p.count[0] + p.nan_count[0])
     if n_rows == 0:
-        raise ValueError(f"Found array with 0 sample(s) (shape=(0, {d})) while a minimum of 1 is required by {type(est).__name__}.")
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape=(0, {d})) while a minimum of 1 is required "
+            f"by {type(est).__name__}."
+        )
     if (p.min == -np.inf).any() or (p.max == np.inf).any():
         raise ValueError(f"Input X contains infinity or a value too large for {attr_dt!r}.")
     _check_feature_names(est, meta if meta is not None else np.empty((0, d)), reset=True)
@@ -353,7 +357,10 @@ def _lazy_apply(est: Any, X: Any, method: str) -> Any:
         meta = X._meta
         dt = _frame_dtype(meta, where)
         if meta.shape[1] != d:
-            raise ValueError(f"{where}: X has {meta.shape[1]} features, but {type(est).__name__} is expecting {d} features as input.")
+            raise ValueError(
+                f"{where}: X has {meta.shape[1]} features, but {type(est).__name__} "
+                f"is expecting {d} features as input."
+            )
         if method == "transform":
             _check_feature_names(est, meta, reset=False)
         out_meta = meta.astype(dt)
@@ -361,7 +368,10 @@ def _lazy_apply(est: Any, X: Any, method: str) -> Any:
     if isinstance(X, da.Array):
         X = _prepare_array(X, where)
         if X.shape[1] != d:
-            raise ValueError(f"{where}: X has {X.shape[1]} features, but {type(est).__name__} is expecting {d} features as input.")
+            raise ValueError(
+                f"{where}: X has {X.shape[1]} features, but {type(est).__name__} "
+                f"is expecting {d} features as input."
+            )
         if method == "transform":
             _check_feature_names(est, X, reset=False)
         out_dt = X.dtype if X.dtype in (_F64, _F32, _F16) else _F64
@@ -371,7 +381,9 @@ def _lazy_apply(est: Any, X: Any, method: str) -> Any:
         )
     if _is_dask_series(X):
         raise ValueError(f"{where}: expected a 2-D dask dataframe or array, got a dask Series")
-    raise TypeError(f"{where}: expected a dask.array.Array or dask.dataframe.DataFrame, got {type(X).__name__}")
+    raise TypeError(
+        f"{where}: expected a dask.array.Array or dask.dataframe.DataFrame, got {type(X).__name__}"
+    )
 
 
 # ---------------------------------------------------------------- estimators
@@ -396,7 +408,8 @@ class _DaskMixin:
         """In-memory batches only (for dask data, ``fit`` once on the whole collection)."""
         if _is_dask(X):
             raise TypeError(
-                f"{_name(self, 'partial_fit')}: dask input is not supported; call fit on the whole dask collection"
+                f"{_name(self, 'partial_fit')}: dask input is not supported; "
+                "call fit on the whole dask collection"
             )
         return super().partial_fit(X, y, *args, **kwargs)  # type: ignore[misc]
 
@@ -527,7 +540,8 @@ def _plan(packed: np.ndarray, dtype: np.dtype) -> tuple[Any, Any, Any]:
     mn, mx = t(p.min[0]), t(p.max[0])
     if mn == -np.inf or mx == np.inf:
         raise ValueError(
-            "ferrokit.dask.normalize: data contains infinity; min-max scaling needs finite values (NaN is ignored)"
+            "ferrokit.dask.normalize: data contains infinity; "
+            "min-max scaling needs finite values (NaN is ignored)"
         )
     with np.errstate(over="ignore"):
         rng = mx - mn
@@ -576,9 +590,6 @@ def normalize(x: Any, *, split_every: int | None = None) -> Any:
     if not level:
         level = [dask.delayed(ColumnStats.empty(1).packed())]
     while len(level) > 1:
-        level = [
-            dask.delayed(_merge_packed, pure=True)(*level[i : i + se]) for i in range(0, len(level), se)
-        ]
+        level = [dask.delayed(_merge_packed, pure=True)(*level[i : i + se]) for i in range(0, len(level), se)]
     plan = dask.delayed(_plan, pure=True)(level[0], dt)
     return x.map_blocks(_normalize_block, plan, dt, dtype=dt, meta=np.empty((0,) * x.ndim, dtype=dt))
-
