@@ -92,6 +92,11 @@ def _assert_same_fit(ours, ref, rtol: float = RTOL) -> None:
         assert np.asarray(a).dtype == np.asarray(b).dtype, (k, np.asarray(a).dtype, np.asarray(b).dtype)
         if np.asarray(b).dtype.kind in "OU":
             assert np.array_equal(a, b), k
+        elif k == "var_":
+            # a constant column's variance is 0 up to rounding noise of order eps * mean**2
+            floor = 1e-12 * np.asarray(ours.mean_, dtype=float) ** 2
+            bad = ~((np.abs(a - b) <= rtol * np.abs(b) + floor) | (np.isnan(a) & np.isnan(b)))
+            assert not bad.any(), (k, a[bad], b[bad])
         else:
             np.testing.assert_allclose(a, b, rtol=rtol, atol=0, equal_nan=True, err_msg=k)
 
@@ -148,6 +153,24 @@ def test_standard_scaler_options(client, kw) -> None:
     ref = _sk("StandardScaler", x, **kw)
     _assert_same_fit(ours, ref)
     _assert_close_transform(ours.transform(dx).compute(), ref.transform(x), x)
+
+
+def test_standard_scaler_sample_weight(client) -> None:
+    x, dx = _data(seed=15, n_chunks=40)
+    w = np.random.default_rng(15).uniform(0, 3, x.shape[0])
+    for kw in [{}, {"with_mean": False, "with_std": False}]:
+        ref = skp.StandardScaler(**kw).fit(x, sample_weight=w)
+        for sw in (w, da.from_array(w, chunks=1000)):  # numpy split like X; dask rechunked like X
+            _assert_same_fit(fkd.StandardScaler(**kw).fit(dx, sample_weight=sw), ref)
+    _assert_same_fit(
+        fkd.StandardScaler().fit(dx, sample_weight=2.5), skp.StandardScaler().fit(x, sample_weight=2.5)
+    )
+    pdf, ddf = _frame()
+    ws = pd.Series(np.linspace(0, 2, len(pdf)), index=pdf.index)
+    parts = [ws.iloc[0:7], ws.iloc[7:1500], ws.iloc[1500:1501], ws.iloc[1501:]]
+    dws = dd.concat([dd.from_pandas(p, npartitions=1) for p in parts])
+    ours = fkd.StandardScaler().fit(ddf.clear_divisions(), sample_weight=dws.clear_divisions())
+    _assert_same_fit(ours, skp.StandardScaler().fit(pdf, sample_weight=ws.to_numpy()))
 
 
 def test_minmax_options(client) -> None:
@@ -435,8 +458,16 @@ def test_bad_input_errors_at_call_time(client) -> None:
         fkd.StandardScaler().fit(db.from_sequence([1, 2]))
     with pytest.raises(TypeError, match="call fit on the whole dask collection"):
         fkd.StandardScaler().partial_fit(da.ones((3, 2), chunks=1))
-    with pytest.raises(NotImplementedError, match="sample_weight"):
-        fkd.StandardScaler().fit(da.ones((3, 2), chunks=1), sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="sample_weight has 4 values, X has 3 rows"):
+        fkd.StandardScaler().fit(da.ones((3, 2), chunks=1), sample_weight=np.ones(4))
+    with pytest.raises(ValueError, match="sample_weight must be 1-D"):
+        fkd.StandardScaler().fit(da.ones((3, 2), chunks=1), sample_weight=np.ones((3, 1)))
+    with pytest.raises(ValueError, match="unknown chunk sizes, so an in-memory sample_weight"):
+        fkd.StandardScaler().fit(unknown.rechunk({1: -1}), sample_weight=np.ones(100))
+    with pytest.raises(ValueError, match="sample_weight has 3 partitions, X has 2"):
+        fkd.StandardScaler().fit(
+            dd.from_pandas(pdf, npartitions=2), sample_weight=dd.from_pandas(pdf["a"], npartitions=3)
+        )
     with pytest.raises(NotFittedError):
         fkd.MinMaxScaler().transform(da.ones((3, 2), chunks=1))
     with pytest.raises(ValueError, match="feature range"):

@@ -174,8 +174,12 @@ def _aligned(arr: np.ndarray) -> np.ndarray:
     return arr if arr.flags.aligned else arr.copy()
 
 
-def _block_stats(block: Any, dtype: np.dtype) -> np.ndarray:
-    """Packed ``(FIELDS, n_features)`` statistics of one chunk (array or pandas frame)."""
+def _block_stats(
+    block: Any, dtype: np.dtype, weight: Any = None, flatten: bool = False
+) -> tuple[np.ndarray, int]:
+    """Packed ``(FIELDS, n_features)`` statistics of one chunk (array or pandas
+    frame; ``flatten``: all values as one column), optionally weighted, and its
+    number of rows."""
     _follow_worker_threads()
     if hasattr(block, "to_numpy"):  # pandas partition (nullable dtypes: NA -> NaN)
         arr = block.to_numpy(dtype=dtype, na_value=np.nan)
@@ -183,30 +187,62 @@ def _block_stats(block: Any, dtype: np.dtype) -> np.ndarray:
         arr = np.asarray(block)
         if arr.dtype != dtype:
             arr = arr.astype(dtype)
-    return partial_stats(_aligned(arr)).packed()
+    if flatten:
+        arr = arr.reshape(-1, 1)
+    if weight is None:
+        return partial_stats(_aligned(arr)).packed(), arr.shape[0]
+    w = weight.to_numpy(dtype=dtype) if hasattr(weight, "to_numpy") else np.asarray(weight, dtype=dtype)
+    if w.ndim == 0:
+        w = np.full(arr.shape[0], w, dtype=dtype)
+    if w.shape != (arr.shape[0],):
+        raise ValueError(
+            f"sample_weight: a chunk of X has {arr.shape[0]} rows but its sample_weight chunk has "
+            f"shape {w.shape}; give sample_weight the row chunks (partitions) of X"
+        )
+    return partial_stats(_aligned(arr), sample_weight=_aligned(np.ascontiguousarray(w))).packed(), arr.shape[
+        0
+    ]
 
 
-def _merge_packed(*parts: np.ndarray) -> np.ndarray:
-    """Merges packed statistics pairwise, adjacent first, in the given order."""
-    stats = [ColumnStats.from_packed(p) for p in parts]
+def _merge_packed(*parts: tuple[np.ndarray, int]) -> tuple[np.ndarray, int]:
+    """Merges (packed statistics, rows) pairwise, adjacent first, in the given order."""
+    stats = [ColumnStats.from_packed(p) for p, _ in parts]
     while len(stats) > 1:
         stats = [
             stats[i].merge(stats[i + 1]) if i + 1 < len(stats) else stats[i] for i in range(0, len(stats), 2)
         ]
-    return stats[0].packed()
+    return stats[0].packed(), sum(n for _, n in parts)
 
 
-def _stats_graph(chunks: list[Any], dtype: np.dtype, n_features: int, split_every: int) -> Any:
-    """Delayed packed statistics of all ``chunks`` (Delayed arrays or frames)."""
-    if not chunks:
-        return dask.delayed(ColumnStats.empty(n_features).packed())
-    level = [dask.delayed(_block_stats, pure=True)(c, dtype) for c in chunks]
+def _tree(level: list[Any], split_every: int) -> Any:
+    """Root of a tree of ``_merge_packed`` tasks over ``level`` (chunk order kept)."""
     while len(level) > 1:
         level = [
             dask.delayed(_merge_packed, pure=True)(*level[i : i + split_every])
             for i in range(0, len(level), split_every)
         ]
     return level[0]
+
+
+def _stats_graph(
+    chunks: list[Any],
+    dtype: np.dtype,
+    n_features: int,
+    split_every: int,
+    weights: Any = None,
+    flatten: bool = False,
+) -> Any:
+    """Delayed (packed statistics, rows) of all ``chunks`` (Delayed arrays or
+    frames); ``weights``: None, a scalar or one Delayed chunk per chunk."""
+    if not chunks:
+        return dask.delayed((ColumnStats.empty(n_features).packed(), 0))
+    if weights is None or np.ndim(weights) == 0:
+        weights = [weights] * len(chunks)
+    level = [
+        dask.delayed(_block_stats, pure=True)(c, dtype, w, flatten)
+        for c, w in zip(chunks, weights, strict=True)
+    ]
+    return _tree(level, split_every)
 
 
 def _name(est: Any, fn: str) -> str:
@@ -263,18 +299,18 @@ def _frame_dtype(meta: Any, where: str) -> np.dtype:
     return _F64
 
 
-def _chunks_and_meta(X: Any, where: str) -> tuple[list[Any], np.dtype, np.dtype, int, Any]:
-    """Delayed chunks, statistics dtype, attribute dtype, n_features and the
-    object whose feature names count (pandas meta or None)."""
+def _chunks_and_meta(X: Any, where: str) -> tuple[Any, list[Any], np.dtype, np.dtype, int, Any]:
+    """Validated X, its delayed chunks, statistics dtype, attribute dtype,
+    n_features and the object whose feature names count (pandas meta or None)."""
     if _is_dask_frame(X):
         meta = X._meta
         dt = _frame_dtype(meta, where)
-        return list(X.to_delayed()), dt, dt, meta.shape[1], meta
+        return X, list(X.to_delayed()), dt, dt, meta.shape[1], meta
     if isinstance(X, da.Array):
         X = _prepare_array(X, where)
         attr_dt = X.dtype if X.dtype.kind == "f" else _F64
         blocks = list(X.to_delayed().ravel())
-        return blocks, _kernel_dtype(X.dtype), np.dtype(attr_dt), int(X.shape[1]), None
+        return X, blocks, _kernel_dtype(X.dtype), np.dtype(attr_dt), int(X.shape[1]), None
     if _is_dask_series(X):
         raise ValueError(
             f"{where}: expected a 2-D dask dataframe or array, got a dask Series; "
@@ -285,7 +321,58 @@ def _chunks_and_meta(X: Any, where: str) -> tuple[list[Any], np.dtype, np.dtype,
     )
 
 
-def _fit_stats(est: Any, X: Any, split_every: int | None) -> tuple[ColumnStats, int, np.dtype]:
+def _weight_chunks(sample_weight: Any, X: Any, n_chunks: int, where: str) -> Any:
+    """``sample_weight`` as None, a scalar, or one delayed chunk per row chunk of
+    ``X``; mismatches that the chunk sizes show raise here."""
+    if sample_weight is None:
+        return None
+    if _is_dask_series(sample_weight):
+        parts = list(sample_weight.to_delayed())
+        if len(parts) != n_chunks:
+            raise ValueError(
+                f"{where}: sample_weight has {len(parts)} partitions, X has {n_chunks}; "
+                "give them the same partitions"
+            )
+        return parts
+    if _is_dask(sample_weight) and not isinstance(sample_weight, da.Array):
+        raise TypeError(
+            f"{where}: sample_weight must be None, a number, an array, a dask array or a dask Series, "
+            f"got {type(sample_weight).__name__}"
+        )
+    w = sample_weight if isinstance(sample_weight, da.Array) else np.asarray(sample_weight)
+    if w.dtype.kind not in "fiub":
+        raise ValueError(f"{where}: sample_weight must hold real numbers, got dtype {w.dtype}")
+    if w.ndim == 0 and not isinstance(w, da.Array):
+        return float(w)
+    if w.ndim != 1:
+        raise ValueError(f"{where}: sample_weight must be 1-D, got shape {w.shape}")
+    row_chunks = X.chunks[0] if isinstance(X, da.Array) else None
+    known = row_chunks is not None and not any(math.isnan(c) for c in row_chunks)
+    if not isinstance(w, da.Array):
+        if not known:
+            raise ValueError(
+                f"{where}: X has unknown chunk sizes, so an in-memory sample_weight cannot be split "
+                "like it; pass sample_weight as a dask collection with X's partitions"
+            )
+        if w.shape[0] != X.shape[0]:
+            raise ValueError(f"{where}: sample_weight has {w.shape[0]} values, X has {X.shape[0]} rows")
+        w = da.from_array(w, chunks=(row_chunks,))
+    if known and not any(math.isnan(c) for c in w.chunks[0]):
+        if w.shape[0] != X.shape[0]:
+            raise ValueError(f"{where}: sample_weight has {w.shape[0]} values, X has {X.shape[0]} rows")
+        if w.chunks[0] != row_chunks:
+            w = w.rechunk((row_chunks,))
+    elif w.numblocks[0] != n_chunks:
+        raise ValueError(
+            f"{where}: sample_weight has {w.numblocks[0]} chunks, X has {n_chunks} (with unknown "
+            "sizes); give them the same chunks"
+        )
+    return list(w.to_delayed().ravel())
+
+
+def _fit_stats(
+    est: Any, X: Any, split_every: int | None, sample_weight: Any = None
+) -> tuple[ColumnStats, int, np.dtype]:
     """Validates ``X``, sets ``n_features_in_``/``feature_names_in_``, and
     computes the merged statistics (one compute). Returns (stats, n_rows, dtype)."""
     where = _name(est, "fit")
@@ -293,11 +380,11 @@ def _fit_stats(est: Any, X: Any, split_every: int | None) -> tuple[ColumnStats, 
     se = SPLIT_EVERY if split_every is None else int(split_every)
     if se < 2:
         raise ValueError(f"{where}: split_every must be >= 2, got {split_every!r}")
-    chunks, kdt, attr_dt, d, meta = _chunks_and_meta(X, where)
-    root = _stats_graph(chunks, kdt, d, se)
-    (packed,) = dask.compute(root)
+    X, chunks, kdt, attr_dt, d, meta = _chunks_and_meta(X, where)
+    weights = _weight_chunks(sample_weight, X, len(chunks), where)
+    root = _stats_graph(chunks, kdt, d, se, weights)
+    ((packed, n_rows),) = dask.compute(root)
     p = ColumnStats.from_packed(np.asarray(packed))
-    n_rows = int(p.count[0] + p.nan_count[0])
     if n_rows == 0:
         raise ValueError(
             f"Found array with 0 sample(s) (shape=(0, {d})) while a minimum of 1 is required "
@@ -307,7 +394,7 @@ def _fit_stats(est: Any, X: Any, split_every: int | None) -> tuple[ColumnStats, 
         raise ValueError(f"Input X contains infinity or a value too large for {attr_dt!r}.")
     _check_feature_names(est, meta if meta is not None else np.empty((0, d)), reset=True)
     est.n_features_in_ = d
-    return p, n_rows, attr_dt
+    return p, int(n_rows), attr_dt
 
 
 # ---------------------------------------------------------------- transform graph
@@ -476,7 +563,8 @@ class MaxAbsScaler(_DaskMixin, _mem.MaxAbsScaler):
 class StandardScaler(_DaskMixin, _mem.StandardScaler):
     """:class:`ferrokit.preprocessing.StandardScaler` that also fits and
     transforms dask arrays / dataframes (see the module docstring).
-    ``sample_weight`` is supported for in-memory input only.
+    ``sample_weight`` for dask ``X``: a number, a 1-D array (split like X's
+    row chunks), a dask array or a dask Series with X's chunks/partitions.
 
     >>> import dask.array as da
     >>> from ferrokit.dask import StandardScaler
@@ -492,24 +580,21 @@ class StandardScaler(_DaskMixin, _mem.StandardScaler):
         """Per-feature mean and variance (NaNs ignored): one graph for dask input."""
         if not _is_dask(X):
             return super().fit(X, y, sample_weight)
-        if sample_weight is not None:
-            raise NotImplementedError(
-                f"{_name(self, 'fit')}: sample_weight is not supported for dask input yet"
-            )
         self._reset()
-        p, n_rows, _ = _fit_stats(self, X, split_every)
+        p, n_rows, dt = _fit_stats(self, X, split_every, sample_weight)
         # scikit-learn's dense partial_fit from an empty state (see
         # ferrokit.preprocessing.StandardScaler._partial_fit_dense).
         if not self.with_mean and not self.with_std:
             self.mean_ = None
             self.var_ = None
-            seen = (n_rows - p.nan_count).astype(np.int64)
+            seen = (n_rows - p.nan_count).astype(np.int64 if sample_weight is None else dt)
         else:
             n = p.count
             with np.errstate(invalid="ignore", divide="ignore"):
                 self.mean_ = p.sum / n
                 self.var_ = p.m2 / n if self.with_std else None
-            seen = n  # float64, as scikit-learn's _incremental_mean_and_var returns it
+            # float64 (scikit-learn's _incremental_mean_and_var); the weights' dtype when weighted
+            seen = n if sample_weight is None else n.astype(dt)
         self.n_samples_seen_ = seen[0] if np.max(seen) == np.min(seen) else seen
         if self.with_std:
             constant_mask = _is_constant_feature(self.var_, self.mean_, self.n_samples_seen_)
@@ -522,18 +607,9 @@ class StandardScaler(_DaskMixin, _mem.StandardScaler):
 # ---------------------------------------------------------------- normalize
 
 
-def _block_minmax(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Packed statistics of all values of a chunk, as one column."""
-    _follow_worker_threads()
-    arr = np.asarray(block)
-    if arr.dtype != dtype:
-        arr = arr.astype(dtype)
-    return partial_stats(_aligned(arr.reshape(-1, 1))).packed()
-
-
-def _plan(packed: np.ndarray, dtype: np.dtype) -> tuple[Any, Any, Any]:
+def _plan(merged: tuple[np.ndarray, int], dtype: np.dtype) -> tuple[Any, Any, Any]:
     """(pre, lo, d) of ferrokit.core.normalize: ``(x * pre - lo) / d``, in ``dtype``."""
-    p = ColumnStats.from_packed(packed)
+    p = ColumnStats.from_packed(merged[0])
     t = dtype.type
     if p.count[0] == 0:  # empty or all NaN: stays as it is
         return t(1), t(0), t(1)
@@ -586,10 +662,6 @@ def normalize(x: Any, *, split_every: int | None = None) -> Any:
     se = SPLIT_EVERY if split_every is None else int(split_every)
     if se < 2:
         raise ValueError(f"ferrokit.dask.normalize: split_every must be >= 2, got {split_every!r}")
-    level = [dask.delayed(_block_minmax, pure=True)(b, dt) for b in x.to_delayed().ravel()]
-    if not level:
-        level = [dask.delayed(ColumnStats.empty(1).packed())]
-    while len(level) > 1:
-        level = [dask.delayed(_merge_packed, pure=True)(*level[i : i + se]) for i in range(0, len(level), se)]
-    plan = dask.delayed(_plan, pure=True)(level[0], dt)
+    merged = _stats_graph(list(x.to_delayed().ravel()), dt, 1, se, flatten=True)
+    plan = dask.delayed(_plan, pure=True)(merged, dt)
     return x.map_blocks(_normalize_block, plan, dt, dtype=dt, meta=np.empty((0,) * x.ndim, dtype=dt))
