@@ -317,6 +317,11 @@ def test_numpy_fallback_same_object(client, name) -> None:
     est.partial_fit(x[:10])  # in-memory partial_fit still works
 
 
+def test_module_attribute() -> None:
+    assert fk.dask is fkd and fkd.StandardScaler.__module__ == "ferrokit.dask"
+    assert dask.__name__ == "dask" and "ferrokit" not in dask.__file__  # no shadowing
+
+
 @pytest.mark.parametrize("name", SCALERS)
 def test_check_estimator_numpy_path(name) -> None:
     with dask.config.set(scheduler="sync"):

@@ -52,7 +52,7 @@ def __getattr__(name: str) -> object:
     if name in ("preprocessing", "dask"):
         import importlib
 
-        return importlib.import_module("ferrokit.preprocessing")
+        return importlib.import_module(f"ferrokit.{name}")
     raise AttributeError(f"module 'ferrokit' has no attribute {name!r}")
 
 

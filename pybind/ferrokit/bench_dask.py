@@ -52,7 +52,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,  # no heartbeat noise while shutting down
     )
     client = Client(cluster)
     try:
@@ -209,9 +209,3 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     finally:
         client.close()
         cluster.close()
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(run(quick="--quick" in sys.argv))
