@@ -165,6 +165,10 @@ def test_standard_scaler_sample_weight(client) -> None:
     _assert_same_fit(
         fkd.StandardScaler().fit(dx, sample_weight=2.5), skp.StandardScaler().fit(x, sample_weight=2.5)
     )
+    x32, dx32 = x.astype(np.float32), dx.astype(np.float32)
+    for kw in [{}, {"with_mean": False, "with_std": False}]:
+        ref = skp.StandardScaler(**kw).fit(x32, sample_weight=w)
+        _assert_same_fit(fkd.StandardScaler(**kw).fit(dx32, sample_weight=w), ref, rtol=1e-9)
     pdf, ddf = _frame()
     ws = pd.Series(np.linspace(0, 2, len(pdf)), index=pdf.index)
     parts = [ws.iloc[0:7], ws.iloc[7:1500], ws.iloc[1500:1501], ws.iloc[1501:]]

@@ -593,8 +593,7 @@ class StandardScaler(_DaskMixin, _mem.StandardScaler):
             with np.errstate(invalid="ignore", divide="ignore"):
                 self.mean_ = p.sum / n
                 self.var_ = p.m2 / n if self.with_std else None
-            # float64 (scikit-learn's _incremental_mean_and_var); the weights' dtype when weighted
-            seen = n if sample_weight is None else n.astype(dt)
+            seen = n  # float64, like scikit-learn's _incremental_mean_and_var (weighted or not)
         self.n_samples_seen_ = seen[0] if np.max(seen) == np.min(seen) else seen
         if self.with_std:
             constant_mask = _is_constant_feature(self.var_, self.mean_, self.n_samples_seen_)
