@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from ferrokit.bench import _cpu_model, interleaved
+from ferrokit.bench import _cpu_model, fmt_time, interleaved
 
 
 def _fmt(s: float) -> str:
-    return f"{s * 1e3:9.1f} ms" if s < 1 else f"{s:9.2f} s "
+    return f"{fmt_time(s):>10s}"
 
 
 def run(quick: bool = False, out_dir: str = "bench-results") -> int:
@@ -175,6 +175,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
             "quick": quick,
             "machine": {
                 "cpu": _cpu_model(),
+                "load average": [round(v, 2) for v in os.getloadavg()],
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),
                 "numpy": np.__version__,
@@ -209,3 +210,43 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     finally:
         client.close()
         cluster.close()
+
+
+def readme_lines(data: dict[str, Any]) -> list[str]:
+    """Markdown for the README benchmark section (called by benchmarks/readme_table.py)."""
+    m, d = data["machine"], data["data"]
+    t = data["median_s"]
+    lines = [
+        "",
+        f"`ferrokit.dask.StandardScaler` on a `{tuple(d['shape'])}` float64 dask array in {d['chunks']} "
+        f"chunks, persisted on a LocalCluster of 2 worker processes x 1 thread; {m['cpu']}, "
+        f"{m['cpus']} cores, load average {m.get('load average', '?')}; dask {m['dask']}. Medians of "
+        "interleaved repeats; ratio = reference time / ferrokit time.",
+        "",
+        "| operation | ferrokit.dask | dask_ml | dask.array mean/std | vs dask_ml | vs dask.array |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for op, fk_key, dml_key, da_key in [
+        ("fit", "ferrokit fit", "dask_ml fit", "dask.array mean/std"),
+        (
+            "fit_transform(x).sum().compute()",
+            "ferrokit fit_transform.sum",
+            "dask_ml fit_transform.sum",
+            "dask.array fit_transform.sum",
+        ),
+    ]:
+        lines.append(
+            f"| {op} | {fmt_time(t[fk_key])} | {fmt_time(t[dml_key])} | {fmt_time(t[da_key])} | "
+            f"{t[dml_key] / t[fk_key]:.2f}x | {t[da_key] / t[fk_key]:.2f}x |"
+        )
+    lines += [
+        "",
+        "| chunks | rows/chunk | ferrokit fit | dask.array mean/std | ratio |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for r in data["fit_by_chunk_count"]:
+        lines.append(
+            f"| {r['chunks']} | {r['rows_per_chunk']} | {fmt_time(r['ferrokit_fit_s'])} | "
+            f"{fmt_time(r['dask_array_fit_s'])} | {r['ratio']:.2f}x |"
+        )
+    return lines
