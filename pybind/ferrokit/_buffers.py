@@ -109,6 +109,24 @@ def as_matrix(obj: Any, fn: str, arg: str, *, allow_fortran: bool = False) -> np
     return np.array(arr, order="C")  # a fresh copy: np.ascontiguousarray keeps it unaligned
 
 
+def c_contiguous(obj: Any, dtype: Any = None) -> np.ndarray:
+    """``obj`` as an aligned, C-contiguous array (of ``dtype`` if given), copying
+    only when needed. Unlike ``np.ascontiguousarray`` it also copies misaligned
+    data (e.g. unpickled from a byte stream), which the C ABI rejects."""
+    a = np.asarray(obj, dtype=dtype)
+    if a.flags.c_contiguous and a.flags.aligned:
+        return a
+    return np.array(a, order="C")
+
+
+def f_contiguous(obj: Any, dtype: Any = None) -> np.ndarray:
+    """Fortran-order twin of :func:`c_contiguous`."""
+    a = np.asarray(obj, dtype=dtype)
+    if a.flags.f_contiguous and a.flags.aligned:
+        return a
+    return np.array(a, order="F")
+
+
 def flat_view(arr: np.ndarray) -> np.ndarray | None:
     """A C-contiguous view of the elements of ``arr`` in memory order, or None.
 

@@ -13,10 +13,12 @@ from ferrokit._buffers import (
     F64,
     as_float_array,
     as_vector,
+    c_contiguous,
     cbuf,
     cbuf_out,
     check_out,
     data_address,
+    f_contiguous,
     flat_view,
     raw_buffer,
 )
@@ -163,7 +165,7 @@ def normalize(data: ArrayLike, *, out: np.ndarray | None = None) -> np.ndarray:
         out[...] = normalize(x)
         return out
     # Lay x out like out, so element i of one buffer matches element i of the other.
-    xv: Any = np.ascontiguousarray(x) if ov is out else np.asfortranarray(x).T
+    xv: Any = c_contiguous(x) if ov is out else f_contiguous(x).T
     if not xv.flags.aligned or (
         np.may_share_memory(xv, ov)
         and not (data_address(xv) == data_address(ov) and xv.strides == ov.strides)

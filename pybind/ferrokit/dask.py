@@ -59,6 +59,7 @@ except ImportError as exc:  # pragma: no cover - exercised without dask
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 import ferrokit.preprocessing as _mem
+from ferrokit._buffers import c_contiguous
 from ferrokit.preprocessing import _handle_zeros_in_scale, _is_constant_feature
 from ferrokit.runtime import set_num_threads
 from ferrokit.stats import ColumnStats, affine, partial_stats
@@ -199,9 +200,7 @@ def _block_stats(
             f"sample_weight: a chunk of X has {arr.shape[0]} rows but its sample_weight chunk has "
             f"shape {w.shape}; give sample_weight the row chunks (partitions) of X"
         )
-    return partial_stats(_aligned(arr), sample_weight=_aligned(np.ascontiguousarray(w))).packed(), arr.shape[
-        0
-    ]
+    return partial_stats(_aligned(arr), sample_weight=c_contiguous(w)).packed(), arr.shape[0]
 
 
 def _merge_packed(*parts: tuple[np.ndarray, int]) -> tuple[np.ndarray, int]:

@@ -32,6 +32,7 @@ from ferrokit._buffers import (
     F32,
     F64,
     as_float_array,
+    c_contiguous,
     cbuf,
     cbuf_f64_out,
     cbuf_i64_out,
@@ -102,7 +103,7 @@ def _prepare_out(
             if xv is not None:
                 res = np.empty_like(x)
                 return xv, flat_view(res), res
-        src = np.ascontiguousarray(x) if not (x.flags.c_contiguous and x.flags.aligned) else x
+        src = c_contiguous(x) if not (x.flags.c_contiguous and x.flags.aligned) else x
         res = np.empty(x.shape, dtype=x.dtype)
         return src, res, res
     check_out(out, x, fn, "x")
@@ -112,7 +113,7 @@ def _prepare_out(
         if _same_buffer(x, out):
             return out, out, out  # in place
         x = x.copy()  # partial overlap: read from a copy
-    src = np.ascontiguousarray(x) if not (x.flags.c_contiguous and x.flags.aligned) else x
+    src = c_contiguous(x) if not (x.flags.c_contiguous and x.flags.aligned) else x
     return src, out, out
 
 
@@ -131,7 +132,7 @@ def _vector_param(v: Any, fn: str, arg: str, like: np.ndarray, cols: int) -> np.
         raise ShapeMismatchError(
             f"{fn}: {arg} must have shape ({cols},) like the last axis of x, got {arr.shape}"
         )
-    return np.ascontiguousarray(arr, dtype=like.dtype)
+    return c_contiguous(arr, dtype=like.dtype)
 
 
 # -------------------------------------------------------------- element-wise
@@ -335,7 +336,7 @@ def topk(x: ArrayLike, k: int, largest: bool = True, sorted: bool = True) -> tup
     k = int(k)
     if not 0 <= k <= cols:
         raise ValueError(f"topk: k must be in [0, {cols}] (the length of the last axis), got {k}")
-    src = arr if (arr.flags.c_contiguous and arr.flags.aligned) else np.ascontiguousarray(arr)
+    src = arr if (arr.flags.c_contiguous and arr.flags.aligned) else c_contiguous(arr)
     values = np.empty((*arr.shape[:-1], k), dtype=arr.dtype)
     indices = np.empty((*arr.shape[:-1], k), dtype=np.int64)
     f = lib.fk_topk_f64 if src.dtype == F64 else lib.fk_topk_f32
@@ -405,9 +406,9 @@ def linear(
         if b.shape != (n,):
             raise ShapeMismatchError(f"linear: bias must have shape ({n},), got {b.shape}")
         dt = np.result_type(dt, b.dtype)
-        b = np.ascontiguousarray(b, dtype=dt)
-    xs = np.ascontiguousarray(xa, dtype=dt)
-    ws = np.ascontiguousarray(w, dtype=dt)
+        b = c_contiguous(b, dtype=dt)
+    xs = c_contiguous(xa, dtype=dt)
+    ws = c_contiguous(w, dtype=dt)
     m = xs.size // k if k else int(np.prod(xs.shape[:-1]))
     shape = (*xs.shape[:-1], n)
     if out is None:
@@ -490,8 +491,8 @@ def _model_bytes(
         _label_section(classes),
     ]
     for c, b in zip(coefs, intercepts, strict=True):
-        parts.append(np.ascontiguousarray(c, dtype=le).tobytes())
-        parts.append(np.ascontiguousarray(b, dtype=le).tobytes())
+        parts.append(c_contiguous(c, dtype=le).tobytes())
+        parts.append(c_contiguous(b, dtype=le).tobytes())
     body = b"".join(parts)
     return body + struct.pack("<I", zlib.crc32(body))
 
@@ -656,7 +657,7 @@ class MLP:
                 raise ShapeMismatchError(
                     f"MLP.{fn}: X must be 2-D (n_samples, n_features), got an array of shape {x.shape}"
                 )
-            x = np.ascontiguousarray(x, dtype=self.dtype)
+            x = c_contiguous(x, dtype=self.dtype)
         if x.shape[1] != self.n_features_in_:
             raise ShapeMismatchError(
                 f"MLP.{fn}: X has {x.shape[1]} features, but the model expects {self.n_features_in_}"

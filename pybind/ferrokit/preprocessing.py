@@ -61,7 +61,7 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
         "pip install 'ferrokit[sklearn]'. ferrokit.stats works without it."
     ) from exc
 
-from ferrokit._buffers import F32, F64
+from ferrokit._buffers import F32, F64, c_contiguous
 from ferrokit.stats import (
     ColumnStats,
     _affine_call,
@@ -170,7 +170,7 @@ def _apply_affine(
         _raise_if_inf(xv, estimator)  # before writing: no partial results
         _affine_call(xv, xv, s, m, a, divide=divide, clip=clip, check_inf=False)
         return xv
-    src = xv if contiguous else np.ascontiguousarray(xv)
+    src = xv if contiguous else c_contiguous(xv)
     dst = np.empty_like(src) if src is xv else src
     if _affine_call(src, dst, s, m, a, divide=divide, clip=clip, check_inf=True):
         _raise_if_inf(xv, estimator)
@@ -693,7 +693,7 @@ class Normalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             _raise_if_inf(xv, self, allow_nan=False)  # before writing: no partial results
             _normalize_rows_call(xv, xv, code)
             return xv
-        src = xv if contiguous else np.ascontiguousarray(xv)
+        src = xv if contiguous else c_contiguous(xv)
         dst = np.empty_like(src) if src is xv else src
         if _normalize_rows_call(src, dst, code):
             # A non-finite norm: NaN/inf in the data (raise like scikit-learn), or

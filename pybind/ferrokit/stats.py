@@ -33,7 +33,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ferrokit._buffers import F32, F64, as_float_array, cbuf, cbuf_index_out, cbuf_out, check_out
+from ferrokit._buffers import (
+    F32,
+    F64,
+    as_float_array,
+    c_contiguous,
+    cbuf,
+    cbuf_index_out,
+    cbuf_out,
+    check_out,
+    f_contiguous,
+)
 from ferrokit._errors import ShapeMismatchError, raise_for_status
 from ferrokit._native import ffi, lib
 
@@ -85,7 +95,7 @@ def _kernel_view(arr: np.ndarray) -> tuple[np.ndarray, int]:
             return arr, _LAYOUT_F
         if flags.c_contiguous:
             return arr, _LAYOUT_C
-    return np.ascontiguousarray(arr), _LAYOUT_C
+    return c_contiguous(arr), _LAYOUT_C
 
 
 def _layout(arr: np.ndarray) -> int:
@@ -100,7 +110,7 @@ def _flat(arr: np.ndarray) -> np.ndarray:
         return arr.reshape(-1)
     if flags.aligned and flags.f_contiguous:
         return arr.T.reshape(-1)
-    return np.ascontiguousarray(arr).reshape(-1)
+    return c_contiguous(arr).reshape(-1)
 
 
 def _colstats_raw(m: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -203,7 +213,7 @@ class ColumnStats:
 
     @classmethod
     def from_packed(cls, packed: np.ndarray) -> ColumnStats:
-        return cls(*(np.ascontiguousarray(packed[k]) for k in range(FIELDS)))
+        return cls(*(c_contiguous(packed[k]) for k in range(FIELDS)))
 
     @classmethod
     def empty(cls, n_features: int) -> ColumnStats:
@@ -213,7 +223,7 @@ class ColumnStats:
         return cls.from_packed(p)
 
     def packed(self) -> np.ndarray:
-        return np.ascontiguousarray(
+        return c_contiguous(
             np.stack(
                 [self.count, self.nan_count, self.sum, self.m2, self.min, self.max, self.sum_abs, self.sum_sq]
             ).astype(F64)
@@ -265,7 +275,7 @@ def partial_stats(X: ArrayLike, *, sample_weight: ArrayLike | None = None) -> Co
         raise ShapeMismatchError(f"partial_stats: X must be 2-D, got an array of shape {x.shape}")
     w = None
     if sample_weight is not None:
-        w = np.ascontiguousarray(np.asarray(sample_weight, dtype=x.dtype))
+        w = c_contiguous(np.asarray(sample_weight, dtype=x.dtype))
         if w.shape != (x.shape[0],):
             raise ShapeMismatchError(
                 f"partial_stats: sample_weight must have shape ({x.shape[0]},), got {w.shape}"
@@ -469,7 +479,7 @@ def norm(a: ArrayLike, ord: Any = 2, axis: int | None = None, *, out: np.ndarray
 def _argext(a: ArrayLike, axis: int | None, out: np.ndarray | None, which: int, fn: str) -> Any:
     x, _ = as_float_array(a, fn, "a")
     if axis is None and x.ndim >= 2 and not x.flags.c_contiguous:
-        x = np.ascontiguousarray(x)  # numpy's flat index is in C order
+        x = c_contiguous(x)  # numpy's flat index is in C order
     _, m, ax = _prepare(x, fn, axis)
     if m.shape[0] == 0 and m.shape[1] > 0:
         raise ValueError(f"{fn}: attempt to get {fn} of an empty sequence")
@@ -530,7 +540,7 @@ def _param(v: Any, d: int, dtype: np.dtype, fn: str, arg: str) -> np.ndarray:
         raise TypeError(f"{fn}: {arg} must be real numbers, got dtype {p.dtype}")
     if p.ndim > 1 or (p.ndim == 1 and p.shape[0] != d):
         raise ShapeMismatchError(f"{fn}: {arg} must be a scalar or have shape ({d},), got {p.shape}")
-    return np.ascontiguousarray(np.broadcast_to(p.astype(dtype, copy=False), (d,)))
+    return c_contiguous(np.broadcast_to(p.astype(dtype, copy=False), (d,)))
 
 
 def _affine_call(
@@ -574,8 +584,8 @@ def _affine_call(
 
 def _same_layout(x: np.ndarray, like: np.ndarray) -> np.ndarray:
     if like.flags.c_contiguous:
-        return np.ascontiguousarray(x)
-    return np.asfortranarray(x)
+        return c_contiguous(x)
+    return f_contiguous(x)
 
 
 def _run_transform(x: np.ndarray, out: np.ndarray | None, fn: str, call: Any) -> np.ndarray:
