@@ -190,7 +190,7 @@ def test_gil_is_released_two_python_threads_run_kernels_in_parallel() -> None:
 
     ratios = []
     with fk.threads(1):
-        for _ in range(5):
+        for _ in range(10):  # stop at the first clean window; a busy neighbour core spoils some
             t0 = time.perf_counter()
             work()
             work()
