@@ -1,14 +1,18 @@
 //! Element-wise activations and row-wise softmax / log-softmax / layer norm /
 //! RMS norm. Loops are written over fixed-width lane arrays so LLVM vectorizes
-//! them; each is compiled per SIMD level with `multiversion!` and performs the
-//! same IEEE operations in the same order whichever level runs (bit-identical).
+//! them; each is compiled per SIMD level. The element-wise and row kernels use
+//! `multiversion_fma!`: the AVX2 / AVX-512 copies evaluate exp / tanh / erfc
+//! with fused multiply-adds, the baseline copy without (see `math.rs`), so
+//! results may differ in the last bit between SIMD levels. They never depend
+//! on the thread count (each element / row is computed by the same code
+//! whichever block it falls in) and are the same on every run on one CPU.
 
 // `v != v` is the NaN test of the generic `Float` (no `is_nan` there).
 #![allow(clippy::eq_op)]
 
 use super::math::*;
 use crate::float::Float;
-use crate::multiversion;
+use crate::{multiversion, multiversion_fma};
 
 /// Independent accumulators per row reduction.
 pub(crate) const LANES: usize = 16;
@@ -70,15 +74,15 @@ impl Activation {
 pub trait VMath: Float {
     const ONE: Self;
     fn from_f64(v: f64) -> Self;
-    fn vexp(self) -> Self;
+    fn vexp<const FMA: bool>(self) -> Self;
     /// `e^x` for `x <= 0` (subnormal results flushed to 0).
-    fn vexp_neg(self) -> Self;
+    fn vexp_neg<const FMA: bool>(self) -> Self;
     /// `e^(x + dx)` for `x <= 0` and a rounding-size `dx`.
-    fn vexp_neg_adj(self, dx: Self) -> Self;
-    fn vtanh(self) -> Self;
-    fn vsigmoid(self) -> Self;
-    fn vgelu(self) -> Self;
-    fn vgelu_tanh(self) -> Self;
+    fn vexp_neg_adj<const FMA: bool>(self, dx: Self) -> Self;
+    fn vtanh<const FMA: bool>(self) -> Self;
+    fn vsigmoid<const FMA: bool>(self) -> Self;
+    fn vgelu<const FMA: bool>(self) -> Self;
+    fn vgelu_tanh<const FMA: bool>(self) -> Self;
     fn ln(self) -> Self;
     /// Row reductions, dispatched as separate functions: inlined into the big
     /// row kernels, LLVM's SLP vectorizer gives up on their lane arrays.
@@ -94,32 +98,32 @@ impl VMath for f64 {
         v
     }
     #[inline(always)]
-    fn vexp(self) -> f64 {
-        exp_f64(self)
+    fn vexp<const FMA: bool>(self) -> f64 {
+        exp_f64::<FMA>(self)
     }
     #[inline(always)]
-    fn vexp_neg(self) -> f64 {
-        exp_neg_f64(self)
+    fn vexp_neg<const FMA: bool>(self) -> f64 {
+        exp_neg_f64::<FMA>(self)
     }
     #[inline(always)]
-    fn vexp_neg_adj(self, dx: f64) -> f64 {
-        exp_neg_adj_f64(self, dx)
+    fn vexp_neg_adj<const FMA: bool>(self, dx: f64) -> f64 {
+        exp_neg_adj_f64::<FMA>(self, dx)
     }
     #[inline(always)]
-    fn vtanh(self) -> f64 {
-        tanh_f64(self)
+    fn vtanh<const FMA: bool>(self) -> f64 {
+        tanh_f64::<FMA>(self)
     }
     #[inline(always)]
-    fn vsigmoid(self) -> f64 {
-        sigmoid_f64(self)
+    fn vsigmoid<const FMA: bool>(self) -> f64 {
+        sigmoid_f64::<FMA>(self)
     }
     #[inline(always)]
-    fn vgelu(self) -> f64 {
-        gelu_f64(self)
+    fn vgelu<const FMA: bool>(self) -> f64 {
+        gelu_f64::<FMA>(self)
     }
     #[inline(always)]
-    fn vgelu_tanh(self) -> f64 {
-        gelu_tanh_f64(self)
+    fn vgelu_tanh<const FMA: bool>(self) -> f64 {
+        gelu_tanh_f64::<FMA>(self)
     }
     #[inline(always)]
     fn ln(self) -> f64 {
@@ -143,35 +147,35 @@ impl VMath for f32 {
         v as f32
     }
     #[inline(always)]
-    fn vexp(self) -> f32 {
-        exp_f32(self)
+    fn vexp<const FMA: bool>(self) -> f32 {
+        exp_f32::<FMA>(self)
     }
     #[inline(always)]
-    fn vexp_neg(self) -> f32 {
-        exp_neg_f32(self)
+    fn vexp_neg<const FMA: bool>(self) -> f32 {
+        exp_neg_f32::<FMA>(self)
     }
     #[inline(always)]
-    fn vexp_neg_adj(self, dx: f32) -> f32 {
-        exp_neg_adj_f32(self, dx)
+    fn vexp_neg_adj<const FMA: bool>(self, dx: f32) -> f32 {
+        exp_neg_adj_f32::<FMA>(self, dx)
     }
     #[inline(always)]
-    fn vtanh(self) -> f32 {
-        tanh_f32(self)
+    fn vtanh<const FMA: bool>(self) -> f32 {
+        tanh_f32::<FMA>(self)
     }
     #[inline(always)]
-    fn vsigmoid(self) -> f32 {
-        sigmoid_f32(self)
+    fn vsigmoid<const FMA: bool>(self) -> f32 {
+        sigmoid_f32::<FMA>(self)
     }
     #[inline(always)]
-    fn vgelu(self) -> f32 {
+    fn vgelu<const FMA: bool>(self) -> f32 {
         // The erf form in f64 (then rounded): f32 error bounds for erfc are poor.
-        gelu_f64(self as f64) as f32
+        gelu_f64::<FMA>(self as f64) as f32
     }
     #[inline(always)]
-    fn vgelu_tanh(self) -> f32 {
+    fn vgelu_tanh<const FMA: bool>(self) -> f32 {
         // In f64: the inner polynomial u(x) is large for |x| >~ 5 and its f32
         // rounding error would be amplified by the exponential.
-        gelu_tanh_f64(self as f64) as f32
+        gelu_tanh_f64::<FMA>(self as f64) as f32
     }
     #[inline(always)]
     fn ln(self) -> f32 {
@@ -203,7 +207,7 @@ fn relu<T: VMath>(v: T) -> T {
 /// Plain `for` loops, not `for_each`: a large closure passed to `fold` may be
 /// outlined into a function compiled without the caller's target features.
 #[inline(always)]
-fn unary_body<T: VMath>(act: Activation, x: &[T], out: &mut [T]) {
+fn unary_body<T: VMath, const FMA: bool>(act: Activation, x: &[T], out: &mut [T]) {
     let out = &mut out[..x.len()];
     macro_rules! map {
         (|$v:ident| $e:expr) => {
@@ -215,23 +219,23 @@ fn unary_body<T: VMath>(act: Activation, x: &[T], out: &mut [T]) {
     match act {
         Activation::Identity | Activation::Softmax => out.copy_from_slice(x),
         Activation::Relu => map!(|v| relu(v)),
-        Activation::Sigmoid => map!(|v| v.vsigmoid()),
-        Activation::Tanh => map!(|v| v.vtanh()),
-        Activation::Gelu => map!(|v| v.vgelu()),
-        Activation::GeluTanh => map!(|v| v.vgelu_tanh()),
-        Activation::Silu => map!(|v| v * v.vsigmoid()),
+        Activation::Sigmoid => map!(|v| v.vsigmoid::<FMA>()),
+        Activation::Tanh => map!(|v| v.vtanh::<FMA>()),
+        Activation::Gelu => map!(|v| v.vgelu::<FMA>()),
+        Activation::GeluTanh => map!(|v| v.vgelu_tanh::<FMA>()),
+        Activation::Silu => map!(|v| v * v.vsigmoid::<FMA>()),
     }
 }
 
 /// In place, through an L1-sized scratch buffer (one kernel body serves both).
 #[inline(always)]
-fn unary_inplace_body<T: VMath>(act: Activation, x: &mut [T]) {
+fn unary_inplace_body<T: VMath, const FMA: bool>(act: Activation, x: &mut [T]) {
     const CHUNK: usize = 512;
     let mut tmp = [T::ZERO; CHUNK];
     for c in x.chunks_mut(CHUNK) {
         let t = &mut tmp[..c.len()];
         t.copy_from_slice(c);
-        unary_body(act, t, c);
+        unary_body::<T, FMA>(act, t, c);
     }
 }
 
@@ -304,7 +308,7 @@ fn sum_lanes<T: VMath>(mut a: [T; LANES]) -> T {
 /// and scaled by `1/sum` (log-softmax: `out = (x - max) - ln(sum)`). Each pass
 /// is a plain slice loop, which LLVM's loop vectorizer handles best.
 #[inline(always)]
-fn softmax_row_body<T: VMath>(x: &[T], out: &mut [T], log: bool) {
+fn softmax_row_body<T: VMath, const FMA: bool>(x: &[T], out: &mut [T], log: bool) {
     let out = &mut out[..x.len()];
     let m = T::rmax(x);
     for (o, &v) in out.iter_mut().zip(x) {
@@ -317,7 +321,7 @@ fn softmax_row_body<T: VMath>(x: &[T], out: &mut [T], log: bool) {
         let err = (v - back) - (m - (back - d));
         // The error joins the reduced argument inside exp (NaN/inf in the
         // row give NaN or a flushed 0 there, as numpy's formula gives).
-        *o = d.vexp_neg_adj(err);
+        *o = d.vexp_neg_adj::<FMA>(err);
     }
     let s = T::rsum(out);
     if log {
@@ -428,14 +432,14 @@ fn rms_norm_row_body<T: VMath>(x: &[T], w: Option<&[T]>, eps: f64, out: &mut [T]
 
 /// Applies a row kernel to `rows` rows of `cols` elements.
 #[inline(always)]
-fn rows_body<T: VMath>(kind: RowOp<'_, T>, x: &[T], out: &mut [T], cols: usize) {
+fn rows_body<T: VMath, const FMA: bool>(kind: RowOp<'_, T>, x: &[T], out: &mut [T], cols: usize) {
     if cols == 0 {
         return;
     }
     for (xr, or) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
         match kind {
-            RowOp::Softmax => softmax_row_body(xr, or, false),
-            RowOp::LogSoftmax => softmax_row_body(xr, or, true),
+            RowOp::Softmax => softmax_row_body::<T, FMA>(xr, or, false),
+            RowOp::LogSoftmax => softmax_row_body::<T, FMA>(xr, or, true),
             RowOp::LayerNorm { w, b, eps } => layer_norm_row_body(xr, w, b, eps, or),
             RowOp::RmsNorm { w, eps } => rms_norm_row_body(xr, w, eps, or),
         }
@@ -444,14 +448,14 @@ fn rows_body<T: VMath>(kind: RowOp<'_, T>, x: &[T], out: &mut [T], cols: usize) 
 
 /// In place, each row copied to a scratch row first.
 #[inline(always)]
-fn rows_inplace_body<T: VMath>(kind: RowOp<'_, T>, x: &mut [T], cols: usize, scratch: &mut [T]) {
+fn rows_inplace_body<T: VMath, const FMA: bool>(kind: RowOp<'_, T>, x: &mut [T], cols: usize, scratch: &mut [T]) {
     if cols == 0 {
         return;
     }
     for xr in x.chunks_exact_mut(cols) {
         let s = &mut scratch[..cols];
         s.copy_from_slice(xr);
-        rows_body(kind, s, xr, cols);
+        rows_body::<T, FMA>(kind, s, xr, cols);
     }
 }
 
@@ -567,28 +571,28 @@ multiversion! {
     #[inline(never)]
     fn row_sum64_f32(x: &[f32], shift: f64, square: bool) -> f64 = row_sum_f64::<f32>;
 }
-multiversion! {
+multiversion_fma! {
     fn unary_f64(act: Activation, x: &[f64], out: &mut [f64]) -> () = unary_body::<f64>;
 }
-multiversion! {
+multiversion_fma! {
     fn unary_f32(act: Activation, x: &[f32], out: &mut [f32]) -> () = unary_body::<f32>;
 }
-multiversion! {
+multiversion_fma! {
     fn unary_inplace_f64(act: Activation, x: &mut [f64]) -> () = unary_inplace_body::<f64>;
 }
-multiversion! {
+multiversion_fma! {
     fn unary_inplace_f32(act: Activation, x: &mut [f32]) -> () = unary_inplace_body::<f32>;
 }
-multiversion! {
+multiversion_fma! {
     fn rows_f64(kind: RowOp<'_, f64>, x: &[f64], out: &mut [f64], cols: usize) -> () = rows_body::<f64>;
 }
-multiversion! {
+multiversion_fma! {
     fn rows_f32(kind: RowOp<'_, f32>, x: &[f32], out: &mut [f32], cols: usize) -> () = rows_body::<f32>;
 }
-multiversion! {
+multiversion_fma! {
     fn rows_inplace_f64(kind: RowOp<'_, f64>, x: &mut [f64], cols: usize, scratch: &mut [f64]) -> () = rows_inplace_body::<f64>;
 }
-multiversion! {
+multiversion_fma! {
     fn rows_inplace_f32(kind: RowOp<'_, f32>, x: &mut [f32], cols: usize, scratch: &mut [f32]) -> () = rows_inplace_body::<f32>;
 }
 

@@ -6,8 +6,14 @@
 //! x86_64 still uses AVX2 / AVX-512 and never requires a newer CPU than it runs on.
 //!
 //! Because the lane structure is explicit in the source (e.g. 16 independent
-//! accumulators), every variant performs the same IEEE operations in the same
-//! order: results are bit-identical whichever variant runs.
+//! accumulators), every `multiversion!` variant performs the same IEEE
+//! operations in the same order: results are bit-identical whichever variant
+//! runs. `multiversion_fma!` is the exception by design: its AVX2 / AVX-512
+//! copies are instantiated with `FMA = true` and may fuse multiply-adds, so
+//! their results can differ in the last bit from the baseline copy. The
+//! library's rule is bit-identity across thread counts (and runs on one CPU),
+//! which both macros keep: the variant depends only on the CPU (and the
+//! `set_max_level` cap), never on how work is split.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -93,7 +99,7 @@ pub fn level() -> Level {
 
 /// Caps the level kernels may use (`None` removes the cap). A cap above what the
 /// CPU supports has no effect, so this can never enable unsupported code.
-/// Used by tests to prove every variant gives the same bits.
+/// Used by tests to compare the variants.
 pub fn set_max_level(cap: Option<Level>) {
     OVERRIDE.store(cap.map_or(0, |l| l as u8), Ordering::Relaxed);
 }
@@ -121,6 +127,36 @@ macro_rules! multiversion {
                 }
             }
             $body($($arg),*)
+        }
+    };
+}
+
+/// Like [`multiversion!`] for a body generic over `const FMA: bool` as its last
+/// generic parameter: `= body::<T>;` calls `body::<T, true>` in the AVX-512 and
+/// AVX2 copies (compiled with the `fma` feature, so `mul_add` is one
+/// instruction) and `body::<T, false>` in the baseline copy (where `mul_add`
+/// would be a libm call). The copies may round differently (see the module doc).
+#[macro_export]
+macro_rules! multiversion_fma {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty = $body:ident::<$($g:ty),*>;) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+                fn v_avx512($($arg: $ty),*) -> $ret { $body::<$($g,)* true>($($arg),*) }
+                #[target_feature(enable = "avx2,fma")]
+                fn v_avx2($($arg: $ty),*) -> $ret { $body::<$($g,)* true>($($arg),*) }
+                match $crate::simd::level() {
+                    // SAFETY: level() returns Avx512 only when the running CPU reports
+                    // avx512f/vl/bw/dq (is_x86_feature_detected), so the code is supported.
+                    $crate::simd::Level::Avx512 => return unsafe { v_avx512($($arg),*) },
+                    // SAFETY: level() returns Avx2 only when the CPU reports avx2 and fma.
+                    $crate::simd::Level::Avx2 => return unsafe { v_avx2($($arg),*) },
+                    $crate::simd::Level::Baseline => {}
+                }
+            }
+            $body::<$($g,)* false>($($arg),*)
         }
     };
 }
