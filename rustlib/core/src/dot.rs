@@ -131,6 +131,7 @@ mod tests {
 
     #[test]
     fn simd_levels_agree_bit_for_bit() {
+        let _level = crate::simd::test_level_lock();
         let x = data(50_001, 3);
         let y = data(50_001, 4);
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();

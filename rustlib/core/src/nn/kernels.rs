@@ -448,7 +448,12 @@ fn rows_body<T: VMath, const FMA: bool>(kind: RowOp<'_, T>, x: &[T], out: &mut [
 
 /// In place, each row copied to a scratch row first.
 #[inline(always)]
-fn rows_inplace_body<T: VMath, const FMA: bool>(kind: RowOp<'_, T>, x: &mut [T], cols: usize, scratch: &mut [T]) {
+fn rows_inplace_body<T: VMath, const FMA: bool>(
+    kind: RowOp<'_, T>,
+    x: &mut [T],
+    cols: usize,
+    scratch: &mut [T],
+) {
     if cols == 0 {
         return;
     }

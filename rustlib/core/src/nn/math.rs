@@ -212,7 +212,11 @@ pub fn tanh_f64<const FMA: bool>(x: f64) -> f64 {
     let z = x.abs();
     let s = x * x;
     let m = |a: f64, b: f64, c: f64| madd::<FMA, _>(a, b, c);
-    let small = m(x * s, m(m(P0, s, P1), s, P2) / m(m(s + Q0, s, Q1), s, Q2), x);
+    let small = m(
+        x * s,
+        m(m(P0, s, P1), s, P2) / m(m(s + Q0, s, Q1), s, Q2),
+        x,
+    );
     let e = exp_neg_f64::<FMA>(-2.0 * z);
     let big = ((1.0 - e) / (1.0 + e)).copysign(x);
     if z > 0.625 {

@@ -19,12 +19,36 @@ fn data(n: usize, seed: u64, scale: f64) -> Vec<f64> {
         .collect()
 }
 
+/// Runs `f` once per SIMD level (capped with `set_max_level`; levels above
+/// the CPU's run its best one), holding the level lock, and removes the cap
+/// afterwards even if `f` panics. The FMA and non-FMA kernel variants must
+/// both meet every bound.
+fn at_every_level(f: impl Fn(crate::simd::Level)) {
+    use crate::simd::{set_max_level, Level};
+    struct Uncap;
+    impl Drop for Uncap {
+        fn drop(&mut self) {
+            set_max_level(None);
+        }
+    }
+    let _level = crate::simd::test_level_lock();
+    let _uncap = Uncap;
+    for cap in [Level::Baseline, Level::Avx2, Level::Avx512] {
+        set_max_level(Some(cap));
+        f(cap);
+    }
+}
+
 fn close(a: f64, b: f64, rtol: f64, atol: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= atol + rtol * b.abs()
 }
 
 #[test]
 fn activations_match_scalar_references() {
+    at_every_level(|_| activations_match_scalar_references_at_level());
+}
+
+fn activations_match_scalar_references_at_level() {
     let x = data(10_001, 1, 12.0);
     let refs: [(Activation, fn(f64) -> f64); 6] = [
         (Activation::Relu, |v| v.max(0.0)),
@@ -74,6 +98,10 @@ fn activations_match_scalar_references() {
 
 #[test]
 fn softmax_and_norms_match_naive_rows() {
+    at_every_level(|_| softmax_and_norms_match_naive_rows_at_level());
+}
+
+fn softmax_and_norms_match_naive_rows_at_level() {
     for &(rows, cols) in &[(1usize, 1usize), (3, 17), (64, 1000), (5, 0), (0, 4)] {
         let x = data(rows * cols, 7, 30.0);
         let mut sm = vec![0.0; x.len()];
@@ -179,12 +207,17 @@ fn results_do_not_depend_on_thread_count() {
         .unwrap();
         (a, b, c)
     };
-    crate::pool::set_num_threads(1);
-    let one = run();
-    crate::pool::set_num_threads(3);
-    let three = run();
-    crate::pool::set_num_threads(0);
-    assert!(one == three);
+    // At every level: the variant (FMA or not) depends on the CPU, never on
+    // how rows are split between threads.
+    at_every_level(|cap| {
+        crate::pool::set_num_threads(1);
+        let one = run();
+        crate::pool::set_num_threads(3);
+        let three = run();
+        crate::pool::set_num_threads(0);
+        assert!(one == three, "{cap:?}");
+        assert!(run() == one, "{cap:?}: same bits on a second run");
+    });
 }
 
 #[test]

@@ -104,6 +104,15 @@ pub fn set_max_level(cap: Option<Level>) {
     OVERRIDE.store(cap.map_or(0, |l| l as u8), Ordering::Relaxed);
 }
 
+/// Serializes the tests that cap the level (a process-wide setting) with the
+/// tests whose comparisons need the level to stay fixed while they run (results
+/// of `multiversion_fma!` kernels may differ between levels).
+#[cfg(test)]
+pub(crate) fn test_level_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Defines `pub fn $name(args) -> ret` that dispatches at run time to copies of
 /// `$body` (an `#[inline(always)]` function) compiled for AVX-512, AVX2 and baseline.
 #[macro_export]

@@ -144,6 +144,7 @@ mod tests {
 
     #[test]
     fn matches_scalar_bit_for_bit_at_every_level_and_offset() {
+        let _level = crate::simd::test_level_lock();
         let x: Vec<f64> = (0..1037)
             .map(|i| (i as f64 * 0.731).sin() * 100.0)
             .collect();

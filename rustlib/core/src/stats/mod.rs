@@ -738,6 +738,7 @@ mod tests {
 
     #[test]
     fn bit_identical_across_threads_and_levels() {
+        let _level = crate::simd::test_level_lock();
         let (rows, cols) = (70_001, 32);
         let x = data(rows * cols, 5);
         let run = || {
