@@ -64,12 +64,69 @@ class Fn:
     rtol: float = 1e-6
 
 
+def _last_axis(f: Callable[[np.ndarray], Any], rowwise: bool = False) -> Callable[[np.ndarray], Any]:
+    """Reference for kernels along the last axis. Row-wise ones need at least one
+    dimension; empty input gives empty output (documented; numpy's max would raise)."""
+
+    def ref(x: np.ndarray) -> Any:
+        if rowwise and x.ndim == 0:
+            return Raises(ValueError)
+        if x.size == 0:
+            return x.copy()
+        with np.errstate(all="ignore"):
+            return f(x)
+
+    return ref
+
+
+def _np_softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _np_layer_norm(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)
+
+
+def _reduction(f: Callable[[np.ndarray], Any], empty_raises: bool = False) -> Callable[[np.ndarray], Any]:
+    def ref(x: np.ndarray) -> Any:
+        if empty_raises and x.size == 0:
+            return Raises(ValueError)
+        with np.errstate(all="ignore"):
+            return f(x)
+
+    return ref
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    from math import erf
+
+    return np.vectorize(erf, otypes=[np.float64])(x)
+
+
 # One line per public function taking arrays.
 FUNCTIONS = [
     Fn("dot_product", lambda x: fk.dot_product(x, x), _np_dot, rtol=1e-5),
     Fn("dot_product(y=list)", lambda x: fk.dot_product(x, copy.deepcopy(x)), _np_dot, rtol=1e-5),
     Fn("normalize", fk.normalize, _np_normalize),
     Fn("normalize(out=)", _normalize_out, _np_normalize),
+    Fn("stats.sum", fk.stats.sum, _reduction(np.sum), rtol=1e-5),
+    Fn("stats.mean", fk.stats.mean, _reduction(np.mean), rtol=1e-5),
+    Fn("stats.var", fk.stats.var, _reduction(np.var), rtol=1e-5),
+    Fn("stats.std", fk.stats.std, _reduction(np.std), rtol=1e-5),
+    Fn("stats.min", fk.stats.min, _reduction(np.min, empty_raises=True)),
+    Fn("stats.max", fk.stats.max, _reduction(np.max, empty_raises=True)),
+    Fn("stats.nanmean", fk.stats.nanmean, _reduction(np.nanmean), rtol=1e-5),
+    Fn("stats.nanmax", fk.stats.nanmax, _reduction(np.nanmax, empty_raises=True)),
+    Fn("stats.argmin", fk.stats.argmin, _reduction(np.argmin, empty_raises=True)),
+    Fn("stats.norm", fk.stats.norm, _reduction(np.linalg.norm), rtol=1e-5),
+    Fn("nn.softmax", fk.nn.softmax, _last_axis(_np_softmax, rowwise=True), rtol=1e-5),
+    Fn("nn.relu", fk.nn.relu, _last_axis(lambda x: np.maximum(x, 0.0))),
+    Fn("nn.sigmoid", fk.nn.sigmoid, _last_axis(lambda x: 1 / (1 + np.exp(-x))), rtol=1e-5),
+    Fn("nn.tanh", fk.nn.tanh, _last_axis(np.tanh), rtol=1e-5),
+    Fn("nn.silu", fk.nn.silu, _last_axis(lambda x: x / (1 + np.exp(-x))), rtol=1e-5),
+    Fn("nn.gelu", fk.nn.gelu, _last_axis(lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2)))), rtol=1e-5),
+    Fn("nn.layer_norm", fk.nn.layer_norm, _last_axis(_np_layer_norm, rowwise=True), rtol=1e-4),
 ]
 
 _rng = np.random.default_rng(0)
