@@ -15,7 +15,12 @@ import pytest
 import ferrokit as fk
 
 ROOT = Path(__file__).resolve().parent.parent
-PROGRAMS = [ROOT / "examples" / "c" / "seed_demo.c", ROOT / "tests" / "c" / "stress.c"]
+PROGRAMS = [
+    ROOT / "examples" / "c" / "seed_demo.c",
+    ROOT / "examples" / "c" / "stats_demo.c",
+    ROOT / "tests" / "c" / "stress.c",
+]
+MLP_MODEL = ROOT / "rustlib" / "fuzz" / "regressions" / "mlp_load" / "classifier-3class.bin"
 
 pytestmark = pytest.mark.skipif(
     shutil.which("valgrind") is None or shutil.which("gcc") is None, reason="needs valgrind and gcc"
@@ -41,6 +46,21 @@ def test_c_program_is_memcheck_clean(src: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     assert "ERROR SUMMARY: 0 errors" in r.stderr
+
+
+def test_mlp_predict_is_memcheck_clean_and_rejects_a_truncated_file(tmp_path: Path) -> None:
+    exe = _build(ROOT / "examples" / "c" / "mlp_predict.c", tmp_path)
+    samples = "\n".join(" ".join(["0.25"] * 5) for _ in range(4)) + "\n"
+    truncated = tmp_path / "truncated.bin"
+    truncated.write_bytes(MLP_MODEL.read_bytes()[:-7])
+    for model, want in ((MLP_MODEL, 0), (truncated, 1)):
+        r = subprocess.run(
+            ["valgrind", "--error-exitcode=99", "--leak-check=full",
+             "--errors-for-leak-kinds=definite,indirect", str(exe), str(model)],
+            input=samples, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert r.returncode == want, r.stdout[-2000:] + r.stderr[-4000:]
+        assert "ERROR SUMMARY: 0 errors" in r.stderr
 
 
 PY_SCRIPT = """
