@@ -70,3 +70,35 @@ def test_heavier_calls_and_error_paths() -> None:
             pass
 
     assert _soak(errors, 100_000) < MIB
+
+
+def test_stats_and_nn_kernels_ten_thousand_calls() -> None:
+    rng = np.random.default_rng(3)
+    m = rng.standard_normal((2_000, 16))
+    r = rng.standard_normal((64, 128)).astype(np.float32)
+
+    def heavy() -> None:
+        fk.stats.partial_stats(m)
+        fk.stats.var(m, axis=0)
+        fk.stats.affine(m, scale=2.0)
+        fk.nn.softmax(r)
+        fk.nn.layer_norm(r)
+        fk.nn.gelu(r)
+
+    assert _soak(heavy, 10_000) < MIB
+
+
+def test_mlp_handles_created_and_freed_ten_thousand_times() -> None:
+    """Each iteration loads a model (a new native handle), predicts, and closes it;
+    a handle that leaked or was freed twice would show here (or crash)."""
+    from pathlib import Path
+
+    model = Path(__file__).resolve().parent.parent / "rustlib/fuzz/regressions/mlp_load/classifier-3class.bin"
+    x = np.random.default_rng(4).standard_normal((8, 5))
+
+    def cycle() -> None:
+        with fk.nn.MLP.load(model) as mlp:
+            mlp.predict_proba(x)
+        fk.nn.MLP.load(model).predict(x)  # freed by the finalizer instead
+
+    assert _soak(cycle, 10_000) < MIB
