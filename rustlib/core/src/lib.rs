@@ -10,6 +10,7 @@ pub mod error;
 pub mod float;
 pub mod matrix;
 pub mod minmax;
+pub mod neighbors;
 pub mod normalize;
 pub mod pool;
 pub mod scalar;

@@ -75,3 +75,111 @@ pub fn matmul<T: Copy + 'static>(
         );
     }
 }
+
+// ----------------------------------------------------------------- A · Bᵀ (neighbour search)
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// The element types `gemm_abt` supports (f32 and f64 only).
+pub trait GemmElement: sealed::Sealed + Copy + Default + 'static {
+    /// The multiplicative identity (the `beta` factor of the product).
+    const ONE: Self;
+}
+impl GemmElement for f32 {
+    const ONE: Self = 1.0;
+}
+impl GemmElement for f64 {
+    const ONE: Self = 1.0;
+}
+
+/// (`gemm` picks its micro-kernel from the CPU itself, ignoring `simd::set_max_level`.)
+///
+/// `dst[i * ldd + j] = Σ_l a[i * lda + l] * b[j * ldb + l]` for `i < m`, `j < n`,
+/// `l < k`: the product `A · Bᵀ` of two row-major matrices (rows of `A` and of `B`
+/// are vectors of length `k`), written into a row-major `m × n` block of `dst`.
+///
+/// Panics if a slice is too short for the given shape and strides.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_abt<T: GemmElement>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    lda: usize,
+    b: &[T],
+    ldb: usize,
+    dst: &mut [T],
+    ldd: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        for i in 0..m {
+            dst[i * ldd..i * ldd + n].fill(T::default());
+        }
+        return;
+    }
+    assert!(lda >= k && ldb >= k && ldd >= n, "gemm_abt: bad leading dimensions");
+    assert!(a.len() >= (m - 1) * lda + k, "gemm_abt: a too short");
+    assert!(b.len() >= (n - 1) * ldb + k, "gemm_abt: b too short");
+    assert!(dst.len() >= (m - 1) * ldd + n, "gemm_abt: dst too short");
+    assert!(
+        lda <= isize::MAX as usize && ldb <= isize::MAX as usize && ldd <= isize::MAX as usize,
+        "gemm_abt: stride too large"
+    );
+    // SAFETY: the asserts above prove every element gemm reads (a[i*lda + l],
+    // b[j*ldb + l]) and writes (dst[i*ldd + j]) lies inside its slice; `dst` is
+    // borrowed mutably, so it cannot alias `a` or `b`. T is f32 or f64 (sealed),
+    // the types gemm dispatches on. Parallelism::None: no threads are started.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            ldd as isize,
+            false,
+            a.as_ptr(),
+            1,
+            lda as isize,
+            b.as_ptr(),
+            ldb as isize,
+            1,
+            T::default(),
+            T::ONE,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_naive_product_with_strides() {
+        let (m, n, k) = (5, 7, 3);
+        let a: Vec<f64> = (0..m * 4).map(|i| i as f64 * 0.5 - 3.0).collect();
+        let b: Vec<f64> = (0..n * 5).map(|i| (i % 7) as f64 - 2.0).collect();
+        let mut dst = vec![-1.0f64; m * 9];
+        gemm_abt(m, n, k, &a, 4, &b, 5, &mut dst, 9);
+        for i in 0..m {
+            for j in 0..n {
+                let want: f64 = (0..k).map(|l| a[i * 4 + l] * b[j * 5 + l]).sum();
+                assert_eq!(dst[i * 9 + j], want);
+            }
+            for j in n..9 {
+                assert_eq!(dst[i * 9 + j], -1.0, "untouched padding");
+            }
+        }
+    }
+}

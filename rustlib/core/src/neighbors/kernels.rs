@@ -1,0 +1,166 @@
+//! Hot loops: scoring a tile of dot products and feeding it to the per-query
+//! top-k, dot products for a few queries, row norms. Written as lane loops and
+//! compiled per instruction set with `multiversion!`.
+
+use super::topk::TopK;
+use super::Metric;
+use crate::float::Float;
+use crate::multiversion;
+
+/// Candidates are tested against the threshold this many at a time.
+const CHUNK: usize = 32;
+const LANES: usize = 16;
+
+/// Turns dot products into scores (smaller is better), in place:
+/// L2: `max(‖q‖² + ‖x‖² − 2 q·x, 0)` (NaN stays NaN); inner product: `−q·x`;
+/// cosine: `−(q·x)/(‖q‖‖x‖)` with the inverse norms in `qa` / `xa`.
+#[inline(always)]
+fn score_row<T: Float>(row: &mut [T], metric: Metric, qa: T, xa: &[T]) {
+    match metric {
+        Metric::SqEuclidean | Metric::Euclidean => {
+            for (s, &x) in row.iter_mut().zip(xa) {
+                let v = qa + x - (*s + *s);
+                *s = if v < T::ZERO { T::ZERO } else { v };
+            }
+        }
+        Metric::InnerProduct => {
+            for s in row.iter_mut() {
+                *s = T::ZERO - *s;
+            }
+        }
+        Metric::Cosine => {
+            for (s, &x) in row.iter_mut().zip(xa) {
+                *s = T::ZERO - *s * qa * x;
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn push_row<T: Float>(row: &[T], base: usize, top: &mut TopK<T>) {
+    let mut j0 = base;
+    for chunk in row.chunks(CHUNK) {
+        if let Some(thr) = top.threshold() {
+            let mut any = false;
+            for &v in chunk {
+                any |= v < thr;
+            }
+            if !any {
+                j0 += chunk.len();
+                continue;
+            }
+        }
+        for (o, &v) in chunk.iter().enumerate() {
+            top.offer(v, j0 + o);
+        }
+        j0 += chunk.len();
+    }
+}
+
+/// Scores an `m × n` tile of dot products (row-major, rows = queries) and offers
+/// every score to its query's top-k; `base` is the database index of column 0.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn scan_tile_body<T: Float>(
+    tile: &mut [T],
+    m: usize,
+    n: usize,
+    metric: Metric,
+    qaux: &[T],
+    xaux: &[T],
+    base: usize,
+    tops: &mut [TopK<T>],
+) {
+    for i in 0..m {
+        let row = &mut tile[i * n..(i + 1) * n];
+        score_row(row, metric, qaux[i], &xaux[..n]);
+        push_row(row, base, &mut tops[i]);
+    }
+}
+
+multiversion! {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn scan_tile_f32(tile: &mut [f32], m: usize, n: usize, metric: Metric, qaux: &[f32], xaux: &[f32], base: usize, tops: &mut [TopK<f32>]) -> () = scan_tile_body::<f32>;
+}
+multiversion! {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn scan_tile_f64(tile: &mut [f64], m: usize, n: usize, metric: Metric, qaux: &[f64], xaux: &[f64], base: usize, tops: &mut [TopK<f64>]) -> () = scan_tile_body::<f64>;
+}
+
+#[inline(always)]
+fn sum_lanes<T: Float>(a: [T; LANES]) -> T {
+    let mut w = a;
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for i in 0..width {
+            w[i] = w[i] + w[i + width];
+        }
+    }
+    w[0]
+}
+
+#[inline(always)]
+fn dot_lanes<T: Float>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::ZERO; LANES];
+    let ac = a.chunks_exact(LANES);
+    let bc = b.chunks_exact(LANES);
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for l in 0..LANES {
+            acc[l] = acc[l] + x[l] * y[l];
+        }
+    }
+    for l in 0..ar.len() {
+        acc[l] = acc[l] + ar[l] * br[l];
+    }
+    sum_lanes(acc)
+}
+
+/// `out[i * n + j] = q_i · x_j` for a few queries (`m` rows of `q`) against `n`
+/// rows of `x`; each database row is read once for all queries. Used instead of
+/// GEMM when there are too few queries for packing to pay.
+#[inline(always)]
+fn small_dots_body<T: Float>(q: &[T], m: usize, x: &[T], n: usize, d: usize, out: &mut [T]) {
+    for j in 0..n {
+        let xr = &x[j * d..(j + 1) * d];
+        for i in 0..m {
+            out[i * n + j] = dot_lanes(&q[i * d..(i + 1) * d], xr);
+        }
+    }
+}
+
+multiversion! {
+    pub(crate) fn small_dots_f32(q: &[f32], m: usize, x: &[f32], n: usize, d: usize, out: &mut [f32]) -> () = small_dots_body::<f32>;
+}
+multiversion! {
+    pub(crate) fn small_dots_f64(q: &[f64], m: usize, x: &[f64], n: usize, d: usize, out: &mut [f64]) -> () = small_dots_body::<f64>;
+}
+
+/// Squared norms of the `d`-element rows of `x`, summed in float64 (8 lanes).
+#[inline(always)]
+fn sq_norms_body<T: Float>(x: &[T], d: usize, out: &mut [f64]) {
+    for (row, o) in x.chunks_exact(d).zip(out.iter_mut()) {
+        let mut acc = [0.0f64; 8];
+        let c = row.chunks_exact(8);
+        let r = c.remainder();
+        for v in c {
+            for l in 0..8 {
+                let f = v[l].to_f64();
+                acc[l] += f * f;
+            }
+        }
+        for (l, &v) in r.iter().enumerate() {
+            let f = v.to_f64();
+            acc[l] += f * f;
+        }
+        *o = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    }
+}
+
+multiversion! {
+    pub(crate) fn sq_norms_f32(x: &[f32], d: usize, out: &mut [f64]) -> () = sq_norms_body::<f32>;
+}
+multiversion! {
+    pub(crate) fn sq_norms_f64(x: &[f64], d: usize, out: &mut [f64]) -> () = sq_norms_body::<f64>;
+}

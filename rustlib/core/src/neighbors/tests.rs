@@ -1,0 +1,245 @@
+use super::*;
+
+fn data(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn exact_value(q: &[f64], x: &[f64], metric: Metric) -> f64 {
+    let dot: f64 = q.iter().zip(x).map(|(a, b)| a * b).sum();
+    let sq: f64 = q.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum();
+    let nq = q.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let nx = x.iter().map(|a| a * a).sum::<f64>().sqrt();
+    match metric {
+        Metric::SqEuclidean => sq,
+        Metric::Euclidean => sq.sqrt(),
+        Metric::InnerProduct => dot,
+        Metric::Cosine => {
+            let s = if nq > 0.0 && nx > 0.0 { dot / (nq * nx) } else { 0.0 };
+            (1.0 - s).clamp(0.0, 2.0)
+        }
+    }
+}
+
+/// Brute force: all (score, index) sorted by the total order.
+fn brute(q: &[f64], db: &[f64], dim: usize, k: usize, metric: Metric) -> Vec<(f64, usize)> {
+    let mut all: Vec<(f64, usize)> = db
+        .chunks(dim)
+        .enumerate()
+        .map(|(j, x)| {
+            let v = exact_value(q, x, metric);
+            (if metric == Metric::InnerProduct { -v } else { v }, j)
+        })
+        .collect();
+    all.sort_by(cmp_entry);
+    all.truncate(k);
+    all
+}
+
+const METRICS: [Metric; 4] = [
+    Metric::SqEuclidean,
+    Metric::Euclidean,
+    Metric::Cosine,
+    Metric::InnerProduct,
+];
+
+fn check<T: KnnFloat>(nq: usize, nd: usize, dim: usize, k: usize, metric: Metric, tol: f64) {
+    let q64 = data(nq * dim, 7 + nq as u64);
+    let x64 = data(nd * dim, 11 + nd as u64);
+    let q: Vec<T> = q64.iter().map(|&v| T::from_f64(v)).collect();
+    let x: Vec<T> = x64.iter().map(|&v| T::from_f64(v)).collect();
+    let qr: Vec<f64> = q.iter().map(|v| v.to_f64()).collect();
+    let xr: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
+    let mut d = vec![T::ZERO; nq * k];
+    let mut ix = vec![0i64; nq * k];
+    knn_search(&q, &x, dim, k, metric, &mut d, &mut ix).unwrap();
+    for i in 0..nq {
+        let want = brute(&qr[i * dim..(i + 1) * dim], &xr, dim, k + 1, metric);
+        for r in 0..k {
+            let wv = if metric == Metric::InnerProduct {
+                -want[r].0
+            } else {
+                want[r].0
+            };
+            let got = d[i * k + r].to_f64();
+            assert!(
+                (got - wv).abs() <= tol * (1.0 + wv.abs()),
+                "{metric:?} nq={nq} nd={nd} dim={dim} k={k} q={i} r={r}: {got} vs {wv}"
+            );
+            // Indices must agree where the distances are separated.
+            let sep = |a: f64, b: f64| (a - b).abs() > 4.0 * tol * (1.0 + a.abs());
+            let prev_ok = r == 0 || sep(want[r].0, want[r - 1].0);
+            let next_ok = r + 1 >= want.len() || sep(want[r].0, want[r + 1].0);
+            if prev_ok && next_ok {
+                assert_eq!(ix[i * k + r] as usize, want[r].1, "{metric:?} q={i} r={r}");
+            }
+        }
+    }
+}
+
+#[test]
+fn matches_brute_force_all_metrics_and_shapes() {
+    for metric in METRICS {
+        for &(nq, nd, dim, k) in &[
+            (1usize, 1usize, 1usize, 1usize),
+            (1, 50, 3, 50),
+            (3, 2000, 7, 5),
+            (9, 1500, 5, 1),
+            (300, 2100, 13, 10),
+            (260, 5000, 33, 3),
+            (20, 9000, 16, 700),
+        ] {
+            check::<f64>(nq, nd, dim, k, metric, 1e-9);
+            check::<f32>(nq, nd, dim, k, metric, 2e-5);
+        }
+    }
+}
+
+#[test]
+fn same_bits_for_any_thread_count() {
+    let dim = 24;
+    let q: Vec<f32> = data(300 * dim, 1).iter().map(|&v| v as f32).collect();
+    let x: Vec<f32> = data(20_000 * dim, 2).iter().map(|&v| v as f32).collect();
+    for metric in METRICS {
+        let mut runs = Vec::new();
+        for threads in [1usize, 2, 3] {
+            pool::set_num_threads(threads);
+            let mut d = vec![0.0f32; 300 * 10];
+            let mut i = vec![0i64; 300 * 10];
+            knn_search(&q, &x, dim, 10, metric, &mut d, &mut i).unwrap();
+            runs.push((d.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), i));
+        }
+        pool::set_num_threads(0);
+        assert!(runs.windows(2).all(|w| w[0] == w[1]), "{metric:?}");
+    }
+}
+
+#[test]
+fn nan_sorts_last_and_ties_by_index() {
+    // Rows 0 and 2 are equal (tie), row 1 holds NaN.
+    let db = [1.0f64, 1.0, f64::NAN, 0.0, 1.0, 1.0, 5.0, 5.0];
+    let mut d = [0.0; 4];
+    let mut i = [0i64; 4];
+    knn_search(&[1.0, 1.0], &db, 2, 4, Metric::Euclidean, &mut d, &mut i).unwrap();
+    assert_eq!(i, [0, 2, 3, 1]);
+    assert!(d[3].is_nan());
+    // A NaN query: everything NaN, in index order.
+    knn_search(&[f64::NAN, 1.0], &db, 2, 4, Metric::SqEuclidean, &mut d, &mut i).unwrap();
+    assert_eq!(i, [0, 1, 2, 3]);
+    assert!(d.iter().all(|v| v.is_nan()));
+}
+
+#[test]
+fn inner_product_largest_first_and_cosine_zero_vector() {
+    let db = [1.0f32, 0.0, 3.0, 0.0, 0.0, 0.0];
+    let mut d = [0.0f32; 3];
+    let mut i = [0i64; 3];
+    knn_search(&[1.0, 0.0], &db, 2, 3, Metric::InnerProduct, &mut d, &mut i).unwrap();
+    assert_eq!(i, [1, 0, 2]);
+    assert_eq!(d, [3.0, 1.0, 0.0]);
+    knn_search(&[1.0, 0.0], &db, 2, 3, Metric::Cosine, &mut d, &mut i).unwrap();
+    assert_eq!(i, [0, 1, 2]);
+    assert_eq!(d, [0.0, 0.0, 1.0]);
+}
+
+#[test]
+fn bad_input_is_an_error_and_writes_nothing() {
+    let db = [1.0f64, 2.0, 3.0, 4.0];
+    let mut d = [-7.0; 2];
+    let mut i = [-7i64; 2];
+    let e = |r: Result<()>| r.unwrap_err();
+    assert!(matches!(
+        e(knn_search(&[1.0, 2.0], &db, 0, 1, Metric::Euclidean, &mut d[..1], &mut i[..1])),
+        Error::InvalidArgument(_)
+    ));
+    assert!(matches!(
+        e(knn_search(&[1.0, 2.0, 3.0], &db, 2, 1, Metric::Euclidean, &mut d[..1], &mut i[..1])),
+        Error::LengthMismatch(_)
+    ));
+    assert!(matches!(
+        e(knn_search(&[1.0, 2.0], &db, 2, 0, Metric::Euclidean, &mut d[..0], &mut i[..0])),
+        Error::InvalidArgument(_)
+    ));
+    assert!(matches!(
+        e(knn_search(&[1.0, 2.0], &db, 2, 3, Metric::Euclidean, &mut d, &mut i)),
+        Error::InvalidArgument(_)
+    ));
+    assert!(matches!(
+        e(knn_search(&[1.0, 2.0], &[], 2, 1, Metric::Euclidean, &mut d[..1], &mut i[..1])),
+        Error::InvalidArgument(_)
+    ));
+    assert!(matches!(
+        e(knn_search(&[1.0, 2.0], &db, 2, 1, Metric::Euclidean, &mut d, &mut i)),
+        Error::LengthMismatch(_)
+    ));
+    assert_eq!(d, [-7.0; 2]);
+    assert_eq!(i, [-7; 2]);
+    assert!(Metric::from_i32(4).is_err());
+    assert!(Metric::from_i32(-1).is_err());
+    let idx = KnnIndex::<f32>::new(3, Metric::Cosine).unwrap();
+    let mut d1 = [0.0f32; 1];
+    assert!(matches!(
+        idx.search(&[1.0, 2.0, 3.0], 1, &mut d1, &mut i[..1]).unwrap_err(),
+        Error::InvalidState(_)
+    ));
+}
+
+#[test]
+fn index_equals_one_shot_search() {
+    let dim = 9;
+    let q: Vec<f32> = data(40 * dim, 5).iter().map(|&v| v as f32).collect();
+    let x: Vec<f32> = data(3000 * dim, 6).iter().map(|&v| v as f32).collect();
+    for metric in METRICS {
+        let mut idx = KnnIndex::new(dim, metric).unwrap();
+        idx.add(&x[..1000 * dim]).unwrap();
+        idx.add(&x[1000 * dim..]).unwrap();
+        assert!(idx.add(&x[..5]).is_err());
+        assert_eq!(idx.len(), 3000);
+        let (mut d1, mut i1) = (vec![0.0f32; 40 * 4], vec![0i64; 40 * 4]);
+        let (mut d2, mut i2) = (d1.clone(), i1.clone());
+        idx.search(&q, 4, &mut d1, &mut i1).unwrap();
+        knn_search(&q, &x, dim, 4, metric, &mut d2, &mut i2).unwrap();
+        assert_eq!(i1, i2);
+        assert_eq!(d1, d2);
+    }
+}
+
+#[test]
+fn pairwise_matches_exact() {
+    for metric in METRICS {
+        for &(nx, ny, dim) in &[(1usize, 1usize, 1usize), (7, 3, 5), (300, 1100, 17)] {
+            let x = data(nx * dim, 3);
+            let y = data(ny * dim, 4);
+            let mut out = vec![0.0f64; nx * ny];
+            pairwise_distances(&x, &y, dim, metric, &mut out).unwrap();
+            let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let yf: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+            let mut outf = vec![0.0f32; nx * ny];
+            pairwise_distances(&xf, &yf, dim, metric, &mut outf).unwrap();
+            for i in 0..nx {
+                for j in 0..ny {
+                    let w = exact_value(&x[i * dim..(i + 1) * dim], &y[j * dim..(j + 1) * dim], metric);
+                    let g = out[i * ny + j];
+                    assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()), "{metric:?} {g} {w}");
+                    let xr: Vec<f64> = xf[i * dim..(i + 1) * dim].iter().map(|&v| v as f64).collect();
+                    let yr: Vec<f64> = yf[j * dim..(j + 1) * dim].iter().map(|&v| v as f64).collect();
+                    let wf = exact_value(&xr, &yr, metric);
+                    let gf = outf[i * ny + j] as f64;
+                    assert!((gf - wf).abs() <= 1e-6 * (1e-6 + wf.abs()), "{metric:?} f32 {gf} {wf}");
+                }
+            }
+        }
+    }
+    // A point against itself is exactly 0 (the difference path).
+    let x = [1e8f64, 1.0, -3.0];
+    let mut out = [1.0; 1];
+    pairwise_distances(&x, &x, 3, Metric::Euclidean, &mut out).unwrap();
+    assert_eq!(out[0], 0.0);
+}
