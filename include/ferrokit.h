@@ -23,6 +23,27 @@
 #define FK_ABI_VERSION 1
 
 /*
+ Squared euclidean distance `Σ (a_i − b_i)²`; smallest first.
+ */
+#define FK_METRIC_SQEUCLIDEAN 0
+
+/*
+ Euclidean distance; smallest first.
+ */
+#define FK_METRIC_EUCLIDEAN 1
+
+/*
+ Cosine distance `1 − a·b / (‖a‖‖b‖)` in [0, 2] (a zero vector has similarity
+ 0 with everything); smallest distance (largest similarity) first.
+ */
+#define FK_METRIC_COSINE 2
+
+/*
+ Inner product `a·b` (a similarity); LARGEST first.
+ */
+#define FK_METRIC_INNER_PRODUCT 3
+
+/*
  Activation code: identity.
  */
 #define FK_ACT_IDENTITY 0
@@ -233,6 +254,22 @@ typedef int32_t fk_status;
 typedef struct fk_mlp fk_mlp;
 
 /*
+ An exact k-NN index of float32 rows (opaque). Create with
+ `fk_knn_index_new_f32`, release with `fk_knn_index_free_f32`.
+ Thread safety: any number of threads may call `fk_knn_index_search_f32` and
+ `fk_knn_index_len_f32` on one index at the same time; `fk_knn_index_add_f32`
+ takes exclusive access (an internal read-write lock makes concurrent calls
+ wait, never race). `fk_knn_index_free_f32` must not run concurrently with any
+ other call on the same index.
+ */
+typedef struct fk_knn_index_f32 fk_knn_index_f32;
+
+/*
+ An exact k-NN index of float64 rows (opaque); as `fk_knn_index_f32`.
+ */
+typedef struct fk_knn_index_f64 fk_knn_index_f64;
+
+/*
  Facts about a loaded model (filled by `fk_mlp_get_info`).
  */
 typedef struct {
@@ -294,6 +331,200 @@ extern "C" {
  `buf` must be NULL or point to at least `cap` writable bytes.
  */
 size_t fk_last_error_message(char *buf, size_t cap);
+
+/*
+ The `nx × ny` distance matrix between the rows of `x` (`nx × dim`) and of `y`
+ (`ny × dim`), row-major into `out` (`n_out` must be `nx * ny`), for a metric
+ `FK_METRIC_*`. Matches scikit-learn's `pairwise_distances`; for
+ `FK_METRIC_INNER_PRODUCT` the matrix holds the inner products. Computed in
+ double precision through a blocked GEMM, multi-threaded, bit-identical for
+ any thread count. `x` and `y` may be the same buffer. NaN propagates.
+ Errors: unknown metric or `dim == 0` (`FK_ERR_INVALID_ARGUMENT`), wrong
+ `n_out` (`FK_ERR_LENGTH_MISMATCH`), NULL with a non-zero length.
+
+ # Safety
+ `x` / `y` must point to `nx * dim` / `ny * dim` readable doubles and `out` to
+ `n_out` writable doubles that overlap neither input.
+ */
+fk_status fk_pairwise_distances_f64(const double *x,
+                                    size_t nx,
+                                    const double *y,
+                                    size_t ny,
+                                    size_t dim,
+                                    int32_t metric,
+                                    double *out,
+                                    size_t n_out);
+
+/*
+ Float32 version of `fk_pairwise_distances_f64`: blocks are widened to double
+ for the computation (like scikit-learn), results rounded to float.
+
+ # Safety
+ As `fk_pairwise_distances_f64`, with floats.
+ */
+fk_status fk_pairwise_distances_f32(const float *x,
+                                    size_t nx,
+                                    const float *y,
+                                    size_t ny,
+                                    size_t dim,
+                                    int32_t metric,
+                                    float *out,
+                                    size_t n_out);
+
+/*
+ Exact k-nearest-neighbour search without an index: for each of the
+ `n_queries` rows of `queries`, the `k` best of the `n_database` rows of
+ `database` (both `dim` columns). Writes `n_queries * k` distances and row
+ indices, query by query, best first (ascending distance; descending inner
+ product for `FK_METRIC_INNER_PRODUCT`); ties go to the lower index; NaN
+ distances (NaN in a query or row) sort after every number. Distances and
+ top-k selection are fused: memory is O(n_queries * k), never the full
+ distance matrix. Multi-threaded; results bit-identical for any thread count.
+ Errors: unknown metric, `dim == 0`, `k == 0`, `k > n_database`, an empty
+ database (`FK_ERR_INVALID_ARGUMENT`); nothing is written on error.
+
+ # Safety
+ `queries` / `database` must point to `n_queries * dim` / `n_database * dim`
+ readable doubles; `out_distances` / `out_indices` to `n_queries * k`
+ writable elements each, overlapping nothing else.
+ */
+fk_status fk_knn_search_f64(const double *queries,
+                            size_t n_queries,
+                            const double *database,
+                            size_t n_database,
+                            size_t dim,
+                            size_t k,
+                            int32_t metric,
+                            double *out_distances,
+                            int64_t *out_indices);
+
+/*
+ Float32 version of `fk_knn_search_f64`. Candidates are selected with
+ single-precision distances; the k distances returned are recomputed in
+ double precision and rounded to float.
+
+ # Safety
+ As `fk_knn_search_f64`, with floats.
+ */
+fk_status fk_knn_search_f32(const float *queries,
+                            size_t n_queries,
+                            const float *database,
+                            size_t n_database,
+                            size_t dim,
+                            size_t k,
+                            int32_t metric,
+                            float *out_distances,
+                            int64_t *out_indices);
+
+/*
+ Creates an empty float32 index of `dim`-dimensional rows searched by
+ `metric` (`FK_METRIC_*`) into `*out`. Free it with `fk_knn_index_free_f32`.
+ Errors: `dim == 0` or an unknown metric (`FK_ERR_INVALID_ARGUMENT`), `out`
+ NULL; `*out` is written only on success.
+
+ # Safety
+ `out` must point to a writable `fk_knn_index_f32 *`.
+ */
+fk_status fk_knn_index_new_f32(size_t dim, int32_t metric, fk_knn_index_f32 **out);
+
+/*
+ Appends `n_rows` rows (`n_rows * dim` floats, row-major) to the index, which
+ copies them; they get the next indices (0, 1, … in order of addition).
+ `dim` must equal the index's (`FK_ERR_LENGTH_MISMATCH`). Takes exclusive
+ access: waits for running searches. On error nothing is added.
+
+ # Safety
+ `index` must be a live handle; `data` must point to `n_rows * dim` floats.
+ */
+fk_status fk_knn_index_add_f32(fk_knn_index_f32 *index,
+                               const float *data,
+                               size_t n_rows,
+                               size_t dim);
+
+/*
+ Searches the index like `fk_knn_search_f32`: `n_queries` rows of `dim`
+ floats (must equal the index's dim, else `FK_ERR_LENGTH_MISMATCH`);
+ `n_queries * k` distances and indices written best first. An empty index
+ gives `FK_ERR_INVALID_STATE`; `k == 0` or `k > len` `FK_ERR_INVALID_ARGUMENT`.
+ Thread-safe: concurrent searches on one index run in parallel.
+
+ # Safety
+ `index` must be a live handle; `queries` must point to `n_queries * dim`
+ floats; the outputs to `n_queries * k` writable elements each.
+ */
+fk_status fk_knn_index_search_f32(const fk_knn_index_f32 *index,
+                                  const float *queries,
+                                  size_t n_queries,
+                                  size_t dim,
+                                  size_t k,
+                                  float *out_distances,
+                                  int64_t *out_indices);
+
+/*
+ The number of rows in the index into `*out`. Thread-safe.
+
+ # Safety
+ `index` must be a live handle; `out` must point to a writable `size_t`.
+ */
+fk_status fk_knn_index_len_f32(const fk_knn_index_f32 *index, size_t *out);
+
+/*
+ Frees an index; NULL is accepted and ignored. The handle must not be used
+ afterwards, nor by another thread during this call.
+
+ # Safety
+ `index` must be NULL or a live handle from `fk_knn_index_new_f32`, freed once.
+ */
+void fk_knn_index_free_f32(fk_knn_index_f32 *index);
+
+/*
+ Float64 version of `fk_knn_index_new_f32`.
+
+ # Safety
+ As `fk_knn_index_new_f32`.
+ */
+fk_status fk_knn_index_new_f64(size_t dim, int32_t metric, fk_knn_index_f64 **out);
+
+/*
+ Float64 version of `fk_knn_index_add_f32`.
+
+ # Safety
+ As `fk_knn_index_add_f32`, with doubles.
+ */
+fk_status fk_knn_index_add_f64(fk_knn_index_f64 *index,
+                               const double *data,
+                               size_t n_rows,
+                               size_t dim);
+
+/*
+ Float64 version of `fk_knn_index_search_f32`.
+
+ # Safety
+ As `fk_knn_index_search_f32`, with doubles.
+ */
+fk_status fk_knn_index_search_f64(const fk_knn_index_f64 *index,
+                                  const double *queries,
+                                  size_t n_queries,
+                                  size_t dim,
+                                  size_t k,
+                                  double *out_distances,
+                                  int64_t *out_indices);
+
+/*
+ Float64 version of `fk_knn_index_len_f32`.
+
+ # Safety
+ As `fk_knn_index_len_f32`.
+ */
+fk_status fk_knn_index_len_f64(const fk_knn_index_f64 *index, size_t *out);
+
+/*
+ Float64 version of `fk_knn_index_free_f32`.
+
+ # Safety
+ As `fk_knn_index_free_f32`.
+ */
+void fk_knn_index_free_f64(fk_knn_index_f64 *index);
 
 /*
  Applies an element-wise activation (`FK_ACT_RELU`, `FK_ACT_SIGMOID`,

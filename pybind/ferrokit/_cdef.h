@@ -2,6 +2,14 @@
 
 #define FK_ABI_VERSION 1
 
+#define FK_METRIC_SQEUCLIDEAN 0
+
+#define FK_METRIC_EUCLIDEAN 1
+
+#define FK_METRIC_COSINE 2
+
+#define FK_METRIC_INNER_PRODUCT 3
+
 #define FK_ACT_IDENTITY 0
 
 #define FK_ACT_RELU 1
@@ -73,6 +81,10 @@ typedef int32_t fk_status;
 
 typedef struct fk_mlp fk_mlp;
 
+typedef struct fk_knn_index_f32 fk_knn_index_f32;
+
+typedef struct fk_knn_index_f64 fk_knn_index_f64;
+
 typedef struct {
   int32_t dtype;
   int32_t task;
@@ -87,6 +99,82 @@ typedef struct {
 } fk_mlp_info;
 
 size_t fk_last_error_message(char *buf, size_t cap);
+
+fk_status fk_pairwise_distances_f64(const double *x,
+                                    size_t nx,
+                                    const double *y,
+                                    size_t ny,
+                                    size_t dim,
+                                    int32_t metric,
+                                    double *out,
+                                    size_t n_out);
+
+fk_status fk_pairwise_distances_f32(const float *x,
+                                    size_t nx,
+                                    const float *y,
+                                    size_t ny,
+                                    size_t dim,
+                                    int32_t metric,
+                                    float *out,
+                                    size_t n_out);
+
+fk_status fk_knn_search_f64(const double *queries,
+                            size_t n_queries,
+                            const double *database,
+                            size_t n_database,
+                            size_t dim,
+                            size_t k,
+                            int32_t metric,
+                            double *out_distances,
+                            int64_t *out_indices);
+
+fk_status fk_knn_search_f32(const float *queries,
+                            size_t n_queries,
+                            const float *database,
+                            size_t n_database,
+                            size_t dim,
+                            size_t k,
+                            int32_t metric,
+                            float *out_distances,
+                            int64_t *out_indices);
+
+fk_status fk_knn_index_new_f32(size_t dim, int32_t metric, fk_knn_index_f32 **out);
+
+fk_status fk_knn_index_add_f32(fk_knn_index_f32 *index,
+                               const float *data,
+                               size_t n_rows,
+                               size_t dim);
+
+fk_status fk_knn_index_search_f32(const fk_knn_index_f32 *index,
+                                  const float *queries,
+                                  size_t n_queries,
+                                  size_t dim,
+                                  size_t k,
+                                  float *out_distances,
+                                  int64_t *out_indices);
+
+fk_status fk_knn_index_len_f32(const fk_knn_index_f32 *index, size_t *out);
+
+void fk_knn_index_free_f32(fk_knn_index_f32 *index);
+
+fk_status fk_knn_index_new_f64(size_t dim, int32_t metric, fk_knn_index_f64 **out);
+
+fk_status fk_knn_index_add_f64(fk_knn_index_f64 *index,
+                               const double *data,
+                               size_t n_rows,
+                               size_t dim);
+
+fk_status fk_knn_index_search_f64(const fk_knn_index_f64 *index,
+                                  const double *queries,
+                                  size_t n_queries,
+                                  size_t dim,
+                                  size_t k,
+                                  double *out_distances,
+                                  int64_t *out_indices);
+
+fk_status fk_knn_index_len_f64(const fk_knn_index_f64 *index, size_t *out);
+
+void fk_knn_index_free_f64(fk_knn_index_f64 *index);
 
 fk_status fk_activation_f64(int32_t activation,
                             const double *x,

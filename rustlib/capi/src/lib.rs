@@ -12,6 +12,7 @@
 
 mod boundary;
 mod last_error;
+mod neighbors;
 pub mod nn;
 mod runtime;
 mod seed;

@@ -163,7 +163,7 @@ fn rows_of(len: usize, dim: usize, what: &str) -> Result<usize> {
             "dim is 0, expected at least 1".to_string(),
         ));
     }
-    if len % dim != 0 {
+    if !len.is_multiple_of(dim) {
         return Err(Error::LengthMismatch(format!(
             "{what} has {len} elements, not a multiple of dim = {dim}"
         )));
@@ -194,10 +194,9 @@ fn sq_norms<T: KnnFloat>(x: &[T], dim: usize) -> Vec<f64> {
 fn row_aux<T: KnnFloat>(x: &[T], dim: usize, metric: Metric) -> Vec<T> {
     match metric {
         Metric::InnerProduct => vec![T::ZERO; x.len() / dim],
-        Metric::SqEuclidean | Metric::Euclidean => sq_norms(x, dim)
-            .into_iter()
-            .map(T::from_f64)
-            .collect(),
+        Metric::SqEuclidean | Metric::Euclidean => {
+            sq_norms(x, dim).into_iter().map(T::from_f64).collect()
+        }
         Metric::Cosine => sq_norms(x, dim)
             .into_iter()
             .map(|s| T::from_f64(inv_norm(s)))
@@ -252,13 +251,8 @@ fn sqdist_f64<T: KnnFloat>(a: &[T], b: &[T]) -> f64 {
 
 #[inline]
 fn clamp_cos(d: f64) -> f64 {
-    if d < 0.0 {
-        0.0
-    } else if d > 2.0 {
-        2.0
-    } else {
-        d
-    }
+    // NaN stays NaN.
+    d.clamp(0.0, 2.0)
 }
 
 /// Exact value of one pair in float64: `(score, output)` where the score is
@@ -475,9 +469,7 @@ fn search_impl<T: KnnFloat>(s: Search<'_, T>, out_d: &mut [T], out_i: &mut [i64]
                     exact.push((score, slot));
                     outv[slot] = value;
                 }
-                exact.sort_unstable_by(|a, b| {
-                    cmp_entry(&(a.0, cand[a.1].1), &(b.0, cand[b.1].1))
-                });
+                exact.sort_unstable_by(|a, b| cmp_entry(&(a.0, cand[a.1].1), &(b.0, cand[b.1].1)));
                 for (r, &(_, slot)) in exact.iter().enumerate() {
                     od[i * k + r] = T::from_f64(outv[slot]);
                     oi[i * k + r] = cand[slot].1 as i64;
@@ -492,7 +484,11 @@ fn search_impl<T: KnnFloat>(s: Search<'_, T>, out_d: &mut [T], out_i: &mut [i64]
                 .enumerate()
                 .for_each(|(qb, (od, oi))| finish(qb, od, oi));
         } else {
-            for (qb, (od, oi)) in out_d.chunks_mut(rows).zip(out_i.chunks_mut(rows)).enumerate() {
+            for (qb, (od, oi)) in out_d
+                .chunks_mut(rows)
+                .zip(out_i.chunks_mut(rows))
+                .enumerate()
+            {
                 finish(qb, od, oi);
             }
         }

@@ -22,7 +22,11 @@ fn exact_value(q: &[f64], x: &[f64], metric: Metric) -> f64 {
         Metric::Euclidean => sq.sqrt(),
         Metric::InnerProduct => dot,
         Metric::Cosine => {
-            let s = if nq > 0.0 && nx > 0.0 { dot / (nq * nx) } else { 0.0 };
+            let s = if nq > 0.0 && nx > 0.0 {
+                dot / (nq * nx)
+            } else {
+                0.0
+            };
             (1.0 - s).clamp(0.0, 2.0)
         }
     }
@@ -35,7 +39,14 @@ fn brute(q: &[f64], db: &[f64], dim: usize, k: usize, metric: Metric) -> Vec<(f6
         .enumerate()
         .map(|(j, x)| {
             let v = exact_value(q, x, metric);
-            (if metric == Metric::InnerProduct { -v } else { v }, j)
+            (
+                if metric == Metric::InnerProduct {
+                    -v
+                } else {
+                    v
+                },
+                j,
+            )
         })
         .collect();
     all.sort_by(cmp_entry);
@@ -131,7 +142,16 @@ fn nan_sorts_last_and_ties_by_index() {
     assert_eq!(i, [0, 2, 3, 1]);
     assert!(d[3].is_nan());
     // A NaN query: everything NaN, in index order.
-    knn_search(&[f64::NAN, 1.0], &db, 2, 4, Metric::SqEuclidean, &mut d, &mut i).unwrap();
+    knn_search(
+        &[f64::NAN, 1.0],
+        &db,
+        2,
+        4,
+        Metric::SqEuclidean,
+        &mut d,
+        &mut i,
+    )
+    .unwrap();
     assert_eq!(i, [0, 1, 2, 3]);
     assert!(d.iter().all(|v| v.is_nan()));
 }
@@ -156,27 +176,75 @@ fn bad_input_is_an_error_and_writes_nothing() {
     let mut i = [-7i64; 2];
     let e = |r: Result<()>| r.unwrap_err();
     assert!(matches!(
-        e(knn_search(&[1.0, 2.0], &db, 0, 1, Metric::Euclidean, &mut d[..1], &mut i[..1])),
+        e(knn_search(
+            &[1.0, 2.0],
+            &db,
+            0,
+            1,
+            Metric::Euclidean,
+            &mut d[..1],
+            &mut i[..1]
+        )),
         Error::InvalidArgument(_)
     ));
     assert!(matches!(
-        e(knn_search(&[1.0, 2.0, 3.0], &db, 2, 1, Metric::Euclidean, &mut d[..1], &mut i[..1])),
+        e(knn_search(
+            &[1.0, 2.0, 3.0],
+            &db,
+            2,
+            1,
+            Metric::Euclidean,
+            &mut d[..1],
+            &mut i[..1]
+        )),
         Error::LengthMismatch(_)
     ));
     assert!(matches!(
-        e(knn_search(&[1.0, 2.0], &db, 2, 0, Metric::Euclidean, &mut d[..0], &mut i[..0])),
+        e(knn_search(
+            &[1.0, 2.0],
+            &db,
+            2,
+            0,
+            Metric::Euclidean,
+            &mut d[..0],
+            &mut i[..0]
+        )),
         Error::InvalidArgument(_)
     ));
     assert!(matches!(
-        e(knn_search(&[1.0, 2.0], &db, 2, 3, Metric::Euclidean, &mut d, &mut i)),
+        e(knn_search(
+            &[1.0, 2.0],
+            &db,
+            2,
+            3,
+            Metric::Euclidean,
+            &mut d,
+            &mut i
+        )),
         Error::InvalidArgument(_)
     ));
     assert!(matches!(
-        e(knn_search(&[1.0, 2.0], &[], 2, 1, Metric::Euclidean, &mut d[..1], &mut i[..1])),
+        e(knn_search(
+            &[1.0, 2.0],
+            &[],
+            2,
+            1,
+            Metric::Euclidean,
+            &mut d[..1],
+            &mut i[..1]
+        )),
         Error::InvalidArgument(_)
     ));
     assert!(matches!(
-        e(knn_search(&[1.0, 2.0], &db, 2, 1, Metric::Euclidean, &mut d, &mut i)),
+        e(knn_search(
+            &[1.0, 2.0],
+            &db,
+            2,
+            1,
+            Metric::Euclidean,
+            &mut d,
+            &mut i
+        )),
         Error::LengthMismatch(_)
     ));
     assert_eq!(d, [-7.0; 2]);
@@ -186,7 +254,8 @@ fn bad_input_is_an_error_and_writes_nothing() {
     let idx = KnnIndex::<f32>::new(3, Metric::Cosine).unwrap();
     let mut d1 = [0.0f32; 1];
     assert!(matches!(
-        idx.search(&[1.0, 2.0, 3.0], 1, &mut d1, &mut i[..1]).unwrap_err(),
+        idx.search(&[1.0, 2.0, 3.0], 1, &mut d1, &mut i[..1])
+            .unwrap_err(),
         Error::InvalidState(_)
     ));
 }
@@ -225,14 +294,30 @@ fn pairwise_matches_exact() {
             pairwise_distances(&xf, &yf, dim, metric, &mut outf).unwrap();
             for i in 0..nx {
                 for j in 0..ny {
-                    let w = exact_value(&x[i * dim..(i + 1) * dim], &y[j * dim..(j + 1) * dim], metric);
+                    let w = exact_value(
+                        &x[i * dim..(i + 1) * dim],
+                        &y[j * dim..(j + 1) * dim],
+                        metric,
+                    );
                     let g = out[i * ny + j];
-                    assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()), "{metric:?} {g} {w}");
-                    let xr: Vec<f64> = xf[i * dim..(i + 1) * dim].iter().map(|&v| v as f64).collect();
-                    let yr: Vec<f64> = yf[j * dim..(j + 1) * dim].iter().map(|&v| v as f64).collect();
+                    assert!(
+                        (g - w).abs() <= 1e-12 * (1.0 + w.abs()),
+                        "{metric:?} {g} {w}"
+                    );
+                    let xr: Vec<f64> = xf[i * dim..(i + 1) * dim]
+                        .iter()
+                        .map(|&v| v as f64)
+                        .collect();
+                    let yr: Vec<f64> = yf[j * dim..(j + 1) * dim]
+                        .iter()
+                        .map(|&v| v as f64)
+                        .collect();
                     let wf = exact_value(&xr, &yr, metric);
                     let gf = outf[i * ny + j] as f64;
-                    assert!((gf - wf).abs() <= 1e-6 * (1e-6 + wf.abs()), "{metric:?} f32 {gf} {wf}");
+                    assert!(
+                        (gf - wf).abs() <= 1e-6 * (1e-6 + wf.abs()),
+                        "{metric:?} f32 {gf} {wf}"
+                    );
                 }
             }
         }

@@ -21,11 +21,11 @@ pub(crate) fn is_nan<T: PartialEq + Copy>(v: T) -> bool {
 #[inline]
 pub(crate) fn cmp_entry<T: PartialOrd + Copy>(a: &(T, usize), b: &(T, usize)) -> Ordering {
     match (is_nan(a.0), is_nan(b.0)) {
-        (false, false) => a
-            .0
-            .partial_cmp(&b.0)
-            .unwrap_or(Ordering::Equal)
-            .then(a.1.cmp(&b.1)),
+        (false, false) => {
+            a.0.partial_cmp(&b.0)
+                .unwrap_or(Ordering::Equal)
+                .then(a.1.cmp(&b.1))
+        }
         (true, true) => a.1.cmp(&b.1),
         (true, false) => Ordering::Greater,
         (false, true) => Ordering::Less,
@@ -82,7 +82,7 @@ impl<T: Float> TopK<T> {
                 if is_nan(v) {
                     return;
                 }
-            } else if !(v < self.thr) {
+            } else if v.partial_cmp(&self.thr) != Some(Ordering::Less) {
                 return;
             }
         }
@@ -156,7 +156,8 @@ mod tests {
                 let mut got = t.candidates().to_vec();
                 select_sorted(&mut got, k);
                 let want = brute(&scores, k);
-                let key = |v: &[(f32, usize)]| v.iter().map(|e| (e.0.to_bits(), e.1)).collect::<Vec<_>>();
+                let key =
+                    |v: &[(f32, usize)]| v.iter().map(|e| (e.0.to_bits(), e.1)).collect::<Vec<_>>();
                 assert_eq!(key(&got), key(&want), "n={n} k={k}");
             }
         }

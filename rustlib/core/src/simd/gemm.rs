@@ -124,7 +124,10 @@ pub fn gemm_abt<T: GemmElement>(
         }
         return;
     }
-    assert!(lda >= k && ldb >= k && ldd >= n, "gemm_abt: bad leading dimensions");
+    assert!(
+        lda >= k && ldb >= k && ldd >= n,
+        "gemm_abt: bad leading dimensions"
+    );
     assert!(a.len() >= (m - 1) * lda + k, "gemm_abt: a too short");
     assert!(b.len() >= (n - 1) * ldb + k, "gemm_abt: b too short");
     assert!(dst.len() >= (m - 1) * ldd + n, "gemm_abt: dst too short");

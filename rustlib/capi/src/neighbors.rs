@@ -1,0 +1,710 @@
+//! Exact nearest-neighbour search and pairwise distances.
+//!
+//! Metrics are passed as an `int32_t` (`FK_METRIC_*`); any other value gives
+//! `FK_ERR_INVALID_ARGUMENT`. Matrices are row-major (C order): `n` rows of
+//! `dim` elements. Exports are spelled out per dtype; each calls a generic body.
+
+use crate::boundary::{guard, guard_value, FfiError};
+use crate::slices::{in_slice, out_ref, out_slice, Arg};
+use crate::status::FkStatus;
+use ferrokit_core::neighbors::{self, KnnFloat, KnnIndex, Metric};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Squared euclidean distance `Σ (a_i − b_i)²`; smallest first.
+pub const FK_METRIC_SQEUCLIDEAN: i32 = 0;
+/// Euclidean distance; smallest first.
+pub const FK_METRIC_EUCLIDEAN: i32 = 1;
+/// Cosine distance `1 − a·b / (‖a‖‖b‖)` in [0, 2] (a zero vector has similarity
+/// 0 with everything); smallest distance (largest similarity) first.
+pub const FK_METRIC_COSINE: i32 = 2;
+/// Inner product `a·b` (a similarity); LARGEST first.
+pub const FK_METRIC_INNER_PRODUCT: i32 = 3;
+
+// The constants are the numbers of the core's `Metric` (checked at compile time).
+const _: () = {
+    assert!(FK_METRIC_SQEUCLIDEAN == Metric::SqEuclidean as i32);
+    assert!(FK_METRIC_EUCLIDEAN == Metric::Euclidean as i32);
+    assert!(FK_METRIC_COSINE == Metric::Cosine as i32);
+    assert!(FK_METRIC_INNER_PRODUCT == Metric::InnerProduct as i32);
+};
+
+fn metric(name: &'static str, m: i32) -> Result<Metric, FfiError> {
+    Metric::from_i32(m).map_err(|e| {
+        FfiError::new(
+            FkStatus::FK_ERR_INVALID_ARGUMENT,
+            format!("{name}: {e} (FK_METRIC_*)"),
+        )
+    })
+}
+
+/// `rows * dim` as an element count, or `FK_ERR_TOO_LARGE`.
+fn elems(name: &'static str, arg: &str, rows: usize, dim: usize) -> Result<usize, FfiError> {
+    rows.checked_mul(dim).ok_or_else(|| {
+        FfiError::new(
+            FkStatus::FK_ERR_TOO_LARGE,
+            format!("{name}: {arg} has {rows} rows of {dim} elements, more than size_t can count"),
+        )
+    })
+}
+
+fn check_dim(name: &'static str, dim: usize) -> Result<(), FfiError> {
+    if dim == 0 {
+        return Err(FfiError::new(
+            FkStatus::FK_ERR_INVALID_ARGUMENT,
+            format!("{name}: dim is 0, expected at least 1"),
+        ));
+    }
+    Ok(())
+}
+
+fn prefix(name: &'static str) -> impl Fn(ferrokit_core::Error) -> FfiError {
+    move |e| {
+        let mut f = FfiError::from(e);
+        f.message = format!("{name}: {}", f.message);
+        f
+    }
+}
+
+// ----------------------------------------------------------------- pairwise
+
+/// # Safety
+/// As the exports.
+#[allow(clippy::too_many_arguments)]
+unsafe fn pairwise_body<T: KnnFloat>(
+    name: &'static str,
+    x: *const T,
+    nx: usize,
+    y: *const T,
+    ny: usize,
+    dim: usize,
+    metric_id: i32,
+    out: *mut T,
+    n_out: usize,
+) -> FkStatus {
+    guard(|| {
+        let m = metric(name, metric_id)?;
+        check_dim(name, dim)?;
+        let (lx, ly) = (elems(name, "x", nx, dim)?, elems(name, "y", ny, dim)?);
+        // SAFETY: forwarded from the export's contract (x: nx*dim, y: ny*dim
+        // readable, out: n_out writable, out not overlapping the inputs).
+        let (xs, ys, os) = unsafe {
+            (
+                in_slice(x, lx, Arg(name, "x"))?,
+                in_slice(y, ly, Arg(name, "y"))?,
+                out_slice(out, n_out, Arg(name, "out"))?,
+            )
+        };
+        neighbors::pairwise_distances(xs, ys, dim, m, os).map_err(prefix(name))?;
+        Ok(())
+    })
+}
+
+/// The `nx × ny` distance matrix between the rows of `x` (`nx × dim`) and of `y`
+/// (`ny × dim`), row-major into `out` (`n_out` must be `nx * ny`), for a metric
+/// `FK_METRIC_*`. Matches scikit-learn's `pairwise_distances`; for
+/// `FK_METRIC_INNER_PRODUCT` the matrix holds the inner products. Computed in
+/// double precision through a blocked GEMM, multi-threaded, bit-identical for
+/// any thread count. `x` and `y` may be the same buffer. NaN propagates.
+/// Errors: unknown metric or `dim == 0` (`FK_ERR_INVALID_ARGUMENT`), wrong
+/// `n_out` (`FK_ERR_LENGTH_MISMATCH`), NULL with a non-zero length.
+///
+/// # Safety
+/// `x` / `y` must point to `nx * dim` / `ny * dim` readable doubles and `out` to
+/// `n_out` writable doubles that overlap neither input.
+#[no_mangle]
+pub unsafe extern "C" fn fk_pairwise_distances_f64(
+    x: *const f64,
+    nx: usize,
+    y: *const f64,
+    ny: usize,
+    dim: usize,
+    metric: i32,
+    out: *mut f64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe {
+        pairwise_body(
+            "fk_pairwise_distances_f64",
+            x,
+            nx,
+            y,
+            ny,
+            dim,
+            metric,
+            out,
+            n_out,
+        )
+    }
+}
+
+/// Float32 version of `fk_pairwise_distances_f64`: blocks are widened to double
+/// for the computation (like scikit-learn), results rounded to float.
+///
+/// # Safety
+/// As `fk_pairwise_distances_f64`, with floats.
+#[no_mangle]
+pub unsafe extern "C" fn fk_pairwise_distances_f32(
+    x: *const f32,
+    nx: usize,
+    y: *const f32,
+    ny: usize,
+    dim: usize,
+    metric: i32,
+    out: *mut f32,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe {
+        pairwise_body(
+            "fk_pairwise_distances_f32",
+            x,
+            nx,
+            y,
+            ny,
+            dim,
+            metric,
+            out,
+            n_out,
+        )
+    }
+}
+
+// ----------------------------------------------------------------- one-shot search
+
+/// # Safety
+/// As the exports.
+#[allow(clippy::too_many_arguments)]
+unsafe fn search_body<T: KnnFloat>(
+    name: &'static str,
+    queries: *const T,
+    n_queries: usize,
+    database: *const T,
+    n_database: usize,
+    dim: usize,
+    k: usize,
+    metric_id: i32,
+    out_distances: *mut T,
+    out_indices: *mut i64,
+) -> FkStatus {
+    guard(|| {
+        let m = metric(name, metric_id)?;
+        check_dim(name, dim)?;
+        let lq = elems(name, "queries", n_queries, dim)?;
+        let ld = elems(name, "database", n_database, dim)?;
+        let lo = elems(name, "out_distances", n_queries, k)?;
+        // SAFETY: forwarded from the export's contract.
+        let (qs, ds, od, oi) = unsafe {
+            (
+                in_slice(queries, lq, Arg(name, "queries"))?,
+                in_slice(database, ld, Arg(name, "database"))?,
+                out_slice(out_distances, lo, Arg(name, "out_distances"))?,
+                out_slice(out_indices, lo, Arg(name, "out_indices"))?,
+            )
+        };
+        neighbors::knn_search(qs, ds, dim, k, m, od, oi).map_err(prefix(name))?;
+        Ok(())
+    })
+}
+
+/// Exact k-nearest-neighbour search without an index: for each of the
+/// `n_queries` rows of `queries`, the `k` best of the `n_database` rows of
+/// `database` (both `dim` columns). Writes `n_queries * k` distances and row
+/// indices, query by query, best first (ascending distance; descending inner
+/// product for `FK_METRIC_INNER_PRODUCT`); ties go to the lower index; NaN
+/// distances (NaN in a query or row) sort after every number. Distances and
+/// top-k selection are fused: memory is O(n_queries * k), never the full
+/// distance matrix. Multi-threaded; results bit-identical for any thread count.
+/// Errors: unknown metric, `dim == 0`, `k == 0`, `k > n_database`, an empty
+/// database (`FK_ERR_INVALID_ARGUMENT`); nothing is written on error.
+///
+/// # Safety
+/// `queries` / `database` must point to `n_queries * dim` / `n_database * dim`
+/// readable doubles; `out_distances` / `out_indices` to `n_queries * k`
+/// writable elements each, overlapping nothing else.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_search_f64(
+    queries: *const f64,
+    n_queries: usize,
+    database: *const f64,
+    n_database: usize,
+    dim: usize,
+    k: usize,
+    metric: i32,
+    out_distances: *mut f64,
+    out_indices: *mut i64,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe {
+        search_body(
+            "fk_knn_search_f64",
+            queries,
+            n_queries,
+            database,
+            n_database,
+            dim,
+            k,
+            metric,
+            out_distances,
+            out_indices,
+        )
+    }
+}
+
+/// Float32 version of `fk_knn_search_f64`. Candidates are selected with
+/// single-precision distances; the k distances returned are recomputed in
+/// double precision and rounded to float.
+///
+/// # Safety
+/// As `fk_knn_search_f64`, with floats.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_search_f32(
+    queries: *const f32,
+    n_queries: usize,
+    database: *const f32,
+    n_database: usize,
+    dim: usize,
+    k: usize,
+    metric: i32,
+    out_distances: *mut f32,
+    out_indices: *mut i64,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe {
+        search_body(
+            "fk_knn_search_f32",
+            queries,
+            n_queries,
+            database,
+            n_database,
+            dim,
+            k,
+            metric,
+            out_distances,
+            out_indices,
+        )
+    }
+}
+
+// ----------------------------------------------------------------- index handles
+
+/// An exact k-NN index of float32 rows (opaque). Create with
+/// `fk_knn_index_new_f32`, release with `fk_knn_index_free_f32`.
+/// Thread safety: any number of threads may call `fk_knn_index_search_f32` and
+/// `fk_knn_index_len_f32` on one index at the same time; `fk_knn_index_add_f32`
+/// takes exclusive access (an internal read-write lock makes concurrent calls
+/// wait, never race). `fk_knn_index_free_f32` must not run concurrently with any
+/// other call on the same index.
+#[allow(non_camel_case_types)]
+pub struct fk_knn_index_f32 {
+    inner: RwLock<KnnIndex<f32>>,
+}
+
+/// An exact k-NN index of float64 rows (opaque); as `fk_knn_index_f32`.
+#[allow(non_camel_case_types)]
+pub struct fk_knn_index_f64 {
+    inner: RwLock<KnnIndex<f64>>,
+}
+
+trait Handle {
+    type Elem: KnnFloat;
+    fn wrap(index: KnnIndex<Self::Elem>) -> Self;
+    fn lock(&self) -> &RwLock<KnnIndex<Self::Elem>>;
+}
+
+impl Handle for fk_knn_index_f32 {
+    type Elem = f32;
+    fn wrap(index: KnnIndex<f32>) -> Self {
+        fk_knn_index_f32 {
+            inner: RwLock::new(index),
+        }
+    }
+    fn lock(&self) -> &RwLock<KnnIndex<f32>> {
+        &self.inner
+    }
+}
+
+impl Handle for fk_knn_index_f64 {
+    type Elem = f64;
+    fn wrap(index: KnnIndex<f64>) -> Self {
+        fk_knn_index_f64 {
+            inner: RwLock::new(index),
+        }
+    }
+    fn lock(&self) -> &RwLock<KnnIndex<f64>> {
+        &self.inner
+    }
+}
+
+// A panic never happens while a lock is held with the index half-updated
+// (add computes everything before it mutates), so a poisoned lock is usable.
+fn read<H: Handle>(h: &H) -> RwLockReadGuard<'_, KnnIndex<H::Elem>> {
+    h.lock().read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<H: Handle>(h: &H) -> RwLockWriteGuard<'_, KnnIndex<H::Elem>> {
+    h.lock().write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// # Safety
+/// `index` must be NULL or a live handle of type `H`.
+unsafe fn handle<'a, H>(name: &'static str, index: *const H) -> Result<&'a H, FfiError> {
+    // SAFETY: a live handle is one readable H (contract); NULL is an error.
+    let s = unsafe { in_slice(index, 1, Arg(name, "index"))? };
+    Ok(&s[0])
+}
+
+/// # Safety
+/// `out` must be NULL or writable.
+unsafe fn new_body<H: Handle>(
+    name: &'static str,
+    dim: usize,
+    metric_id: i32,
+    out: *mut *mut H,
+) -> FkStatus {
+    guard(|| {
+        // SAFETY: forwarded from the export's contract.
+        let out = unsafe { out_ref(out, Arg(name, "out"))? };
+        let m = metric(name, metric_id)?;
+        check_dim(name, dim)?;
+        let index = KnnIndex::new(dim, m).map_err(prefix(name))?;
+        *out = Box::into_raw(Box::new(H::wrap(index)));
+        Ok(())
+    })
+}
+
+/// # Safety
+/// As the exports.
+unsafe fn add_body<H: Handle>(
+    name: &'static str,
+    index: *mut H,
+    data: *const H::Elem,
+    n_rows: usize,
+    dim: usize,
+) -> FkStatus {
+    guard(|| {
+        // SAFETY: forwarded from the export's contract.
+        let h = unsafe { handle(name, index.cast_const())? };
+        let mut idx = write(h);
+        if dim != idx.dim() {
+            return Err(FfiError::new(
+                FkStatus::FK_ERR_LENGTH_MISMATCH,
+                format!(
+                    "{name}: rows have dim {dim}, the index holds rows of dim {}",
+                    idx.dim()
+                ),
+            ));
+        }
+        let n = elems(name, "data", n_rows, dim)?;
+        // SAFETY: forwarded from the export's contract (n_rows * dim readable).
+        let rows = unsafe { in_slice(data, n, Arg(name, "data"))? };
+        idx.add(rows).map_err(prefix(name))?;
+        Ok(())
+    })
+}
+
+/// # Safety
+/// As the exports.
+#[allow(clippy::too_many_arguments)]
+unsafe fn index_search_body<H: Handle>(
+    name: &'static str,
+    index: *const H,
+    queries: *const H::Elem,
+    n_queries: usize,
+    dim: usize,
+    k: usize,
+    out_distances: *mut H::Elem,
+    out_indices: *mut i64,
+) -> FkStatus {
+    guard(|| {
+        // SAFETY: forwarded from the export's contract.
+        let h = unsafe { handle(name, index)? };
+        let idx = read(h);
+        if dim != idx.dim() {
+            return Err(FfiError::new(
+                FkStatus::FK_ERR_LENGTH_MISMATCH,
+                format!(
+                    "{name}: queries have dim {dim}, the index holds rows of dim {}",
+                    idx.dim()
+                ),
+            ));
+        }
+        let lq = elems(name, "queries", n_queries, dim)?;
+        let lo = elems(name, "out_distances", n_queries, k)?;
+        // SAFETY: forwarded from the export's contract.
+        let (qs, od, oi) = unsafe {
+            (
+                in_slice(queries, lq, Arg(name, "queries"))?,
+                out_slice(out_distances, lo, Arg(name, "out_distances"))?,
+                out_slice(out_indices, lo, Arg(name, "out_indices"))?,
+            )
+        };
+        idx.search(qs, k, od, oi).map_err(prefix(name))?;
+        Ok(())
+    })
+}
+
+/// # Safety
+/// As the exports.
+unsafe fn len_body<H: Handle>(name: &'static str, index: *const H, out: *mut usize) -> FkStatus {
+    guard(|| {
+        // SAFETY: forwarded from the export's contract.
+        let (h, out) = unsafe { (handle(name, index)?, out_ref(out, Arg(name, "out"))?) };
+        *out = read(h).len();
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `index` must be NULL or a live handle not used by any other thread.
+unsafe fn free_body<H>(index: *mut H) {
+    guard_value((), || {
+        if !index.is_null() {
+            // SAFETY: a live handle was made by Box::into_raw in new_body and is
+            // freed once (contract); nobody else uses it now.
+            drop(unsafe { Box::from_raw(index) });
+        }
+    })
+}
+
+/// Creates an empty float32 index of `dim`-dimensional rows searched by
+/// `metric` (`FK_METRIC_*`) into `*out`. Free it with `fk_knn_index_free_f32`.
+/// Errors: `dim == 0` or an unknown metric (`FK_ERR_INVALID_ARGUMENT`), `out`
+/// NULL; `*out` is written only on success.
+///
+/// # Safety
+/// `out` must point to a writable `fk_knn_index_f32 *`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_index_new_f32(
+    dim: usize,
+    metric: i32,
+    out: *mut *mut fk_knn_index_f32,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe { new_body("fk_knn_index_new_f32", dim, metric, out) }
+}
+
+/// Appends `n_rows` rows (`n_rows * dim` floats, row-major) to the index, which
+/// copies them; they get the next indices (0, 1, … in order of addition).
+/// `dim` must equal the index's (`FK_ERR_LENGTH_MISMATCH`). Takes exclusive
+/// access: waits for running searches. On error nothing is added.
+///
+/// # Safety
+/// `index` must be a live handle; `data` must point to `n_rows * dim` floats.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_index_add_f32(
+    index: *mut fk_knn_index_f32,
+    data: *const f32,
+    n_rows: usize,
+    dim: usize,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe { add_body("fk_knn_index_add_f32", index, data, n_rows, dim) }
+}
+
+/// Searches the index like `fk_knn_search_f32`: `n_queries` rows of `dim`
+/// floats (must equal the index's dim, else `FK_ERR_LENGTH_MISMATCH`);
+/// `n_queries * k` distances and indices written best first. An empty index
+/// gives `FK_ERR_INVALID_STATE`; `k == 0` or `k > len` `FK_ERR_INVALID_ARGUMENT`.
+/// Thread-safe: concurrent searches on one index run in parallel.
+///
+/// # Safety
+/// `index` must be a live handle; `queries` must point to `n_queries * dim`
+/// floats; the outputs to `n_queries * k` writable elements each.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_index_search_f32(
+    index: *const fk_knn_index_f32,
+    queries: *const f32,
+    n_queries: usize,
+    dim: usize,
+    k: usize,
+    out_distances: *mut f32,
+    out_indices: *mut i64,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe {
+        index_search_body(
+            "fk_knn_index_search_f32",
+            index,
+            queries,
+            n_queries,
+            dim,
+            k,
+            out_distances,
+            out_indices,
+        )
+    }
+}
+
+/// The number of rows in the index into `*out`. Thread-safe.
+///
+/// # Safety
+/// `index` must be a live handle; `out` must point to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_index_len_f32(
+    index: *const fk_knn_index_f32,
+    out: *mut usize,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe { len_body("fk_knn_index_len_f32", index, out) }
+}
+
+/// Frees an index; NULL is accepted and ignored. The handle must not be used
+/// afterwards, nor by another thread during this call.
+///
+/// # Safety
+/// `index` must be NULL or a live handle from `fk_knn_index_new_f32`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_index_free_f32(index: *mut fk_knn_index_f32) {
+    // SAFETY: same contract as this function.
+    unsafe { free_body(index) }
+}
+
+/// Float64 version of `fk_knn_index_new_f32`.
+///
+/// # Safety
+/// As `fk_knn_index_new_f32`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_index_new_f64(
+    dim: usize,
+    metric: i32,
+    out: *mut *mut fk_knn_index_f64,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe { new_body("fk_knn_index_new_f64", dim, metric, out) }
+}
+
+/// Float64 version of `fk_knn_index_add_f32`.
+///
+/// # Safety
+/// As `fk_knn_index_add_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_index_add_f64(
+    index: *mut fk_knn_index_f64,
+    data: *const f64,
+    n_rows: usize,
+    dim: usize,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe { add_body("fk_knn_index_add_f64", index, data, n_rows, dim) }
+}
+
+/// Float64 version of `fk_knn_index_search_f32`.
+///
+/// # Safety
+/// As `fk_knn_index_search_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_index_search_f64(
+    index: *const fk_knn_index_f64,
+    queries: *const f64,
+    n_queries: usize,
+    dim: usize,
+    k: usize,
+    out_distances: *mut f64,
+    out_indices: *mut i64,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe {
+        index_search_body(
+            "fk_knn_index_search_f64",
+            index,
+            queries,
+            n_queries,
+            dim,
+            k,
+            out_distances,
+            out_indices,
+        )
+    }
+}
+
+/// Float64 version of `fk_knn_index_len_f32`.
+///
+/// # Safety
+/// As `fk_knn_index_len_f32`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_index_len_f64(
+    index: *const fk_knn_index_f64,
+    out: *mut usize,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe { len_body("fk_knn_index_len_f64", index, out) }
+}
+
+/// Float64 version of `fk_knn_index_free_f32`.
+///
+/// # Safety
+/// As `fk_knn_index_free_f32`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_index_free_f64(index: *mut fk_knn_index_f64) {
+    // SAFETY: same contract as this function.
+    unsafe { free_body(index) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ptr;
+
+    #[test]
+    fn index_lifecycle_and_errors() {
+        // SAFETY: valid pointers to locals throughout; the handle is freed once.
+        unsafe {
+            let mut h: *mut fk_knn_index_f32 = ptr::null_mut();
+            assert_eq!(
+                fk_knn_index_new_f32(2, 9, &mut h),
+                FkStatus::FK_ERR_INVALID_ARGUMENT
+            );
+            assert!(h.is_null());
+            assert_eq!(
+                fk_knn_index_new_f32(0, 0, &mut h),
+                FkStatus::FK_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                fk_knn_index_new_f32(2, FK_METRIC_EUCLIDEAN, &mut h),
+                FkStatus::FK_OK
+            );
+            let (mut d, mut i) = ([0.0f32; 2], [0i64; 2]);
+            let q = [0.0f32, 0.0];
+            assert_eq!(
+                fk_knn_index_search_f32(h, q.as_ptr(), 1, 2, 1, d.as_mut_ptr(), i.as_mut_ptr()),
+                FkStatus::FK_ERR_INVALID_STATE
+            );
+            let rows = [3.0f32, 4.0, 1.0, 0.0];
+            assert_eq!(
+                fk_knn_index_add_f32(h, rows.as_ptr(), 2, 3),
+                FkStatus::FK_ERR_LENGTH_MISMATCH
+            );
+            assert_eq!(
+                fk_knn_index_add_f32(h, rows.as_ptr(), 2, 2),
+                FkStatus::FK_OK
+            );
+            let mut n = 0usize;
+            assert_eq!(fk_knn_index_len_f32(h, &mut n), FkStatus::FK_OK);
+            assert_eq!(n, 2);
+            assert_eq!(
+                fk_knn_index_search_f32(h, q.as_ptr(), 1, 2, 2, d.as_mut_ptr(), i.as_mut_ptr()),
+                FkStatus::FK_OK
+            );
+            assert_eq!((d, i), ([1.0, 5.0], [1, 0]));
+            assert_eq!(
+                fk_knn_index_search_f32(h, q.as_ptr(), 1, 2, 3, d.as_mut_ptr(), i.as_mut_ptr()),
+                FkStatus::FK_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                fk_knn_index_search_f32(
+                    ptr::null(),
+                    q.as_ptr(),
+                    1,
+                    2,
+                    1,
+                    d.as_mut_ptr(),
+                    i.as_mut_ptr()
+                ),
+                FkStatus::FK_ERR_NULL_POINTER
+            );
+            fk_knn_index_free_f32(h);
+            fk_knn_index_free_f32(ptr::null_mut());
+        }
+    }
+}
