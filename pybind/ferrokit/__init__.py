@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from ferrokit import nn, stats
+from ferrokit import neighbors, nn, stats
 from ferrokit._errors import (
     AliasingError,
     AllocationError,
@@ -80,6 +80,7 @@ __all__ = [
     "get_include",
     "get_library",
     "get_num_threads",
+    "neighbors",
     "nn",
     "normalize",
     "set_num_threads",

@@ -1,0 +1,341 @@
+"""Exact nearest-neighbour search and pairwise distances.
+
+Distances come from one matrix product (a BLAS-class GEMM on fixed tiles,
+multi-threaded on ferrokit's pool); the k best of each tile are selected as it
+is computed, so :func:`knn_search` never builds the full ``queries × database``
+distance matrix (memory O(queries · k)). Results are bit-identical for any
+thread count.
+
+Metrics (``metric=``):
+
+- ``"sqeuclidean"``: squared euclidean distance, smallest first;
+- ``"euclidean"`` (alias ``"l2"``): euclidean distance, smallest first;
+- ``"cosine"``: cosine distance ``1 - cos(q, x)`` in [0, 2], smallest first
+  (largest similarity first); a zero vector has similarity 0 with everything;
+- ``"inner_product"``: the inner product ``q · x``, a similarity: **largest first**
+  (like faiss ``IndexFlatIP``).
+
+NaN: a query or database row holding NaN gets NaN distances, which sort after
+every number (ties, NaN included, go to the lower database index).
+
+scikit-learn compatible estimators ``NearestNeighbors`` and
+``KNeighborsClassifier`` are available here too; they need scikit-learn
+(``pip install ferrokit[sklearn]``), which ``import ferrokit`` does not.
+
+>>> import numpy as np, ferrokit as fk
+>>> db = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+>>> d, i = fk.neighbors.knn_search(np.array([[0.9, 0.1]]), db, k=2)
+>>> i
+array([[1, 0]])
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ferrokit._buffers import F32, F64, as_matrix, cbuf, cbuf_out
+from ferrokit._errors import InvalidArgumentError, ShapeMismatchError, raise_for_status
+from ferrokit._native import ffi, lib
+
+# NearestNeighbors and KNeighborsClassifier (loaded on first use, they need
+# scikit-learn) are left out so that `import *` works without it.
+__all__ = ["METRICS", "KnnIndex", "knn_search", "pairwise_distances"]
+
+#: Metric name -> the C constant ``FK_METRIC_*``.
+METRICS: dict[str, int] = {
+    "sqeuclidean": lib.FK_METRIC_SQEUCLIDEAN,
+    "euclidean": lib.FK_METRIC_EUCLIDEAN,
+    "cosine": lib.FK_METRIC_COSINE,
+    "inner_product": lib.FK_METRIC_INNER_PRODUCT,
+}
+_ALIASES = {"l2": "euclidean"}
+
+_PAIRWISE = {F64: lib.fk_pairwise_distances_f64, F32: lib.fk_pairwise_distances_f32}
+_SEARCH = {F64: lib.fk_knn_search_f64, F32: lib.fk_knn_search_f32}
+_I64 = np.dtype(np.int64)
+
+
+def metric_id(metric: Any, fn: str) -> int:
+    """The C constant of a metric name; ``ValueError`` naming the valid ones."""
+    if isinstance(metric, str):
+        name = _ALIASES.get(metric, metric)
+        if name in METRICS:
+            return METRICS[name]
+    raise InvalidArgumentError(
+        f"{fn}: metric is {metric!r}, expected one of {sorted([*METRICS, *_ALIASES])}"
+    )
+
+
+def _as_int(value: Any, fn: str, arg: str) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {arg} must be an integer, got a bool")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{fn}: {arg} must be an integer, got {type(value).__name__}") from None
+
+
+def _two_matrices(a: Any, b: Any, fn: str, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Two C-contiguous 2-D arrays of one float dtype (float64 if they differ)."""
+    x = as_matrix(a, fn, names[0])
+    y = as_matrix(b, fn, names[1])
+    if x.dtype != y.dtype:
+        x, y = x.astype(F64), y.astype(F64)
+    if x.shape[1] != y.shape[1]:
+        raise ShapeMismatchError(
+            f"{fn}: {names[0]} has {x.shape[1]} features (columns) but {names[1]} has "
+            f"{y.shape[1]}; they must match"
+        )
+    if x.shape[1] == 0:
+        raise ShapeMismatchError(f"{fn}: {names[0]} and {names[1]} have 0 features, expected at least 1")
+    return x, y
+
+
+def pairwise_distances(X: ArrayLike, Y: ArrayLike | None = None, metric: str = "euclidean") -> np.ndarray:
+    """The matrix of distances between the rows of ``X`` and of ``Y`` (``X`` itself if None).
+
+    Matches ``sklearn.metrics.pairwise_distances`` for ``"euclidean"``,
+    ``"sqeuclidean"`` and ``"cosine"`` (with ``Y=None`` the diagonal is exactly 0,
+    like scikit-learn); ``"inner_product"`` gives ``X @ Y.T``. Computed in float64
+    for float32 input too (blocks are widened, as scikit-learn does for
+    euclidean), so float32 results are correctly rounded to about 1e-7;
+    euclidean entries that would lose digits to the ``|x|² + |y|² - 2 x·y``
+    formula are recomputed from differences. Output dtype: the input's
+    (float64 if ``X`` and ``Y`` differ). Memory: the output only.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_x, n_features)
+    Y : array_like, shape (n_y, n_features), optional
+    metric : {"euclidean", "sqeuclidean", "cosine", "inner_product"}
+
+    >>> import numpy as np, ferrokit as fk
+    >>> fk.neighbors.pairwise_distances(np.array([[0.0, 0.0], [3.0, 4.0]]))
+    array([[0., 5.],
+           [5., 0.]])
+    """
+    fn = "pairwise_distances"
+    m = metric_id(metric, fn)
+    x, y = _two_matrices(X, X if Y is None else Y, fn, ("X", "Y"))
+    out = np.empty((x.shape[0], y.shape[0]), dtype=x.dtype)
+    st = _PAIRWISE[x.dtype](
+        cbuf(x), x.shape[0], cbuf(y), y.shape[0], x.shape[1], m, cbuf_out(out), out.size
+    )
+    if st:
+        raise_for_status(st)
+    if Y is None and m != lib.FK_METRIC_INNER_PRODUCT:
+        np.fill_diagonal(out, 0.0)
+    return out
+
+
+def _check_k(k: Any, n_database: int, fn: str) -> int:
+    k = _as_int(k, fn, "k")
+    if n_database == 0:
+        raise InvalidArgumentError(f"{fn}: the database is empty (0 rows); nothing to search")
+    if k <= 0:
+        raise InvalidArgumentError(f"{fn}: k must be >= 1, got {k}")
+    if k > n_database:
+        raise InvalidArgumentError(f"{fn}: k is {k}, larger than the database ({n_database} rows)")
+    return k
+
+
+def knn_search(
+    queries: ArrayLike, database: ArrayLike, k: int, metric: str = "euclidean"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest database rows of every query row (exact, brute force).
+
+    Returns ``(distances, indices)``, both of shape ``(n_queries, k)``, best
+    first: ascending distance (``"euclidean"``, ``"sqeuclidean"``, ``"cosine"``)
+    or descending inner product (``"inner_product"``). Ties go to the lower
+    index; NaN distances sort last. Distances have the input dtype, indices are
+    int64. float32 input is searched in float32; the k distances returned are
+    recomputed in float64 (no cancellation error). Arrays are used without a
+    copy when C-contiguous float32/float64; mixed dtypes are computed in
+    float64. Memory: O(n_queries · k), never the full distance matrix.
+
+    Raises ``ValueError`` for k < 1, k > n_database, an empty database,
+    mismatched numbers of features or an unknown metric; ``TypeError`` for
+    non-numeric input or a non-integer k.
+
+    >>> import numpy as np, ferrokit as fk
+    >>> db = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]], dtype=np.float32)
+    >>> d, i = fk.neighbors.knn_search(db[:1], db, k=2, metric="sqeuclidean")
+    >>> d, i
+    (array([[0., 1.]], dtype=float32), array([[0, 1]]))
+    """
+    fn = "knn_search"
+    m = metric_id(metric, fn)
+    q, x = _two_matrices(queries, database, fn, ("queries", "database"))
+    k = _check_k(k, x.shape[0], fn)
+    nq = q.shape[0]
+    dist = np.empty((nq, k), dtype=x.dtype)
+    ind = np.empty((nq, k), dtype=_I64)
+    st = _SEARCH[x.dtype](
+        cbuf(q),
+        nq,
+        cbuf(x),
+        x.shape[0],
+        x.shape[1],
+        k,
+        m,
+        cbuf_out(dist),
+        ffi.from_buffer("int64_t[]", ind, require_writable=True),
+    )
+    if st:
+        raise_for_status(st)
+    return dist, ind
+
+
+class KnnIndex:
+    """An exact k-NN index owned by the native library (a C index handle).
+
+    Rows added are copied into the index (with their norms, computed once);
+    :meth:`search` is thread-safe and releases the GIL, so several Python
+    threads can search one index in parallel; :meth:`add` takes exclusive
+    access. :meth:`close` (or leaving a ``with`` block) releases the handle;
+    otherwise it is freed when the object is garbage collected — exactly once
+    either way.
+
+    >>> import numpy as np, ferrokit as fk
+    >>> with fk.neighbors.KnnIndex(2, metric="inner_product") as index:
+    ...     index.add(np.array([[1.0, 0.0], [3.0, 0.0]], dtype=np.float32))
+    ...     index.search(np.array([[1.0, 1.0]], dtype=np.float32), k=1)
+    (array([[3.]], dtype=float32), array([[1]]))
+    """
+
+    def __init__(self, dim: int, metric: str = "euclidean", *, dtype: Any = np.float32) -> None:
+        fn = "KnnIndex"
+        dim = _as_int(dim, fn, "dim")
+        if dim < 1:
+            raise InvalidArgumentError(f"{fn}: dim must be >= 1, got {dim}")
+        dt = np.dtype(dtype)
+        if dt not in (F32, F64):
+            raise TypeError(f"{fn}: dtype is {dt}, expected float32 or float64")
+        self._dtype = F32 if dt == F32 else F64
+        self._metric = _ALIASES.get(metric, metric) if isinstance(metric, str) else metric
+        m = metric_id(metric, fn)
+        self._dim = dim
+        sfx = "f32" if self._dtype is F32 else "f64"
+        self._add = getattr(lib, f"fk_knn_index_add_{sfx}")
+        self._search = getattr(lib, f"fk_knn_index_search_{sfx}")
+        self._len = getattr(lib, f"fk_knn_index_len_{sfx}")
+        out = ffi.new(f"fk_knn_index_{sfx} **")
+        st = getattr(lib, f"fk_knn_index_new_{sfx}")(dim, m, out)
+        if st:
+            raise_for_status(st)
+        self._handle: Any = ffi.gc(out[0], getattr(lib, f"fk_knn_index_free_{sfx}"))
+
+    @property
+    def dim(self) -> int:
+        """Number of features of every row."""
+        return self._dim
+
+    @property
+    def metric(self) -> str:
+        """The metric searched by."""
+        return self._metric
+
+    @property
+    def dtype(self) -> np.dtype:
+        """float32 or float64."""
+        return self._dtype
+
+    def _h(self, fn: str) -> Any:
+        h = self._handle
+        if h is None:
+            raise ValueError(f"KnnIndex.{fn}: the index is closed")
+        return h
+
+    def _rows(self, data: ArrayLike, fn: str, arg: str) -> np.ndarray:
+        x = as_matrix(data, f"KnnIndex.{fn}", arg)
+        if x.shape[1] != self._dim:
+            raise ShapeMismatchError(
+                f"KnnIndex.{fn}: {arg} has {x.shape[1]} features (columns), the index holds "
+                f"rows of {self._dim}"
+            )
+        if x.dtype != self._dtype:
+            x = x.astype(self._dtype)
+        return x
+
+    def add(self, data: ArrayLike) -> None:
+        """Appends the rows of ``data`` (n, dim); they get the next indices.
+
+        Converted to the index dtype if needed; copied into the index.
+        """
+        h = self._h("add")
+        x = self._rows(data, "add", "data")
+        st = self._add(h, cbuf(x), x.shape[0], x.shape[1])
+        if st:
+            raise_for_status(st)
+
+    def search(self, queries: ArrayLike, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(distances, indices)`` of the ``k`` best rows for each query, as :func:`knn_search`."""
+        fn = "KnnIndex.search"
+        h = self._h("search")
+        q = self._rows(queries, "search", "queries")
+        k = _as_int(k, fn, "k")
+        n = len(self)
+        if n == 0:
+            raise InvalidArgumentError(f"{fn}: the index is empty; add rows first")
+        k = _check_k(k, n, fn)
+        dist = np.empty((q.shape[0], k), dtype=self._dtype)
+        ind = np.empty((q.shape[0], k), dtype=_I64)
+        st = self._search(
+            h,
+            cbuf(q),
+            q.shape[0],
+            q.shape[1],
+            k,
+            cbuf_out(dist),
+            ffi.from_buffer("int64_t[]", ind, require_writable=True),
+        )
+        if st:
+            raise_for_status(st)
+        return dist, ind
+
+    def __len__(self) -> int:
+        out = ffi.new("size_t *")
+        st = self._len(self._h("__len__"), out)
+        if st:
+            raise_for_status(st)
+        return int(out[0])
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._handle is None
+
+    def close(self) -> None:
+        """Releases the native index (idempotent).
+
+        The handle is freed by its finalizer as soon as nothing uses it: right
+        away, or when a search still running in another thread returns.
+        """
+        self._handle = None
+
+    def __enter__(self) -> KnnIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{len(self)} rows"
+        return f"KnnIndex(dim={self._dim}, metric={self._metric!r}, dtype={self._dtype}, {state})"
+
+
+def __getattr__(name: str) -> Any:
+    # The scikit-learn estimators load scikit-learn only when first used.
+    if name in ("NearestNeighbors", "KNeighborsClassifier"):
+        try:
+            from ferrokit import _neighbors_sklearn
+        except ImportError as exc:
+            raise ImportError(
+                f"ferrokit.neighbors.{name} needs scikit-learn: pip install 'ferrokit[sklearn]' ({exc})"
+            ) from exc
+        return getattr(_neighbors_sklearn, name)
+    raise AttributeError(f"module 'ferrokit.neighbors' has no attribute {name!r}")
