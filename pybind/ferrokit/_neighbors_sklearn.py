@@ -98,7 +98,9 @@ class _KNeighborsBase(BaseEstimator):
             data, ind = self.kneighbors(X, n_neighbors, return_distance=True)
             data = np.ravel(data)
         else:
-            raise ValueError(f'Unsupported mode, must be one of "connectivity", or "distance" but got "{mode}" instead')
+            raise ValueError(
+                f'Unsupported mode, must be one of "connectivity", or "distance" but got "{mode}" instead'
+            )
         n_queries, k = ind.shape
         indptr = np.arange(0, n_queries * k + 1, k)
         return csr_matrix((data, ind.ravel(), indptr), shape=(n_queries, self.n_samples_fit_))
@@ -189,7 +191,9 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
     def fit(self, X: ArrayLike, y: ArrayLike) -> KNeighborsClassifier:
         """Stores the training data and labels."""
         if self.weights not in ("uniform", "distance"):
-            raise ValueError(f"weights not recognized: should be 'uniform' or 'distance', got {self.weights!r}")
+            raise ValueError(
+                f"weights not recognized: should be 'uniform' or 'distance', got {self.weights!r}"
+            )
         X, y = validate_data(self, X, y, dtype=_DTYPES, order="C")
         check_classification_targets(y)
         self.classes_, self._y = np.unique(y, return_inverse=True)

@@ -65,9 +65,7 @@ def metric_id(metric: Any, fn: str) -> int:
         name = _ALIASES.get(metric, metric)
         if name in METRICS:
             return METRICS[name]
-    raise InvalidArgumentError(
-        f"{fn}: metric is {metric!r}, expected one of {sorted([*METRICS, *_ALIASES])}"
-    )
+    raise InvalidArgumentError(f"{fn}: metric is {metric!r}, expected one of {sorted([*METRICS, *_ALIASES])}")
 
 
 def _as_int(value: Any, fn: str, arg: str) -> int:
@@ -122,9 +120,7 @@ def pairwise_distances(X: ArrayLike, Y: ArrayLike | None = None, metric: str = "
     m = metric_id(metric, fn)
     x, y = _two_matrices(X, X if Y is None else Y, fn, ("X", "Y"))
     out = np.empty((x.shape[0], y.shape[0]), dtype=x.dtype)
-    st = _PAIRWISE[x.dtype](
-        cbuf(x), x.shape[0], cbuf(y), y.shape[0], x.shape[1], m, cbuf_out(out), out.size
-    )
+    st = _PAIRWISE[x.dtype](cbuf(x), x.shape[0], cbuf(y), y.shape[0], x.shape[1], m, cbuf_out(out), out.size)
     if st:
         raise_for_status(st)
     if Y is None and m != lib.FK_METRIC_INNER_PRODUCT:
