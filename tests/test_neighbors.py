@@ -407,7 +407,8 @@ def test_import_without_sklearn() -> None:
         "import sys; sys.modules['sklearn'] = None\n"
         "import numpy as np, ferrokit as fk\n"
         "print(fk.neighbors.knn_search(np.ones((1, 2)), np.ones((3, 2)), 2)[1].tolist())\n"
-        "try:\n    fk.neighbors.NearestNeighbors\nexcept ImportError as e:\n    print('ImportError', 'scikit-learn' in str(e))\n"
+        "try:\n    fk.neighbors.NearestNeighbors\n"
+        "except ImportError as e:\n    print('ImportError', 'scikit-learn' in str(e))\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
