@@ -1,0 +1,272 @@
+"""Benchmark suite ``neighbors``: exact k-NN search side by side with
+scikit-learn, numpy and faiss-cpu (``python -m ferrokit bench --suite neighbors``).
+
+Problem (issue 6): database 100 000 × 128 float32, 1 000 queries, k = 10,
+2 threads for everyone (ferrokit's pool, BLAS via threadpoolctl, faiss's
+OpenMP). Timings are medians of interleaved repeats in one process. faiss is
+also timed with 1 thread: on a loaded 2-core machine its OpenMP threads can
+spin against each other, and the goal is judged against faiss's *best*
+configuration, not its worst. Peak memory is the growth of the peak RSS of a
+fresh process running one call (so allocations in Rust, BLAS and faiss count,
+not only numpy's). faiss-cpu and scikit-learn are optional: missing ones are
+reported and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import ferrokit as fk
+from ferrokit.bench import _blas_limit, _cpu_model, _fmt_time, interleaved
+
+THREADS = 2
+DIM = 128
+K = 10
+
+
+def _sizes(quick: bool) -> tuple[int, int]:
+    return (20_000, 200) if quick else (100_000, 1_000)
+
+
+def _data(n_db: int, n_q: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(6)
+    # float32 straight from the generator: no float64 temporary (matters for RSS).
+    return rng.random((n_db, DIM), dtype=np.float32), rng.random((n_q, DIM), dtype=np.float32)
+
+
+def numpy_topk_ip(q: np.ndarray, db: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The numpy way: the full similarity matrix, argpartition, sort the k."""
+    s = q @ db.T
+    part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+    vals = np.take_along_axis(s, part, axis=1)
+    order = np.argsort(-vals, axis=1)
+    return np.take_along_axis(vals, order, axis=1), np.take_along_axis(part, order, axis=1)
+
+
+def _faiss() -> Any:
+    try:
+        import faiss
+    except ImportError:
+        return None
+    return faiss
+
+
+def _cases(db: np.ndarray, q: np.ndarray, single: bool) -> dict[str, Callable[[], Any]]:
+    """Every implementation, as zero-argument callables (indexes built here)."""
+    from ferrokit import neighbors as nb
+
+    faiss = _faiss()
+    idx_l2 = nb.KnnIndex(DIM, metric="sqeuclidean")
+    idx_l2.add(db)
+    idx_ip = nb.KnnIndex(DIM, metric="inner_product")
+    idx_ip.add(db)
+    cases: dict[str, Callable[[], Any]] = {}
+    qq = q[:1] if single else q
+    cases["ferrokit KnnIndex L2"] = lambda: idx_l2.search(qq, K)
+    cases["ferrokit KnnIndex IP"] = lambda: idx_ip.search(qq, K)
+    cases["ferrokit knn_search L2"] = lambda: nb.knn_search(qq, db, K, metric="sqeuclidean")
+    cases["ferrokit knn_search IP"] = lambda: nb.knn_search(qq, db, K, metric="inner_product")
+    if faiss is not None:
+        f_l2 = faiss.IndexFlatL2(DIM)
+        f_l2.add(db)
+        f_ip = faiss.IndexFlatIP(DIM)
+        f_ip.add(db)
+
+        def with_threads(n: int, f: Callable[[], Any]) -> Callable[[], Any]:
+            def run() -> Any:
+                faiss.omp_set_num_threads(n)
+                try:
+                    return f()
+                finally:
+                    faiss.omp_set_num_threads(THREADS)
+
+            return run
+
+        cases["faiss IndexFlatL2"] = lambda: f_l2.search(qq, K)
+        cases["faiss IndexFlatIP"] = lambda: f_ip.search(qq, K)
+        cases["faiss IndexFlatL2 1 thread"] = with_threads(1, lambda: f_l2.search(qq, K))
+        cases["faiss IndexFlatIP 1 thread"] = with_threads(1, lambda: f_ip.search(qq, K))
+    if not single:
+        cases["numpy argpartition IP"] = lambda: numpy_topk_ip(q, db, K)
+        cases["ferrokit NearestNeighbors"] = lambda: nb.NearestNeighbors(n_neighbors=K).fit(db).kneighbors(q)
+        try:
+            from sklearn.neighbors import NearestNeighbors
+        except ImportError:
+            pass
+        else:
+            cases["sklearn NearestNeighbors brute"] = lambda: (
+                NearestNeighbors(n_neighbors=K, algorithm="brute").fit(db).kneighbors(q)
+            )
+    return cases
+
+
+def _setup_threads() -> None:
+    fk.set_num_threads(THREADS)
+    faiss = _faiss()
+    if faiss is not None:
+        faiss.omp_set_num_threads(THREADS)
+
+
+def peak_child(case: str, single: bool, quick: bool) -> None:
+    """Runs in a fresh process: prints the peak-RSS growth of one call of ``case``."""
+    import gc
+    import resource
+
+    _setup_threads()
+    db, q = _data(*_sizes(quick))
+    with _blas_limit(THREADS):
+        f = _cases(db, q, single)[case]
+        gc.collect()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        r = f()
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    del r
+    print(json.dumps({"extra_bytes": (after - before) * 1024}))
+
+
+def _peak(case: str, single: bool, quick: bool) -> int | None:
+    code = f"from ferrokit.bench_neighbors import peak_child; peak_child({case!r}, {single!r}, {quick!r})"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        return None
+    return int(json.loads(r.stdout.strip().splitlines()[-1])["extra_bytes"])
+
+
+def _agreement(db: np.ndarray, q: np.ndarray) -> dict[str, float]:
+    """Fraction of equal neighbour indices vs faiss / numpy (ties may differ)."""
+    from ferrokit import neighbors as nb
+
+    out: dict[str, float] = {}
+    _, i_ip = nb.knn_search(q, db, K, metric="inner_product")
+    out["ip vs numpy"] = float((i_ip == numpy_topk_ip(q, db, K)[1]).mean())
+    faiss = _faiss()
+    if faiss is not None:
+        f = faiss.IndexFlatL2(DIM)
+        f.add(db)
+        _, i_l2 = nb.knn_search(q, db, K, metric="sqeuclidean")
+        out["l2 vs faiss"] = float((i_l2 == f.search(q, K)[1]).mean())
+    return out
+
+
+GOALS = [
+    # (label, batch?, ferrokit case, reference cases (best of), minimum ratio ref/ours)
+    (
+        "NearestNeighbors fit+kneighbors vs sklearn brute",
+        True,
+        "ferrokit NearestNeighbors",
+        ["sklearn NearestNeighbors brute"],
+        2.0,
+    ),
+    (
+        "knn_search IP vs numpy argpartition(q @ db.T)",
+        True,
+        "ferrokit knn_search IP",
+        ["numpy argpartition IP"],
+        2.5,
+    ),
+    (
+        "KnnIndex L2 vs faiss IndexFlatL2",
+        True,
+        "ferrokit KnnIndex L2",
+        ["faiss IndexFlatL2", "faiss IndexFlatL2 1 thread"],
+        0.8,
+    ),
+    (
+        "KnnIndex IP vs faiss IndexFlatIP",
+        True,
+        "ferrokit KnnIndex IP",
+        ["faiss IndexFlatIP", "faiss IndexFlatIP 1 thread"],
+        0.8,
+    ),
+    (
+        "1 query: KnnIndex L2 vs faiss IndexFlatL2",
+        False,
+        "ferrokit KnnIndex L2",
+        ["faiss IndexFlatL2", "faiss IndexFlatL2 1 thread"],
+        2.0,
+    ),
+    (
+        "1 query: KnnIndex IP vs faiss IndexFlatIP",
+        False,
+        "ferrokit KnnIndex IP",
+        ["faiss IndexFlatIP", "faiss IndexFlatIP 1 thread"],
+        2.0,
+    ),
+]
+
+
+def run(quick: bool = False, out_dir: str = "bench-results") -> int:
+    """Runs the suite, prints the table and goals, writes ``<out_dir>/neighbors.json``."""
+    n_db, n_q = _sizes(quick)
+    _setup_threads()
+    db, q = _data(n_db, n_q)
+    faiss = _faiss()
+    meta = {
+        "cpu": _cpu_model(),
+        "threads": THREADS,
+        "simd level": fk.simd_level(),
+        "problem": f"database {n_db} x {DIM} float32, {n_q} queries, k = {K}",
+        "faiss": getattr(faiss, "__version__", "not installed (pip install faiss-cpu)"),
+    }
+    try:
+        import sklearn
+
+        meta["scikit-learn"] = sklearn.__version__
+    except ImportError:
+        meta["scikit-learn"] = "not installed"
+    results: dict[str, dict[str, float]] = {}
+    with _blas_limit(THREADS):
+        results["batch"] = interleaved(_cases(db, q, single=False), 3 if quick else 7)
+        results["single"] = interleaved(_cases(db, q, single=True), 5 if quick else 15, inner=5)
+        agreement = _agreement(db, q)
+    fk.set_num_threads(None)
+
+    peaks: dict[str, int | None] = {}
+    for case in results["batch"]:
+        peaks[case] = _peak(case, False, quick)
+
+    goals = []
+    for label, batch, ours, refs, need in GOALS:
+        table = results["batch" if batch else "single"]
+        avail = [table[r] for r in refs if r in table]
+        if ours not in table or not avail:
+            continue
+        ratio = min(avail) / table[ours]
+        goals.append({"goal": label, "ratio": ratio, "required": need, "met": ratio >= need})
+
+    print("neighbors benchmark")
+    for k_, v in meta.items():
+        print(f"  {k_}: {v}")
+    for part, title in (("batch", f"{n_q} queries"), ("single", "1 query (latency)")):
+        table = results[part]
+        ref = table.get("faiss IndexFlatL2 1 thread")
+        print(
+            f"\n{title}: median time per call" + (" (ratio = faiss L2 1-thread time / this)" if ref else "")
+        )
+        for name, t in sorted(table.items(), key=lambda kv: kv[1]):
+            ratio = f"{ref / t:7.2f}x" if ref else ""
+            peak = peaks.get(name) if part == "batch" else None
+            mem = f"  peak +{peak / 2**20:7.1f} MiB" if peak is not None else ""
+            print(f"  {name:<34} {_fmt_time(t):>10} {ratio}{mem}")
+    print("\nindex agreement (ties may legitimately differ):", agreement)
+    print("\nspeed goals (ratio = reference time / ferrokit time):")
+    for g in goals:
+        flag = "met " if g["met"] else "MISS"
+        print(f"  {flag} {g['goal']:<46} {g['ratio']:5.2f}x (need {g['required']:.2f}x)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "neighbors.json").write_text(
+        json.dumps(
+            {"meta": meta, "results": results, "peak_bytes": peaks, "agreement": agreement, "goals": goals},
+            indent=2,
+        )
+    )
+    print(f"\nwrote {out / 'neighbors.json'}")
+    return 0
