@@ -8,57 +8,56 @@ use crate::float::Float;
 use crate::multiversion;
 
 /// Candidates are tested against the threshold this many at a time.
-const CHUNK: usize = 32;
+const CHUNK: usize = 32; // bits of the u32 mask below
 const LANES: usize = 16;
 
-/// Turns dot products into scores (smaller is better), in place:
-/// L2: `max(‖q‖² + ‖x‖² − 2 q·x, 0)` (NaN stays NaN); inner product: `−q·x`;
-/// cosine: `−(q·x)/(‖q‖‖x‖)` with the inverse norms in `qa` / `xa`.
+/// Scores one row of dot products chunk by chunk (`score(dot, x_aux)`, smaller
+/// is better) and offers a chunk to the top-k only if one of its scores beats
+/// the current threshold: one pass over the tile row, scores kept in registers.
 #[inline(always)]
-fn score_row<T: Float>(row: &mut [T], metric: Metric, qa: T, xa: &[T]) {
-    match metric {
-        Metric::SqEuclidean | Metric::Euclidean => {
-            for (s, &x) in row.iter_mut().zip(xa) {
-                let v = qa + x - (*s + *s);
-                *s = if v < T::ZERO { T::ZERO } else { v };
-            }
-        }
-        Metric::InnerProduct => {
-            for s in row.iter_mut() {
-                *s = T::ZERO - *s;
-            }
-        }
-        Metric::Cosine => {
-            for (s, &x) in row.iter_mut().zip(xa) {
-                *s = T::ZERO - *s * qa * x;
-            }
-        }
-    }
-}
-
-#[inline(always)]
-fn push_row<T: Float>(row: &[T], base: usize, top: &mut TopK<T>) {
+fn scan_row<T: Float>(
+    row: &[T],
+    xa: &[T],
+    base: usize,
+    top: &mut TopK<T>,
+    score: impl Fn(T, T) -> T,
+) {
     let mut j0 = base;
-    for chunk in row.chunks(CHUNK) {
-        if let Some(thr) = top.threshold() {
-            let mut any = false;
-            for &v in chunk {
-                any |= v < thr;
+    for (dots, xs) in row.chunks(CHUNK).zip(xa.chunks(CHUNK)) {
+        let len = dots.len();
+        match (
+            top.threshold(),
+            <&[T; CHUNK]>::try_from(dots),
+            <&[T; CHUNK]>::try_from(xs),
+        ) {
+            (Some(thr), Ok(d), Ok(x)) => {
+                // A bit per score below the threshold (vector compares, nothing
+                // stored); only those are scored again and offered, in order.
+                let mut mask: u32 = 0;
+                for o in 0..CHUNK {
+                    mask |= u32::from(score(d[o], x[o]) < thr) << o;
+                }
+                while mask != 0 {
+                    let o = mask.trailing_zeros() as usize;
+                    top.offer(score(d[o], x[o]), j0 + o);
+                    mask &= mask - 1;
+                }
             }
-            if !any {
-                j0 += chunk.len();
-                continue;
+            _ => {
+                for (o, (&d, &x)) in dots.iter().zip(xs).enumerate() {
+                    top.offer(score(d, x), j0 + o);
+                }
             }
         }
-        for (o, &v) in chunk.iter().enumerate() {
-            top.offer(v, j0 + o);
-        }
-        j0 += chunk.len();
+        j0 += len;
     }
 }
 
 /// Scores an `m × n` tile of dot products (row-major, rows = queries) and offers
 /// every score to its query's top-k; `base` is the database index of column 0.
+/// Scores: L2 `max(‖q‖² + ‖x‖² − 2 q·x, 0)` (NaN stays NaN) with the squared
+/// norms in `qaux` / `xaux`; inner product `−q·x`; cosine `−(q·x)/(‖q‖‖x‖)` with
+/// the inverse norms in `qaux` / `xaux`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn scan_tile_body<T: Float>(
@@ -71,10 +70,23 @@ fn scan_tile_body<T: Float>(
     base: usize,
     tops: &mut [TopK<T>],
 ) {
+    let xaux = &xaux[..n];
     for i in 0..m {
-        let row = &mut tile[i * n..(i + 1) * n];
-        score_row(row, metric, qaux[i], &xaux[..n]);
-        push_row(row, base, &mut tops[i]);
+        let row = &tile[i * n..(i + 1) * n];
+        let qa = qaux[i];
+        let top = &mut tops[i];
+        match metric {
+            Metric::SqEuclidean | Metric::Euclidean => scan_row(row, xaux, base, top, |d, x| {
+                let v = qa + x - (d + d);
+                if v < T::ZERO {
+                    T::ZERO
+                } else {
+                    v
+                }
+            }),
+            Metric::InnerProduct => scan_row(row, xaux, base, top, |d, _| T::ZERO - d),
+            Metric::Cosine => scan_row(row, xaux, base, top, |d, x| T::ZERO - d * qa * x),
+        }
     }
 }
 

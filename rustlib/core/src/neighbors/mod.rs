@@ -34,7 +34,7 @@ pub const QUERY_BLOCK: usize = 256;
 /// Database rows per tile.
 pub const DB_BLOCK: usize = 1024;
 /// Query blocks with fewer rows than this skip GEMM (packing would not pay).
-const SMALL_QUERIES: usize = 8;
+const SMALL_QUERIES: usize = 4;
 /// The work is cut into about this many tasks (more than any thread count we
 /// expect to matter, fewer than would cost merge overhead).
 const TARGET_TASKS: usize = 16;
