@@ -101,11 +101,11 @@ fn matches_brute_force_all_metrics_and_shapes() {
         for &(nq, nd, dim, k) in &[
             (1usize, 1usize, 1usize, 1usize),
             (1, 50, 3, 50),
-            (3, 2000, 7, 5),
+            (3, 9000, 7, 5),  // direct kernel, several database chunks
+            (20, 9000, 5, 4), // GEMM, several chunks
             (9, 1500, 5, 1),
-            (300, 2100, 13, 10),
-            (260, 5000, 33, 3),
-            (20, 9000, 16, 700),
+            (260, 600, 33, 3),  // two query blocks
+            (5, 4200, 16, 600), // k above the chunking limit
         ] {
             check::<f64>(nq, nd, dim, k, metric, 1e-9);
             check::<f32>(nq, nd, dim, k, metric, 2e-5);
