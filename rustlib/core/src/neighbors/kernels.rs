@@ -142,8 +142,18 @@ fn small_dots_body<T: Float>(q: &[T], m: usize, x: &[T], n: usize, d: usize, out
     }
 }
 
-multiversion! {
-    pub(crate) fn small_dots_f32(q: &[f32], m: usize, x: &[f32], n: usize, d: usize, out: &mut [f32]) -> () = small_dots_body::<f32>;
+/// float32: one query at a time through the vector kernel of `simd::dots`
+/// (same lane structure and bits as `small_dots_body`; the block of rows stays
+/// in cache between queries).
+pub(crate) fn small_dots_f32(q: &[f32], m: usize, x: &[f32], n: usize, d: usize, out: &mut [f32]) {
+    for i in 0..m {
+        crate::simd::dots::dots_f32(
+            &q[i * d..(i + 1) * d],
+            &x[..n * d],
+            d,
+            &mut out[i * n..(i + 1) * n],
+        );
+    }
 }
 multiversion! {
     pub(crate) fn small_dots_f64(q: &[f64], m: usize, x: &[f64], n: usize, d: usize, out: &mut [f64]) -> () = small_dots_body::<f64>;

@@ -170,5 +170,6 @@ macro_rules! multiversion_fma {
     };
 }
 
+pub mod dots;
 pub mod gemm;
 pub mod stream;
