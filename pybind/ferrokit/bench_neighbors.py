@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 import ferrokit as fk
-from ferrokit.bench import _blas_limit, _cpu_model, _fmt_time, interleaved
+from ferrokit.bench import _blas_limit, _cpu_model, fmt_time, interleaved
 
 THREADS = 2
 DIM = 128
@@ -287,7 +287,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
             ratio = f"{ref / t:7.2f}x" if ref else ""
             peak = peaks.get(name) if part == "batch" else None
             mem = f"  peak +{peak / 2**20:7.1f} MiB" if peak is not None else ""
-            print(f"  {name:<34} {_fmt_time(t):>10} {ratio}{mem}")
+            print(f"  {name:<34} {fmt_time(t):>10} {ratio}{mem}")
     print("\nindex agreement (ties may legitimately differ):", agreement)
     print("\nspeed goals (ratio = reference time / ferrokit time):")
     for g in goals:
