@@ -444,3 +444,13 @@ def test_c_example_builds_and_runs(tmp_path) -> None:
         "unknown metric": "FK_ERR_INVALID_ARGUMENT",
         "empty database": "FK_ERR_INVALID_ARGUMENT",
     }
+
+
+def test_bench_module_imports_and_its_numpy_reference_agrees() -> None:
+    from ferrokit import bench_neighbors
+
+    q, x = _data((7, 16), np.float32, 1), _data((300, 16), np.float32, 2)
+    d_np, i_np = bench_neighbors.numpy_topk_ip(q, x, 5)
+    d_fk, i_fk = nb.knn_search(q, x, 5, metric="inner_product")
+    np.testing.assert_array_equal(i_fk, i_np)
+    np.testing.assert_allclose(d_fk, d_np, rtol=1e-5)
