@@ -172,6 +172,45 @@ def _peak(case: str, single: bool, quick: bool) -> int | None:
     return None if v is None else int(v)
 
 
+def cpu_times(db: np.ndarray, q: np.ndarray, repeats: int) -> dict[str, float]:
+    """CPU seconds of the calling thread per call, everything at ONE thread, min of
+    ``repeats``: a kernel-efficiency comparison that other processes on the
+    machine barely disturb (wall-clock times on a loaded 2-core box mostly measure
+    the load). ferrokit, faiss (OpenMP 1 thread) and BLAS all run in the caller."""
+    import time
+
+    from ferrokit import neighbors as nb
+
+    faiss = _faiss()
+    cases: dict[str, Callable[[], Any]] = {}
+    for metric, tag in (("sqeuclidean", "L2"), ("inner_product", "IP")):
+        ix = nb.KnnIndex(DIM, metric=metric)
+        ix.add(db)
+        cases[f"ferrokit {tag}"] = lambda ix=ix: ix.search(q, K)
+        cases[f"ferrokit {tag} 1 query"] = lambda ix=ix: ix.search(q[:1], K)
+        if faiss is not None:
+            f = (faiss.IndexFlatL2 if tag == "L2" else faiss.IndexFlatIP)(DIM)
+            f.add(db)
+            cases[f"faiss {tag}"] = lambda f=f: f.search(q, K)
+            cases[f"faiss {tag} 1 query"] = lambda f=f: f.search(q[:1], K)
+    out: dict[str, list[float]] = {k: [] for k in cases}
+    fk.set_num_threads(1)
+    if faiss is not None:
+        faiss.omp_set_num_threads(1)
+    try:
+        with _blas_limit(1):
+            for _ in range(repeats):
+                for name, fn in cases.items():
+                    inner = 20 if name.endswith("1 query") else 1
+                    t0 = time.thread_time()
+                    for _ in range(inner):
+                        fn()
+                    out[name].append((time.thread_time() - t0) / inner)
+    finally:
+        _setup_threads()
+    return {k: min(v) for k, v in out.items()}
+
+
 def _agreement(db: np.ndarray, q: np.ndarray) -> dict[str, float]:
     """Fraction of equal neighbour indices vs faiss / numpy (ties may differ)."""
     from ferrokit import neighbors as nb
@@ -259,6 +298,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
         results["batch"] = interleaved(_cases(db, q, single=False), 3 if quick else 7)
         results["single"] = interleaved(_cases(db, q, single=True), 5 if quick else 15, inner=5)
         agreement = _agreement(db, q)
+    cpu = cpu_times(db, q, 3 if quick else 5)
     fk.set_num_threads(None)
 
     peaks: dict[str, int | None] = {}
@@ -288,6 +328,9 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
             peak = peaks.get(name) if part == "batch" else None
             mem = f"  peak +{peak / 2**20:7.1f} MiB" if peak is not None else ""
             print(f"  {name:<34} {fmt_time(t):>10} {ratio}{mem}")
+    print("\nCPU time per call at 1 thread (min; robust to other load on the machine):")
+    for name, t in sorted(cpu.items()):
+        print(f"  {name:<34} {fmt_time(t):>10}")
     print("\nindex agreement (ties may legitimately differ):", agreement)
     print("\nspeed goals (ratio = reference time / ferrokit time):")
     for g in goals:
@@ -297,7 +340,14 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "neighbors.json").write_text(
         json.dumps(
-            {"meta": meta, "results": results, "peak_bytes": peaks, "agreement": agreement, "goals": goals},
+            {
+                "meta": meta,
+                "results": results,
+                "cpu_1_thread": cpu,
+                "peak_bytes": peaks,
+                "agreement": agreement,
+                "goals": goals,
+            },
             indent=2,
         )
     )
