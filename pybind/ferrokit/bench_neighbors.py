@@ -294,6 +294,10 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     except ImportError:
         meta["scikit-learn"] = "not installed"
     results: dict[str, dict[str, float]] = {}
+    try:
+        meta["load average"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        pass
     with _blas_limit(THREADS):
         results["batch"] = interleaved(_cases(db, q, single=False), 3 if quick else 7)
         results["single"] = interleaved(_cases(db, q, single=True), 5 if quick else 15, inner=5)
@@ -353,3 +357,36 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     )
     print(f"\nwrote {out / 'neighbors.json'}")
     return 0
+
+
+def readme_lines(data: dict[str, Any]) -> list[str]:
+    """Markdown for the README benchmark section (called by benchmarks/readme_table.py)."""
+    m = data["meta"]
+    lines = [
+        "",
+        f"Exact k-NN, {m['problem']}; {m['cpu']}, {m['threads']} threads, SIMD {m['simd level']}; "
+        f"faiss-cpu {m['faiss']}, scikit-learn {m['scikit-learn']}; load average at the start "
+        f"{m.get('load average', '?')}. Medians of interleaved repeats (wall clock); faiss is also "
+        "run with 1 thread (its OpenMP threads degrade badly on a busy machine) and the goals use "
+        "its faster setting. Peak = growth of the peak RSS during one call (fresh process).",
+        "",
+        "| implementation | 1000 queries | peak memory | 1 query |",
+        "|---|---:|---:|---:|",
+    ]
+    batch, single, peaks = data["results"]["batch"], data["results"]["single"], data["peak_bytes"]
+    for name, t in sorted(batch.items(), key=lambda kv: kv[1]):
+        p = peaks.get(name)
+        one = single.get(name)
+        lines.append(
+            f"| {name} | {fmt_time(t)} | {'' if p is None else f'{p / 2**20:.1f} MiB'} | "
+            f"{'' if one is None else fmt_time(one)} |"
+        )
+    cpu = data.get("cpu_1_thread")
+    if cpu:
+        lines += [
+            "",
+            "CPU time per call at 1 thread (min of repeats; barely affected by other load): "
+            + ", ".join(f"{k} {fmt_time(v)}" for k, v in sorted(cpu.items()))
+            + ".",
+        ]
+    return lines
