@@ -528,6 +528,8 @@ impl<T: KnnFloat> KnnIndex<T> {
         rows_of(rows.len(), self.dim, "rows")?;
         // Compute first, then extend: a failure leaves the index unchanged.
         let aux = row_aux(rows, self.dim, self.metric);
+        // Huge pages for the rows (streamed once per query: fewer TLB misses).
+        crate::simd::mem::reserve_huge(&mut self.data, rows.len());
         self.data.extend_from_slice(rows);
         self.aux.extend_from_slice(&aux);
         Ok(())
