@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ferrokit._errors import ShapeMismatchError
-from ferrokit._native import ffi
+from ferrokit._native import ffi, lib
 
 F64 = np.dtype(np.float64)
 F32 = np.dtype(np.float32)
@@ -62,14 +62,13 @@ def as_float_array(obj: Any, fn: str, arg: str) -> tuple[np.ndarray, bool]:
         return conv, conv is not obj
     if obj is None:
         raise TypeError(f"{fn}: {arg} is None, expected an array-like of numbers")
-    if isinstance(obj, (list, tuple)):
-        try:
-            # cffi converts a flat list of numbers in one C loop, about 1.5x
-            # faster than array('d', ...) and 2x faster than numpy's dtype
-            # discovery; anything else (nested lists, strings) goes to numpy below.
-            return np.frombuffer(ffi.buffer(ffi.new("double[]", obj)), dtype=F64), True
-        except TypeError:
-            pass
+    if type(obj) is list or type(obj) is tuple:
+        # One C loop over the items (PyFloat_AS_DOUBLE), on par with PyO3's
+        # extraction and 3x faster than numpy's dtype discovery; anything but
+        # floats and ints (nested lists, strings, None) goes to numpy below.
+        out = np.empty(len(obj), dtype=F64)
+        if lib.fkpy_seq_to_f64(ffi.cast("void *", id(obj)), ffi.from_buffer("double[]", out), len(obj)) == 0:
+            return out, True
     if isinstance(obj, (str, bytes)):
         raise TypeError(f"{fn}: {arg} is a {type(obj).__name__}, expected an array-like of numbers")
     try:

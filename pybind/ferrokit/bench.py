@@ -152,6 +152,22 @@ def bench_call_modes(quick: bool) -> Timing:
     return out
 
 
+def _bench_size_child(n: int, threads: int, quick: bool) -> Timing:
+    return bench_size(n, threads, _load_pyo3(), quick)
+
+
+def _bench_size_isolated(n: int, threads: int, quick: bool) -> Timing:
+    """Runs one (n, threads) group in a fresh interpreter. Earlier groups leave
+    the allocator in very different states (10**7-element Python lists, freed
+    80 MB arrays), which decided how much page-fault time later groups paid:
+    a 2-thread group measured after the 1-thread one ran up to 3x slower than
+    the same group alone. A fresh process gives every group the same start."""
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_bench_size_child, (n, threads, quick))
+
+
 def bench_size(n: int, threads: int, pyo3: Any, quick: bool) -> Timing:
     rng = np.random.default_rng(n)
     x = rng.random(n)
@@ -369,7 +385,7 @@ def run_seed(quick: bool = False, out_dir: str = "bench-results") -> int:
     results = []
     for n in sizes:
         for threads in (1, 2):
-            results.append(bench_size(n, threads, pyo3, quick))
+            results.append(_bench_size_isolated(n, threads, quick))
     goals = evaluate_goals(results, small)
     print_report(meta, small, modes, results, goals)
     out = Path(out_dir)
