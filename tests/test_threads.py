@@ -173,36 +173,48 @@ def test_omp_num_threads_is_the_fallback() -> None:
     assert r.stdout.strip() == "2", r.stderr
 
 
+GIL_SCRIPT = """
+import threading, time
+import numpy as np
+import ferrokit as fk
+
+x = np.random.default_rng(4).random(128 * 1024).astype(np.float32)
+
+def work():
+    for _ in range(1500):
+        fk.dot_product(x, x)
+
+ratios = []
+fk.set_num_threads(1)
+for _ in range(10):  # stop at the first clean window; a busy neighbour core spoils some
+    t0 = time.perf_counter()
+    work()
+    work()
+    sequential = time.perf_counter() - t0
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ratios.append((time.perf_counter() - t0) / sequential)
+    if ratios[-1] < 0.7:
+        break
+print(min(ratios), ratios)
+"""
+
+
 def test_gil_is_released_two_python_threads_run_kernels_in_parallel() -> None:
     """Pool at 1 thread: two Python threads each running a long kernel call loop
     finish in clearly less time than running both loops one after the other.
     The data stays in each core's cache so the kernel is compute-bound (a
-    memory-bound kernel could not speed up on a shared memory bus)."""
-    if (os.cpu_count() or 1) < 2:
+    memory-bound kernel could not speed up on a shared memory bus). It runs in a
+    fresh interpreter: thread pools other tests leave spinning in this process
+    (BLAS, OpenMP) would otherwise take the second core."""
+    if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs 2 CPUs")
-    import time
-
-    x = np.random.default_rng(4).random(128 * 1024).astype(np.float32)
-
-    def work() -> None:
-        for _ in range(1500):
-            fk.dot_product(x, x)
-
-    ratios = []
-    with fk.threads(1):
-        for _ in range(10):  # stop at the first clean window; a busy neighbour core spoils some
-            t0 = time.perf_counter()
-            work()
-            work()
-            sequential = time.perf_counter() - t0
-            threads = [threading.Thread(target=work) for _ in range(2)]
-            t0 = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            ratios.append((time.perf_counter() - t0) / sequential)
-            if ratios[-1] < 0.7:
-                break
+    r = _run(GIL_SCRIPT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    best = float(r.stdout.split()[0])
     # About 0.55 on an idle 2-core machine; 0.7 leaves room for a noisy neighbour.
-    assert min(ratios) < 0.7, ratios
+    assert best < 0.7, r.stdout
