@@ -73,7 +73,7 @@ ATHERIS := $(PYTHON) tests/fuzz/fuzz_python_api.py
 fuzz-deps: deps
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked --version 0.13.2
 
-FUZZ_TARGETS := c_abi_seed mlp_load
+FUZZ_TARGETS := c_abi_seed mlp_load c_abi_kernels
 
 # $(1): seconds per cargo-fuzz target, $(2): seconds of atheris.
 define run_fuzzers
@@ -91,7 +91,7 @@ endef
 
 # A short run for `make test` (under 60 s of fuzzing in all).
 fuzz-smoke: fuzz-deps build
-	$(call run_fuzzers,18,18)
+	$(call run_fuzzers,12,15)
 
 fuzz: fuzz-deps build
 	$(call run_fuzzers,$(FUZZ_SECONDS),$(FUZZ_SECONDS))
