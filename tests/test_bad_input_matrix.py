@@ -98,6 +98,19 @@ def _reduction(f: Callable[[np.ndarray], Any], empty_raises: bool = False) -> Ca
     return ref
 
 
+def _np_pairwise(x: np.ndarray) -> Any:
+    """Euclidean self-distances of the rows of a 2-D input (1-D and 0-D are refused,
+    like scikit-learn; so are NaN/inf, like scikit-learn)."""
+    if x.ndim != 2:
+        return Raises(ValueError)
+    if x.shape[0] == 0:
+        return np.zeros((0, 0))  # documented: no rows, an empty matrix (scikit-learn raises)
+    if not np.isfinite(x).all():
+        return Raises(ValueError)
+    d = x[:, None, :] - x[None, :, :]
+    return np.sqrt((d * d).sum(-1))
+
+
 def _erf(x: np.ndarray) -> np.ndarray:
     from math import erf
 
@@ -127,6 +140,7 @@ FUNCTIONS = [
     Fn("nn.silu", fk.nn.silu, _last_axis(lambda x: x / (1 + np.exp(-x))), rtol=1e-5),
     Fn("nn.gelu", fk.nn.gelu, _last_axis(lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2)))), rtol=1e-5),
     Fn("nn.layer_norm", fk.nn.layer_norm, _last_axis(_np_layer_norm, rowwise=True), rtol=1e-4),
+    Fn("neighbors.pairwise_distances", lambda x: fk.neighbors.pairwise_distances(x), _np_pairwise, rtol=1e-4),
 ]
 
 _rng = np.random.default_rng(0)
