@@ -102,3 +102,15 @@ def test_mlp_handles_created_and_freed_ten_thousand_times() -> None:
         fk.nn.MLP.load(model).predict(x)  # freed by the finalizer instead
 
     assert _soak(cycle, 10_000) < MIB
+
+
+def test_knn_index_handles_and_searches_ten_thousand_times() -> None:
+    db = np.random.default_rng(5).standard_normal((500, 16)).astype(np.float32)
+
+    def cycle() -> None:
+        with fk.neighbors.KnnIndex(dim=16) as index:
+            index.add(db)
+            index.search(db[:4], k=3)
+        fk.neighbors.knn_search(db[:2], db, 5)
+
+    assert _soak(cycle, 10_000) < MIB
