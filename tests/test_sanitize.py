@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = [
     ROOT / "examples" / "c" / "seed_demo.c",
     ROOT / "examples" / "c" / "stats_demo.c",
+    ROOT / "examples" / "c" / "knn_search.c",
     ROOT / "tests" / "c" / "stress.c",
 ]
 MLP_MODEL = ROOT / "rustlib" / "fuzz" / "regressions" / "mlp_load" / "classifier-3class.bin"
