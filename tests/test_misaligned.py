@@ -36,3 +36,22 @@ def test_misaligned_inputs_give_the_aligned_results(dtype: type) -> None:
     from ferrokit.preprocessing import StandardScaler
 
     np.testing.assert_array_equal(StandardScaler().fit_transform(a), StandardScaler().fit_transform(b))
+
+
+def test_fitted_estimator_with_misaligned_attributes_transforms_alike() -> None:
+    """What unpickling a fitted scaler on a Dask worker can give: its arrays at odd offsets."""
+    pytest.importorskip("sklearn")
+    from ferrokit.preprocessing import MinMaxScaler, StandardScaler
+
+    x = np.random.default_rng(1).standard_normal((50, 8))
+    for cls in (StandardScaler, MinMaxScaler):
+        est = cls().fit(x)
+        want = est.transform(x)
+        for k, v in list(vars(est).items()):
+            if isinstance(v, np.ndarray) and v.dtype == np.float64 and v.ndim == 1:
+                m = _misaligned(v.shape)
+                m[...] = v
+                setattr(est, k, m)
+        xm = _misaligned(x.shape)
+        xm[...] = x
+        np.testing.assert_array_equal(est.transform(xm), want)

@@ -86,9 +86,7 @@ def as_vector(obj: Any, fn: str, arg: str) -> np.ndarray:
     arr, _ = as_float_array(obj, fn, arg)
     if arr.ndim != 1:
         raise ShapeMismatchError(f"{fn}: {arg} must be 1-D, got an array of shape {arr.shape}")
-    if not (arr.flags.c_contiguous and arr.flags.aligned):
-        arr = np.array(arr, order="C")  # a fresh copy: np.ascontiguousarray keeps it unaligned
-    return arr
+    return c_contiguous(arr)
 
 
 def as_matrix(obj: Any, fn: str, arg: str, *, allow_fortran: bool = False) -> np.ndarray:
@@ -102,10 +100,9 @@ def as_matrix(obj: Any, fn: str, arg: str, *, allow_fortran: bool = False) -> np
         raise ShapeMismatchError(
             f"{fn}: {arg} must be 2-D (n_samples, n_features), got an array of shape {arr.shape}"
         )
-    flags = arr.flags
-    if flags.aligned and (flags.c_contiguous or (allow_fortran and flags.f_contiguous)):
+    if allow_fortran and arr.flags.f_contiguous and arr.flags.aligned:
         return arr
-    return np.array(arr, order="C")  # a fresh copy: np.ascontiguousarray keeps it unaligned
+    return c_contiguous(arr)
 
 
 def c_contiguous(obj: Any, dtype: Any = None) -> np.ndarray:

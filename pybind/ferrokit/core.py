@@ -166,10 +166,9 @@ def normalize(data: ArrayLike, *, out: np.ndarray | None = None) -> np.ndarray:
         return out
     # Lay x out like out, so element i of one buffer matches element i of the other.
     xv: Any = c_contiguous(x) if ov is out else f_contiguous(x).T
-    if not xv.flags.aligned or (
-        np.may_share_memory(xv, ov)
-        and not (data_address(xv) == data_address(ov) and xv.strides == ov.strides)
+    if np.may_share_memory(xv, ov) and not (
+        data_address(xv) == data_address(ov) and xv.strides == ov.strides
     ):
-        xv = xv.copy()  # unaligned (the calls above keep it so) or partial overlap: read from a copy
+        xv = xv.copy()  # partial overlap: read from a copy
     _normalize_call(xv, ov)
     return out

@@ -169,12 +169,6 @@ def _kernel_dtype(dt: np.dtype) -> np.dtype:
     return dt if dt in (_F64, _F32) else (_F32 if dt == _F16 else _F64)
 
 
-def _aligned(arr: np.ndarray) -> np.ndarray:
-    """``arr`` itself, or an aligned copy: chunks deserialized from the network
-    can sit at any byte offset, and the kernels (rightly) refuse misaligned data."""
-    return arr if arr.flags.aligned else arr.copy()
-
-
 def _block_stats(
     block: Any, dtype: np.dtype, weight: Any = None, flatten: bool = False
 ) -> tuple[np.ndarray, int]:
@@ -191,7 +185,7 @@ def _block_stats(
     if flatten:
         arr = arr.reshape(-1, 1)
     if weight is None:
-        return partial_stats(_aligned(arr)).packed(), arr.shape[0]
+        return partial_stats(arr).packed(), arr.shape[0]
     w = weight.to_numpy(dtype=dtype) if hasattr(weight, "to_numpy") else np.asarray(weight, dtype=dtype)
     if w.ndim == 0:
         w = np.full(arr.shape[0], w, dtype=dtype)
@@ -200,7 +194,7 @@ def _block_stats(
             f"sample_weight: a chunk of X has {arr.shape[0]} rows but its sample_weight chunk has "
             f"shape {w.shape}; give sample_weight the row chunks (partitions) of X"
         )
-    return partial_stats(_aligned(arr), sample_weight=c_contiguous(w)).packed(), arr.shape[0]
+    return partial_stats(arr, sample_weight=c_contiguous(w)).packed(), arr.shape[0]
 
 
 def _merge_packed(*parts: tuple[np.ndarray, int]) -> tuple[np.ndarray, int]:
@@ -416,10 +410,7 @@ def _apply_block(arr: np.ndarray, est: Any, method: str, dtype: np.dtype) -> np.
     _follow_worker_threads()
     if arr.shape[0] == 0:  # an empty chunk (scikit-learn refuses 0 samples)
         return np.empty(arr.shape, dtype=dtype)
-    for k, v in vars(est).items():  # fitted arrays unpickled on a worker may be misaligned
-        if isinstance(v, np.ndarray) and not v.flags.aligned:
-            setattr(est, k, v.copy())
-    return getattr(est, method)(_aligned(arr))
+    return getattr(est, method)(arr)
 
 
 def _transform_block(block: Any, est: Any, method: str, dtype: np.dtype) -> Any:
@@ -633,7 +624,7 @@ def _normalize_block(block: np.ndarray, plan: tuple[Any, Any, Any], dtype: np.dt
     arr = np.asarray(block)
     if arr.dtype != dtype:
         arr = arr.astype(dtype)
-    col = _aligned(arr.reshape(-1, 1))
+    col = arr.reshape(-1, 1)
     if pre != 1:
         col = affine(col, pre)
     return affine(col, d, sub=lo, divide=True).reshape(arr.shape)

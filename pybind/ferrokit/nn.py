@@ -103,7 +103,7 @@ def _prepare_out(
             if xv is not None:
                 res = np.empty_like(x)
                 return xv, flat_view(res), res
-        src = c_contiguous(x) if not (x.flags.c_contiguous and x.flags.aligned) else x
+        src = c_contiguous(x)
         res = np.empty(x.shape, dtype=x.dtype)
         return src, res, res
     check_out(out, x, fn, "x")
@@ -113,7 +113,7 @@ def _prepare_out(
         if _same_buffer(x, out):
             return out, out, out  # in place
         x = x.copy()  # partial overlap: read from a copy
-    src = c_contiguous(x) if not (x.flags.c_contiguous and x.flags.aligned) else x
+    src = c_contiguous(x)
     return src, out, out
 
 
@@ -336,7 +336,7 @@ def topk(x: ArrayLike, k: int, largest: bool = True, sorted: bool = True) -> tup
     k = int(k)
     if not 0 <= k <= cols:
         raise ValueError(f"topk: k must be in [0, {cols}] (the length of the last axis), got {k}")
-    src = arr if (arr.flags.c_contiguous and arr.flags.aligned) else c_contiguous(arr)
+    src = c_contiguous(arr)
     values = np.empty((*arr.shape[:-1], k), dtype=arr.dtype)
     indices = np.empty((*arr.shape[:-1], k), dtype=np.int64)
     f = lib.fk_topk_f64 if src.dtype == F64 else lib.fk_topk_f32

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
 import pathlib
 from collections.abc import Iterator
@@ -38,15 +39,13 @@ def set_num_threads(n: int | None) -> None:
     """
     if n is None:
         n = 0
-    elif isinstance(n, bool) or not isinstance(n, int):
+    else:
         try:
-            n = int(n.__index__())  # numpy integers
-        except AttributeError:
+            n = operator.index(n)  # ints and numpy integers
+        except TypeError:
             raise TypeError(f"set_num_threads: n must be an int or None, got {type(n).__name__}") from None
         if n < 1:
             raise ValueError(f"set_num_threads: n must be >= 1 (or None for the default), got {n}")
-    elif n < 1:
-        raise ValueError(f"set_num_threads: n must be >= 1 (or None for the default), got {n}")
     st = lib.fk_set_num_threads(n)
     if st:
         raise_for_status(st)
