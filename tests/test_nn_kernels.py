@@ -185,6 +185,23 @@ def test_softmax_out_and_inplace(dtype: type) -> None:
     np.testing.assert_allclose(y, _log_softmax_ref(x.astype(np.float64)), rtol=RTOL[dtype], atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_streaming_path_equals_small_path(dtype: type) -> None:
+    # Outputs of 8 MiB or more are written with streaming stores (and rows are
+    # prefetched): same arithmetic, so every row must equal the row computed
+    # alone (small output, normal stores), bit for bit, and in place too.
+    cols = 1031  # odd: vector body plus a scalar tail per row
+    rows = (9 << 20) // (cols * np.dtype(dtype).itemsize) + 1
+    x = _x((rows, cols), dtype)
+    got = nn.softmax(x)
+    for i in (0, 1, rows // 2, rows - 1):
+        np.testing.assert_array_equal(got[i], nn.softmax(x[i : i + 1])[0])
+    y = x.copy()
+    nn.softmax(y, out=y)
+    np.testing.assert_array_equal(y, got)
+    _close(got[:50], _softmax_ref(x[:50].astype(np.float64)), dtype)
+
+
 # -------------------------------------------------------------------- norms
 
 

@@ -9,14 +9,8 @@ use crate::blocks::{map_inplace, map_into};
 use crate::float::Float;
 use crate::minmax::{nan_minmax, MinMaxLeaf};
 use crate::multiversion;
-use crate::simd::stream::{affine_div_stream_f32, affine_div_stream_f64};
+use crate::simd::stream::{affine_div_stream_f32, affine_div_stream_f64, STREAM_MIN_BYTES};
 use crate::{Error, Result};
-
-/// Outputs at least this large (bytes) are written with streaming stores: they
-/// cannot stay in cache anyway, and skipping the read-for-ownership saves a
-/// third of the traffic. Smaller outputs keep normal stores, so a caller that
-/// reads the result right away finds it in cache.
-const STREAM_MIN_BYTES: usize = 8 << 20;
 
 /// `out = (x * pre - lo) / d`, the whole transform as one affine-then-divide.
 /// `pre` is 1 except when `max - min` overflows (then both sides are halved

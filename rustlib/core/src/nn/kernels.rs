@@ -12,6 +12,8 @@
 
 use super::math::*;
 use crate::float::Float;
+use crate::simd::prefetch::prefetch_read;
+use crate::simd::stream::{scale_stream_f32, scale_stream_f64, store_fence};
 use crate::{multiversion, multiversion_fma};
 
 /// Independent accumulators per row reduction.
@@ -89,6 +91,8 @@ pub trait VMath: Float {
     fn rmax(x: &[Self]) -> Self;
     fn rsum(x: &[Self]) -> Self;
     fn rsum64(x: &[Self], shift: f64, square: bool) -> f64;
+    /// `out = x * s`, with streaming stores when `stream`.
+    fn scale_into(x: &[Self], out: &mut [Self], s: Self, stream: bool);
 }
 
 impl VMath for f64 {
@@ -137,6 +141,16 @@ impl VMath for f64 {
     }
     fn rsum64(x: &[f64], shift: f64, square: bool) -> f64 {
         row_sum64_f64(x, shift, square)
+    }
+    #[inline(always)]
+    fn scale_into(x: &[f64], out: &mut [f64], s: f64, stream: bool) {
+        if stream {
+            scale_stream_f64(x, out, s)
+        } else {
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = v * s;
+            }
+        }
     }
 }
 
@@ -189,6 +203,16 @@ impl VMath for f32 {
     }
     fn rsum64(x: &[f32], shift: f64, square: bool) -> f64 {
         row_sum64_f32(x, shift, square)
+    }
+    #[inline(always)]
+    fn scale_into(x: &[f32], out: &mut [f32], s: f32, stream: bool) {
+        if stream {
+            scale_stream_f32(x, out, s)
+        } else {
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = v * s;
+            }
+        }
     }
 }
 
@@ -281,6 +305,12 @@ fn row_sum<T: VMath>(x: &[T]) -> T {
     for &v in rest {
         tail = tail + v;
     }
+    pairwise_lanes(acc) + tail
+}
+
+/// `acc[0] + ... + acc[RLANES - 1]`, halving the width each step.
+#[inline(always)]
+fn pairwise_lanes<T: VMath>(mut acc: [T; RLANES]) -> T {
     let mut w = RLANES;
     while w > 1 {
         w /= 2;
@@ -288,7 +318,7 @@ fn row_sum<T: VMath>(x: &[T]) -> T {
             acc[i] = acc[i] + acc[i + w];
         }
     }
-    acc[0] + tail
+    acc[0]
 }
 
 #[inline(always)]
@@ -303,37 +333,63 @@ fn sum_lanes<T: VMath>(mut a: [T; LANES]) -> T {
     a[0]
 }
 
-/// Softmax (or log-softmax) of one row. Two passes read `x` (the max; then
-/// `e^(x - max)` written to `out`); the output row, still in L1, is then summed
-/// and scaled by `1/sum` (log-softmax: `out = (x - max) - ln(sum)`). Each pass
-/// is a plain slice loop, which LLVM's loop vectorizer handles best.
+/// `e^(v - m)` with the exact rounding error of `v - m` folded into exp's
+/// reduced argument.
+///
+/// `v - m` is rounded, and exp turns an absolute error of the argument into a
+/// relative error of the result (|v - m| · ulp): the two-difference recovers
+/// that error exactly, so tiny probabilities keep full relative accuracy.
+/// NaN/inf in the row give NaN or a flushed 0, as numpy's formula gives.
 #[inline(always)]
-fn softmax_row_body<T: VMath, const FMA: bool>(x: &[T], out: &mut [T], log: bool) {
-    let out = &mut out[..x.len()];
+fn exp_shifted<T: VMath, const FMA: bool>(v: T, m: T) -> T {
+    let d = v - m;
+    let back = d + m;
+    let err = (v - back) - (m - (back - d));
+    d.vexp_neg_adj::<FMA>(err)
+}
+
+/// Softmax (or log-softmax) of one row. One pass finds the max; a second
+/// computes `e^(x - max)` into `scratch` (one row, stays in L1) and sums it in
+/// `RLANES` accumulators on the way; a third writes `scratch * (1/sum)` to
+/// `out`, with streaming stores when `stream` (so the output is written
+/// without first being read). Log-softmax needs only the sum:
+/// `out = (x - max) - ln(sum)`.
+#[inline(always)]
+fn softmax_row_body<T: VMath, const FMA: bool>(
+    x: &[T],
+    out: &mut [T],
+    log: bool,
+    scratch: &mut [T],
+    stream: bool,
+) {
+    let n = x.len();
+    let out = &mut out[..n];
+    let e = &mut scratch[..n];
     let m = T::rmax(x);
-    for (o, &v) in out.iter_mut().zip(x) {
-        // `x - max` is rounded, and exp turns an absolute error of the
-        // argument into a relative error of the result (|x - max| · ulp):
-        // recover the rounding error exactly (two-difference) and add it to
-        // the reduced argument, so tiny probabilities keep full relative accuracy.
-        let d = v - m;
-        let back = d + m;
-        let err = (v - back) - (m - (back - d));
-        // The error joins the reduced argument inside exp (NaN/inf in the
-        // row give NaN or a flushed 0 there, as numpy's formula gives).
-        *o = d.vexp_neg_adj::<FMA>(err);
+    let mut acc = [T::ZERO; RLANES];
+    let (xc, xt) = x.as_chunks::<RLANES>();
+    let (ec, et) = e.as_chunks_mut::<RLANES>();
+    for (o, c) in ec.iter_mut().zip(xc) {
+        for j in 0..RLANES {
+            let v = exp_shifted::<T, FMA>(c[j], m);
+            o[j] = v;
+            acc[j] = acc[j] + v;
+        }
     }
-    let s = T::rsum(out);
+    let mut tail = T::ZERO;
+    for (o, &v) in et.iter_mut().zip(xt) {
+        let v = exp_shifted::<T, FMA>(v, m);
+        *o = v;
+        tail = tail + v;
+    }
+    let s = pairwise_lanes(acc) + tail;
     if log {
         let l = s.ln();
         for (o, &v) in out.iter_mut().zip(x) {
             *o = (v - m) - l;
         }
     } else {
-        let inv = T::ONE / s;
-        for o in out.iter_mut() {
-            *o = *o * inv;
-        }
+        T::scale_into(e, out, T::ONE / s, stream);
     }
 }
 
@@ -430,23 +486,54 @@ fn rms_norm_row_body<T: VMath>(x: &[T], w: Option<&[T]>, eps: f64, out: &mut [T]
     }
 }
 
-/// Applies a row kernel to `rows` rows of `cols` elements.
+/// One row of a row kernel; `scratch` holds at least one row (softmax's
+/// exponentials).
 #[inline(always)]
-fn rows_body<T: VMath, const FMA: bool>(kind: RowOp<'_, T>, x: &[T], out: &mut [T], cols: usize) {
-    if cols == 0 {
-        return;
-    }
-    for (xr, or) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
-        match kind {
-            RowOp::Softmax => softmax_row_body::<T, FMA>(xr, or, false),
-            RowOp::LogSoftmax => softmax_row_body::<T, FMA>(xr, or, true),
-            RowOp::LayerNorm { w, b, eps } => layer_norm_row_body(xr, w, b, eps, or),
-            RowOp::RmsNorm { w, eps } => rms_norm_row_body(xr, w, eps, or),
-        }
+fn row_op<T: VMath, const FMA: bool>(
+    kind: RowOp<'_, T>,
+    xr: &[T],
+    or: &mut [T],
+    scratch: &mut [T],
+    stream: bool,
+) {
+    match kind {
+        RowOp::Softmax => softmax_row_body::<T, FMA>(xr, or, false, scratch, stream),
+        RowOp::LogSoftmax => softmax_row_body::<T, FMA>(xr, or, true, scratch, stream),
+        RowOp::LayerNorm { w, b, eps } => layer_norm_row_body(xr, w, b, eps, or),
+        RowOp::RmsNorm { w, eps } => rms_norm_row_body(xr, w, eps, or),
     }
 }
 
-/// In place, each row copied to a scratch row first.
+/// Applies a row kernel to the rows of `x` (`cols` elements each) into `out`;
+/// `stream`: write the output with streaming stores where the kernel can.
+#[inline(always)]
+fn rows_body<T: VMath, const FMA: bool>(
+    kind: RowOp<'_, T>,
+    x: &[T],
+    out: &mut [T],
+    cols: usize,
+    stream: bool,
+) {
+    if cols == 0 {
+        return;
+    }
+    let mut scratch = vec![T::ZERO; cols];
+    let mut next = x.chunks_exact(cols).skip(1);
+    for (xr, or) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
+        // Start loading the next row while this one is computed: on a cold
+        // input the transfer then overlaps the arithmetic instead of
+        // alternating with it.
+        if let Some(nr) = next.next() {
+            prefetch_read(nr);
+        }
+        row_op::<T, FMA>(kind, xr, or, &mut scratch, stream);
+    }
+    if stream {
+        store_fence();
+    }
+}
+
+/// In place, each row copied to a scratch row first (`scratch`: two rows).
 #[inline(always)]
 fn rows_inplace_body<T: VMath, const FMA: bool>(
     kind: RowOp<'_, T>,
@@ -457,10 +544,10 @@ fn rows_inplace_body<T: VMath, const FMA: bool>(
     if cols == 0 {
         return;
     }
+    let (copy, work) = scratch[..2 * cols].split_at_mut(cols);
     for xr in x.chunks_exact_mut(cols) {
-        let s = &mut scratch[..cols];
-        s.copy_from_slice(xr);
-        rows_body::<T, FMA>(kind, s, xr, cols);
+        copy.copy_from_slice(xr);
+        row_op::<T, FMA>(kind, copy, xr, work, false);
     }
 }
 
@@ -589,10 +676,10 @@ multiversion_fma! {
     fn unary_inplace_f32(act: Activation, x: &mut [f32]) -> () = unary_inplace_body::<f32>;
 }
 multiversion_fma! {
-    fn rows_f64(kind: RowOp<'_, f64>, x: &[f64], out: &mut [f64], cols: usize) -> () = rows_body::<f64>;
+    fn rows_f64(kind: RowOp<'_, f64>, x: &[f64], out: &mut [f64], cols: usize, stream: bool) -> () = rows_body::<f64>;
 }
 multiversion_fma! {
-    fn rows_f32(kind: RowOp<'_, f32>, x: &[f32], out: &mut [f32], cols: usize) -> () = rows_body::<f32>;
+    fn rows_f32(kind: RowOp<'_, f32>, x: &[f32], out: &mut [f32], cols: usize, stream: bool) -> () = rows_body::<f32>;
 }
 multiversion_fma! {
     fn rows_inplace_f64(kind: RowOp<'_, f64>, x: &mut [f64], cols: usize, scratch: &mut [f64]) -> () = rows_inplace_body::<f64>;
@@ -617,7 +704,7 @@ pub trait NnFloat: VMath {
     #[doc(hidden)]
     fn unary_inplace(act: Activation, x: &mut [Self]);
     #[doc(hidden)]
-    fn rows(kind: RowOp<'_, Self>, x: &[Self], out: &mut [Self], cols: usize);
+    fn rows(kind: RowOp<'_, Self>, x: &[Self], out: &mut [Self], cols: usize, stream: bool);
     #[doc(hidden)]
     fn rows_inplace(kind: RowOp<'_, Self>, x: &mut [Self], cols: usize, scratch: &mut [Self]);
     #[doc(hidden)]
@@ -657,8 +744,8 @@ macro_rules! impl_nn_float {
             fn unary_inplace(act: Activation, x: &mut [$t]) {
                 $ui(act, x)
             }
-            fn rows(kind: RowOp<'_, $t>, x: &[$t], out: &mut [$t], cols: usize) {
-                $r(kind, x, out, cols)
+            fn rows(kind: RowOp<'_, $t>, x: &[$t], out: &mut [$t], cols: usize, stream: bool) {
+                $r(kind, x, out, cols, stream)
             }
             fn rows_inplace(kind: RowOp<'_, $t>, x: &mut [$t], cols: usize, scratch: &mut [$t]) {
                 $ri(kind, x, cols, scratch)

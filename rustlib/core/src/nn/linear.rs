@@ -25,7 +25,7 @@ pub(crate) fn activate_block<T: NnFloat>(
     match act {
         Activation::Identity => {}
         Activation::Softmax => {
-            scratch.resize(n, T::ZERO);
+            scratch.resize(2 * n, T::ZERO);
             T::rows_inplace(RowOp::Softmax, out, n, scratch)
         }
         _ => T::unary_inplace(act, out),

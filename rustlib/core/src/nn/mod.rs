@@ -16,6 +16,7 @@ pub use kernels::{Activation, NnFloat, RowOp};
 
 use crate::blocks::MIN_PARALLEL_ELEMENTS;
 use crate::pool;
+use crate::simd::stream::STREAM_MIN_BYTES;
 use crate::{Error, Result};
 
 /// Elements per parallel task of the row kernels (whole rows, at least one).
@@ -140,14 +141,15 @@ pub fn rows_into<T: NnFloat>(
         return Ok(());
     }
     let task = rows_per_task(cols) * cols;
+    let stream = std::mem::size_of_val(out) >= STREAM_MIN_BYTES;
     pool::run(n, MIN_PARALLEL_ELEMENTS, |par| {
         if par {
             use rayon::prelude::*;
             out.par_chunks_mut(task)
                 .zip(x.par_chunks(task))
-                .for_each(|(o, i)| T::rows(op, i, o, cols));
+                .for_each(|(o, i)| T::rows(op, i, o, cols, stream));
         } else {
-            T::rows(op, x, out, cols)
+            T::rows(op, x, out, cols, stream)
         }
     });
     Ok(())
@@ -172,11 +174,11 @@ pub fn rows_inplace<T: NnFloat>(
         if par {
             use rayon::prelude::*;
             x.par_chunks_mut(task).for_each(|c| {
-                let mut scratch = vec![T::ZERO; cols];
+                let mut scratch = vec![T::ZERO; 2 * cols];
                 T::rows_inplace(op, c, cols, &mut scratch)
             });
         } else {
-            let mut scratch = vec![T::ZERO; cols];
+            let mut scratch = vec![T::ZERO; 2 * cols];
             T::rows_inplace(op, x, cols, &mut scratch)
         }
     });

@@ -1,10 +1,17 @@
-//! Element-wise `out = (x * pre - lo) / d` with non-temporal (streaming) stores.
+//! Element-wise `out = (x * pre - lo) / d` and `out = x * s` with non-temporal
+//! (streaming) stores.
 //!
 //! For outputs much larger than the caches, ordinary stores first read every
 //! destination cache line (read-for-ownership) and then evict useful data;
 //! streaming stores write around the cache, saving a third of the memory
 //! traffic of a read+write pass. The arithmetic is the same three IEEE
 //! operations as the portable loop, so results are bit-identical to it.
+
+/// Outputs at least this large (bytes) are written with streaming stores: they
+/// cannot stay in cache anyway, and skipping the read-for-ownership saves a
+/// third of the traffic. Smaller outputs keep normal stores, so a caller that
+/// reads the result right away finds it in cache.
+pub const STREAM_MIN_BYTES: usize = 8 << 20;
 
 /// `out[i] = (x[i] * pre - lo) / d`, streaming stores where the CPU has them.
 /// `x` and `out` have equal lengths.
@@ -37,6 +44,59 @@ pub fn affine_div_stream_f32(x: &[f32], out: &mut [f32], pre: f32, lo: f32, d: f
         }
     }
     scalar(x, out, pre, lo, d)
+}
+
+/// `out[i] = x[i] * s`, streaming stores where the CPU has them (softmax's
+/// final pass, one row per call). Bit-identical to the plain loop. No fence:
+/// the caller runs [`store_fence`] once after its last call (a fence per row
+/// would wait for every write-combining buffer each time).
+pub fn scale_stream_f64(x: &[f64], out: &mut [f64], s: f64) {
+    assert_eq!(x.len(), out.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        match super::level() {
+            // SAFETY: level() is Avx512 only if the CPU reports avx512f.
+            super::Level::Avx512 => return unsafe { x86::scale_f64_avx512(x, out, s) },
+            // SAFETY: level() is Avx2 only if the CPU reports avx2 (implies avx).
+            super::Level::Avx2 => return unsafe { x86::scale_f64_avx2(x, out, s) },
+            super::Level::Baseline => {}
+        }
+    }
+    scale_scalar(x, out, s)
+}
+
+/// float32 version of [`scale_stream_f64`].
+pub fn scale_stream_f32(x: &[f32], out: &mut [f32], s: f32) {
+    assert_eq!(x.len(), out.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        match super::level() {
+            // SAFETY: level() is Avx512 only if the CPU reports avx512f.
+            super::Level::Avx512 => return unsafe { x86::scale_f32_avx512(x, out, s) },
+            // SAFETY: level() is Avx2 only if the CPU reports avx2 (implies avx).
+            super::Level::Avx2 => return unsafe { x86::scale_f32_avx2(x, out, s) },
+            super::Level::Baseline => {}
+        }
+    }
+    scale_scalar(x, out, s)
+}
+
+/// Orders earlier streaming stores before later stores (`sfence`), so results
+/// written by [`scale_stream_f32`] / [`scale_stream_f64`] are visible to the
+/// thread that joins this one. A no-op where there are no streaming stores.
+pub fn store_fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: sfence (SSE, baseline on x86_64) only orders stores.
+    unsafe {
+        std::arch::x86_64::_mm_sfence()
+    };
+}
+
+#[inline(always)]
+fn scale_scalar<T: crate::float::Float>(x: &[T], out: &mut [T], s: T) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v * s;
+    }
 }
 
 #[inline(always)]
@@ -82,6 +142,78 @@ mod x86 {
             }
         };
     }
+
+    /// Generates one streaming `out = x * s` kernel (same layout as `stream_kernel!`).
+    macro_rules! scale_kernel {
+        ($name:ident, $t:ty, $feat:literal, $lanes:expr, $align:expr,
+         $set1:ident, $loadu:ident, $mul:ident, $stream:ident) => {
+            /// # Safety
+            /// The CPU must support the enabled target features; `x.len() == out.len()`.
+            #[target_feature(enable = $feat)]
+            pub unsafe fn $name(x: &[$t], out: &mut [$t], s: $t) {
+                let n = out.len();
+                let head = out.as_ptr().align_offset($align).min(n);
+                super::scale_scalar(&x[..head], &mut out[..head], s);
+                let vs = $set1(s);
+                let mut i = head;
+                let xp = x.as_ptr();
+                let op = out.as_mut_ptr();
+                while i + $lanes <= n {
+                    // SAFETY: i + lanes <= n = x.len() = out.len(), so both accesses are
+                    // in bounds; op.add(i) is $align-aligned (head aligned it and every
+                    // step advances by exactly $align bytes).
+                    unsafe { $stream(op.add(i), $mul($loadu(xp.add(i)), vs)) };
+                    i += $lanes;
+                }
+                super::scale_scalar(&x[i..], &mut out[i..], s);
+            }
+        };
+    }
+
+    scale_kernel!(
+        scale_f64_avx512,
+        f64,
+        "avx512f",
+        8,
+        64,
+        _mm512_set1_pd,
+        _mm512_loadu_pd,
+        _mm512_mul_pd,
+        _mm512_stream_pd
+    );
+    scale_kernel!(
+        scale_f64_avx2,
+        f64,
+        "avx2",
+        4,
+        32,
+        _mm256_set1_pd,
+        _mm256_loadu_pd,
+        _mm256_mul_pd,
+        _mm256_stream_pd
+    );
+    scale_kernel!(
+        scale_f32_avx512,
+        f32,
+        "avx512f",
+        16,
+        64,
+        _mm512_set1_ps,
+        _mm512_loadu_ps,
+        _mm512_mul_ps,
+        _mm512_stream_ps
+    );
+    scale_kernel!(
+        scale_f32_avx2,
+        f32,
+        "avx2",
+        8,
+        32,
+        _mm256_set1_ps,
+        _mm256_loadu_ps,
+        _mm256_mul_ps,
+        _mm256_stream_ps
+    );
 
     stream_kernel!(
         f64_avx512,
@@ -164,6 +296,28 @@ mod tests {
                 scalar(&xf[off..], &mut wantf, 0.5, 1.5, 3.0);
                 let mut gotf = vec![0.0f32; xf.len() - off];
                 affine_div_stream_f32(&xf[off..], &mut gotf, 0.5, 1.5, 3.0);
+                assert_eq!(gotf, wantf, "{cap:?} off {off}");
+            }
+        }
+        set_max_level(None);
+    }
+
+    #[test]
+    fn scale_matches_plain_loop_bit_for_bit_at_every_level_and_offset() {
+        let _level = crate::simd::test_level_lock();
+        let x: Vec<f64> = (0..1037).map(|i| (i as f64 * 0.377).cos() * 9.0).collect();
+        let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        for cap in [Level::Baseline, Level::Avx2, Level::Avx512] {
+            set_max_level(Some(cap));
+            for off in 0..17 {
+                let want: Vec<f64> = x[off..].iter().map(|&v| v * 0.3).collect();
+                let mut got = vec![0.0; x.len() + 16];
+                let o = &mut got[off..x.len()];
+                scale_stream_f64(&x[off..], o, 0.3);
+                assert_eq!(o, &want[..], "{cap:?} off {off}");
+                let wantf: Vec<f32> = xf[off..].iter().map(|&v| v * 0.3f32).collect();
+                let mut gotf = vec![0.0f32; xf.len() - off];
+                scale_stream_f32(&xf[off..], &mut gotf, 0.3);
                 assert_eq!(gotf, wantf, "{cap:?} off {off}");
             }
         }
