@@ -85,6 +85,48 @@ def test_fork_child_uses_a_fresh_pool_without_deadlock() -> None:
     assert "warning" not in r.stderr.lower()
 
 
+def test_fork_while_another_thread_rebuilds_the_pool_does_not_hang_the_child() -> None:
+    # Another thread keeps resizing the pool (each resize rebuilds it while
+    # holding the pool's state lock). Without the library's fork handlers a
+    # child forked at that instant inherits the lock held and hangs on its
+    # first parallel call; the alarm turns such a hang into a failed child.
+    code = (
+        FORK_SCRIPT
+        + """
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def churn():
+        n = 0
+        while not stop.is_set():
+            fk.set_num_threads(1 + n % 2)
+            fk.dot_product(x, y)
+            n += 1
+
+    t = threading.Thread(target=churn)
+    t.start()
+    codes = []
+    try:
+        for _ in range(60):
+            pid = os.fork()
+            if pid == 0:
+                signal.alarm(20)
+                fk.set_num_threads(2)
+                os._exit(0 if fk.dot_product(x, y) == want_dot else 3)
+            codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+    finally:
+        stop.set()
+        t.join()
+    print("codes", codes)
+    sys.exit(0 if codes == [0] * 60 else 1)
+    """
+    )
+    r = _run(code, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_multiprocessing_fork_pool_runs_parallel_kernels() -> None:
     code = (
         FORK_SCRIPT
@@ -174,47 +216,43 @@ def test_omp_num_threads_is_the_fallback() -> None:
 
 
 GIL_SCRIPT = """
-import threading, time
+import sys, threading
 import numpy as np
 import ferrokit as fk
 
-x = np.random.default_rng(4).random(128 * 1024).astype(np.float32)
-
-def work():
-    for _ in range(1500):
-        fk.dot_product(x, x)
-
-ratios = []
+# With a 1 s switch interval the interpreter never takes the GIL away from the
+# main thread during one of the calls below (each lasts tens of ms): the other
+# thread can run Python code during a call only if the call released the GIL.
+sys.setswitchinterval(1.0)
 fk.set_num_threads(1)
-for _ in range(10):  # stop at the first clean window; a busy neighbour core spoils some
-    t0 = time.perf_counter()
-    work()
-    work()
-    sequential = time.perf_counter() - t0
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    ratios.append((time.perf_counter() - t0) / sequential)
-    if ratios[-1] < 0.7:
-        break
-print(min(ratios), ratios)
+x = np.random.default_rng(4).random(10_000_000)
+count = 0
+stop = False
+
+def spin():
+    global count
+    while not stop:
+        count += 1
+
+t = threading.Thread(target=spin)
+t.start()
+progress = []
+for _ in range(4):
+    c0 = count
+    fk.normalize(x)
+    progress.append(count - c0)
+stop = True
+t.join()
+print(min(progress), progress)
 """
 
 
-def test_gil_is_released_two_python_threads_run_kernels_in_parallel() -> None:
-    """Pool at 1 thread: two Python threads each running a long kernel call loop
-    finish in clearly less time than running both loops one after the other.
-    The data stays in each core's cache so the kernel is compute-bound (a
-    memory-bound kernel could not speed up on a shared memory bus). It runs in a
-    fresh interpreter: thread pools other tests leave spinning in this process
-    (BLAS, OpenMP) would otherwise take the second core."""
-    if len(os.sched_getaffinity(0)) < 2:
-        pytest.skip("needs 2 CPUs")
+def test_gil_is_released_while_a_kernel_runs() -> None:
+    """While the main thread is inside a ferrokit call, a second Python thread
+    executes bytecode (its counter advances during every call). A functional
+    check, not a timing ratio: it holds on a loaded machine too, and it would
+    read 0 if a call kept the GIL. Runs in a fresh interpreter (its own switch
+    interval and thread count)."""
     r = _run(GIL_SCRIPT, timeout=120)
     assert r.returncode == 0, r.stderr
-    best = float(r.stdout.split()[0])
-    # About 0.55 on an idle 2-core machine; 0.7 leaves room for a noisy neighbour.
-    assert best < 0.7, r.stdout
+    assert int(r.stdout.split()[0]) > 0, r.stdout

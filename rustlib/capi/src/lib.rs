@@ -11,6 +11,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod boundary;
+mod fork;
 mod last_error;
 mod neighbors;
 pub mod nn;

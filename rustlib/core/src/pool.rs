@@ -9,6 +9,7 @@
 //! else `OMP_NUM_THREADS`, else the CPUs this process may use (affinity/cgroup aware).
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 struct State {
@@ -26,6 +27,25 @@ static STATE: Mutex<State> = Mutex::new(State {
 fn state() -> MutexGuard<'static, State> {
     // A panic never happens while the lock is held, but stay usable if one did.
     STATE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+thread_local! {
+    /// The state lock held by this thread across a `fork` (see [`fork_prepare`]).
+    static FORK_GUARD: RefCell<Option<MutexGuard<'static, State>>> = const { RefCell::new(None) };
+}
+
+/// `pthread_atfork` "prepare" handler: takes the state lock in the forking
+/// thread, so no other thread holds it at the instant of `fork` (a child would
+/// inherit it locked, and its first parallel call would hang).
+pub fn fork_prepare() {
+    let guard = state();
+    let _ = FORK_GUARD.try_with(|g| *g.borrow_mut() = Some(guard));
+}
+
+/// `pthread_atfork` "parent" and "child" handler: releases the lock taken by
+/// [`fork_prepare`] (a no-op if it holds none).
+pub fn fork_release() {
+    let _ = FORK_GUARD.try_with(|g| g.borrow_mut().take());
 }
 
 fn env_threads(name: &str) -> Option<usize> {
