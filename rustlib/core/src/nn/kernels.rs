@@ -12,7 +12,7 @@
 
 use super::math::*;
 use crate::float::Float;
-use crate::simd::prefetch::prefetch_read;
+use crate::simd::softmax_exp::exp_shifted_sum_f32;
 use crate::simd::stream::{scale_stream_f32, scale_stream_f64, store_fence};
 use crate::{multiversion, multiversion_fma};
 
@@ -93,6 +93,9 @@ pub trait VMath: Float {
     fn rsum64(x: &[Self], shift: f64, square: bool) -> f64;
     /// `out = x * s`, with streaming stores when `stream`.
     fn scale_into(x: &[Self], out: &mut [Self], s: Self, stream: bool);
+    /// `e = exp(x - m)` and its sum by a dedicated SIMD kernel, if this type
+    /// and CPU have one (`None`: use the portable loop).
+    fn exp_shifted_sum_simd(x: &[Self], m: Self, e: &mut [Self]) -> Option<Self>;
 }
 
 impl VMath for f64 {
@@ -151,6 +154,10 @@ impl VMath for f64 {
                 *o = v * s;
             }
         }
+    }
+    #[inline(always)]
+    fn exp_shifted_sum_simd(_x: &[f64], _m: f64, _e: &mut [f64]) -> Option<f64> {
+        None
     }
 }
 
@@ -213,6 +220,10 @@ impl VMath for f32 {
                 *o = v * s;
             }
         }
+    }
+    #[inline(always)]
+    fn exp_shifted_sum_simd(x: &[f32], m: f32, e: &mut [f32]) -> Option<f32> {
+        exp_shifted_sum_f32(x, m, e)
     }
 }
 
@@ -348,6 +359,28 @@ fn exp_shifted<T: VMath, const FMA: bool>(v: T, m: T) -> T {
     d.vexp_neg_adj::<FMA>(err)
 }
 
+/// `e = exp(x - m)` and its sum in `RLANES` accumulators (the portable loop).
+#[inline(always)]
+fn exp_shifted_sum<T: VMath, const FMA: bool>(x: &[T], m: T, e: &mut [T]) -> T {
+    let mut acc = [T::ZERO; RLANES];
+    let (xc, xt) = x.as_chunks::<RLANES>();
+    let (ec, et) = e[..x.len()].as_chunks_mut::<RLANES>();
+    for (o, c) in ec.iter_mut().zip(xc) {
+        for j in 0..RLANES {
+            let v = exp_shifted::<T, FMA>(c[j], m);
+            o[j] = v;
+            acc[j] = acc[j] + v;
+        }
+    }
+    let mut tail = T::ZERO;
+    for (o, &v) in et.iter_mut().zip(xt) {
+        let v = exp_shifted::<T, FMA>(v, m);
+        *o = v;
+        tail = tail + v;
+    }
+    pairwise_lanes(acc) + tail
+}
+
 /// Softmax (or log-softmax) of one row. One pass finds the max; a second
 /// computes `e^(x - max)` into `scratch` (one row, stays in L1) and sums it in
 /// `RLANES` accumulators on the way; a third writes `scratch * (1/sum)` to
@@ -366,23 +399,10 @@ fn softmax_row_body<T: VMath, const FMA: bool>(
     let out = &mut out[..n];
     let e = &mut scratch[..n];
     let m = T::rmax(x);
-    let mut acc = [T::ZERO; RLANES];
-    let (xc, xt) = x.as_chunks::<RLANES>();
-    let (ec, et) = e.as_chunks_mut::<RLANES>();
-    for (o, c) in ec.iter_mut().zip(xc) {
-        for j in 0..RLANES {
-            let v = exp_shifted::<T, FMA>(c[j], m);
-            o[j] = v;
-            acc[j] = acc[j] + v;
-        }
-    }
-    let mut tail = T::ZERO;
-    for (o, &v) in et.iter_mut().zip(xt) {
-        let v = exp_shifted::<T, FMA>(v, m);
-        *o = v;
-        tail = tail + v;
-    }
-    let s = pairwise_lanes(acc) + tail;
+    let s = match T::exp_shifted_sum_simd(x, m, e) {
+        Some(s) => s,
+        None => exp_shifted_sum::<T, FMA>(x, m, e),
+    };
     if log {
         let l = s.ln();
         for (o, &v) in out.iter_mut().zip(x) {
@@ -518,14 +538,7 @@ fn rows_body<T: VMath, const FMA: bool>(
         return;
     }
     let mut scratch = vec![T::ZERO; cols];
-    let mut next = x.chunks_exact(cols).skip(1);
     for (xr, or) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
-        // Start loading the next row while this one is computed: on a cold
-        // input the transfer then overlaps the arithmetic instead of
-        // alternating with it.
-        if let Some(nr) = next.next() {
-            prefetch_read(nr);
-        }
         row_op::<T, FMA>(kind, xr, or, &mut scratch, stream);
     }
     if stream {

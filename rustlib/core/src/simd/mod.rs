@@ -173,5 +173,5 @@ macro_rules! multiversion_fma {
 pub mod dots;
 pub mod gemm;
 pub mod mem;
-pub mod prefetch;
+pub mod softmax_exp;
 pub mod stream;
