@@ -1,7 +1,8 @@
 """scikit-learn compatible estimators over :func:`ferrokit.neighbors.knn_search`.
 
 Imported on first use of ``ferrokit.neighbors.NearestNeighbors`` /
-``KNeighborsClassifier`` (scikit-learn is an optional dependency).
+``KNeighborsClassifier`` / ``KNeighborsRegressor`` (scikit-learn is an
+optional dependency).
 Unlike :func:`~ferrokit.neighbors.knn_search`, these validate input the
 scikit-learn way: NaN / infinity raise ``ValueError``.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -36,6 +37,44 @@ def _check_n_neighbors(n: Any, owner: str) -> int:
     if n <= 0:
         raise ValueError(f"Expected n_neighbors > 0. Got {n}")
     return int(n)
+
+
+def _check_weights(weights: Any) -> None:
+    if weights not in ("uniform", "distance"):
+        raise ValueError(f"weights not recognized: should be 'uniform' or 'distance', got {weights!r}")
+
+
+def _neighbor_weights(weights: str, dist: np.ndarray) -> np.ndarray:
+    """Vote weights of each neighbour: ones, or inverse distances where a zero
+    distance makes the exact matches of that row decide alone (scikit-learn's rule)."""
+    if weights == "uniform":
+        return np.ones(dist.shape)
+    with np.errstate(divide="ignore"):
+        w = 1.0 / dist.astype(np.float64)
+    inf_mask = np.isinf(w)
+    inf_row = np.any(inf_mask, axis=1)
+    w[inf_row] = inf_mask[inf_row]
+    return w
+
+
+def _csr_graph(mode: str, dist: Any, ind: Any, n_cols: int) -> Any:
+    """CSR matrix with one row per query from per-row (distances, indices)."""
+    from scipy.sparse import csr_matrix
+
+    if mode not in ("connectivity", "distance"):
+        raise ValueError(
+            f'Unsupported mode, must be one of "connectivity", or "distance" but got "{mode}" instead'
+        )
+    if isinstance(ind, np.ndarray) and ind.dtype != object:
+        counts = np.full(ind.shape[0], ind.shape[1] if ind.ndim == 2 else 0)
+        flat_ind, flat_d = ind.ravel(), np.ravel(dist)
+    else:  # object arrays of per-row arrays (radius queries)
+        counts = np.array([len(r) for r in ind], dtype=np.int64)
+        flat_ind = np.concatenate(list(ind)).astype(np.int64) if len(ind) else np.empty(0, np.int64)
+        flat_d = np.concatenate(list(dist)) if len(dist) else np.empty(0)
+    indptr = np.concatenate(([0], np.cumsum(counts)))
+    data = np.ones(flat_ind.size) if mode == "connectivity" else np.asarray(flat_d, dtype=np.float64)
+    return csr_matrix((data, flat_ind, indptr), shape=(len(counts), n_cols))
 
 
 class _KNeighborsBase(BaseEstimator):
@@ -89,21 +128,10 @@ class _KNeighborsBase(BaseEstimator):
         self, X: ArrayLike | None = None, n_neighbors: int | None = None, mode: str = "connectivity"
     ) -> Any:
         """Sparse (CSR) graph of k-neighbours, as scikit-learn's ``kneighbors_graph``."""
-        from scipy.sparse import csr_matrix
-
-        if mode == "connectivity":
-            ind = self.kneighbors(X, n_neighbors, return_distance=False)
-            data = np.ones(ind.size)
-        elif mode == "distance":
-            data, ind = self.kneighbors(X, n_neighbors, return_distance=True)
-            data = np.ravel(data)
-        else:
-            raise ValueError(
-                f'Unsupported mode, must be one of "connectivity", or "distance" but got "{mode}" instead'
-            )
-        n_queries, k = ind.shape
-        indptr = np.arange(0, n_queries * k + 1, k)
-        return csr_matrix((data, ind.ravel(), indptr), shape=(n_queries, self.n_samples_fit_))
+        if mode not in ("connectivity", "distance"):
+            _csr_graph(mode, None, None, 0)  # raises scikit-learn's ValueError
+        dist, ind = self.kneighbors(X, n_neighbors, return_distance=True)
+        return _csr_graph(mode, dist, ind, self.n_samples_fit_)
 
 
 class NearestNeighbors(_KNeighborsBase):
@@ -167,6 +195,30 @@ class NearestNeighbors(_KNeighborsBase):
                 dists[s + r] = d
         return (dists, inds) if return_distance else inds
 
+    def radius_neighbors_graph(
+        self,
+        X: ArrayLike | None = None,
+        radius: float | None = None,
+        mode: str = "connectivity",
+        sort_results: bool = False,
+    ) -> Any:
+        """Sparse (CSR) graph of the neighbours within ``radius``, as
+        scikit-learn's ``radius_neighbors_graph``.
+
+        >>> import numpy as np
+        >>> from ferrokit.neighbors import NearestNeighbors
+        >>> nn = NearestNeighbors(radius=1.5).fit(np.array([[0.0], [1.0], [5.0]]))
+        >>> nn.radius_neighbors_graph(np.array([[0.5]])).toarray()
+        array([[1., 1., 0.]])
+        """
+        if mode not in ("connectivity", "distance"):
+            _csr_graph(mode, None, None, 0)  # raises scikit-learn's ValueError
+        # As scikit-learn: connectivity rows list neighbours by index; only the
+        # distance mode honours sort_results.
+        sort = sort_results and mode == "distance"
+        dist, ind = self.radius_neighbors(X, radius, return_distance=True, sort_results=sort)
+        return _csr_graph(mode, dist, ind, self.n_samples_fit_)
+
 
 class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
     """k-nearest-neighbours vote, API and predictions of
@@ -190,10 +242,7 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> KNeighborsClassifier:
         """Stores the training data and labels."""
-        if self.weights not in ("uniform", "distance"):
-            raise ValueError(
-                f"weights not recognized: should be 'uniform' or 'distance', got {self.weights!r}"
-            )
+        _check_weights(self.weights)
         X, y = validate_data(self, X, y, dtype=_DTYPES, order="C")
         check_classification_targets(y)
         self.classes_, self._y = np.unique(y, return_inverse=True)
@@ -205,14 +254,7 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
         check_is_fitted(self)
         dist, ind = self.kneighbors(X)
         n_queries, k = ind.shape
-        if self.weights == "uniform":
-            w = np.ones((n_queries, k))
-        else:
-            with np.errstate(divide="ignore"):
-                w = 1.0 / dist.astype(np.float64)
-            inf_mask = np.isinf(w)
-            inf_row = np.any(inf_mask, axis=1)
-            w[inf_row] = inf_mask[inf_row]
+        w = _neighbor_weights(self.weights, dist)
         proba = np.zeros((n_queries, len(self.classes_)))
         rows = np.repeat(np.arange(n_queries), k)
         np.add.at(proba, (rows, self._y[ind].ravel()), w.ravel())
@@ -224,3 +266,41 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
         """The majority (or distance-weighted) class of each row's neighbours."""
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class KNeighborsRegressor(MultiOutputMixin, RegressorMixin, _KNeighborsBase):
+    """k-nearest-neighbours regression, API and predictions of
+    ``sklearn.neighbors.KNeighborsRegressor(algorithm="brute")``.
+
+    The prediction is the mean of the neighbours' targets (``weights="uniform"``)
+    or their inverse-distance weighted mean (``"distance"``; exact matches decide
+    alone). ``y`` may have several columns (multi-output).
+
+    >>> import numpy as np
+    >>> from ferrokit.neighbors import KNeighborsRegressor
+    >>> reg = KNeighborsRegressor(n_neighbors=2).fit([[0.0], [1.0], [10.0]], [0.0, 2.0, 50.0])
+    >>> reg.predict([[0.4]]).tolist()
+    [1.0]
+    """
+
+    def __init__(self, n_neighbors: int = 5, *, weights: str = "uniform", metric: str = "euclidean") -> None:
+        self.n_neighbors = n_neighbors
+        self.weights = weights
+        self.metric = metric
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> KNeighborsRegressor:
+        """Stores the training data and targets."""
+        _check_weights(self.weights)
+        X, y = validate_data(self, X, y, dtype=_DTYPES, order="C", multi_output=True, y_numeric=True)
+        self._y = np.asarray(y, dtype=np.float64)
+        self._fit_data(X)
+        return self
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """The (weighted) mean target of each row's neighbours; 1-D for 1-D ``y``."""
+        check_is_fitted(self)
+        dist, ind = self.kneighbors(X)
+        y = self._y if self._y.ndim == 2 else self._y[:, None]
+        w = _neighbor_weights(self.weights, dist)
+        pred = np.einsum("qk,qkj->qj", w, y[ind]) / w.sum(axis=1)[:, None]
+        return pred[:, 0] if self._y.ndim == 1 else pred

@@ -18,8 +18,8 @@ Metrics (``metric=``):
 NaN: a query or database row holding NaN gets NaN distances, which sort after
 every number (ties, NaN included, go to the lower database index).
 
-scikit-learn compatible estimators ``NearestNeighbors`` and
-``KNeighborsClassifier`` are available here too; they need scikit-learn
+scikit-learn compatible estimators ``NearestNeighbors``,
+``KNeighborsClassifier`` and ``KNeighborsRegressor`` are available here too; they need scikit-learn
 (``pip install ferrokit[sklearn]``), which ``import ferrokit`` does not.
 
 >>> import numpy as np, ferrokit as fk
@@ -41,7 +41,7 @@ from ferrokit._buffers import F32, F64, as_matrix, cbuf, cbuf_out
 from ferrokit._errors import InvalidArgumentError, ShapeMismatchError, raise_for_status
 from ferrokit._native import ffi, lib
 
-# NearestNeighbors and KNeighborsClassifier (loaded on first use, they need
+# NearestNeighbors, KNeighborsClassifier and KNeighborsRegressor (loaded on first use, they need
 # scikit-learn) are left out so that `import *` works without it.
 __all__ = ["METRICS", "KnnIndex", "knn_search", "pairwise_distances"]
 
@@ -326,7 +326,7 @@ class KnnIndex:
 
 def __getattr__(name: str) -> Any:
     # The scikit-learn estimators load scikit-learn only when first used.
-    if name in ("NearestNeighbors", "KNeighborsClassifier"):
+    if name in ("NearestNeighbors", "KNeighborsClassifier", "KNeighborsRegressor"):
         try:
             from ferrokit import _neighbors_sklearn
         except ImportError as exc:
