@@ -8,25 +8,11 @@
 //! exact in f64, so f32 input is never up-cast as a whole, yet loses nothing.
 
 use crate::blocks::tree_reduce;
-use crate::float::Float;
+use crate::float::{halving_sum, Float};
 use crate::multiversion;
 use crate::{Error, Result};
 
 const LANES: usize = 16;
-
-/// Sums the 16 accumulators pairwise in a fixed order.
-#[inline(always)]
-fn sum_lanes(a: [f64; LANES]) -> f64 {
-    let mut w = a;
-    let mut width = LANES;
-    while width > 1 {
-        width /= 2;
-        for i in 0..width {
-            w[i] += w[i + width];
-        }
-    }
-    w[0]
-}
 
 /// One block: 16 independent f64 accumulators (f32 products are exact in f64).
 #[inline(always)]
@@ -43,7 +29,7 @@ fn dot_block<T: Float>(x: &[T], y: &[T]) -> f64 {
     for i in 0..xr.len() {
         acc[i] += xr[i].to_f64() * yr[i].to_f64();
     }
-    sum_lanes(acc)
+    halving_sum(acc)
 }
 
 multiversion! {

@@ -48,3 +48,20 @@ impl Float for f32 {
         self as f64
     }
 }
+
+/// `a[0] + a[1] + ... + a[N - 1]` in a fixed pairwise order: each step adds the
+/// upper half of the remaining lanes onto the lower half (`N` a power of two).
+/// Kernels accumulate in `N` independent lanes and finish with this, so the
+/// result depends only on the data, never on how the work was split.
+#[inline(always)]
+pub fn halving_sum<T: Copy + Add<Output = T>, const N: usize>(mut a: [T; N]) -> T {
+    debug_assert!(N.is_power_of_two());
+    let mut w = N;
+    while w > 1 {
+        w /= 2;
+        for i in 0..w {
+            a[i] = a[i] + a[i + w];
+        }
+    }
+    a[0]
+}

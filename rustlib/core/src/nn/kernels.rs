@@ -11,7 +11,7 @@
 #![allow(clippy::eq_op)]
 
 use super::math::*;
-use crate::float::Float;
+use crate::float::{halving_sum, Float};
 use crate::simd::softmax_exp::exp_shifted_sum_f32;
 use crate::simd::stream::{scale_stream_f32, scale_stream_f64, store_fence};
 use crate::{multiversion, multiversion_fma};
@@ -316,32 +316,7 @@ fn row_sum<T: VMath>(x: &[T]) -> T {
     for &v in rest {
         tail = tail + v;
     }
-    pairwise_lanes(acc) + tail
-}
-
-/// `acc[0] + ... + acc[RLANES - 1]`, halving the width each step.
-#[inline(always)]
-fn pairwise_lanes<T: VMath>(mut acc: [T; RLANES]) -> T {
-    let mut w = RLANES;
-    while w > 1 {
-        w /= 2;
-        for i in 0..w {
-            acc[i] = acc[i] + acc[i + w];
-        }
-    }
-    acc[0]
-}
-
-#[inline(always)]
-fn sum_lanes<T: VMath>(mut a: [T; LANES]) -> T {
-    let mut w = LANES;
-    while w > 1 {
-        w /= 2;
-        for i in 0..w {
-            a[i] = a[i] + a[i + w];
-        }
-    }
-    a[0]
+    halving_sum(acc) + tail
 }
 
 /// `e^(v - m)` with the exact rounding error of `v - m` folded into exp's
@@ -378,7 +353,7 @@ fn exp_shifted_sum<T: VMath, const FMA: bool>(x: &[T], m: T, e: &mut [T]) -> T {
         *o = v;
         tail = tail + v;
     }
-    pairwise_lanes(acc) + tail
+    halving_sum(acc) + tail
 }
 
 /// Softmax (or log-softmax) of one row. One pass finds the max; a second
@@ -430,14 +405,7 @@ fn row_sum_f64<T: VMath>(x: &[T], shift: f64, square: bool) -> f64 {
         tail += if square { d * d } else { d };
     }
     acc[0] += tail;
-    let mut w = LANES;
-    while w > 1 {
-        w /= 2;
-        for i in 0..w {
-            acc[i] += acc[i + w];
-        }
-    }
-    acc[0]
+    halving_sum(acc)
 }
 
 /// Layer norm of one row: mean and variance in f64 (two passes), then
@@ -646,7 +614,7 @@ fn small_matmul_body<T: VMath>(
                     tail = tail + a * b;
                 }
                 acc[0] = acc[0] + tail;
-                *o = *o + sum_lanes(acc);
+                *o = *o + halving_sum(acc);
             }
         }
     }

@@ -125,14 +125,7 @@ mod x86 {
             _mm512_storeu_ps(lanes.as_mut_ptr(), a0);
             _mm512_storeu_ps(lanes.as_mut_ptr().add(16), a1);
         }
-        let mut w = 32;
-        while w > 1 {
-            w /= 2;
-            for j in 0..w {
-                lanes[j] += lanes[j + w];
-            }
-        }
-        lanes[0]
+        crate::float::halving_sum(lanes)
     }
 }
 
