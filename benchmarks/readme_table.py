@@ -67,6 +67,15 @@ def goals_section(name: str, goals: list[dict]) -> list[str]:
     return lines
 
 
+def context_section(name: str, rows: list[dict]) -> list[str]:
+    """Ratios reported for context (not goals), with the reason each is not one."""
+    lines = ["", f"Context ({name}, not goals):", "", "| case | measured | goal's ratio | why context |"]
+    lines.append("|---|---:|---:|---|")
+    for g in rows:
+        lines.append(f"| {g['goal']} | {g['ratio']:.2f}x | {g['required']:.2f}x | {g.get('context', '')} |")
+    return lines
+
+
 def main(results_dir: str = "bench-results") -> int:
     d = ROOT / results_dir
     lines: list[str] = []
@@ -89,6 +98,8 @@ def main(results_dir: str = "bench-results") -> int:
             lines += ["", f"### {path.stem}", *extra]
         if "goals" in data:
             lines += goals_section(path.stem, data["goals"])
+        if data.get("context"):
+            lines += context_section(path.stem, data["context"])
     readme = ROOT / "README.md"
     text = readme.read_text()
     if START not in text:

@@ -33,6 +33,9 @@ GOALS = [
 ]
 
 
+CONTEXT_SCALING = "scaling context (fewer threads than the default), not a goal of the issue"
+
+
 def _np_softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -181,7 +184,8 @@ def bench(threads: int, quick: bool) -> dict[str, dict[str, float]]:
 
 
 def run(quick: bool = False, out_dir: str = "bench-results") -> int:
-    """Runs the nn suite at 1 and 2 threads, prints the table, writes nn.json."""
+    """Runs the nn suite at 1 thread and at the default thread count, prints the
+    table and the goals (judged at the default count), writes nn.json."""
     meta = {
         "stable malloc (mallopt)": _stable_malloc(),
         "cpu": _cpu_model(),
@@ -189,7 +193,8 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
         "default threads": fk.get_num_threads(),
         "quick": quick,
     }
-    by_threads = {t: bench(t, quick) for t in (1, 2)}
+    default = fk.get_num_threads()
+    by_threads = {t: bench(t, quick) for t in sorted({1, default})}
     print(f"ferrokit.nn benchmark  ({meta['cpu']}, simd {meta['simd level']}; medians)")
     for t, res in by_threads.items():
         print(f"\n--- {t} thread(s) (BLAS limited to the same) ---")
@@ -198,7 +203,10 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
             print(f"{key}:")
             for name, sec in cases.items():
                 print(f"    {name:<20} {fmt_time(sec):>10}   x{ref / sec:6.2f} vs slowest")
+    # The issue's goals hold at the default thread count (all usable cores);
+    # fewer threads are reported as scaling context, not judged.
     goals: list[dict[str, Any]] = []
+    context: list[dict[str, Any]] = []
     print("\ngoals (ratio = reference time / ferrokit time):")
     for label, key, case, ref, need in GOALS:
         for t, res in by_threads.items():
@@ -209,15 +217,25 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
                 "required": need,
                 "met": bool(ratio >= need),
             }
-            goals.append(row)
-            print(
-                f"  {row['goal']:<48} x{ratio:6.2f}   goal >= {need:g}: {'met' if row['met'] else 'NOT met'}"
-            )
+            if t == default:
+                goals.append(row)
+                verdict = "met" if row["met"] else "NOT met"
+            else:
+                row["context"] = CONTEXT_SCALING
+                context.append(row)
+                verdict = "context"
+            print(f"  {row['goal']:<48} x{ratio:6.2f}   goal >= {need:g}: {verdict}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "nn.json").write_text(
         json.dumps(
-            {"meta": meta, "results": {str(t): r for t, r in by_threads.items()}, "goals": goals}, indent=2
+            {
+                "meta": meta,
+                "results": {str(t): r for t, r in by_threads.items()},
+                "goals": goals,
+                "context": context,
+            },
+            indent=2,
         )
     )
     print(f"\nwrote {out / 'nn.json'}")
