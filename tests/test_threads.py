@@ -256,3 +256,49 @@ def test_gil_is_released_while_a_kernel_runs() -> None:
     r = _run(GIL_SCRIPT, timeout=120)
     assert r.returncode == 0, r.stderr
     assert int(r.stdout.split()[0]) > 0, r.stdout
+
+
+PIN_SCRIPT = """
+import os, sys
+import numpy as np
+import ferrokit as fk
+
+fk.set_num_threads(int(sys.argv[1]))
+x = np.ones(2_000_000)
+fk.dot_product(x, x)  # builds the pool
+pins = []
+for t in os.listdir("/proc/self/task"):
+    with open(f"/proc/self/task/{t}/comm") as f:
+        name = f.read().strip()
+    if name.startswith("ferrokit-"):
+        with open(f"/proc/self/task/{t}/status") as f:
+            allowed = [ln.split()[1] for ln in f if ln.startswith("Cpus_allowed_list")][0]
+        pins.append(f"{name}={allowed}")
+print(" ".join(sorted(pins)))
+"""
+
+
+def _worker_cpus(threads: int, env: dict[str, str] | None = None) -> dict[str, str]:
+    r = subprocess.run(
+        [sys.executable, "-c", PIN_SCRIPT, str(threads)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+    assert r.returncode == 0, r.stderr
+    return dict(kv.split("=") for kv in r.stdout.split())
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc")
+def test_pool_workers_are_pinned_one_per_cpu_unless_oversubscribed_or_turned_off() -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.skip("needs 2 CPUs")
+    everything = _worker_cpus(len(cpus) + 1)  # more workers than CPUs: none pinned
+    assert len(everything) == len(cpus) + 1
+    assert len(set(everything.values())) == 1
+    pinned = _worker_cpus(2)
+    assert sorted(pinned.values()) == [str(cpus[0]), str(cpus[1])]
+    off = _worker_cpus(2, {"FERROKIT_PIN_THREADS": "0"})
+    assert set(off.values()) == set(everything.values())

@@ -7,6 +7,15 @@
 //!
 //! Size: `set_num_threads(n)` if called with n > 0, else `FERROKIT_NUM_THREADS`,
 //! else `OMP_NUM_THREADS`, else the CPUs this process may use (affinity/cgroup aware).
+//!
+//! Placement: when the pool has no more threads than the CPUs this process may
+//! use, worker `i` is pinned to the `i`-th of those CPUs (as OpenMP's
+//! `OMP_PROC_BIND` does). Workers sleep between calls, and the kernel wakes a
+//! sleeping thread on the CPU of the thread that woke it: unpinned, both
+//! workers of a 2-CPU pool were often woken onto one CPU and a parallel call
+//! ran at one CPU's speed (measured: process CPU time / wall time 1.0 instead
+//! of 2.0, softmax 1.9 ms instead of 1.1 ms). `FERROKIT_PIN_THREADS=0` turns
+//! pinning off.
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::cell::RefCell;
@@ -90,6 +99,19 @@ pub fn set_num_threads(n: usize) {
     }
 }
 
+/// The CPUs to pin `threads` workers to: the ones this process may use, in
+/// order, if there are at least `threads` of them and pinning is not turned off
+/// by `FERROKIT_PIN_THREADS=0`; else none.
+fn pin_cpus(threads: usize) -> Vec<core_affinity::CoreId> {
+    if std::env::var("FERROKIT_PIN_THREADS").is_ok_and(|v| v.trim() == "0") {
+        return Vec::new();
+    }
+    match core_affinity::get_core_ids() {
+        Some(ids) if ids.len() >= threads => ids,
+        _ => Vec::new(),
+    }
+}
+
 fn pool_for(threads: usize) -> Option<Arc<ThreadPool>> {
     let pid = std::process::id();
     let mut s = state();
@@ -105,9 +127,16 @@ fn pool_for(threads: usize) -> Option<Arc<ThreadPool>> {
             std::mem::forget(old);
         }
     }
+    let cpus = pin_cpus(threads);
     let pool = ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("ferrokit-{i}"))
+        .start_handler(move |i| {
+            if let Some(cpu) = cpus.get(i) {
+                // A hint: if the CPU cannot be set the worker just stays unpinned.
+                core_affinity::set_for_current(*cpu);
+            }
+        })
         .build()
         .ok()
         .map(Arc::new)?;
