@@ -13,73 +13,48 @@
 /// reads the result right away finds it in cache.
 pub const STREAM_MIN_BYTES: usize = 8 << 20;
 
-/// `out[i] = (x[i] * pre - lo) / d`, streaming stores where the CPU has them.
-/// `x` and `out` have equal lengths.
-pub fn affine_div_stream_f64(x: &[f64], out: &mut [f64], pre: f64, lo: f64, d: f64) {
-    assert_eq!(x.len(), out.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        match super::level() {
-            // SAFETY: level() is Avx512 only if the CPU reports avx512f.
-            super::Level::Avx512 => return unsafe { x86::f64_avx512(x, out, pre, lo, d) },
-            // SAFETY: level() is Avx2 only if the CPU reports avx2 (implies avx).
-            super::Level::Avx2 => return unsafe { x86::f64_avx2(x, out, pre, lo, d) },
-            super::Level::Baseline => {}
+/// Defines a public kernel that runs its AVX-512 or AVX2 streaming copy where
+/// the CPU has one, else the portable loop (same arithmetic, same bits).
+macro_rules! dispatch {
+    ($(#[$m:meta])* $name:ident: $t:ty, ($($arg:ident),*), $avx512:ident, $avx2:ident, $portable:ident) => {
+        $(#[$m])*
+        pub fn $name(x: &[$t], out: &mut [$t], $($arg: $t),*) {
+            assert_eq!(x.len(), out.len());
+            #[cfg(target_arch = "x86_64")]
+            {
+                match super::level() {
+                    // SAFETY: level() is Avx512 only if the CPU reports avx512f.
+                    super::Level::Avx512 => return unsafe { x86::$avx512(x, out, $($arg),*) },
+                    // SAFETY: level() is Avx2 only if the CPU reports avx2 (implies avx).
+                    super::Level::Avx2 => return unsafe { x86::$avx2(x, out, $($arg),*) },
+                    super::Level::Baseline => {}
+                }
+            }
+            $portable(x, out, $($arg),*)
         }
-    }
-    scalar(x, out, pre, lo, d)
+    };
 }
 
-/// float32 version of [`affine_div_stream_f64`].
-pub fn affine_div_stream_f32(x: &[f32], out: &mut [f32], pre: f32, lo: f32, d: f32) {
-    assert_eq!(x.len(), out.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        match super::level() {
-            // SAFETY: level() is Avx512 only if the CPU reports avx512f.
-            super::Level::Avx512 => return unsafe { x86::f32_avx512(x, out, pre, lo, d) },
-            // SAFETY: level() is Avx2 only if the CPU reports avx2 (implies avx).
-            super::Level::Avx2 => return unsafe { x86::f32_avx2(x, out, pre, lo, d) },
-            super::Level::Baseline => {}
-        }
-    }
-    scalar(x, out, pre, lo, d)
-}
-
-/// `out[i] = x[i] * s`, streaming stores where the CPU has them (softmax's
-/// final pass, one row per call). Bit-identical to the plain loop. No fence:
-/// the caller runs [`store_fence`] once after its last call (a fence per row
-/// would wait for every write-combining buffer each time).
-pub fn scale_stream_f64(x: &[f64], out: &mut [f64], s: f64) {
-    assert_eq!(x.len(), out.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        match super::level() {
-            // SAFETY: level() is Avx512 only if the CPU reports avx512f.
-            super::Level::Avx512 => return unsafe { x86::scale_f64_avx512(x, out, s) },
-            // SAFETY: level() is Avx2 only if the CPU reports avx2 (implies avx).
-            super::Level::Avx2 => return unsafe { x86::scale_f64_avx2(x, out, s) },
-            super::Level::Baseline => {}
-        }
-    }
-    scale_scalar(x, out, s)
-}
-
-/// float32 version of [`scale_stream_f64`].
-pub fn scale_stream_f32(x: &[f32], out: &mut [f32], s: f32) {
-    assert_eq!(x.len(), out.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        match super::level() {
-            // SAFETY: level() is Avx512 only if the CPU reports avx512f.
-            super::Level::Avx512 => return unsafe { x86::scale_f32_avx512(x, out, s) },
-            // SAFETY: level() is Avx2 only if the CPU reports avx2 (implies avx).
-            super::Level::Avx2 => return unsafe { x86::scale_f32_avx2(x, out, s) },
-            super::Level::Baseline => {}
-        }
-    }
-    scale_scalar(x, out, s)
-}
+dispatch!(
+    /// `out[i] = (x[i] * pre - lo) / d`, streaming stores where the CPU has them.
+    /// `x` and `out` have equal lengths.
+    affine_div_stream_f64: f64, (pre, lo, d), f64_avx512, f64_avx2, scalar
+);
+dispatch!(
+    /// float32 version of [`affine_div_stream_f64`].
+    affine_div_stream_f32: f32, (pre, lo, d), f32_avx512, f32_avx2, scalar
+);
+dispatch!(
+    /// `out[i] = x[i] * s`, streaming stores where the CPU has them (softmax's
+    /// final pass, one row per call). Bit-identical to the plain loop. No fence:
+    /// the caller runs [`store_fence`] once after its last call (a fence per row
+    /// would wait for every write-combining buffer each time).
+    scale_stream_f64: f64, (s), scale_f64_avx512, scale_f64_avx2, scale_scalar
+);
+dispatch!(
+    /// float32 version of [`scale_stream_f64`].
+    scale_stream_f32: f32, (s), scale_f32_avx512, scale_f32_avx2, scale_scalar
+);
 
 /// Orders earlier streaming stores before later stores (`sfence`), so results
 /// written by [`scale_stream_f32`] / [`scale_stream_f64`] are visible to the
@@ -111,18 +86,18 @@ mod x86 {
     use std::arch::x86_64::*;
 
     /// Generates one streaming kernel: scalar head up to the store alignment,
-    /// vector body with unaligned loads and aligned streaming stores, scalar tail.
+    /// vector body (`$v` loaded unaligned, `$e` stored with an aligned streaming
+    /// store), scalar tail; `$fence`: end with `sfence`.
     macro_rules! stream_kernel {
-        ($name:ident, $t:ty, $feat:literal, $lanes:expr, $align:expr,
-         $set1:ident, $loadu:ident, $mul:ident, $sub:ident, $div:ident, $stream:ident) => {
+        ($name:ident, $t:ty, $feat:literal, $lanes:expr, $align:expr, $loadu:ident, $stream:ident,
+         $portable:ident($($arg:ident),*), |$v:ident| $e:expr, $fence:literal) => {
             /// # Safety
             /// The CPU must support the enabled target features; `x.len() == out.len()`.
             #[target_feature(enable = $feat)]
-            pub unsafe fn $name(x: &[$t], out: &mut [$t], pre: $t, lo: $t, d: $t) {
+            pub unsafe fn $name(x: &[$t], out: &mut [$t], $($arg: $t),*) {
                 let n = out.len();
                 let head = out.as_ptr().align_offset($align).min(n);
-                super::scalar(&x[..head], &mut out[..head], pre, lo, d);
-                let (vp, vl, vd) = ($set1(pre), $set1(lo), $set1(d));
+                super::$portable(&x[..head], &mut out[..head], $($arg),*);
                 let mut i = head;
                 let xp = x.as_ptr();
                 let op = out.as_mut_ptr();
@@ -131,142 +106,63 @@ mod x86 {
                     // in bounds; op.add(i) is $align-aligned (head aligned it and every
                     // step advances by exactly $align bytes).
                     unsafe {
-                        let v = $loadu(xp.add(i));
-                        $stream(op.add(i), $div($sub($mul(v, vp), vl), vd));
+                        let $v = $loadu(xp.add(i));
+                        $stream(op.add(i), $e);
                     }
                     i += $lanes;
                 }
-                super::scalar(&x[i..], &mut out[i..], pre, lo, d);
-                // Streaming stores are weakly ordered: fence before other threads read.
-                _mm_sfence();
-            }
-        };
-    }
-
-    /// Generates one streaming `out = x * s` kernel (same layout as `stream_kernel!`).
-    macro_rules! scale_kernel {
-        ($name:ident, $t:ty, $feat:literal, $lanes:expr, $align:expr,
-         $set1:ident, $loadu:ident, $mul:ident, $stream:ident) => {
-            /// # Safety
-            /// The CPU must support the enabled target features; `x.len() == out.len()`.
-            #[target_feature(enable = $feat)]
-            pub unsafe fn $name(x: &[$t], out: &mut [$t], s: $t) {
-                let n = out.len();
-                let head = out.as_ptr().align_offset($align).min(n);
-                super::scale_scalar(&x[..head], &mut out[..head], s);
-                let vs = $set1(s);
-                let mut i = head;
-                let xp = x.as_ptr();
-                let op = out.as_mut_ptr();
-                while i + $lanes <= n {
-                    // SAFETY: i + lanes <= n = x.len() = out.len(), so both accesses are
-                    // in bounds; op.add(i) is $align-aligned (head aligned it and every
-                    // step advances by exactly $align bytes).
-                    unsafe { $stream(op.add(i), $mul($loadu(xp.add(i)), vs)) };
-                    i += $lanes;
+                super::$portable(&x[i..], &mut out[i..], $($arg),*);
+                if $fence {
+                    // Streaming stores are weakly ordered: fence before other threads read.
+                    _mm_sfence();
                 }
-                super::scale_scalar(&x[i..], &mut out[i..], s);
             }
         };
     }
 
-    scale_kernel!(
-        scale_f64_avx512,
-        f64,
-        "avx512f",
-        8,
-        64,
-        _mm512_set1_pd,
-        _mm512_loadu_pd,
-        _mm512_mul_pd,
-        _mm512_stream_pd
-    );
-    scale_kernel!(
-        scale_f64_avx2,
-        f64,
-        "avx2",
-        4,
-        32,
-        _mm256_set1_pd,
-        _mm256_loadu_pd,
-        _mm256_mul_pd,
-        _mm256_stream_pd
-    );
-    scale_kernel!(
-        scale_f32_avx512,
-        f32,
-        "avx512f",
-        16,
-        64,
-        _mm512_set1_ps,
-        _mm512_loadu_ps,
-        _mm512_mul_ps,
-        _mm512_stream_ps
-    );
-    scale_kernel!(
-        scale_f32_avx2,
-        f32,
-        "avx2",
-        8,
-        32,
-        _mm256_set1_ps,
-        _mm256_loadu_ps,
-        _mm256_mul_ps,
-        _mm256_stream_ps
-    );
+    /// Both kernels (affine-divide, scale) for one element type and instruction set.
+    macro_rules! kernels {
+        ($affine:ident, $scale:ident, $t:ty, $feat:literal, $lanes:expr, $align:expr,
+         $set1:ident, $loadu:ident, $mul:ident, $sub:ident, $div:ident, $stream:ident) => {
+            stream_kernel!(
+                $affine,
+                $t,
+                $feat,
+                $lanes,
+                $align,
+                $loadu,
+                $stream,
+                scalar(pre, lo, d),
+                |v| $div($sub($mul(v, $set1(pre)), $set1(lo)), $set1(d)),
+                true
+            );
+            stream_kernel!(
+                $scale,
+                $t,
+                $feat,
+                $lanes,
+                $align,
+                $loadu,
+                $stream,
+                scale_scalar(s),
+                |v| $mul(v, $set1(s)),
+                false
+            );
+        };
+    }
 
-    stream_kernel!(
-        f64_avx512,
-        f64,
-        "avx512f",
-        8,
-        64,
-        _mm512_set1_pd,
-        _mm512_loadu_pd,
-        _mm512_mul_pd,
-        _mm512_sub_pd,
-        _mm512_div_pd,
-        _mm512_stream_pd
-    );
-    stream_kernel!(
-        f64_avx2,
-        f64,
-        "avx2",
-        4,
-        32,
-        _mm256_set1_pd,
-        _mm256_loadu_pd,
-        _mm256_mul_pd,
-        _mm256_sub_pd,
-        _mm256_div_pd,
-        _mm256_stream_pd
-    );
-    stream_kernel!(
-        f32_avx512,
-        f32,
-        "avx512f",
-        16,
-        64,
-        _mm512_set1_ps,
-        _mm512_loadu_ps,
-        _mm512_mul_ps,
-        _mm512_sub_ps,
-        _mm512_div_ps,
-        _mm512_stream_ps
-    );
-    stream_kernel!(
-        f32_avx2,
-        f32,
-        "avx2",
-        8,
-        32,
-        _mm256_set1_ps,
-        _mm256_loadu_ps,
-        _mm256_mul_ps,
-        _mm256_sub_ps,
-        _mm256_div_ps,
-        _mm256_stream_ps
-    );
+    #[rustfmt::skip]
+    kernels!(f64_avx512, scale_f64_avx512, f64, "avx512f", 8, 64,
+        _mm512_set1_pd, _mm512_loadu_pd, _mm512_mul_pd, _mm512_sub_pd, _mm512_div_pd, _mm512_stream_pd);
+    #[rustfmt::skip]
+    kernels!(f64_avx2, scale_f64_avx2, f64, "avx2", 4, 32,
+        _mm256_set1_pd, _mm256_loadu_pd, _mm256_mul_pd, _mm256_sub_pd, _mm256_div_pd, _mm256_stream_pd);
+    #[rustfmt::skip]
+    kernels!(f32_avx512, scale_f32_avx512, f32, "avx512f", 16, 64,
+        _mm512_set1_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_sub_ps, _mm512_div_ps, _mm512_stream_ps);
+    #[rustfmt::skip]
+    kernels!(f32_avx2, scale_f32_avx2, f32, "avx2", 8, 32,
+        _mm256_set1_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_sub_ps, _mm256_div_ps, _mm256_stream_ps);
 }
 
 #[cfg(test)]
