@@ -78,6 +78,10 @@ def context_section(name: str, rows: list[dict]) -> list[str]:
 
 def main(results_dir: str = "bench-results") -> int:
     d = ROOT / results_dir
+    if not any(d.glob("*.json")):
+        # Never blank the README's table because of a wrong folder.
+        print(f"no benchmark results (*.json) in {d}", file=sys.stderr)
+        return 1
     lines: list[str] = []
     seed = d / "seed.json"
     if seed.exists():
@@ -113,4 +117,8 @@ def main(results_dir: str = "bench-results") -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("results_dir", nargs="?", default="bench-results", help="folder of the suites' JSON files")
+    sys.exit(main(ap.parse_args().results_dir))
