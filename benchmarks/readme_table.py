@@ -120,5 +120,5 @@ if __name__ == "__main__":
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("results_dir", nargs="?", default="bench-results", help="folder of the suites' JSON files")
+    ap.add_argument("results_dir", nargs="?", default="bench-results", help="folder of the JSON results")
     sys.exit(main(ap.parse_args().results_dir))
