@@ -20,7 +20,7 @@
  Version of the C ABI. Bumped on any incompatible change to an existing
  function, type or status number; the header carries the same value.
  */
-#define FK_ABI_VERSION 1
+#define FK_ABI_VERSION 2
 
 /*
  Squared euclidean distance `Σ (a_i − b_i)²`; smallest first.
@@ -380,13 +380,16 @@ fk_status fk_pairwise_distances_f32(const float *x,
  distances (NaN in a query or row) sort after every number. Distances and
  top-k selection are fused: memory is O(n_queries * k), never the full
  distance matrix. Multi-threaded; results bit-identical for any thread count.
+ `n_out_distances` / `n_out_indices` are the lengths (element counts) of the
+ output buffers: both must equal `n_queries * k`.
  Errors: unknown metric, `dim == 0`, `k == 0`, `k > n_database`, an empty
- database (`FK_ERR_INVALID_ARGUMENT`); nothing is written on error.
+ database (`FK_ERR_INVALID_ARGUMENT`); an output length other than
+ `n_queries * k` (`FK_ERR_LENGTH_MISMATCH`); nothing is written on error.
 
  # Safety
  `queries` / `database` must point to `n_queries * dim` / `n_database * dim`
- readable doubles; `out_distances` / `out_indices` to `n_queries * k`
- writable elements each, overlapping nothing else.
+ readable doubles; `out_distances` / `out_indices` to `n_out_distances` /
+ `n_out_indices` writable elements, overlapping nothing else.
  */
 fk_status fk_knn_search_f64(const double *queries,
                             size_t n_queries,
@@ -396,7 +399,9 @@ fk_status fk_knn_search_f64(const double *queries,
                             size_t k,
                             int32_t metric,
                             double *out_distances,
-                            int64_t *out_indices);
+                            size_t n_out_distances,
+                            int64_t *out_indices,
+                            size_t n_out_indices);
 
 /*
  Float32 version of `fk_knn_search_f64`. Candidates are selected with
@@ -414,7 +419,9 @@ fk_status fk_knn_search_f32(const float *queries,
                             size_t k,
                             int32_t metric,
                             float *out_distances,
-                            int64_t *out_indices);
+                            size_t n_out_distances,
+                            int64_t *out_indices,
+                            size_t n_out_indices);
 
 /*
  Creates an empty float32 index of `dim`-dimensional rows searched by
@@ -444,13 +451,18 @@ fk_status fk_knn_index_add_f32(fk_knn_index_f32 *index,
 /*
  Searches the index like `fk_knn_search_f32`: `n_queries` rows of `dim`
  floats (must equal the index's dim, else `FK_ERR_LENGTH_MISMATCH`);
- `n_queries * k` distances and indices written best first. An empty index
- gives `FK_ERR_INVALID_STATE`; `k == 0` or `k > len` `FK_ERR_INVALID_ARGUMENT`.
- Thread-safe: concurrent searches on one index run in parallel.
+ `n_queries * k` distances and indices written best first into
+ `out_distances` / `out_indices`, whose lengths `n_out_distances` /
+ `n_out_indices` must both equal `n_queries * k` (`FK_ERR_LENGTH_MISMATCH`).
+ An empty index gives `FK_ERR_INVALID_STATE`; `k == 0` or `k > len`
+ `FK_ERR_INVALID_ARGUMENT`. Thread-safe: concurrent searches on one index run
+ in parallel. Consecutive searches of one to three queries scan the rows in
+ alternating directions (the part still cached is read first); results never
+ depend on it.
 
  # Safety
  `index` must be a live handle; `queries` must point to `n_queries * dim`
- floats; the outputs to `n_queries * k` writable elements each.
+ floats; the outputs to `n_out_distances` / `n_out_indices` writable elements.
  */
 fk_status fk_knn_index_search_f32(const fk_knn_index_f32 *index,
                                   const float *queries,
@@ -458,7 +470,9 @@ fk_status fk_knn_index_search_f32(const fk_knn_index_f32 *index,
                                   size_t dim,
                                   size_t k,
                                   float *out_distances,
-                                  int64_t *out_indices);
+                                  size_t n_out_distances,
+                                  int64_t *out_indices,
+                                  size_t n_out_indices);
 
 /*
  The number of rows in the index into `*out`. Thread-safe.
@@ -508,7 +522,9 @@ fk_status fk_knn_index_search_f64(const fk_knn_index_f64 *index,
                                   size_t dim,
                                   size_t k,
                                   double *out_distances,
-                                  int64_t *out_indices);
+                                  size_t n_out_distances,
+                                  int64_t *out_indices,
+                                  size_t n_out_indices);
 
 /*
  Float64 version of `fk_knn_index_len_f32`.

@@ -255,22 +255,30 @@ def test_non_contiguous_read_only_and_fortran_inputs_work() -> None:
 def test_c_status_errors_through_cffi() -> None:
     from ferrokit._native import ffi, lib
 
-    d = np.zeros(2, np.float32)
-    i = np.zeros(2, np.int64)
+    d = np.full(2, -1.0, np.float32)
+    i = np.full(2, -1, np.int64)
     q = np.zeros(2, np.float32)
-    args = (ffi.from_buffer("float[]", d), ffi.from_buffer("int64_t[]", i))
-    assert lib.fk_knn_search_f32(ffi.from_buffer("float[]", q), 1, ffi.NULL, 0, 2, 1, 0, *args) == (
-        lib.FK_ERR_INVALID_ARGUMENT
-    )
-    assert lib.fk_knn_search_f32(ffi.from_buffer("float[]", q), 1, ffi.NULL, 3, 2, 1, 0, *args) == (
-        lib.FK_ERR_NULL_POINTER
-    )
-    assert lib.fk_knn_search_f32(
-        ffi.from_buffer("float[]", q), 1, ffi.from_buffer("float[]", q), 1, 2, 1, 7, *args
-    ) == (lib.FK_ERR_INVALID_ARGUMENT)
+    fq = ffi.from_buffer("float[]", q)
+    args = (ffi.from_buffer("float[]", d), 2, ffi.from_buffer("int64_t[]", i), 2)
+    assert lib.fk_knn_search_f32(fq, 1, ffi.NULL, 0, 2, 1, 0, *args) == lib.FK_ERR_INVALID_ARGUMENT
+    assert lib.fk_knn_search_f32(fq, 1, ffi.NULL, 3, 2, 2, 0, *args) == lib.FK_ERR_NULL_POINTER
+    assert lib.fk_knn_search_f32(fq, 1, fq, 1, 2, 1, 7, *args) == lib.FK_ERR_INVALID_ARGUMENT
+    # Output lengths (element counts) must both be n_queries * k, else nothing is written.
+    db = ffi.from_buffer("float[]", np.arange(6, dtype=np.float32))
+    for n_d, n_i in ((1, 2), (2, 1), (2, 3), (0, 0)):
+        a = (args[0], n_d, args[2], n_i)
+        assert lib.fk_knn_search_f32(fq, 1, db, 3, 2, 2, 0, *a) == lib.FK_ERR_LENGTH_MISMATCH
+    assert (d == -1).all() and (i == -1).all()
+    assert lib.fk_knn_search_f32(fq, 1, db, 3, 2, 2, 0, *args) == lib.FK_OK
+    assert i.tolist() == [0, 1]
     out = ffi.new("fk_knn_index_f32 **")
     assert lib.fk_knn_index_new_f32(2, -1, out) == lib.FK_ERR_INVALID_ARGUMENT
     assert out[0] == ffi.NULL
+    assert lib.fk_knn_index_new_f32(2, 0, out) == lib.FK_OK
+    h = ffi.gc(out[0], lib.fk_knn_index_free_f32)
+    assert lib.fk_knn_index_add_f32(h, db, 3, 2) == lib.FK_OK
+    assert lib.fk_knn_index_search_f32(h, fq, 1, 2, 2, args[0], 2, args[2], 1) == lib.FK_ERR_LENGTH_MISMATCH
+    assert lib.fk_knn_index_search_f32(h, fq, 1, 2, 2, *args) == lib.FK_OK
     lib.fk_knn_index_free_f32(ffi.NULL)
 
 
@@ -441,6 +449,7 @@ def test_c_example_builds_and_runs(tmp_path) -> None:
     assert statuses == {
         "k too large": "FK_ERR_INVALID_ARGUMENT",
         "wrong dim": "FK_ERR_LENGTH_MISMATCH",
+        "output too short": "FK_ERR_LENGTH_MISMATCH",
         "unknown metric": "FK_ERR_INVALID_ARGUMENT",
         "empty database": "FK_ERR_INVALID_ARGUMENT",
     }

@@ -6,7 +6,10 @@
  * The index is an opaque handle: create with fk_knn_index_new_f32, fill with
  * fk_knn_index_add_f32, query with fk_knn_index_search_f32 (thread-safe:
  * concurrent searches are fine; add takes exclusive access), release with
- * fk_knn_index_free_f32 (NULL is accepted).
+ * fk_knn_index_free_f32 (NULL is accepted). Like every buffer in the C ABI,
+ * each output comes with its length (element count): the searches take
+ * out_distances, n_out_distances, out_indices, n_out_indices, and both lengths
+ * must equal n_queries * k.
  *
  * Build (see README.md next to this file):
  *   cc -std=c99 knn_search.c -I<include dir> <path>/libferrokit.so -Wl,-rpath,<lib dir>
@@ -25,6 +28,7 @@
 #define N_POINTS 8
 #define N_QUERIES 2
 #define K 3
+#define N_OUT (N_QUERIES * K) /* elements in each output buffer */
 
 /* Prints "<label>: <STATUS_NAME> <message>" for a failed call. */
 static void print_error(const char *label, fk_status st)
@@ -61,8 +65,8 @@ int main(void)
         3.0f, 3.0f,  4.0f, 3.0f,  3.0f, 4.0f,  -1.0f, -1.0f,
     };
     static const float queries[N_QUERIES * DIM] = {0.9f, 0.2f, 3.2f, 3.9f};
-    float dist[N_QUERIES * K];
-    int64_t idx[N_QUERIES * K];
+    float dist[N_OUT];
+    int64_t idx[N_OUT];
     fk_knn_index_f32 *index = NULL;
     size_t len = 0;
     fk_status st;
@@ -74,7 +78,7 @@ int main(void)
     }
 
     /* One-shot search, no handle: the database is only borrowed. */
-    st = fk_knn_search_f32(queries, N_QUERIES, points, N_POINTS, DIM, K, FK_METRIC_EUCLIDEAN, dist, idx);
+    st = fk_knn_search_f32(queries, N_QUERIES, points, N_POINTS, DIM, K, FK_METRIC_EUCLIDEAN, dist, N_OUT, idx, N_OUT);
     if (st != FK_OK) {
         print_error("fk_knn_search_f32", st);
         return 1;
@@ -95,7 +99,7 @@ int main(void)
         return 1;
     }
     printf("index len: %u\n", (unsigned)len);
-    st = fk_knn_index_search_f32(index, queries, N_QUERIES, DIM, K, dist, idx);
+    st = fk_knn_index_search_f32(index, queries, N_QUERIES, DIM, K, dist, N_OUT, idx, N_OUT);
     if (st != FK_OK) {
         print_error("fk_knn_index_search_f32", st);
         fk_knn_index_free_f32(index);
@@ -104,7 +108,8 @@ int main(void)
     print_results("index sqeuclidean", dist, idx);
 
     /* Inner product: a similarity, largest first. */
-    st = fk_knn_search_f32(queries, N_QUERIES, points, N_POINTS, DIM, K, FK_METRIC_INNER_PRODUCT, dist, idx);
+    st = fk_knn_search_f32(queries, N_QUERIES, points, N_POINTS, DIM, K, FK_METRIC_INNER_PRODUCT, dist, N_OUT, idx,
+                           N_OUT);
     if (st != FK_OK) {
         print_error("inner_product", st);
         failures++;
@@ -113,16 +118,19 @@ int main(void)
     }
 
     /* Errors come back as status codes; outputs are left untouched. */
-    st = fk_knn_index_search_f32(index, queries, N_QUERIES, DIM, N_POINTS + 1, dist, idx);
+    st = fk_knn_index_search_f32(index, queries, N_QUERIES, DIM, N_POINTS + 1, dist, N_OUT, idx, N_OUT);
     print_error("k too large", st);
     failures += st != FK_ERR_INVALID_ARGUMENT;
-    st = fk_knn_index_search_f32(index, queries, N_QUERIES, 3, K, dist, idx);
+    st = fk_knn_index_search_f32(index, queries, N_QUERIES, 3, K, dist, N_OUT, idx, N_OUT);
     print_error("wrong dim", st);
     failures += st != FK_ERR_LENGTH_MISMATCH;
-    st = fk_knn_search_f32(queries, N_QUERIES, points, N_POINTS, DIM, K, 42, dist, idx);
+    st = fk_knn_index_search_f32(index, queries, N_QUERIES, DIM, K, dist, N_OUT - 1, idx, N_OUT);
+    print_error("output too short", st);
+    failures += st != FK_ERR_LENGTH_MISMATCH;
+    st = fk_knn_search_f32(queries, N_QUERIES, points, N_POINTS, DIM, K, 42, dist, N_OUT, idx, N_OUT);
     print_error("unknown metric", st);
     failures += st != FK_ERR_INVALID_ARGUMENT;
-    st = fk_knn_search_f32(queries, N_QUERIES, points, 0, DIM, 1, FK_METRIC_EUCLIDEAN, dist, idx);
+    st = fk_knn_search_f32(queries, N_QUERIES, points, 0, DIM, 1, FK_METRIC_EUCLIDEAN, dist, N_QUERIES, idx, N_QUERIES);
     print_error("empty database", st);
     failures += st != FK_ERR_INVALID_ARGUMENT;
 

@@ -1,6 +1,6 @@
 /* cffi declarations of ferrokit, generated with include/ferrokit.h; do not edit. */
 
-#define FK_ABI_VERSION 1
+#define FK_ABI_VERSION 2
 
 #define FK_METRIC_SQEUCLIDEAN 0
 
@@ -126,7 +126,9 @@ fk_status fk_knn_search_f64(const double *queries,
                             size_t k,
                             int32_t metric,
                             double *out_distances,
-                            int64_t *out_indices);
+                            size_t n_out_distances,
+                            int64_t *out_indices,
+                            size_t n_out_indices);
 
 fk_status fk_knn_search_f32(const float *queries,
                             size_t n_queries,
@@ -136,7 +138,9 @@ fk_status fk_knn_search_f32(const float *queries,
                             size_t k,
                             int32_t metric,
                             float *out_distances,
-                            int64_t *out_indices);
+                            size_t n_out_distances,
+                            int64_t *out_indices,
+                            size_t n_out_indices);
 
 fk_status fk_knn_index_new_f32(size_t dim, int32_t metric, fk_knn_index_f32 **out);
 
@@ -151,7 +155,9 @@ fk_status fk_knn_index_search_f32(const fk_knn_index_f32 *index,
                                   size_t dim,
                                   size_t k,
                                   float *out_distances,
-                                  int64_t *out_indices);
+                                  size_t n_out_distances,
+                                  int64_t *out_indices,
+                                  size_t n_out_indices);
 
 fk_status fk_knn_index_len_f32(const fk_knn_index_f32 *index, size_t *out);
 
@@ -170,7 +176,9 @@ fk_status fk_knn_index_search_f64(const fk_knn_index_f64 *index,
                                   size_t dim,
                                   size_t k,
                                   double *out_distances,
-                                  int64_t *out_indices);
+                                  size_t n_out_distances,
+                                  int64_t *out_indices,
+                                  size_t n_out_indices);
 
 fk_status fk_knn_index_len_f64(const fk_knn_index_f64 *index, size_t *out);
 

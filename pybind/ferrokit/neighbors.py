@@ -179,7 +179,9 @@ def knn_search(
         k,
         m,
         cbuf_out(dist),
+        dist.size,
         ffi.from_buffer("int64_t[]", ind, require_writable=True),
+        ind.size,
     )
     if st:
         raise_for_status(st)
@@ -287,7 +289,9 @@ class KnnIndex:
             q.shape[1],
             k,
             cbuf_out(dist),
+            dist.size,
             ffi.from_buffer("int64_t[]", ind, require_writable=True),
+            ind.size,
         )
         if st:
             raise_for_status(st)

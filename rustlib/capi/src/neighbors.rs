@@ -185,21 +185,25 @@ unsafe fn search_body<T: KnnFloat>(
     k: usize,
     metric_id: i32,
     out_distances: *mut T,
+    n_out_distances: usize,
     out_indices: *mut i64,
+    n_out_indices: usize,
 ) -> FkStatus {
     guard(|| {
         let m = metric(name, metric_id)?;
         check_dim(name, dim)?;
         let lq = elems(name, "queries", n_queries, dim)?;
         let ld = elems(name, "database", n_database, dim)?;
-        let lo = elems(name, "out_distances", n_queries, k)?;
+        // n_queries * k must be countable; the search itself then checks, after
+        // its arguments, that both outputs hold exactly that many elements.
+        elems(name, "out_distances", n_queries, k)?;
         // SAFETY: forwarded from the export's contract.
         let (qs, ds, od, oi) = unsafe {
             (
                 in_slice(queries, lq, Arg(name, "queries"))?,
                 in_slice(database, ld, Arg(name, "database"))?,
-                out_slice(out_distances, lo, Arg(name, "out_distances"))?,
-                out_slice(out_indices, lo, Arg(name, "out_indices"))?,
+                out_slice(out_distances, n_out_distances, Arg(name, "out_distances"))?,
+                out_slice(out_indices, n_out_indices, Arg(name, "out_indices"))?,
             )
         };
         neighbors::knn_search(qs, ds, dim, k, m, od, oi).map_err(prefix(name))?;
@@ -215,13 +219,16 @@ unsafe fn search_body<T: KnnFloat>(
 /// distances (NaN in a query or row) sort after every number. Distances and
 /// top-k selection are fused: memory is O(n_queries * k), never the full
 /// distance matrix. Multi-threaded; results bit-identical for any thread count.
+/// `n_out_distances` / `n_out_indices` are the lengths (element counts) of the
+/// output buffers: both must equal `n_queries * k`.
 /// Errors: unknown metric, `dim == 0`, `k == 0`, `k > n_database`, an empty
-/// database (`FK_ERR_INVALID_ARGUMENT`); nothing is written on error.
+/// database (`FK_ERR_INVALID_ARGUMENT`); an output length other than
+/// `n_queries * k` (`FK_ERR_LENGTH_MISMATCH`); nothing is written on error.
 ///
 /// # Safety
 /// `queries` / `database` must point to `n_queries * dim` / `n_database * dim`
-/// readable doubles; `out_distances` / `out_indices` to `n_queries * k`
-/// writable elements each, overlapping nothing else.
+/// readable doubles; `out_distances` / `out_indices` to `n_out_distances` /
+/// `n_out_indices` writable elements, overlapping nothing else.
 #[no_mangle]
 pub unsafe extern "C" fn fk_knn_search_f64(
     queries: *const f64,
@@ -232,7 +239,9 @@ pub unsafe extern "C" fn fk_knn_search_f64(
     k: usize,
     metric: i32,
     out_distances: *mut f64,
+    n_out_distances: usize,
     out_indices: *mut i64,
+    n_out_indices: usize,
 ) -> FkStatus {
     // SAFETY: same contract as this function.
     unsafe {
@@ -246,7 +255,9 @@ pub unsafe extern "C" fn fk_knn_search_f64(
             k,
             metric,
             out_distances,
+            n_out_distances,
             out_indices,
+            n_out_indices,
         )
     }
 }
@@ -267,7 +278,9 @@ pub unsafe extern "C" fn fk_knn_search_f32(
     k: usize,
     metric: i32,
     out_distances: *mut f32,
+    n_out_distances: usize,
     out_indices: *mut i64,
+    n_out_indices: usize,
 ) -> FkStatus {
     // SAFETY: same contract as this function.
     unsafe {
@@ -281,7 +294,9 @@ pub unsafe extern "C" fn fk_knn_search_f32(
             k,
             metric,
             out_distances,
+            n_out_distances,
             out_indices,
+            n_out_indices,
         )
     }
 }
@@ -414,7 +429,9 @@ unsafe fn index_search_body<H: Handle>(
     dim: usize,
     k: usize,
     out_distances: *mut H::Elem,
+    n_out_distances: usize,
     out_indices: *mut i64,
+    n_out_indices: usize,
 ) -> FkStatus {
     guard(|| {
         // SAFETY: forwarded from the export's contract.
@@ -430,13 +447,15 @@ unsafe fn index_search_body<H: Handle>(
             ));
         }
         let lq = elems(name, "queries", n_queries, dim)?;
-        let lo = elems(name, "out_distances", n_queries, k)?;
+        // n_queries * k must be countable; the search itself then checks, after
+        // its arguments, that both outputs hold exactly that many elements.
+        elems(name, "out_distances", n_queries, k)?;
         // SAFETY: forwarded from the export's contract.
         let (qs, od, oi) = unsafe {
             (
                 in_slice(queries, lq, Arg(name, "queries"))?,
-                out_slice(out_distances, lo, Arg(name, "out_distances"))?,
-                out_slice(out_indices, lo, Arg(name, "out_indices"))?,
+                out_slice(out_distances, n_out_distances, Arg(name, "out_distances"))?,
+                out_slice(out_indices, n_out_indices, Arg(name, "out_indices"))?,
             )
         };
         idx.search(qs, k, od, oi).map_err(prefix(name))?;
@@ -504,13 +523,18 @@ pub unsafe extern "C" fn fk_knn_index_add_f32(
 
 /// Searches the index like `fk_knn_search_f32`: `n_queries` rows of `dim`
 /// floats (must equal the index's dim, else `FK_ERR_LENGTH_MISMATCH`);
-/// `n_queries * k` distances and indices written best first. An empty index
-/// gives `FK_ERR_INVALID_STATE`; `k == 0` or `k > len` `FK_ERR_INVALID_ARGUMENT`.
-/// Thread-safe: concurrent searches on one index run in parallel.
+/// `n_queries * k` distances and indices written best first into
+/// `out_distances` / `out_indices`, whose lengths `n_out_distances` /
+/// `n_out_indices` must both equal `n_queries * k` (`FK_ERR_LENGTH_MISMATCH`).
+/// An empty index gives `FK_ERR_INVALID_STATE`; `k == 0` or `k > len`
+/// `FK_ERR_INVALID_ARGUMENT`. Thread-safe: concurrent searches on one index run
+/// in parallel. Consecutive searches of one to three queries scan the rows in
+/// alternating directions (the part still cached is read first); results never
+/// depend on it.
 ///
 /// # Safety
 /// `index` must be a live handle; `queries` must point to `n_queries * dim`
-/// floats; the outputs to `n_queries * k` writable elements each.
+/// floats; the outputs to `n_out_distances` / `n_out_indices` writable elements.
 #[no_mangle]
 pub unsafe extern "C" fn fk_knn_index_search_f32(
     index: *const fk_knn_index_f32,
@@ -519,7 +543,9 @@ pub unsafe extern "C" fn fk_knn_index_search_f32(
     dim: usize,
     k: usize,
     out_distances: *mut f32,
+    n_out_distances: usize,
     out_indices: *mut i64,
+    n_out_indices: usize,
 ) -> FkStatus {
     // SAFETY: same contract as this function.
     unsafe {
@@ -531,7 +557,9 @@ pub unsafe extern "C" fn fk_knn_index_search_f32(
             dim,
             k,
             out_distances,
+            n_out_distances,
             out_indices,
+            n_out_indices,
         )
     }
 }
@@ -601,7 +629,9 @@ pub unsafe extern "C" fn fk_knn_index_search_f64(
     dim: usize,
     k: usize,
     out_distances: *mut f64,
+    n_out_distances: usize,
     out_indices: *mut i64,
+    n_out_indices: usize,
 ) -> FkStatus {
     // SAFETY: same contract as this function.
     unsafe {
@@ -613,7 +643,9 @@ pub unsafe extern "C" fn fk_knn_index_search_f64(
             dim,
             k,
             out_distances,
+            n_out_distances,
             out_indices,
+            n_out_indices,
         )
     }
 }
@@ -667,7 +699,17 @@ mod tests {
             let (mut d, mut i) = ([0.0f32; 2], [0i64; 2]);
             let q = [0.0f32, 0.0];
             assert_eq!(
-                fk_knn_index_search_f32(h, q.as_ptr(), 1, 2, 1, d.as_mut_ptr(), i.as_mut_ptr()),
+                fk_knn_index_search_f32(
+                    h,
+                    q.as_ptr(),
+                    1,
+                    2,
+                    1,
+                    d.as_mut_ptr(),
+                    1,
+                    i.as_mut_ptr(),
+                    1
+                ),
                 FkStatus::FK_ERR_INVALID_STATE
             );
             let rows = [3.0f32, 4.0, 1.0, 0.0];
@@ -682,13 +724,52 @@ mod tests {
             let mut n = 0usize;
             assert_eq!(fk_knn_index_len_f32(h, &mut n), FkStatus::FK_OK);
             assert_eq!(n, 2);
+            // Output lengths must be exactly n_queries * k; nothing written otherwise.
+            for (nd, ni) in [(1, 2), (2, 1), (3, 2), (2, 3), (0, 0)] {
+                assert_eq!(
+                    fk_knn_index_search_f32(
+                        h,
+                        q.as_ptr(),
+                        1,
+                        2,
+                        2,
+                        d.as_mut_ptr(),
+                        nd,
+                        i.as_mut_ptr(),
+                        ni
+                    ),
+                    FkStatus::FK_ERR_LENGTH_MISMATCH,
+                    "{nd} {ni}"
+                );
+            }
+            assert_eq!((d, i), ([0.0, 0.0], [0, 0]));
             assert_eq!(
-                fk_knn_index_search_f32(h, q.as_ptr(), 1, 2, 2, d.as_mut_ptr(), i.as_mut_ptr()),
+                fk_knn_index_search_f32(
+                    h,
+                    q.as_ptr(),
+                    1,
+                    2,
+                    2,
+                    d.as_mut_ptr(),
+                    2,
+                    i.as_mut_ptr(),
+                    2
+                ),
                 FkStatus::FK_OK
             );
             assert_eq!((d, i), ([1.0, 5.0], [1, 0]));
             assert_eq!(
-                fk_knn_index_search_f32(h, q.as_ptr(), 1, 2, 3, d.as_mut_ptr(), i.as_mut_ptr()),
+                fk_knn_index_search_f32(
+                    h,
+                    q.as_ptr(),
+                    1,
+                    2,
+                    3,
+                    d.as_mut_ptr(),
+                    3,
+                    i.as_mut_ptr(),
+                    3
+                ),
                 FkStatus::FK_ERR_INVALID_ARGUMENT
             );
             assert_eq!(
@@ -699,12 +780,78 @@ mod tests {
                     2,
                     1,
                     d.as_mut_ptr(),
-                    i.as_mut_ptr()
+                    1,
+                    i.as_mut_ptr(),
+                    1
                 ),
                 FkStatus::FK_ERR_NULL_POINTER
             );
             fk_knn_index_free_f32(h);
             fk_knn_index_free_f32(ptr::null_mut());
         }
+    }
+
+    #[test]
+    fn one_shot_output_lengths() {
+        let db = [0.0f64, 0.0, 1.0, 0.0, 5.0, 5.0];
+        let q = [0.9f64, 0.1, 4.0, 4.0];
+        let (mut d, mut i) = ([-1.0f64; 4], [-1i64; 4]);
+        // SAFETY: valid pointers to locals with the lengths given.
+        unsafe {
+            for (nd, ni) in [(3, 4), (4, 3), (5, 4), (4, 5), (0, 0)] {
+                assert_eq!(
+                    fk_knn_search_f64(
+                        q.as_ptr(),
+                        2,
+                        db.as_ptr(),
+                        3,
+                        2,
+                        2,
+                        FK_METRIC_SQEUCLIDEAN,
+                        d.as_mut_ptr(),
+                        nd,
+                        i.as_mut_ptr(),
+                        ni
+                    ),
+                    FkStatus::FK_ERR_LENGTH_MISMATCH,
+                    "{nd} {ni}"
+                );
+            }
+            assert_eq!((d, i), ([-1.0; 4], [-1; 4]));
+            // NULL with a non-zero length.
+            assert_eq!(
+                fk_knn_search_f64(
+                    q.as_ptr(),
+                    2,
+                    db.as_ptr(),
+                    3,
+                    2,
+                    2,
+                    FK_METRIC_SQEUCLIDEAN,
+                    ptr::null_mut(),
+                    4,
+                    i.as_mut_ptr(),
+                    4
+                ),
+                FkStatus::FK_ERR_NULL_POINTER
+            );
+            assert_eq!(
+                fk_knn_search_f64(
+                    q.as_ptr(),
+                    2,
+                    db.as_ptr(),
+                    3,
+                    2,
+                    2,
+                    FK_METRIC_SQEUCLIDEAN,
+                    d.as_mut_ptr(),
+                    4,
+                    i.as_mut_ptr(),
+                    4
+                ),
+                FkStatus::FK_OK
+            );
+        }
+        assert_eq!(i, [1, 0, 2, 1]);
     }
 }

@@ -139,7 +139,9 @@ extern "C" {
         k: usize,
         metric: i32,
         d: *mut f32,
+        n_d: usize,
         i: *mut i64,
+        n_i: usize,
     ) -> i32;
     fn fk_knn_index_new_f32(dim: usize, metric: i32, out: *mut *mut c_void) -> i32;
     fn fk_knn_index_add_f32(index: *mut c_void, data: *const f32, n_rows: usize, dim: usize)
@@ -152,7 +154,9 @@ extern "C" {
         dim: usize,
         k: usize,
         d: *mut f32,
+        n_d: usize,
         i: *mut i64,
+        n_i: usize,
     ) -> i32;
     fn fk_knn_index_free_f32(index: *mut c_void);
 }
@@ -192,8 +196,7 @@ fuzz_target!(|data: &[u8]| {
     let rows = b.small(40);
     let cols = b.small(40);
     let x: Vec<f32> = (0..rows * cols).map(|_| b.f32()).collect();
-    // Large enough for every output shape below (knn: rows x k with k <= rows + 1;
-    // fk_knn_search_* has no output-length arguments, so the harness must size it).
+    // Large enough for every output shape below (knn: rows x k with k <= rows + 1).
     let cap = (rows * cols * 16).max(rows * (rows + 2)) + 64;
     // Claimed output length: usually right, sometimes off by a little.
     let fudge = b.u8();
@@ -363,7 +366,9 @@ fuzz_target!(|data: &[u8]| {
                     k,
                     metric,
                     out.as_mut_ptr(),
+                    claim(rows * k),
                     idx.as_mut_ptr(),
+                    claim(rows * k),
                 );
                 ok_status(st);
                 let mut h: *mut c_void = std::ptr::null_mut();
@@ -377,7 +382,9 @@ fuzz_target!(|data: &[u8]| {
                         cols + (fudge % 2) as usize,
                         k,
                         out2.as_mut_ptr(),
+                        claim(rows.min(3) * k),
                         idx.as_mut_ptr(),
+                        claim(rows.min(3) * k),
                     ));
                     fk_knn_index_free_f32(h);
                 } else {

@@ -368,12 +368,15 @@ fn check_search<T>(
     let want = nq.checked_mul(k).ok_or_else(|| {
         Error::Overflow(format!("n_queries ({nq}) times k ({k}) overflows size_t"))
     })?;
-    if out_distances.len() != want || out_indices.len() != want {
-        return Err(Error::LengthMismatch(format!(
-            "outputs have {} distances and {} indices, expected n_queries * k = {want}",
-            out_distances.len(),
-            out_indices.len()
-        )));
+    for (arg, got) in [
+        ("out_distances", out_distances.len()),
+        ("out_indices", out_indices.len()),
+    ] {
+        if got != want {
+            return Err(Error::LengthMismatch(format!(
+                "{arg} has {got} elements, expected n_queries * k = {nq} * {k} = {want}"
+            )));
+        }
     }
     Ok(())
 }
