@@ -211,6 +211,39 @@ def cpu_times(db: np.ndarray, q: np.ndarray, repeats: int) -> dict[str, float]:
     return {k: min(v) for k, v in out.items()}
 
 
+FLUSH_BYTES = 64 << 20  # twice the last-level cache of the reference machine
+
+
+def cold_single(cases: dict[str, Callable[[], Any]], repeats: int, inner: int = 3) -> dict[str, float]:
+    """Median seconds of one call with a cold cache: before every timed call a
+    64 MiB buffer is written (evicting the database from every cache level), so
+    all of it comes from memory. ``interleaved`` measures the other extreme,
+    searches served one after another (what a query server does), where the part
+    of the database still cached from the previous search counts."""
+    import random
+    import statistics
+    import time
+
+    flush = np.zeros(FLUSH_BYTES // 4, dtype=np.float32)
+    order = random.Random(1)
+    samples: dict[str, list[float]] = {k: [] for k in cases}
+    names = list(cases)
+    for f in cases.values():
+        f()
+    for _ in range(repeats):
+        order.shuffle(names)
+        for name in names:
+            f = cases[name]
+            total = 0.0
+            for _ in range(inner):
+                flush += 1.0
+                t0 = time.perf_counter()
+                f()
+                total += time.perf_counter() - t0
+            samples[name].append(total / inner)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
 def _agreement(db: np.ndarray, q: np.ndarray) -> dict[str, float]:
     """Fraction of equal neighbour indices vs faiss / numpy (ties may differ)."""
     from ferrokit import neighbors as nb
@@ -301,6 +334,10 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     with _blas_limit(THREADS):
         results["batch"] = interleaved(_cases(db, q, single=False), 3 if quick else 7)
         results["single"] = interleaved(_cases(db, q, single=True), 5 if quick else 15, inner=5)
+        single = _cases(db, q, single=True)
+        results["single_cold"] = cold_single(
+            {k: v for k, v in single.items() if "KnnIndex" in k or "faiss" in k}, 3 if quick else 9
+        )
         agreement = _agreement(db, q)
     cpu = cpu_times(db, q, 3 if quick else 5)
     fk.set_num_threads(None)
@@ -308,6 +345,17 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     peaks: dict[str, int | None] = {}
     for case in results["batch"]:
         peaks[case] = _peak(case, False, quick)
+
+    # Reported, not goals: one query with a cold cache (the goal rows above keep
+    # the method of consecutive searches).
+    cold_rows = []
+    tc = results["single_cold"]
+    for tag in ("L2", "IP"):
+        ours, refs = f"ferrokit KnnIndex {tag}", [f"faiss IndexFlat{tag}", f"faiss IndexFlat{tag} 1 thread"]
+        avail = [tc[r] for r in refs if r in tc]
+        if ours in tc and avail:
+            row = f"1 query, cold cache: KnnIndex {tag} vs faiss"
+            cold_rows.append({"row": row, "ratio": min(avail) / tc[ours]})
 
     goals = []
     for label, batch, ours, refs, need in GOALS:
@@ -321,7 +369,11 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     print("neighbors benchmark")
     for k_, v in meta.items():
         print(f"  {k_}: {v}")
-    for part, title in (("batch", f"{n_q} queries"), ("single", "1 query (latency)")):
+    for part, title in (
+        ("batch", f"{n_q} queries"),
+        ("single", "1 query (latency; 5 consecutive searches per sample)"),
+        ("single_cold", "1 query, cold cache (64 MiB written before each search)"),
+    ):
         table = results[part]
         ref = table.get("faiss IndexFlatL2 1 thread")
         print(
@@ -340,6 +392,8 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     for g in goals:
         flag = "met " if g["met"] else "MISS"
         print(f"  {flag} {g['goal']:<46} {g['ratio']:5.2f}x (need {g['required']:.2f}x)")
+    for c in cold_rows:
+        print(f"  info {c['row']:<46} {c['ratio']:5.2f}x (reported, not a goal)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "neighbors.json").write_text(
@@ -351,6 +405,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
                 "peak_bytes": peaks,
                 "agreement": agreement,
                 "goals": goals,
+                "cold_rows": cold_rows,
             },
             indent=2,
         )
@@ -368,19 +423,27 @@ def readme_lines(data: dict[str, Any]) -> list[str]:
         f"faiss-cpu {m['faiss']}, scikit-learn {m['scikit-learn']}; load average at the start "
         f"{m.get('load average', '?')}. Medians of interleaved repeats (wall clock); faiss is also "
         "run with 1 thread (its OpenMP threads degrade badly on a busy machine) and the goals use "
-        "its faster setting. Peak = growth of the peak RSS during one call (fresh process).",
+        "its faster setting. Peak = growth of the peak RSS during one call (fresh process). "
+        "1 query: searches one after another (what the goal uses; a database larger than the "
+        "cache is partly still cached from the previous search, which ferrokit's alternating scan "
+        "direction exploits); cold: 64 MiB written before each search, so the whole database "
+        "comes from memory.",
         "",
-        "| implementation | 1000 queries | peak memory | 1 query |",
-        "|---|---:|---:|---:|",
+        "| implementation | 1000 queries | peak memory | 1 query | 1 query, cold cache |",
+        "|---|---:|---:|---:|---:|",
     ]
     batch, single, peaks = data["results"]["batch"], data["results"]["single"], data["peak_bytes"]
+    cold = data["results"].get("single_cold", {})
     for name, t in sorted(batch.items(), key=lambda kv: kv[1]):
         p = peaks.get(name)
         one = single.get(name)
+        c = cold.get(name)
         lines.append(
             f"| {name} | {fmt_time(t)} | {'' if p is None else f'{p / 2**20:.1f} MiB'} | "
-            f"{'' if one is None else fmt_time(one)} |"
+            f"{'' if one is None else fmt_time(one)} | {'' if c is None else fmt_time(c)} |"
         )
+    for c in data.get("cold_rows", []):
+        lines.append(f"\n{c['row']}: {c['ratio']:.2f}x (reported, not a goal).")
     cpu = data.get("cpu_1_thread")
     if cpu:
         lines += [

@@ -31,11 +31,12 @@ fn scan_row<T: Float>(
             <&[T; CHUNK]>::try_from(xs),
         ) {
             (Some(thr), Ok(d), Ok(x)) => {
-                // A bit per score below the threshold (vector compares, nothing
-                // stored); only those are scored again and offered, in order.
+                // A bit per score not above the threshold (vector compares,
+                // nothing stored); only those are scored again and offered (a
+                // tie is kept if its index is lower: rows may come in any order).
                 let mut mask: u32 = 0;
                 for o in 0..CHUNK {
-                    mask |= u32::from(score(d[o], x[o]) < thr) << o;
+                    mask |= u32::from(score(d[o], x[o]) <= thr) << o;
                 }
                 while mask != 0 {
                     let o = mask.trailing_zeros() as usize;

@@ -27,6 +27,8 @@ use crate::float::Float;
 use crate::pool;
 use crate::simd::gemm::{gemm_abt, GemmElement};
 use crate::{Error, Result};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::Mutex;
 use topk::{cmp_entry, select_sorted, TopK};
 
 /// Queries per tile.
@@ -282,6 +284,7 @@ fn exact_pair<T: KnnFloat>(q: &[T], q_inv: f64, x: &[T], metric: Metric) -> (f64
 }
 
 /// Validated shape of one search.
+#[derive(Clone, Copy)]
 struct Search<'a, T> {
     queries: &'a [T],
     database: &'a [T],
@@ -291,6 +294,8 @@ struct Search<'a, T> {
     nd: usize,
     k: usize,
     metric: Metric,
+    /// Scan the database from its end (see [`ScanOrder`]).
+    backward: bool,
 }
 
 /// k nearest database rows of every query (rows of `dim` elements, row-major).
@@ -334,12 +339,39 @@ pub fn knn_search<T: KnnFloat>(
             nd,
             k,
             metric,
+            // L2 and cosine just read the database forwards for its norms: the
+            // end of it is what the cache still holds.
+            backward: metric != Metric::InnerProduct || ONE_SHOT_ORDER.next_backward(),
         },
         out_distances,
         out_indices,
     );
     Ok(())
 }
+
+/// Direction of the next scan of a database (for one query or a few, which are
+/// bound by memory bandwidth): alternates on every search, so each scan starts
+/// with the rows the previous one read last — the part of a database larger
+/// than the last-level cache that is still in it. Results never depend on the
+/// direction (the top-k order is total), only the time does.
+#[derive(Debug, Default)]
+pub struct ScanOrder(AtomicBool);
+
+impl ScanOrder {
+    /// A fresh order (the first scan runs forwards).
+    pub const fn new() -> Self {
+        ScanOrder(AtomicBool::new(false))
+    }
+
+    /// `true` if this scan should run backwards; flips for the next one.
+    pub fn next_backward(&self) -> bool {
+        self.0.fetch_xor(true, AtomicOrdering::Relaxed)
+    }
+}
+
+/// Alternation for one-shot searches (one for the process: consecutive
+/// searches of the same database benefit, others are not harmed).
+static ONE_SHOT_ORDER: ScanOrder = ScanOrder::new();
 
 fn check_search<T>(
     queries: &[T],
@@ -404,11 +436,23 @@ fn search_impl<T: KnnFloat>(s: Search<'_, T>, out_d: &mut [T], out_i: &mut [i64]
         nd,
         k,
         metric,
+        backward,
     } = s;
     if nq == 0 {
         return;
     }
     let qaux = row_aux(queries, dim, metric);
+    if nq < SMALL_QUERIES {
+        // Memory-bound: one shared, direction-alternating pass over the database.
+        let tops = shared_scan(&s, &qaux, backward);
+        let cands = |i: usize, c: &mut Vec<(T, usize)>| {
+            for t in &tops {
+                c.extend_from_slice(t[i].candidates());
+            }
+        };
+        finish(&s, 0, cands, out_d, out_i);
+        return;
+    }
     let qblocks = nq.div_ceil(QUERY_BLOCK);
     let (chunk_rows, nchunks) = chunking(nq, nd, k);
     let ntasks = qblocks * nchunks;
@@ -428,6 +472,7 @@ fn search_impl<T: KnnFloat>(s: Search<'_, T>, out_d: &mut [T], out_i: &mut [i64]
             let t = &mut tile[..m * n];
             let xb = &database[xs * dim..(xs + n) * dim];
             if m < SMALL_QUERIES {
+                // The last query block of a batch may hold only a few queries.
                 T::small_dots(qs, m, xb, n, dim, t);
             } else {
                 gemm_abt(m, n, dim, qs, dim, xb, dim, t, n);
@@ -448,37 +493,13 @@ fn search_impl<T: KnnFloat>(s: Search<'_, T>, out_d: &mut [T], out_i: &mut [i64]
         };
         // Merge the chunk winners of each query, recompute their distances
         // exactly, sort, write. Parallel over query blocks (disjoint outputs).
-        let finish = |qb: usize, od: &mut [T], oi: &mut [i64]| {
-            let q0 = qb * QUERY_BLOCK;
-            let m = od.len() / k;
-            let mut cand: Vec<(T, usize)> = Vec::new();
-            let mut exact: Vec<(f64, usize)> = Vec::with_capacity(k);
-            let mut outv: Vec<f64> = vec![0.0; nd.min(2 * k + 64)];
-            for i in 0..m {
-                cand.clear();
-                for c in 0..nchunks {
-                    cand.extend_from_slice(results[qb * nchunks + c][i].candidates());
+        let block = |qb: usize, od: &mut [T], oi: &mut [i64]| {
+            let cands = |i: usize, c: &mut Vec<(T, usize)>| {
+                for ch in 0..nchunks {
+                    c.extend_from_slice(results[qb * nchunks + ch][i].candidates());
                 }
-                select_sorted(&mut cand, k);
-                let q = &queries[(q0 + i) * dim..(q0 + i + 1) * dim];
-                let q_inv = if metric == Metric::Cosine {
-                    inv_norm(dot_f64(q, q))
-                } else {
-                    0.0
-                };
-                exact.clear();
-                for (slot, &(_, j)) in cand.iter().enumerate() {
-                    let (score, value) =
-                        exact_pair(q, q_inv, &database[j * dim..(j + 1) * dim], metric);
-                    exact.push((score, slot));
-                    outv[slot] = value;
-                }
-                exact.sort_unstable_by(|a, b| cmp_entry(&(a.0, cand[a.1].1), &(b.0, cand[b.1].1)));
-                for (r, &(_, slot)) in exact.iter().enumerate() {
-                    od[i * k + r] = T::from_f64(outv[slot]);
-                    oi[i * k + r] = cand[slot].1 as i64;
-                }
-            }
+            };
+            finish(&s, qb * QUERY_BLOCK, cands, od, oi);
         };
         let rows = QUERY_BLOCK * k;
         if par {
@@ -486,27 +507,186 @@ fn search_impl<T: KnnFloat>(s: Search<'_, T>, out_d: &mut [T], out_i: &mut [i64]
                 .par_chunks_mut(rows)
                 .zip(out_i.par_chunks_mut(rows))
                 .enumerate()
-                .for_each(|(qb, (od, oi))| finish(qb, od, oi));
+                .for_each(|(qb, (od, oi))| block(qb, od, oi));
         } else {
             for (qb, (od, oi)) in out_d
                 .chunks_mut(rows)
                 .zip(out_i.chunks_mut(rows))
                 .enumerate()
             {
-                finish(qb, od, oi);
+                block(qb, od, oi);
             }
         }
     });
 }
 
+/// Rows per piece of the shared scan: about 128 KiB of rows, so pieces are
+/// claimed a few hundred times per 50 MB (cheap) and the last ones finish
+/// close together.
+fn scan_piece_rows<T>(dim: usize) -> usize {
+    ((128 << 10) / (dim * std::mem::size_of::<T>()).max(1)).clamp(16, DB_BLOCK)
+}
+
+/// A contiguous run of pieces `[lo, hi)` not scanned yet, taken from either end.
+struct Segment(Mutex<(usize, usize)>);
+
+impl Segment {
+    fn take(&self, from_end: bool) -> Option<usize> {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (lo, hi) = *g;
+        if lo >= hi {
+            None
+        } else if from_end {
+            g.1 = hi - 1;
+            Some(hi - 1)
+        } else {
+            g.0 = lo + 1;
+            Some(lo)
+        }
+    }
+}
+
+/// The top-k candidates of a few queries (fewer than `SMALL_QUERIES`) over the
+/// whole database, one `Vec` of per-query `TopK`s per participant.
+///
+/// One query costs one pass over the database, so its speed is that of
+/// memory. The database is cut into one segment per pool thread; each part
+/// scans its own segment piece by piece, forwards or — when `backward` — from
+/// the end, and then helps with the pieces left at the far end of the others.
+/// Alternating the direction between searches makes each scan start with the
+/// rows the previous one read last, which a last-level cache smaller than the
+/// database still holds. Which participant scores which row, and in what
+/// order, never changes a result: every row's score is computed the same way,
+/// and the top-k keeps the k best under a total order.
+fn shared_scan<T: KnnFloat>(s: &Search<'_, T>, qaux: &[T], backward: bool) -> Vec<Vec<TopK<T>>> {
+    let &Search {
+        queries,
+        database,
+        xaux,
+        dim,
+        nq,
+        nd,
+        k,
+        metric,
+        ..
+    } = s;
+    let rows = scan_piece_rows::<T>(dim);
+    let pieces = nd.div_ceil(rows);
+    let flops = nq.saturating_mul(nd).saturating_mul(dim);
+    let parts = if flops < MIN_PARALLEL_FLOPS {
+        1
+    } else {
+        pool::num_threads().clamp(1, pieces)
+    };
+    let segments: Vec<Segment> = (0..parts)
+        .map(|p| Segment(Mutex::new((pieces * p / parts, pieces * (p + 1) / parts))))
+        .collect();
+    let work = |p: usize| -> Vec<TopK<T>> {
+        let mut tops: Vec<TopK<T>> = (0..nq).map(|_| TopK::new(k)).collect();
+        let mut tile = vec![T::ZERO; nq * rows];
+        let mut scan = |c: usize| {
+            let (x0, x1) = (c * rows, ((c + 1) * rows).min(nd));
+            let n = x1 - x0;
+            let t = &mut tile[..nq * n];
+            T::small_dots(queries, nq, &database[x0 * dim..x1 * dim], n, dim, t);
+            T::scan_tile(t, nq, n, metric, qaux, &xaux[x0..x1], x0, &mut tops);
+        };
+        // Own segment from the end the previous scan finished at, then the
+        // other segments' far ends.
+        while let Some(c) = segments[p].take(backward) {
+            scan(c);
+        }
+        for off in 1..parts {
+            while let Some(c) = segments[(p + off) % parts].take(!backward) {
+                scan(c);
+            }
+        }
+        tops
+    };
+    // Work stealing decides who runs which part: a part no idle worker picked
+    // up is run by the thread that finished first (and then finds little or
+    // nothing left to do), so a busy machine never makes a search wait for a
+    // descheduled worker.
+    pool::run(flops, MIN_PARALLEL_FLOPS, |par| {
+        if par {
+            use rayon::prelude::*;
+            (0..parts).into_par_iter().map(work).collect()
+        } else {
+            (0..parts).map(work).collect()
+        }
+    })
+}
+
+/// Merges the candidates of queries `q0 ..` (`cands(i, buf)` appends those of
+/// query `q0 + i`), recomputes the k winners' distances exactly, sorts them by
+/// the total order and writes `od` / `oi` (`k` per query).
+fn finish<T: KnnFloat>(
+    s: &Search<'_, T>,
+    q0: usize,
+    cands: impl Fn(usize, &mut Vec<(T, usize)>),
+    od: &mut [T],
+    oi: &mut [i64],
+) {
+    let &Search {
+        queries,
+        database,
+        dim,
+        nd,
+        k,
+        metric,
+        ..
+    } = s;
+    let m = od.len() / k;
+    let mut cand: Vec<(T, usize)> = Vec::new();
+    let mut exact: Vec<(f64, usize)> = Vec::with_capacity(k);
+    let mut outv: Vec<f64> = vec![0.0; nd.min(2 * k + 64)];
+    for i in 0..m {
+        cand.clear();
+        cands(i, &mut cand);
+        select_sorted(&mut cand, k);
+        let q = &queries[(q0 + i) * dim..(q0 + i + 1) * dim];
+        let q_inv = if metric == Metric::Cosine {
+            inv_norm(dot_f64(q, q))
+        } else {
+            0.0
+        };
+        exact.clear();
+        for (slot, &(_, j)) in cand.iter().enumerate() {
+            let (score, value) = exact_pair(q, q_inv, &database[j * dim..(j + 1) * dim], metric);
+            exact.push((score, slot));
+            outv[slot] = value;
+        }
+        exact.sort_unstable_by(|a, b| cmp_entry(&(a.0, cand[a.1].1), &(b.0, cand[b.1].1)));
+        for (r, &(_, slot)) in exact.iter().enumerate() {
+            od[i * k + r] = T::from_f64(outv[slot]);
+            oi[i * k + r] = cand[slot].1 as i64;
+        }
+    }
+}
+
 /// A searchable database owned by the library (the state behind the C index
 /// handle): rows are copied in by [`KnnIndex::add`], their norms computed once.
-#[derive(Debug, Clone)]
+/// Consecutive searches of one or a few queries scan the rows in alternating
+/// directions ([`ScanOrder`]).
+#[derive(Debug)]
 pub struct KnnIndex<T> {
     dim: usize,
     metric: Metric,
     data: Vec<T>,
     aux: Vec<T>,
+    order: ScanOrder,
+}
+
+impl<T: Clone> Clone for KnnIndex<T> {
+    fn clone(&self) -> Self {
+        KnnIndex {
+            dim: self.dim,
+            metric: self.metric,
+            data: self.data.clone(),
+            aux: self.aux.clone(),
+            order: ScanOrder::new(),
+        }
+    }
 }
 
 impl<T: KnnFloat> KnnIndex<T> {
@@ -522,6 +702,7 @@ impl<T: KnnFloat> KnnIndex<T> {
             metric,
             data: Vec::new(),
             aux: Vec::new(),
+            order: ScanOrder::new(),
         })
     }
 
@@ -584,6 +765,7 @@ impl<T: KnnFloat> KnnIndex<T> {
                 nd,
                 k,
                 metric: self.metric,
+                backward: self.order.next_backward(),
             },
             out_distances,
             out_indices,

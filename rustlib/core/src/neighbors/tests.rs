@@ -132,6 +132,112 @@ fn same_bits_for_any_thread_count() {
     }
 }
 
+/// One direct search with the scan direction chosen by the test.
+fn search_dir<T: KnnFloat>(
+    q: &[T],
+    x: &[T],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+    backward: bool,
+) -> (Vec<u64>, Vec<i64>) {
+    let nq = q.len() / dim;
+    let xaux = row_aux(x, dim, metric);
+    let mut d = vec![T::ZERO; nq * k];
+    let mut i = vec![0i64; nq * k];
+    search_impl(
+        Search {
+            queries: q,
+            database: x,
+            xaux: &xaux,
+            dim,
+            nq,
+            nd: x.len() / dim,
+            k,
+            metric,
+            backward,
+        },
+        &mut d,
+        &mut i,
+    );
+    (d.iter().map(|v| v.to_f64().to_bits()).collect(), i)
+}
+
+#[test]
+fn scan_direction_and_thread_count_never_change_results() {
+    // The few-query path (shared scan, alternating direction) on a database
+    // whose second half repeats the first (every score is tied with another
+    // row's: the lower index must win in both directions) plus NaN rows.
+    let dim = 128;
+    let half = 20_000;
+    let mut x64 = data(half * dim, 21);
+    x64.extend_from_within(..);
+    for j in [5usize, 777, half + 3] {
+        x64[j * dim + 1] = f64::NAN;
+    }
+    let nd = 2 * half;
+    // Query 0 equals row 10 (and so row half + 10); queries 1, 2 random.
+    let mut q64 = x64[10 * dim..11 * dim].to_vec();
+    q64.extend(data(2 * dim, 22));
+    let x32: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+    let q32: Vec<f32> = q64.iter().map(|&v| v as f32).collect();
+    for metric in METRICS {
+        for nq in [1usize, 2, 3] {
+            for k in [1usize, 7, 40] {
+                let mut runs32 = Vec::new();
+                let mut runs64 = Vec::new();
+                for threads in [1usize, 2, 3] {
+                    pool::set_num_threads(threads);
+                    for backward in [false, true] {
+                        runs32.push(search_dir(&q32[..nq * dim], &x32, dim, k, metric, backward));
+                        runs64.push(search_dir(&q64[..nq * dim], &x64, dim, k, metric, backward));
+                    }
+                }
+                pool::set_num_threads(0);
+                for runs in [&runs32, &runs64] {
+                    assert!(
+                        runs.windows(2).all(|w| w[0] == w[1]),
+                        "{metric:?} nq={nq} k={k}"
+                    );
+                    // Tied pairs (j, half + j): the lower one always comes first.
+                    let ids = &runs[0].1;
+                    for r in 0..nq {
+                        let row = &ids[r * k..(r + 1) * k];
+                        for (a, &j) in row.iter().enumerate() {
+                            let j = j as usize;
+                            assert!(j < nd);
+                            // (rows 5 and 777 were made NaN, their twins were not)
+                            if j >= half && j != half + 5 && j != half + 777 {
+                                assert!(
+                                    row[..a].contains(&((j - half) as i64)),
+                                    "{metric:?} {row:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // The index alternates directions by itself: consecutive searches agree.
+    for metric in METRICS {
+        let mut idx = KnnIndex::new(dim, metric).unwrap();
+        idx.add(&x32).unwrap();
+        let first = {
+            let (mut d, mut i) = (vec![0.0f32; 30], vec![0i64; 30]);
+            idx.search(&q32, 10, &mut d, &mut i).unwrap();
+            (d, i)
+        };
+        for _ in 0..3 {
+            let (mut d, mut i) = (vec![0.0f32; 30], vec![0i64; 30]);
+            idx.search(&q32, 10, &mut d, &mut i).unwrap();
+            assert_eq!(i, first.1);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&d), bits(&first.0));
+        }
+    }
+}
+
 #[test]
 fn nan_sorts_last_and_ties_by_index() {
     // Rows 0 and 2 are equal (tie), row 1 holds NaN.

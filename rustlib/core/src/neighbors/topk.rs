@@ -34,10 +34,11 @@ pub(crate) fn cmp_entry<T: PartialOrd + Copy>(a: &(T, usize), b: &(T, usize)) ->
 
 /// Keeps the k best entries offered to it.
 ///
-/// Entries must be offered in increasing index order (the database is scanned
-/// in order), which lets a candidate equal to the current threshold be
-/// rejected: it has a larger index than every kept entry. Candidates better
-/// than the threshold are appended to a buffer of up to `2k` entries; a full
+/// Entries may be offered in any order (the database may be scanned forwards,
+/// backwards or in chunks claimed by several threads): the kept set is always
+/// the k best under [`cmp_entry`], so the answer never depends on the order.
+/// Candidates better than the threshold (the k-th best kept so far, compared
+/// by score then index) are appended to a buffer of up to `2k` entries; a full
 /// buffer is cut back to the k best (`select_nth_unstable`), which sets the
 /// threshold. Amortized O(1) per offer; memory O(k).
 pub struct TopK<T> {
@@ -47,6 +48,7 @@ pub struct TopK<T> {
     /// Set once `buf` has been cut to k entries: then `thr` is the k-th best.
     full: bool,
     thr: T,
+    thr_idx: usize,
     thr_nan: bool,
 }
 
@@ -58,12 +60,14 @@ impl<T: Float> TopK<T> {
             buf: Vec::new(),
             full: false,
             thr: T::INFINITY,
+            thr_idx: usize::MAX,
             thr_nan: false,
         }
     }
 
-    /// The score a candidate must be strictly below to be kept, when that is a
-    /// plain comparison (the k-th best so far is a number). `None`: every
+    /// A score a candidate must be at most to have a chance (below it: kept;
+    /// equal to it: kept if its index is lower than the k-th best's), when that
+    /// is a plain comparison (the k-th best so far is a number). `None`: every
     /// candidate must be offered.
     #[inline(always)]
     pub fn threshold(&self) -> Option<T> {
@@ -78,12 +82,16 @@ impl<T: Float> TopK<T> {
     pub fn offer(&mut self, v: T, idx: usize) {
         if self.full {
             if self.thr_nan {
-                // The k-th best is NaN: any number beats it; a NaN (larger index) does not.
-                if is_nan(v) {
+                // The k-th best is NaN: any number beats it, a NaN only with a lower index.
+                if is_nan(v) && idx > self.thr_idx {
                     return;
                 }
-            } else if v.partial_cmp(&self.thr) != Some(Ordering::Less) {
-                return;
+            } else {
+                match v.partial_cmp(&self.thr) {
+                    Some(Ordering::Less) => {}
+                    Some(Ordering::Equal) if idx < self.thr_idx => {}
+                    _ => return, // worse, a tie with a higher index, or NaN
+                }
             }
         }
         self.buf.push((v, idx));
@@ -100,6 +108,7 @@ impl<T: Float> TopK<T> {
         let worst = self.buf[k - 1];
         self.full = true;
         self.thr = worst.0;
+        self.thr_idx = worst.1;
         self.thr_nan = is_nan(worst.0);
     }
 
@@ -149,16 +158,24 @@ mod tests {
                         }
                     })
                     .collect();
-                let mut t = TopK::new(k);
-                for (i, &v) in scores.iter().enumerate() {
-                    t.offer(v, i);
-                }
-                let mut got = t.candidates().to_vec();
-                select_sorted(&mut got, k);
                 let want = brute(&scores, k);
                 let key =
                     |v: &[(f32, usize)]| v.iter().map(|e| (e.0.to_bits(), e.1)).collect::<Vec<_>>();
-                assert_eq!(key(&got), key(&want), "n={n} k={k}");
+                // Forwards, backwards and interleaved from both ends: same set.
+                let fwd: Vec<usize> = (0..n).collect();
+                let bwd: Vec<usize> = (0..n).rev().collect();
+                let ends: Vec<usize> = (0..n)
+                    .map(|i| if i % 2 == 0 { i / 2 } else { n - 1 - i / 2 })
+                    .collect();
+                for order in [fwd, bwd, ends] {
+                    let mut t = TopK::new(k);
+                    for &i in &order {
+                        t.offer(scores[i], i);
+                    }
+                    let mut got = t.candidates().to_vec();
+                    select_sorted(&mut got, k);
+                    assert_eq!(key(&got), key(&want), "n={n} k={k}");
+                }
             }
         }
     }

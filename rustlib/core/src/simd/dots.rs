@@ -73,11 +73,50 @@ mod x86 {
         }
     }
 
+    /// `dots_avx512` for rows of `16 * NV` floats with the query held in
+    /// registers for the whole call (loaded once, not once per row: the loads
+    /// of the rows are then the only ones, in address order).
+    #[inline(always)]
+    unsafe fn dots_avx512_fixed<const NV: usize>(q: &[f32], x: &[f32], out: &mut [f32]) {
+        let d = 16 * NV;
+        assert!(q.len() == d && x.len() >= out.len() * d);
+        // SAFETY (whole body): every load is inside q (NV vectors) or inside
+        // row j of x (asserted above); avx512f enabled by the caller.
+        unsafe {
+            let qp = q.as_ptr();
+            let mut qv = [_mm512_setzero_ps(); NV];
+            for (c, v) in qv.iter_mut().enumerate() {
+                *v = _mm512_loadu_ps(qp.add(16 * c));
+            }
+            let xp = x.as_ptr();
+            for (j, o) in out.iter_mut().enumerate() {
+                let row = xp.add(j * d);
+                let mut acc = _mm512_setzero_ps();
+                for (c, v) in qv.iter().enumerate() {
+                    acc = _mm512_add_ps(acc, _mm512_mul_ps(*v, _mm512_loadu_ps(row.add(16 * c))));
+                }
+                let lo = _mm512_castps512_ps256(acc);
+                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1));
+                *o = sum8(_mm256_add_ps(lo, hi));
+            }
+        }
+    }
+
     /// # Safety
     /// The CPU must support avx512f; `q.len() == d`, `d % 16 == 0`,
     /// `x.len() >= out.len() * d`.
     #[target_feature(enable = "avx512f,avx2,avx")]
     pub unsafe fn dots_avx512(q: &[f32], x: &[f32], d: usize, out: &mut [f32]) {
+        macro_rules! fixed {
+            ($($nv:literal)*) => {
+                match d / 16 {
+                    // SAFETY: same contract; d == 16 * nv.
+                    $($nv => return unsafe { dots_avx512_fixed::<$nv>(q, x, out) },)*
+                    _ => {}
+                }
+            };
+        }
+        fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
         let qp = q.as_ptr();
         for (j, o) in out.iter_mut().enumerate() {
             let xp = x[j * d..(j + 1) * d].as_ptr();
