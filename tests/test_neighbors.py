@@ -177,6 +177,37 @@ def test_same_bits_for_any_thread_count() -> None:
     np.testing.assert_array_equal(i1, i3)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_few_query_scan_direction_and_threads_never_change_results(dtype) -> None:
+    # 1-3 queries: one pass over the database whose direction alternates between
+    # consecutive searches of an index. The second half of the database repeats
+    # the first, so every score is tied with another row's: the lower index must
+    # win whichever end the scan starts from, on any number of threads.
+    half = _data((20000, 128), dtype, 5)
+    x = np.concatenate([half, half])
+    q = np.concatenate([x[7:8], _data((2, 128), dtype, 6)])
+    for metric in ("sqeuclidean", "inner_product", "cosine"):
+        for nq in (1, 2, 3):
+            runs = []
+            for threads in (1, 2, 3):
+                with fk.threads(threads):
+                    index = nb.KnnIndex(128, metric=metric, dtype=dtype)
+                    index.add(x)
+                    for _ in range(3):  # forwards, backwards, forwards
+                        runs.append(index.search(q[:nq], 9))
+                    runs.append(nb.knn_search(q[:nq], x, 9, metric=metric))
+            d0, i0 = runs[0]
+            for d, i in runs[1:]:
+                assert d.tobytes() == d0.tobytes()
+                np.testing.assert_array_equal(i, i0)
+            for row in i0:
+                for a, j in enumerate(row):
+                    if j >= len(half):  # its twin (same score, lower index) came first
+                        assert j - len(half) in row[:a], (metric, row)
+            if metric == "sqeuclidean":
+                assert i0[0, :2].tolist() == [7, 7 + len(half)]
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
 def test_no_threads_besides_the_library_pool() -> None:
     def names() -> dict[str, str]:
