@@ -424,10 +424,9 @@ def readme_lines(data: dict[str, Any]) -> list[str]:
         f"{m.get('load average', '?')}. Medians of interleaved repeats (wall clock); faiss is also "
         "run with 1 thread (its OpenMP threads degrade badly on a busy machine) and the goals use "
         "its faster setting. Peak = growth of the peak RSS during one call (fresh process). "
-        "1 query: searches one after another (what the goal uses; a database larger than the "
-        "cache is partly still cached from the previous search, which ferrokit's alternating scan "
-        "direction exploits); cold: 64 MiB written before each search, so the whole database "
-        "comes from memory.",
+        "1 query: searches one after another (what the goal uses; part of a database larger "
+        "than the cache is still cached from the previous search of the same index); cold: "
+        "64 MiB written before each search, so the whole database comes from memory.",
         "",
         "| implementation | 1000 queries | peak memory | 1 query | 1 query, cold cache |",
         "|---|---:|---:|---:|---:|",

@@ -352,8 +352,11 @@ pub fn knn_search<T: KnnFloat>(
 /// Direction of the next scan of a database (for one query or a few, which are
 /// bound by memory bandwidth): alternates on every search, so each scan starts
 /// with the rows the previous one read last — the part of a database larger
-/// than the last-level cache that is still in it. Results never depend on the
-/// direction (the top-k order is total), only the time does.
+/// than the last-level cache that an LRU-like cache still holds. Results never
+/// depend on the direction (the top-k order is total), only the time can.
+/// Measured on the AMD EPYC (Zen 4, 32 MiB L3) of the reference machine: no
+/// difference to always scanning forwards (its L3 keeps part of a 51 MB
+/// database across forward passes too: 1.15 ms warm vs 1.62 ms cold, 1 thread).
 #[derive(Debug, Default)]
 pub struct ScanOrder(AtomicBool);
 
@@ -559,9 +562,9 @@ impl Segment {
 /// memory. The database is cut into one segment per pool thread; each part
 /// scans its own segment piece by piece, forwards or — when `backward` — from
 /// the end, and then helps with the pieces left at the far end of the others.
-/// Alternating the direction between searches makes each scan start with the
-/// rows the previous one read last, which a last-level cache smaller than the
-/// database still holds. Which participant scores which row, and in what
+/// Alternating the direction between searches ([`ScanOrder`]) makes each scan
+/// start with the rows the previous one read last. Which part scores which
+/// row, and in what
 /// order, never changes a result: every row's score is computed the same way,
 /// and the top-k keeps the k best under a total order.
 fn shared_scan<T: KnnFloat>(s: &Search<'_, T>, qaux: &[T], backward: bool) -> Vec<Vec<TopK<T>>> {
