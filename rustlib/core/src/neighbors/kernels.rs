@@ -4,7 +4,7 @@
 
 use super::topk::TopK;
 use super::Metric;
-use crate::float::Float;
+use crate::float::{halving_sum, Float};
 use crate::multiversion;
 
 /// Candidates are tested against the threshold this many at a time.
@@ -101,19 +101,6 @@ multiversion! {
 }
 
 #[inline(always)]
-fn sum_lanes<T: Float>(a: [T; LANES]) -> T {
-    let mut w = a;
-    let mut width = LANES;
-    while width > 1 {
-        width /= 2;
-        for i in 0..width {
-            w[i] = w[i] + w[i + width];
-        }
-    }
-    w[0]
-}
-
-#[inline(always)]
 fn dot_lanes<T: Float>(a: &[T], b: &[T]) -> T {
     let mut acc = [T::ZERO; LANES];
     let ac = a.chunks_exact(LANES);
@@ -127,7 +114,7 @@ fn dot_lanes<T: Float>(a: &[T], b: &[T]) -> T {
     for l in 0..ar.len() {
         acc[l] = acc[l] + ar[l] * br[l];
     }
-    sum_lanes(acc)
+    halving_sum(acc)
 }
 
 /// `out[i * n + j] = q_i · x_j` for a few queries (`m` rows of `q`) against `n`

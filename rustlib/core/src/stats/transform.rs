@@ -13,7 +13,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::StatsElement;
-use crate::float::Float;
+use crate::float::{halving_sum, Float};
 use crate::matrix::Layout;
 use crate::multiversion;
 use crate::pool;
@@ -272,17 +272,11 @@ fn row_norm<T: Float>(row: &[T], norm: Norm) -> f64 {
             return m;
         }
     }
-    let mut w = NL;
-    while w > 1 {
-        w /= 2;
-        for k in 0..w {
-            acc[k] += acc[k + w];
-        }
-    }
+    let sum = halving_sum(acc);
     if norm == Norm::L2 {
-        acc[0].sqrt()
+        sum.sqrt()
     } else {
-        acc[0]
+        sum
     }
 }
 
