@@ -532,6 +532,8 @@ class MLP:
         self._proba = lib.fk_mlp_predict_proba_f32 if f32 else lib.fk_mlp_predict_proba_f64
         self._classes_fn = lib.fk_mlp_predict_class_f32 if f32 else lib.fk_mlp_predict_class_f64
         self._ctype = "float[]" if f32 else "double[]"
+        # What predict_proba's fast path needs, in one attribute lookup.
+        self._fast = (self.dtype, self.n_features_in_, self._n_proba, self._proba, self._ctype)
 
     def _read_classes(self, kind: int, n: int) -> np.ndarray | None:
         if kind == _LABELS_NONE:
@@ -649,7 +651,8 @@ class MLP:
     # -------------------------------------------------------------- predict
 
     def _x(self, X: Any, fn: str) -> np.ndarray:
-        if type(X) is np.ndarray and X.dtype == self.dtype and X.ndim == 2 and X.flags.c_contiguous:
+        fl = X.flags if type(X) is np.ndarray else None
+        if fl is not None and X.dtype == self.dtype and X.ndim == 2 and fl.c_contiguous and fl.aligned:
             x = X
         else:
             x, _ = as_float_array(X, f"MLP.{fn}", "X")
@@ -668,16 +671,37 @@ class MLP:
         """Class probabilities, ``(n_samples, n_classes)``, as scikit-learn's
         ``predict_proba`` (binary: ``[1 - p, p]``; multilabel: one logistic
         output per label). NaN in X gives NaN rows."""
+        # Fast path (a single sample costs about as much in Python as in the
+        # kernel): a C-contiguous 2-D array of the model's dtype with the right
+        # number of features goes straight to C, with as few Python operations
+        # as possible. Anything else -- other types, dtypes, shapes, strides
+        # (from_buffer refuses non-C-contiguous arrays), a misaligned buffer (C
+        # reports it), a closed model or a regressor -- takes the checked path
+        # below, which converts or explains.
+        dt, nf, n_proba, fn, ct = self._fast
+        if type(X) is _ndarray and X.dtype is dt:
+            shape = X.shape
+            h = self._h
+            if len(shape) == 2 and shape[1] == nf and n_proba and h is not None:
+                try:
+                    xb = _from_buffer(ct, X)
+                except ValueError:
+                    xb = None
+                if xb is not None:
+                    n = shape[0]
+                    out = _empty((n, n_proba), dt)
+                    st = fn(h, xb, n, nf, _from_buffer(ct, out, True), n * n_proba)
+                    if not st:
+                        return out
+                    if st != _MISALIGNED:
+                        raise_for_status(st)
         h = self._handle("predict_proba")
         if self._n_proba == 0:
             raise InvalidStateError("MLP.predict_proba: the model is a regressor; use predict")
         x = self._x(X, "predict_proba")
         n = x.shape[0]
         out = np.empty((n, self._n_proba), dtype=self.dtype)
-        ct = self._ctype
-        _check(
-            self._proba(h, ffi.from_buffer(ct, x), n, x.shape[1], ffi.from_buffer(ct, out, True), out.size)
-        )
+        _check(self._proba(h, _from_buffer(ct, x), n, x.shape[1], _from_buffer(ct, out, True), out.size))
         return out
 
     def predict(self, X: ArrayLike) -> np.ndarray:
@@ -706,3 +730,8 @@ class MLP:
 
 
 _PRIVATE = object()
+# Module-level aliases: one global lookup each on the predict fast path.
+_from_buffer = ffi.from_buffer
+_ndarray = np.ndarray
+_empty = np.empty
+_MISALIGNED = lib.FK_ERR_MISALIGNED

@@ -13,7 +13,7 @@ use crate::boundary::{guard, guard_value, FfiError};
 use crate::slices::{in_slice, out_ref, out_slice, overlap, Arg, Overlap};
 use crate::status::FkStatus;
 use ferrokit_core::nn::linear::{linear, WeightLayout};
-use ferrokit_core::nn::mlp::{AnyMlp, Labels, Mlp, Task};
+use ferrokit_core::nn::mlp::{AnyMlp, Labels, Mlp, PanelFloat, Task};
 use ferrokit_core::nn::topk::topk;
 use ferrokit_core::nn::{
     activation_inplace, activation_into, rows_inplace, rows_into, Activation, NnFloat, RowOp,
@@ -967,7 +967,7 @@ pub unsafe extern "C" fn fk_mlp_get_info(model: *const FkMlp, out: *mut FkMlpInf
     })
 }
 
-fn info<T: NnFloat>(m: &Mlp<T>, dtype: i32) -> FkMlpInfo {
+fn info<T: PanelFloat>(m: &Mlp<T>, dtype: i32) -> FkMlpInfo {
     FkMlpInfo {
         dtype,
         task: m.task() as i32,
@@ -1101,7 +1101,7 @@ pub unsafe extern "C" fn fk_mlp_class_label(
 }
 
 /// Picks the model of element type T or reports a dtype mismatch.
-trait Pick: NnFloat {
+trait Pick: PanelFloat {
     fn pick<'a>(m: &'a AnyMlp, name: &str) -> Result<&'a Mlp<Self>, FfiError>;
 }
 fn wrong_dtype(name: &str, model: &str) -> FfiError {

@@ -1,15 +1,15 @@
 //! `out = act(x @ W.T + b)`: a fused dense layer over the `gemm` crate.
 //!
-//! Rows of `x` are cut into fixed blocks of [`ROW_BLOCK`]; each block is one
-//! single-threaded `gemm` call (bias pre-filled, product accumulated onto it)
-//! followed by the activation while the block is still in cache. Blocks run on
-//! the library pool; the cut does not depend on the thread count, so neither
-//! do the results.
+//! The output is cut into fixed tiles ([`ROW_BLOCK`] rows × up to
+//! [`COL_BLOCK`] columns, see [`tile_shape`]); each tile is one
+//! single-threaded `gemm` call followed by bias + activation while the tile is
+//! still in cache. Tiles run on the library pool; the cut does not depend on
+//! the thread count, so neither do the results. A few rows (latency) skip gemm.
 
 use super::{check_len, shape_len, Activation, NnFloat, RowOp};
 use crate::pool;
-use crate::simd::gemm::matmul;
 pub use crate::simd::gemm::WeightLayout;
+use crate::simd::gemm::{matmul, matmul_tiles};
 use crate::{Error, Result};
 
 /// Rows of `x` per gemm call / parallel task.
@@ -60,7 +60,8 @@ pub(crate) fn product<T: NnFloat>(
     }
 }
 
-/// One block: `out = act(x · W + b)` for `x.len() / k` rows.
+/// One block: `out = act(x · W + b)` for `x.len() / k` rows (few-rows path:
+/// bias pre-filled, product accumulated onto it).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn dense_block<T: NnFloat>(
     x: &[T],
@@ -82,6 +83,64 @@ pub(crate) fn dense_block<T: NnFloat>(
     product(x, m, k, w, n, layout, out, bias.is_some());
     activate_block(act, out, n, scratch);
 }
+
+/// `seg[r][j] = act(seg[r][j] + bias[j])` for the rows of `width` elements
+/// in `seg` (`bias` already cut to the same columns): the epilogue of a gemm
+/// tile, run while the tile is in cache. Bias + relu (or identity) take one
+/// pass; softmax needs whole rows.
+pub(crate) fn bias_act<T: NnFloat>(
+    seg: &mut [T],
+    width: usize,
+    bias: Option<&[T]>,
+    act: Activation,
+    scratch: &mut Vec<T>,
+) {
+    if width == 0 {
+        return;
+    }
+    match (bias, act) {
+        (Some(b), Activation::Identity | Activation::Relu) => {
+            let relu = act == Activation::Relu;
+            for row in seg.chunks_exact_mut(width) {
+                for (o, &v) in row.iter_mut().zip(b) {
+                    let s = *o + v;
+                    // relu as the activation kernel computes it: `!(s <= 0)`
+                    // keeps NaN, -0 becomes +0.
+                    *o = if relu && s <= T::ZERO { T::ZERO } else { s };
+                }
+            }
+        }
+        _ => {
+            if let Some(b) = bias {
+                for row in seg.chunks_exact_mut(width) {
+                    for (o, &v) in row.iter_mut().zip(b) {
+                        *o = *o + v;
+                    }
+                }
+            }
+            activate_block(act, seg, width, scratch);
+        }
+    }
+}
+
+/// Tile shape `(rows, cols)` of the gemm path for an `m × k` by `k × n`
+/// product: a function of the shape only (never of the thread count), so
+/// results do not depend on the thread count. Square-ish tiles of about
+/// 512 × 512 halve the operand traffic of full-width row blocks (each tile
+/// packs only its columns of W) and give both threads equal shares; rows stay
+/// whole when the activation is softmax.
+pub(crate) fn tile_shape(m: usize, n: usize, k: usize, act: Activation) -> (usize, usize) {
+    let _ = (m, k);
+    let cb = if act == Activation::Softmax || n <= 2 * COL_BLOCK {
+        n.max(1)
+    } else {
+        COL_BLOCK
+    };
+    (ROW_BLOCK, cb)
+}
+
+/// Columns per gemm tile when the output is wide (see [`tile_shape`]).
+pub const COL_BLOCK: usize = 512;
 
 /// `out (m×n) = act(x (m×k) · Wᵀ + bias)` with `W` stored as `layout` says.
 ///
@@ -122,31 +181,157 @@ pub fn linear<T: NnFloat>(
     if no == 0 {
         return Ok(());
     }
-    let work = m.saturating_mul(n).saturating_mul(k.max(1));
-    let kb = ROW_BLOCK * k;
-    let ob = ROW_BLOCK * n;
-    let do_block = |xs: &[T], os: &mut [T]| {
+    if m <= super::kernels::SMALL_M && k > 0 {
         let mut scratch = Vec::new();
-        dense_block(xs, k, w, n, layout, bias, act, os, &mut scratch);
+        dense_block(x, k, w, n, layout, bias, act, out, &mut scratch);
+        return Ok(());
+    }
+    let (rb, cb) = tile_shape(m, n, k, act);
+    let work = m.saturating_mul(n).saturating_mul(k.max(1));
+    let tiles = m.div_ceil(rb) * n.div_ceil(cb);
+    let epilogue = |seg: &mut [T], c0: usize, width: usize| {
+        let mut scratch = Vec::new();
+        bias_act(
+            seg,
+            width,
+            bias.map(|b| &b[c0..c0 + width]),
+            act,
+            &mut scratch,
+        );
     };
-    let parallel_ok = m > ROW_BLOCK && work >= (1 << 21);
-    pool::run(if parallel_ok { work } else { 0 }, 1, |par| {
-        if k == 0 {
-            // No input features: every row is act(bias) (or act(0)).
-            let mut scratch = Vec::new();
-            for o in out.chunks_mut(ob) {
-                dense_block(&[], 0, &[], n, layout, bias, act, &mut o[..], &mut scratch);
-            }
-        } else if par {
-            use rayon::prelude::*;
-            out.par_chunks_mut(ob)
-                .zip(x.par_chunks(kb))
-                .for_each(|(o, xs)| do_block(xs, o));
+    pool::run(
+        if tiles > 1 && work >= (1 << 21) {
+            work
         } else {
-            for (o, xs) in out.chunks_mut(ob).zip(x.chunks(kb)) {
-                do_block(xs, o);
+            0
+        },
+        1,
+        |par| {
+            matmul_tiles(
+                x,
+                m,
+                k,
+                w,
+                n,
+                layout,
+                out,
+                rb,
+                cb,
+                par,
+                T::ZERO,
+                T::ONE,
+                &epilogue,
+            )
+        },
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn naive(x: &[f64], m: usize, k: usize, w: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
+        let mut o = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                o[i * n + j] = (0..k).map(|p| x[i * k + p] * w[j * k + p]).sum::<f64>() + b[j];
             }
         }
-    });
-    Ok(())
+        o
+    }
+
+    /// Wide outputs take the 2-D tile path (column tiles of COL_BLOCK, ragged
+    /// last tiles in both directions); softmax keeps whole rows. Every tile
+    /// shape gives the reference result and the same bits for any thread count.
+    #[test]
+    fn tiled_path_matches_naive_and_ignores_thread_count() {
+        let _level = crate::simd::test_level_lock();
+        let (m, k, n) = (ROW_BLOCK + 45, 37, 2 * COL_BLOCK + 77);
+        assert!(
+            tile_shape(m, n, k, Activation::Relu).1 < n,
+            "exercises column tiles"
+        );
+        let x = data(m * k, 1);
+        let w = data(n * k, 2);
+        let b = data(n, 3);
+        let wt: Vec<f64> = (0..k * n).map(|i| w[(i % n) * k + i / n]).collect();
+        let want = naive(&x, m, k, &w, n, &b);
+        for act in [
+            Activation::Identity,
+            Activation::Relu,
+            Activation::Tanh,
+            Activation::Softmax,
+        ] {
+            for (layout, wl) in [(WeightLayout::OutIn, &w), (WeightLayout::InOut, &wt)] {
+                let run = |threads: usize| {
+                    crate::pool::set_num_threads(threads);
+                    let mut o = vec![f64::NAN; m * n];
+                    linear(&x, m, k, wl, n, layout, Some(&b), act, &mut o).unwrap();
+                    o
+                };
+                let one = run(1);
+                let two = run(2);
+                let three = run(3);
+                crate::pool::set_num_threads(0);
+                assert!(one == two && one == three, "{act:?} {layout:?}");
+                for (r, (got, want)) in one.chunks(n).zip(want.chunks(n)).enumerate() {
+                    let mut want = want.to_vec();
+                    match act {
+                        Activation::Relu => want.iter_mut().for_each(|v| *v = v.max(0.0)),
+                        Activation::Tanh => want.iter_mut().for_each(|v| *v = v.tanh()),
+                        Activation::Softmax => {
+                            let mx = want.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                            let z: f64 = want.iter().map(|v| (v - mx).exp()).sum();
+                            want.iter_mut().for_each(|v| *v = (*v - mx).exp() / z);
+                        }
+                        _ => {}
+                    }
+                    for (j, (g, e)) in got.iter().zip(&want).enumerate() {
+                        assert!(
+                            (g - e).abs() <= 1e-12 * (1.0 + e.abs()),
+                            "{act:?} {layout:?} [{r},{j}]: {g} vs {e}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// No input features: every row is act(bias), on the tile path too.
+    #[test]
+    fn zero_features_give_activated_bias() {
+        let (m, n) = (20, 2 * COL_BLOCK + 3);
+        let b = data(n, 4);
+        let mut o = vec![f64::NAN; m * n];
+        linear(
+            &[],
+            m,
+            0,
+            &[],
+            n,
+            WeightLayout::OutIn,
+            Some(&b),
+            Activation::Relu,
+            &mut o,
+        )
+        .unwrap();
+        for row in o.chunks(n) {
+            for (g, e) in row.iter().zip(&b) {
+                assert_eq!(*g, e.max(0.0));
+            }
+        }
+    }
 }

@@ -8,10 +8,13 @@
 // `v != v` is the NaN test of the generic `Float` (no `is_nan` there).
 #![allow(clippy::eq_op)]
 
-use super::linear::{activate_block, product, ROW_BLOCK};
-use super::{check_len, shape_len, Activation, NnFloat};
+use super::linear::{bias_act, ROW_BLOCK};
+use super::math::{madd, MulAdd};
+use super::{check_len, shape_len, Activation, NnFloat, RowOp};
+use crate::float::Float;
+use crate::multiversion_fma;
 use crate::pool;
-use crate::simd::gemm::WeightLayout;
+use crate::simd::gemm::{matmul, WeightLayout};
 use crate::{Error, Result};
 use std::io::Read;
 
@@ -106,17 +109,72 @@ pub struct Dense<T> {
 pub struct Mlp<T> {
     sizes: Vec<usize>,
     layers: Vec<Dense<T>>,
+    /// The weights again, laid out for the few-samples path ([`Panels`]).
+    panels: Vec<Panels<T>>,
     hidden: Activation,
     output: Activation,
     task: Task,
     labels: Labels,
 }
 
+/// Up to this many samples `forward` runs sample by sample over [`Panels`]
+/// (latency path); more go through gemm in row blocks.
+pub const FEW_SAMPLES: usize = 4;
+
+/// One layer's `(k, n)` weights re-laid for the latency path: the columns are
+/// cut into tiles of `TW` (full tiles) then 8 (the rest, zero-padded), and each
+/// tile is stored as `k` consecutive rows of its width, so the kernel streams
+/// through memory once, in order, with the tile's sums in registers. The data
+/// starts on a 64-byte boundary (whole cache lines per vector load).
+#[derive(Debug, Clone)]
+struct Panels<T> {
+    buf: Vec<T>,
+    start: usize,
+    len: usize,
+    /// All weights finite: a zero input contributes exactly nothing.
+    finite: bool,
+}
+
+impl<T: PanelFloat> Panels<T> {
+    fn new(coef: &[T], k: usize, n: usize) -> Self {
+        let tw = T::panel_width();
+        let full = n / tw * tw;
+        let len = k * (full + (n - full).div_ceil(8) * 8);
+        let align = 64 / std::mem::size_of::<T>();
+        let mut buf = vec![T::ZERO; len + align];
+        let start = buf.as_ptr().align_offset(64).min(align);
+        let data = &mut buf[start..start + len];
+        let mut off = 0;
+        let mut j = 0;
+        while j < n {
+            let width = if j < full { tw } else { 8 };
+            let cols = width.min(n - j);
+            for p in 0..k {
+                data[off + p * width..off + p * width + cols]
+                    .copy_from_slice(&coef[p * n + j..p * n + j + cols]);
+            }
+            off += k * width;
+            j += cols;
+        }
+        let finite = coef.iter().all(|v| (*v - *v) == T::ZERO);
+        Panels {
+            buf,
+            start,
+            len,
+            finite,
+        }
+    }
+
+    fn data(&self) -> &[T] {
+        &self.buf[self.start..self.start + self.len]
+    }
+}
+
 fn invalid(msg: String) -> Error {
     Error::InvalidArgument(msg)
 }
 
-impl<T: NnFloat> Mlp<T> {
+impl<T: PanelFloat> Mlp<T> {
     /// Builds and validates a model. `sizes` = `[n_features, hidden..., n_outputs]`.
     pub fn new(
         sizes: Vec<usize>,
@@ -177,9 +235,15 @@ impl<T: NnFloat> Mlp<T> {
                 labels.len()
             )));
         }
+        let panels = layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Panels::new(&l.coef, sizes[i], sizes[i + 1]))
+            .collect();
         Ok(Mlp {
             sizes,
             layers,
+            panels,
             hidden,
             output,
             task,
@@ -253,47 +317,116 @@ impl<T: NnFloat> Mlp<T> {
         if n_samples == 0 {
             return Ok(());
         }
+        if n_samples <= FEW_SAMPLES {
+            self.forward_few(x, out);
+            return Ok(());
+        }
         let nf = self.n_features();
         let widest = self.sizes[1..].iter().copied().max().unwrap_or(1);
-        let block = |xs: &[T], os: &mut [T]| {
-            let m = xs.len() / nf;
-            let mut a = vec![T::ZERO; m * widest];
-            let mut b = vec![T::ZERO; m * widest];
-            let mut scratch = Vec::new();
-            let last = self.layers.len() - 1;
-            for (i, l) in self.layers.iter().enumerate() {
-                let (k, n) = (self.sizes[i], self.sizes[i + 1]);
-                let act = if i == last { self.output } else { self.hidden };
-                let input: &[T] = if i == 0 { xs } else { &a[..m * k] };
-                let dst: &mut [T] = if i == last { &mut *os } else { &mut b[..m * n] };
-                for row in dst.chunks_exact_mut(n) {
-                    row.copy_from_slice(&l.intercept);
-                }
-                product(input, m, k, &l.coef, n, WeightLayout::InOut, dst, true);
-                activate_block(act, dst, n, &mut scratch);
-                if i != last {
-                    std::mem::swap(&mut a, &mut b);
-                }
-            }
-        };
         let work = n_samples.saturating_mul(self.layers.iter().map(|l| l.coef.len()).sum());
         let parallel_ok = n_samples > ROW_BLOCK && work >= (1 << 21);
+        let scratch = || Scratch::<T>::new(n_samples.min(ROW_BLOCK) * widest);
         pool::run(if parallel_ok { work } else { 0 }, 1, |par| {
             if par {
                 use rayon::prelude::*;
                 out.par_chunks_mut(ROW_BLOCK * n_out)
                     .zip(x.par_chunks(ROW_BLOCK * nf))
-                    .for_each(|(o, xs)| block(xs, o));
+                    .for_each_init(scratch, |s, (o, xs)| self.block(xs, o, s));
             } else {
+                let mut s = scratch();
                 for (o, xs) in out
                     .chunks_mut(ROW_BLOCK * n_out)
                     .zip(x.chunks(ROW_BLOCK * nf))
                 {
-                    block(xs, o);
+                    self.block(xs, o, &mut s);
                 }
             }
         });
         Ok(())
+    }
+
+    /// One row block through the whole network on the calling thread: per
+    /// layer one gemm call, then bias + activation while the block is in cache.
+    fn block(&self, xs: &[T], os: &mut [T], s: &mut Scratch<T>) {
+        let m = xs.len() / self.n_features();
+        let last = self.layers.len() - 1;
+        for (i, l) in self.layers.iter().enumerate() {
+            let (k, n) = (self.sizes[i], self.sizes[i + 1]);
+            let act = if i == last { self.output } else { self.hidden };
+            let input: &[T] = if i == 0 { xs } else { &s.a[..m * k] };
+            let dst: &mut [T] = if i == last {
+                &mut *os
+            } else {
+                &mut s.b[..m * n]
+            };
+            matmul(
+                input,
+                m,
+                k,
+                &l.coef,
+                n,
+                WeightLayout::InOut,
+                dst,
+                false,
+                T::ZERO,
+                T::ONE,
+            );
+            bias_act(dst, n, Some(&l.intercept), act, &mut s.row);
+            if i != last {
+                std::mem::swap(&mut s.a, &mut s.b);
+            }
+        }
+    }
+
+    /// The latency path: each sample through the network over [`Panels`],
+    /// reading only the rows of W whose input is nonzero when that saves work.
+    fn forward_few(&self, x: &[T], out: &mut [T]) {
+        let nf = self.n_features();
+        let n_out = self.n_outputs();
+        let widest = self.sizes.iter().copied().max().unwrap_or(1);
+        let last = self.layers.len() - 1;
+        T::with_scratch(3 * widest + n_out, |buf, idx| {
+            let (a, rest) = buf.split_at_mut(widest);
+            let (b, rest) = rest.split_at_mut(widest);
+            let (nz, row) = rest.split_at_mut(widest);
+            let (mut a, mut b) = (a, b);
+            for (xr, orow) in x.chunks_exact(nf).zip(out.chunks_exact_mut(n_out)) {
+                for (i, (l, p)) in self.layers.iter().zip(&self.panels).enumerate() {
+                    let (k, n) = (self.sizes[i], self.sizes[i + 1]);
+                    let act = if i == last { self.output } else { self.hidden };
+                    let input: &[T] = if i == 0 { xr } else { &a[..k] };
+                    let dst: &mut [T] = if i == last { &mut *orow } else { &mut b[..n] };
+                    let mut cnt = 0;
+                    if p.finite {
+                        for (j, &v) in input.iter().enumerate() {
+                            nz[cnt] = v;
+                            idx[cnt] = j as u32;
+                            cnt += (v != T::ZERO) as usize;
+                        }
+                    }
+                    if p.finite && cnt * 8 <= k * 7 {
+                        T::panel_matvec(
+                            &nz[..cnt],
+                            Some(&idx[..cnt]),
+                            k,
+                            p.data(),
+                            &l.intercept,
+                            dst,
+                        );
+                    } else {
+                        T::panel_matvec(input, None, k, p.data(), &l.intercept, dst);
+                    }
+                    match act {
+                        Activation::Identity => {}
+                        Activation::Softmax => T::rows_inplace(RowOp::Softmax, dst, n, row),
+                        _ => T::unary_inplace(act, dst),
+                    }
+                    if i != last {
+                        std::mem::swap(&mut a, &mut b);
+                    }
+                }
+            }
+        });
     }
 
     /// Class probabilities like scikit-learn's `predict_proba`:
@@ -376,6 +509,223 @@ impl<T: NnFloat> Mlp<T> {
     }
 }
 
+/// `out = bias + Σ_p x[p] · W[p, :]` for one sample, `W` as [`Panels`] of
+/// tile width `TW`. With `rows`, only those rows of W take part and `x` holds
+/// their inputs (the nonzero inputs of a layer after relu: a zero input adds
+/// nothing when the weights are finite, so its row of W is never read). The
+/// terms of each column are summed in order, alternately into two sets of
+/// sums (independent chains for the adders) added at the end.
+#[inline(always)]
+fn panel_body<T: Float + MulAdd, const TW: usize, const FMA: bool>(
+    x: &[T],
+    rows: Option<&[u32]>,
+    k: usize,
+    panels: &[T],
+    bias: &[T],
+    out: &mut [T],
+) {
+    let n = out.len();
+    if k == 0 {
+        out.copy_from_slice(bias);
+        return;
+    }
+    let full = n / TW * TW;
+    let (main, rest) = panels.split_at(k * full);
+    for ((o, b), p) in out[..full]
+        .chunks_exact_mut(TW)
+        .zip(bias.chunks_exact(TW))
+        .zip(main.chunks_exact(k * TW))
+    {
+        let acc = panel_tile::<T, TW, FMA>(x, rows, p);
+        for ((o, &a), &b) in o.iter_mut().zip(&acc).zip(b) {
+            *o = b + a;
+        }
+    }
+    for ((o, b), p) in out[full..]
+        .chunks_mut(8)
+        .zip(bias[full..].chunks(8))
+        .zip(rest.chunks_exact(k * 8))
+    {
+        let acc = panel_tile::<T, 8, FMA>(x, rows, p);
+        for ((o, &a), &b) in o.iter_mut().zip(&acc).zip(b) {
+            *o = b + a;
+        }
+    }
+}
+
+/// `Σ x[i] · tile[row i]` over the rows of one panel tile (all of them in
+/// order, or those listed in `rows`).
+#[inline(always)]
+fn panel_tile<T: Float + MulAdd, const W: usize, const FMA: bool>(
+    x: &[T],
+    rows: Option<&[u32]>,
+    tile: &[T],
+) -> [T; W] {
+    let (tr, _) = tile.as_chunks::<W>();
+    let mut s0 = [T::ZERO; W];
+    let mut s1 = [T::ZERO; W];
+    match rows {
+        None => {
+            let (xp, xt) = x.as_chunks::<2>();
+            let (rp, rt) = tr.as_chunks::<2>();
+            for (xv, r) in xp.iter().zip(rp) {
+                for c in 0..W {
+                    s0[c] = madd::<FMA, T>(xv[0], r[0][c], s0[c]);
+                    s1[c] = madd::<FMA, T>(xv[1], r[1][c], s1[c]);
+                }
+            }
+            for (&xv, r) in xt.iter().zip(rt) {
+                for c in 0..W {
+                    s0[c] = madd::<FMA, T>(xv, r[c], s0[c]);
+                }
+            }
+        }
+        Some(idx) => {
+            let (xp, xt) = x.as_chunks::<2>();
+            let (ip, it) = idx.as_chunks::<2>();
+            for (xv, i) in xp.iter().zip(ip) {
+                let (r0, r1) = (&tr[i[0] as usize], &tr[i[1] as usize]);
+                for c in 0..W {
+                    s0[c] = madd::<FMA, T>(xv[0], r0[c], s0[c]);
+                    s1[c] = madd::<FMA, T>(xv[1], r1[c], s1[c]);
+                }
+            }
+            for (&xv, &i) in xt.iter().zip(it) {
+                let r = &tr[i as usize];
+                for c in 0..W {
+                    s0[c] = madd::<FMA, T>(xv, r[c], s0[c]);
+                }
+            }
+        }
+    }
+    for c in 0..W {
+        s0[c] = s0[c] + s1[c];
+    }
+    s0
+}
+
+#[inline(always)]
+fn panel_f64<const FMA: bool>(
+    x: &[f64],
+    rows: Option<&[u32]>,
+    k: usize,
+    panels: &[f64],
+    bias: &[f64],
+    out: &mut [f64],
+) {
+    panel_body::<f64, 32, FMA>(x, rows, k, panels, bias, out)
+}
+#[inline(always)]
+fn panel_f32<const FMA: bool>(
+    x: &[f32],
+    rows: Option<&[u32]>,
+    k: usize,
+    panels: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+) {
+    panel_body::<f32, 64, FMA>(x, rows, k, panels, bias, out)
+}
+multiversion_fma! {
+    fn panel_matvec_f64(x: &[f64], rows: Option<&[u32]>, k: usize, panels: &[f64], bias: &[f64], out: &mut [f64]) -> () = panel_f64::<>;
+}
+multiversion_fma! {
+    fn panel_matvec_f32(x: &[f32], rows: Option<&[u32]>, k: usize, panels: &[f32], bias: &[f32], out: &mut [f32]) -> () = panel_f32::<>;
+}
+
+/// Element types of [`Mlp`] (f32, f64) with the latency kernel over [`Panels`]
+/// (256-byte tiles: four AVX-512 / eight AVX2 registers of sums).
+pub trait PanelFloat: NnFloat {
+    #[doc(hidden)]
+    fn panel_width() -> usize;
+    #[doc(hidden)]
+    fn panel_matvec(
+        x: &[Self],
+        rows: Option<&[u32]>,
+        k: usize,
+        panels: &[Self],
+        bias: &[Self],
+        out: &mut [Self],
+    );
+    /// Runs `f` on a buffer of `len` elements and one of `len` indices
+    /// (contents unspecified): per-thread buffers kept between calls when they
+    /// are small, so the latency path allocates nothing.
+    #[doc(hidden)]
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self], &mut [u32]) -> R) -> R;
+}
+
+/// Largest per-thread scratch buffer kept between calls (elements).
+const KEEP_SCRATCH: usize = 1 << 16;
+
+thread_local! {
+    static SCRATCH_IDX: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Takes the buffer out of a per-thread cell (None if it is in use).
+fn take_cell<V: Default>(cell: &std::cell::RefCell<V>) -> Option<V> {
+    let mut v = cell.try_borrow_mut().ok()?;
+    Some(std::mem::take(&mut *v))
+}
+
+macro_rules! panel_float {
+    ($t:ty, $tw:literal, $kernel:ident, $key:ident) => {
+        impl PanelFloat for $t {
+            fn panel_width() -> usize {
+                $tw
+            }
+            fn panel_matvec(
+                x: &[$t],
+                rows: Option<&[u32]>,
+                k: usize,
+                panels: &[$t],
+                bias: &[$t],
+                out: &mut [$t],
+            ) {
+                $kernel(x, rows, k, panels, bias, out)
+            }
+            fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [$t], &mut [u32]) -> R) -> R {
+                thread_local! {
+                    static $key: std::cell::RefCell<Vec<$t>> = const { std::cell::RefCell::new(Vec::new()) };
+                }
+                if len <= KEEP_SCRATCH {
+                    if let (Some(mut v), Some(mut ix)) = ($key.with(take_cell), SCRATCH_IDX.with(take_cell)) {
+                        if v.len() < len {
+                            v.resize(len, 0.0);
+                        }
+                        if ix.len() < len {
+                            ix.resize(len, 0);
+                        }
+                        let r = f(&mut v[..len], &mut ix[..len]);
+                        $key.with(|cell| *cell.borrow_mut() = v);
+                        SCRATCH_IDX.with(|cell| *cell.borrow_mut() = ix);
+                        return r;
+                    }
+                }
+                f(&mut vec![0.0; len], &mut vec![0; len])
+            }
+        }
+    };
+}
+panel_float!(f64, 32, panel_matvec_f64, SCRATCH_F64);
+panel_float!(f32, 64, panel_matvec_f32, SCRATCH_F32);
+
+/// Per-task buffers of `forward`: two activations (ping-pong) and a row.
+struct Scratch<T> {
+    a: Vec<T>,
+    b: Vec<T>,
+    row: Vec<T>,
+}
+
+impl<T: PanelFloat> Scratch<T> {
+    fn new(len: usize) -> Self {
+        Scratch {
+            a: vec![T::ZERO; len],
+            b: vec![T::ZERO; len],
+            row: Vec::new(),
+        }
+    }
+}
+
 /// A model of either element type, as read from a file.
 #[derive(Debug, Clone)]
 pub enum AnyMlp {
@@ -452,7 +802,7 @@ fn bad(msg: String) -> Error {
 }
 
 /// Element types a model file can hold.
-pub trait MlpFloat: NnFloat {
+pub trait MlpFloat: PanelFloat {
     #[doc(hidden)]
     const TAG: u8;
     #[doc(hidden)]
@@ -769,4 +1119,198 @@ fn write_model<T: MlpFloat>(m: &Mlp<T>) -> Vec<u8> {
     let c = crc32(&o);
     o.extend_from_slice(&c.to_le_bytes());
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: usize, seed: u64, scale: f64) -> Vec<f64> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                ((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * scale
+            })
+            .collect()
+    }
+
+    /// A relu classifier whose widths are not multiples of the panel tiles
+    /// (32 / 64) nor of 8, with an odd input width.
+    fn model<T: MlpFloat>(sizes: &[usize], hidden: Activation) -> Mlp<T> {
+        let layers = sizes
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| Dense {
+                coef: data(w[0] * w[1], 10 + i as u64, 0.3)
+                    .into_iter()
+                    .map(T::from_f64)
+                    .collect(),
+                intercept: data(w[1], 20 + i as u64, 0.2)
+                    .into_iter()
+                    .map(T::from_f64)
+                    .collect(),
+            })
+            .collect();
+        let n_out = *sizes.last().unwrap();
+        Mlp::new(
+            sizes.to_vec(),
+            layers,
+            hidden,
+            Activation::Softmax,
+            Task::Classifier,
+            Labels::Int((0..n_out as i64).collect()),
+        )
+        .unwrap()
+    }
+
+    fn naive(m: &Mlp<f64>, x: &[f64]) -> Vec<f64> {
+        let mut h = x.to_vec();
+        let last = m.layers().len() - 1;
+        for (li, l) in m.layers().iter().enumerate() {
+            let (k, n) = (m.sizes()[li], m.sizes()[li + 1]);
+            let mut o: Vec<f64> = (0..n)
+                .map(|j| (0..k).map(|p| h[p] * l.coef[p * n + j]).sum::<f64>() + l.intercept[j])
+                .collect();
+            if li < last {
+                match m.hidden() {
+                    Activation::Relu => o.iter_mut().for_each(|v| *v = v.max(0.0)),
+                    Activation::Tanh => o.iter_mut().for_each(|v| *v = v.tanh()),
+                    _ => {}
+                }
+            }
+            h = o;
+        }
+        let mx = h.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = h.iter().map(|v| (v - mx).exp()).sum();
+        h.iter().map(|v| (v - mx).exp() / z).collect()
+    }
+
+    /// The latency path (panels, zero inputs skipped) and the gemm path agree
+    /// with a naive forward pass, sample for sample.
+    #[test]
+    fn few_and_batch_paths_match_naive() {
+        for hidden in [Activation::Relu, Activation::Tanh, Activation::Identity] {
+            let sizes = [13, 70, 37, 9, 5];
+            let m = model::<f64>(&sizes, hidden);
+            let rows = ROW_BLOCK + 11;
+            let mut x = data(rows * 13, 7, 2.0);
+            x[3] = 0.0; // zero inputs in the first layer too
+            x[4] = 0.0;
+            let mut batch = vec![0.0; rows * 5];
+            m.predict_proba(&x, rows, 13, &mut batch).unwrap();
+            for n_few in 1..=FEW_SAMPLES {
+                let mut few = vec![0.0; n_few * 5];
+                m.predict_proba(&x[..n_few * 13], n_few, 13, &mut few)
+                    .unwrap();
+                for s in 0..n_few {
+                    let want = naive(&m, &x[s * 13..(s + 1) * 13]);
+                    for j in 0..5 {
+                        assert!(
+                            (few[s * 5 + j] - want[j]).abs() < 1e-14,
+                            "{hidden:?} few {s} {j}"
+                        );
+                        assert!(
+                            (batch[s * 5 + j] - want[j]).abs() < 1e-14,
+                            "{hidden:?} batch {s} {j}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// float32 models on both paths stay within float32 rounding of float64.
+    #[test]
+    fn f32_paths_match_f64() {
+        let sizes = [10, 130, 66, 3];
+        let m64 = model::<f64>(&sizes, Activation::Relu);
+        let m32 = model::<f32>(&sizes, Activation::Relu);
+        let rows = 300;
+        let x = data(rows * 10, 8, 1.5);
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let (mut p64, mut p32) = (vec![0.0; rows * 3], vec![0.0f32; rows * 3]);
+        m64.predict_proba(&x, rows, 10, &mut p64).unwrap();
+        m32.predict_proba(&x32, rows, 10, &mut p32).unwrap();
+        let mut one = [0.0f32; 3];
+        for s in 0..rows {
+            if s < 3 {
+                m32.predict_proba(&x32[s * 10..s * 10 + 10], 1, 10, &mut one)
+                    .unwrap();
+            } else {
+                one.copy_from_slice(&p32[s * 3..s * 3 + 3]);
+            }
+            for j in 0..3 {
+                assert!((one[j] as f64 - p64[s * 3 + j]).abs() < 1e-5);
+            }
+        }
+    }
+
+    /// NaN and infinity propagate on the latency path as on the gemm path (a
+    /// zero input is skipped only when the weights are finite: 0 · inf is NaN).
+    #[test]
+    fn non_finite_inputs_and_weights() {
+        let sizes = [6, 40, 4];
+        let m = model::<f64>(&sizes, Activation::Relu);
+        let mut x = data(6 * 12, 9, 1.0);
+        x[2] = f64::NAN;
+        x[6 + 1] = f64::INFINITY;
+        for (s, nan_row) in [(0, true), (1, true)] {
+            let mut p = vec![0.0; 4];
+            m.predict_proba(&x[s * 6..s * 6 + 6], 1, 6, &mut p).unwrap();
+            let mut b = vec![0.0; 12 * 4];
+            m.predict_proba(&x, 12, 6, &mut b).unwrap();
+            assert_eq!(p.iter().all(|v| v.is_nan()), nan_row);
+            assert_eq!(b[s * 4..s * 4 + 4].iter().all(|v| v.is_nan()), nan_row);
+        }
+        // An infinite weight under a zero input gives NaN, like numpy.
+        let mut layers = m.layers().to_vec();
+        layers[1].coef[0] = f64::INFINITY; // row 0 of layer 1: hidden unit 0
+        let mut x0 = vec![0.0; 6];
+        let bad = Mlp::new(
+            sizes.to_vec(),
+            layers.clone(),
+            Activation::Relu,
+            Activation::Softmax,
+            Task::Classifier,
+            Labels::Int(vec![0, 1, 2, 3]),
+        )
+        .unwrap();
+        // Find an input whose hidden unit 0 is exactly zero after relu.
+        let l0 = &layers[0];
+        let h0 = |x: &[f64]| (0..6).map(|p| x[p] * l0.coef[p * 40]).sum::<f64>() + l0.intercept[0];
+        if h0(&x0) > 0.0 {
+            x0[0] = -(l0.intercept[0] + 1.0) / l0.coef[0];
+        }
+        assert!(h0(&x0) <= 0.0);
+        let (mut p, mut b) = (vec![0.0; 4], vec![0.0; 5 * 4]);
+        bad.predict_proba(&x0, 1, 6, &mut p).unwrap();
+        let x5: Vec<f64> = x0.iter().cycle().take(30).copied().collect();
+        bad.predict_proba(&x5, 5, 6, &mut b).unwrap();
+        assert!(p[0].is_nan() && b[0].is_nan());
+    }
+
+    /// The gemm path splits rows into fixed blocks: same bits for any thread
+    /// count, and the few-samples path is unaffected by it.
+    #[test]
+    fn batch_is_bit_identical_for_any_thread_count() {
+        let _level = crate::simd::test_level_lock();
+        let sizes = [20, 300, 200, 3];
+        let m = model::<f64>(&sizes, Activation::Relu);
+        let rows = 4 * ROW_BLOCK + 17;
+        let x = data(rows * 20, 11, 1.0);
+        let run = |threads: usize| {
+            crate::pool::set_num_threads(threads);
+            let mut p = vec![0.0; rows * 3];
+            m.predict_proba(&x, rows, 20, &mut p).unwrap();
+            p
+        };
+        let one = run(1);
+        let two = run(2);
+        let three = run(3);
+        crate::pool::set_num_threads(0);
+        assert!(one == two && one == three);
+    }
 }

@@ -76,6 +76,140 @@ pub fn matmul<T: Copy + 'static>(
     }
 }
 
+/// A pointer to the output of [`matmul_tiles`], shared by the tasks that write
+/// its disjoint tiles.
+struct TilePtr<T>(*mut T);
+// SAFETY: the pointer is only dereferenced for tiles that no other task touches
+// (see `matmul_tiles`), and T: Send, so handing it to pool workers is sound.
+unsafe impl<T: Send> Send for TilePtr<T> {}
+// SAFETY: as above; shared references only copy the address.
+unsafe impl<T: Send> Sync for TilePtr<T> {}
+
+/// `out (m×n) = x (m×k) · W` (row-major, `W` as `layout` says), computed in
+/// tiles of `rb` rows × `cb` columns, each one single-threaded gemm call
+/// followed at once (while the tile is in cache) by `epilogue(seg, c0, width)`:
+/// `seg` holds the tile's rows `width` (= tile columns) elements each, starting
+/// at column `c0` -- the whole tile at once when it spans full rows (`cb >= n`),
+/// else one row at a time. With `parallel`, tiles run as rayon tasks (call it
+/// inside `pool::run`); each output element is computed by the same code
+/// whichever thread runs its tile, so results depend on `rb`/`cb`, never on the
+/// thread count.
+///
+/// Panics if a slice length does not match its shape or `rb`/`cb` is 0.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_tiles<T: Copy + Send + Sync + 'static>(
+    x: &[T],
+    m: usize,
+    k: usize,
+    w: &[T],
+    n: usize,
+    layout: WeightLayout,
+    out: &mut [T],
+    rb: usize,
+    cb: usize,
+    parallel: bool,
+    zero: T,
+    one: T,
+    epilogue: &(dyn Fn(&mut [T], usize, usize) + Sync),
+) {
+    assert_eq!(x.len(), m * k, "matmul_tiles: x length");
+    assert_eq!(w.len(), n * k, "matmul_tiles: w length");
+    assert_eq!(out.len(), m * n, "matmul_tiles: out length");
+    assert!(rb > 0 && cb > 0, "matmul_tiles: empty tiles");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let (tiles_r, tiles_c) = (m.div_ceil(rb), n.div_ceil(cb));
+    let base = TilePtr(out.as_mut_ptr());
+    let base = &base;
+    let tile = |t: usize| {
+        let (r0, c0) = ((t / tiles_c) * rb, (t % tiles_c) * cb);
+        let (r1, c1) = ((r0 + rb).min(m), (c0 + cb).min(n));
+        let (rows, cols) = (r1 - r0, c1 - c0);
+        let (w_off, rhs_cs, rhs_rs) = match layout {
+            WeightLayout::OutIn => (c0 * k, k as isize, 1isize),
+            WeightLayout::InOut => (c0, 1isize, n as isize),
+        };
+        if cols == n {
+            // Full rows: the tile is the contiguous range of rows r0..r1.
+            // SAFETY: rows r0..r1 of `out` (r1 <= m, so inside its m*n elements)
+            // belong to this tile only: tiles partition the output and `out` is
+            // borrowed mutably for the whole call, so nothing else accesses them.
+            let seg = unsafe { std::slice::from_raw_parts_mut(base.0.add(r0 * n), rows * n) };
+            if k == 0 {
+                seg.fill(zero);
+            } else {
+                matmul(
+                    &x[r0 * k..r1 * k],
+                    rows,
+                    k,
+                    w,
+                    n,
+                    layout,
+                    seg,
+                    false,
+                    zero,
+                    one,
+                );
+            }
+            epilogue(seg, 0, n);
+            return;
+        }
+        if k > 0 {
+            let xs = &x[r0 * k..r1 * k];
+            // SAFETY: gemm writes dst[i*n + j] for i < rows, j < cols at
+            // out + r0*n + c0, i.e. elements (r0+i, c0+j) with r0+i < m and
+            // c0+j < n: inside `out` and inside this tile only (tiles partition
+            // the output; `out` is borrowed mutably for the whole call). It reads
+            // xs[i*k + l] (xs holds rows*k elements) and W elements
+            // w_off + j*rhs_cs + l*rhs_rs: for OutIn (c0+j)*k + l < n*k, for
+            // InOut c0 + j + l*n < n*k, both inside `w`. W and x are shared
+            // borrows that cannot alias the mutably borrowed `out`. Offsets fit
+            // isize (they come from slice lengths). T is f32 or f64 at every call
+            // site. Parallelism::None: no threads are started.
+            unsafe {
+                gemm::gemm(
+                    rows,
+                    cols,
+                    k,
+                    base.0.add(r0 * n + c0),
+                    1,
+                    n as isize,
+                    false,
+                    xs.as_ptr(),
+                    1,
+                    k as isize,
+                    w.as_ptr().add(w_off),
+                    rhs_cs,
+                    rhs_rs,
+                    one,
+                    one,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        }
+        for r in r0..r1 {
+            // SAFETY: elements (r, c0..c1) of `out`: inside it and owned by this
+            // tile (see above); the gemm call that wrote them has returned.
+            let seg = unsafe { std::slice::from_raw_parts_mut(base.0.add(r * n + c0), cols) };
+            if k == 0 {
+                seg.fill(zero);
+            }
+            epilogue(seg, c0, cols);
+        }
+    };
+    let tiles = tiles_r * tiles_c;
+    if parallel && tiles > 1 {
+        use rayon::prelude::*;
+        (0..tiles).into_par_iter().for_each(tile);
+    } else {
+        (0..tiles).for_each(tile);
+    }
+}
+
 // ----------------------------------------------------------------- A · Bᵀ (neighbour search)
 
 mod sealed {
