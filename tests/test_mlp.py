@@ -159,6 +159,32 @@ def test_large_batch_and_single_sample_and_lists() -> None:
     assert np.isnan(p[1]).all() and np.isfinite(p[[0, 2, 3]]).all()
 
 
+def test_predict_proba_fast_path_and_its_fallbacks() -> None:
+    """Every input the fast path does not take (misaligned, strided,
+    Fortran-ordered, read-only, other dtype, lists) still gives scikit-learn's
+    probabilities, sample by sample (latency path) and in batches (gemm path)."""
+    X = _data(40, 6)
+    sk = _clf("multiclass", "relu", X)
+    want = sk.predict_proba(X)
+    with nn.MLP.from_sklearn(sk) as m:
+        raw = np.zeros(X.size * 8 + 8, np.uint8)
+        mis = raw[1 : 1 + X.size * 8].view(np.float64).reshape(X.shape)
+        mis[:] = X
+        assert not mis.flags.aligned
+        ro = X.copy()
+        ro.flags.writeable = False
+        for variant in (X, mis, np.asfortranarray(X), np.repeat(X, 2, axis=0)[::2], ro, X.tolist()):
+            np.testing.assert_allclose(m.predict_proba(variant), want, atol=1e-12, rtol=0)
+            for i in range(5):
+                one = variant[i : i + 1]
+                np.testing.assert_allclose(m.predict_proba(one), want[i : i + 1], atol=1e-12, rtol=0)
+        np.testing.assert_allclose(
+            m.predict_proba(X.astype(np.float32)), sk.predict_proba(X.astype(np.float32)), atol=1e-12
+        )
+        with pytest.raises(fk.ShapeMismatchError, match="features"):
+            m.predict_proba(X[:1, :5])
+
+
 def test_threads_share_one_model() -> None:
     X = _data(500, 6)
     sk = _clf("multiclass", "relu", X)

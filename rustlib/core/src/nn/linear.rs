@@ -1,7 +1,7 @@
 //! `out = act(x @ W.T + b)`: a fused dense layer over the `gemm` crate.
 //!
-//! The output is cut into fixed tiles ([`ROW_BLOCK`] rows × up to
-//! [`COL_BLOCK`] columns, see [`tile_shape`]); each tile is one
+//! The output is cut into tiles fixed by the shape ([`ROW_BLOCK`] to
+//! [`MAX_ROW_BLOCK`] rows × up to [`COL_BLOCK`] columns, see [`tile_shape`]); each tile is one
 //! single-threaded `gemm` call followed by bias + activation while the tile is
 //! still in cache. Tiles run on the library pool; the cut does not depend on
 //! the thread count, so neither do the results. A few rows (latency) skip gemm.
@@ -12,7 +12,7 @@ pub use crate::simd::gemm::WeightLayout;
 use crate::simd::gemm::{matmul, matmul_tiles};
 use crate::{Error, Result};
 
-/// Rows of `x` per gemm call / parallel task.
+/// Fewest rows per gemm tile (see [`tile_shape`]).
 pub const ROW_BLOCK: usize = 256;
 
 /// Applies `act` to a block of rows of width `n` in place.
@@ -124,23 +124,35 @@ pub(crate) fn bias_act<T: NnFloat>(
 }
 
 /// Tile shape `(rows, cols)` of the gemm path for an `m × k` by `k × n`
-/// product: a function of the shape only (never of the thread count), so
-/// results do not depend on the thread count. Square-ish tiles of about
-/// 512 × 512 halve the operand traffic of full-width row blocks (each tile
-/// packs only its columns of W) and give both threads equal shares; rows stay
-/// whole when the activation is softmax.
+/// product. It depends on the shape only, never on the thread count, so
+/// neither do the results (each element is one gemm dot product in the same
+/// k order whatever tile it falls in).
+///
+/// Every tile packs its columns of W once, so taller tiles pack W fewer times:
+/// 512-row tiles measured 5% faster at 1 thread and 20% faster at 2 threads
+/// than 256-row ones on (4096, 1024) x (1024, 1024) f32. Rows are cut into
+/// about 8 tiles (between [`ROW_BLOCK`] and [`MAX_ROW_BLOCK`] rows) so two or
+/// more threads still get even shares, and outputs wider than [`COL_BLOCK`]
+/// into equal column tiles (W's packed panel stays cache-sized, and short
+/// wide problems still split); softmax keeps whole rows.
 pub(crate) fn tile_shape(m: usize, n: usize, k: usize, act: Activation) -> (usize, usize) {
-    let _ = (m, k);
-    let cb = if act == Activation::Softmax || n <= 2 * COL_BLOCK {
+    let _ = k;
+    let rb = m
+        .div_ceil(8)
+        .next_multiple_of(64)
+        .clamp(ROW_BLOCK, MAX_ROW_BLOCK);
+    let cb = if act == Activation::Softmax || n <= COL_BLOCK {
         n.max(1)
     } else {
-        COL_BLOCK
+        n.div_ceil(n.div_ceil(COL_BLOCK)).next_multiple_of(16)
     };
-    (ROW_BLOCK, cb)
+    (rb, cb)
 }
 
-/// Columns per gemm tile when the output is wide (see [`tile_shape`]).
-pub const COL_BLOCK: usize = 512;
+/// Most rows per gemm tile (see [`tile_shape`]).
+pub const MAX_ROW_BLOCK: usize = 512;
+/// Most columns per gemm tile, unless the activation is softmax.
+pub const COL_BLOCK: usize = 1024;
 
 /// `out (m×n) = act(x (m×k) · Wᵀ + bias)` with `W` stored as `layout` says.
 ///

@@ -8,7 +8,7 @@
 // `v != v` is the NaN test of the generic `Float` (no `is_nan` there).
 #![allow(clippy::eq_op)]
 
-use super::linear::{bias_act, ROW_BLOCK};
+use super::linear::bias_act;
 use super::math::{madd, MulAdd};
 use super::{check_len, shape_len, Activation, NnFloat, RowOp};
 use crate::float::Float;
@@ -116,6 +116,10 @@ pub struct Mlp<T> {
     task: Task,
     labels: Labels,
 }
+
+/// Samples per row block of the gemm path (one parallel task: the block goes
+/// through every layer on one thread; the cut never depends on the thread count).
+pub const ROW_BLOCK: usize = 256;
 
 /// Up to this many samples `forward` runs sample by sample over [`Panels`]
 /// (latency path); more go through gemm in row blocks.
@@ -324,20 +328,18 @@ impl<T: PanelFloat> Mlp<T> {
         let nf = self.n_features();
         let widest = self.sizes[1..].iter().copied().max().unwrap_or(1);
         let work = n_samples.saturating_mul(self.layers.iter().map(|l| l.coef.len()).sum());
-        let parallel_ok = n_samples > ROW_BLOCK && work >= (1 << 21);
-        let scratch = || Scratch::<T>::new(n_samples.min(ROW_BLOCK) * widest);
+        let rb = ROW_BLOCK;
+        let parallel_ok = n_samples > rb && work >= (1 << 21);
+        let scratch = || Scratch::<T>::new(n_samples.min(rb) * widest);
         pool::run(if parallel_ok { work } else { 0 }, 1, |par| {
             if par {
                 use rayon::prelude::*;
-                out.par_chunks_mut(ROW_BLOCK * n_out)
-                    .zip(x.par_chunks(ROW_BLOCK * nf))
+                out.par_chunks_mut(rb * n_out)
+                    .zip(x.par_chunks(rb * nf))
                     .for_each_init(scratch, |s, (o, xs)| self.block(xs, o, s));
             } else {
                 let mut s = scratch();
-                for (o, xs) in out
-                    .chunks_mut(ROW_BLOCK * n_out)
-                    .zip(x.chunks(ROW_BLOCK * nf))
-                {
+                for (o, xs) in out.chunks_mut(rb * n_out).zip(x.chunks(rb * nf)) {
                     self.block(xs, o, &mut s);
                 }
             }
@@ -350,15 +352,13 @@ impl<T: PanelFloat> Mlp<T> {
     fn block(&self, xs: &[T], os: &mut [T], s: &mut Scratch<T>) {
         let m = xs.len() / self.n_features();
         let last = self.layers.len() - 1;
+        let (a, b) = s.buf.0[..2 * s.len].split_at_mut(s.len);
+        let (mut a, mut b) = (a, b);
         for (i, l) in self.layers.iter().enumerate() {
             let (k, n) = (self.sizes[i], self.sizes[i + 1]);
             let act = if i == last { self.output } else { self.hidden };
-            let input: &[T] = if i == 0 { xs } else { &s.a[..m * k] };
-            let dst: &mut [T] = if i == last {
-                &mut *os
-            } else {
-                &mut s.b[..m * n]
-            };
+            let input: &[T] = if i == 0 { xs } else { &a[..m * k] };
+            let dst: &mut [T] = if i == last { &mut *os } else { &mut b[..m * n] };
             matmul(
                 input,
                 m,
@@ -373,7 +373,7 @@ impl<T: PanelFloat> Mlp<T> {
             );
             bias_act(dst, n, Some(&l.intercept), act, &mut s.row);
             if i != last {
-                std::mem::swap(&mut s.a, &mut s.b);
+                std::mem::swap(&mut a, &mut b);
             }
         }
     }
@@ -385,8 +385,12 @@ impl<T: PanelFloat> Mlp<T> {
         let n_out = self.n_outputs();
         let widest = self.sizes.iter().copied().max().unwrap_or(1);
         let last = self.layers.len() - 1;
-        T::with_scratch(3 * widest + n_out, |buf, idx| {
-            let (a, rest) = buf.split_at_mut(widest);
+        // a, b, the nonzero inputs, and 2 x n_out for the softmax kernel.
+        let mut buf = Cached::<T>::new(3 * widest + 2 * n_out);
+        let mut idx = CachedIdx::new(widest);
+        let idx = &mut idx.0[..];
+        {
+            let (a, rest) = buf.0.split_at_mut(widest);
             let (b, rest) = rest.split_at_mut(widest);
             let (nz, row) = rest.split_at_mut(widest);
             let (mut a, mut b) = (a, b);
@@ -426,7 +430,7 @@ impl<T: PanelFloat> Mlp<T> {
                     }
                 }
             }
-        });
+        }
     }
 
     /// Class probabilities like scikit-learn's `predict_proba`:
@@ -647,24 +651,63 @@ pub trait PanelFloat: NnFloat {
         bias: &[Self],
         out: &mut [Self],
     );
-    /// Runs `f` on a buffer of `len` elements and one of `len` indices
-    /// (contents unspecified): per-thread buffers kept between calls when they
-    /// are small, so the latency path allocates nothing.
+    /// The calling thread's cached scratch buffer (empty if none).
     #[doc(hidden)]
-    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self], &mut [u32]) -> R) -> R;
+    fn cache_take() -> Vec<Self>;
+    /// Keeps `v` as the calling thread's scratch buffer if it is not too large.
+    #[doc(hidden)]
+    fn cache_give(v: Vec<Self>);
 }
 
-/// Largest per-thread scratch buffer kept between calls (elements).
-const KEEP_SCRATCH: usize = 1 << 16;
+/// Largest scratch buffer a thread keeps between calls, in bytes: enough for
+/// a row block of a network 1024 units wide. Kept buffers make repeated calls
+/// allocate (and page-fault) nothing, on the caller and on pool workers alike.
+const KEEP_SCRATCH_BYTES: usize = 4 << 20;
 
 thread_local! {
-    static SCRATCH_IDX: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+    static CACHE_IDX: std::cell::Cell<Vec<u32>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// Takes the buffer out of a per-thread cell (None if it is in use).
-fn take_cell<V: Default>(cell: &std::cell::RefCell<V>) -> Option<V> {
-    let mut v = cell.try_borrow_mut().ok()?;
-    Some(std::mem::take(&mut *v))
+/// A scratch buffer of at least `len` elements (contents unspecified) from the
+/// calling thread's cache, handed back to it when dropped.
+struct Cached<T: PanelFloat>(Vec<T>);
+
+impl<T: PanelFloat> Cached<T> {
+    fn new(len: usize) -> Self {
+        let mut v = T::cache_take();
+        if v.len() < len {
+            v.resize(len, T::ZERO);
+        }
+        Cached(v)
+    }
+}
+
+impl<T: PanelFloat> Drop for Cached<T> {
+    fn drop(&mut self) {
+        T::cache_give(std::mem::take(&mut self.0));
+    }
+}
+
+/// Index twin of [`Cached`] (the rows of nonzero inputs).
+struct CachedIdx(Vec<u32>);
+
+impl CachedIdx {
+    fn new(len: usize) -> Self {
+        let mut v = CACHE_IDX.take();
+        if v.len() < len {
+            v.resize(len, 0);
+        }
+        CachedIdx(v)
+    }
+}
+
+impl Drop for CachedIdx {
+    fn drop(&mut self) {
+        let v = std::mem::take(&mut self.0);
+        if v.capacity() * 4 <= KEEP_SCRATCH_BYTES {
+            CACHE_IDX.set(v);
+        }
+    }
 }
 
 macro_rules! panel_float {
@@ -683,44 +726,36 @@ macro_rules! panel_float {
             ) {
                 $kernel(x, rows, k, panels, bias, out)
             }
-            fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [$t], &mut [u32]) -> R) -> R {
-                thread_local! {
-                    static $key: std::cell::RefCell<Vec<$t>> = const { std::cell::RefCell::new(Vec::new()) };
-                }
-                if len <= KEEP_SCRATCH {
-                    if let (Some(mut v), Some(mut ix)) = ($key.with(take_cell), SCRATCH_IDX.with(take_cell)) {
-                        if v.len() < len {
-                            v.resize(len, 0.0);
-                        }
-                        if ix.len() < len {
-                            ix.resize(len, 0);
-                        }
-                        let r = f(&mut v[..len], &mut ix[..len]);
-                        $key.with(|cell| *cell.borrow_mut() = v);
-                        SCRATCH_IDX.with(|cell| *cell.borrow_mut() = ix);
-                        return r;
-                    }
-                }
-                f(&mut vec![0.0; len], &mut vec![0; len])
+            fn cache_take() -> Vec<$t> {
+                $key.take()
             }
+            fn cache_give(v: Vec<$t>) {
+                if v.capacity() * std::mem::size_of::<$t>() <= KEEP_SCRATCH_BYTES {
+                    $key.set(v);
+                }
+            }
+        }
+        thread_local! {
+            static $key: std::cell::Cell<Vec<$t>> = const { std::cell::Cell::new(Vec::new()) };
         }
     };
 }
 panel_float!(f64, 32, panel_matvec_f64, SCRATCH_F64);
 panel_float!(f32, 64, panel_matvec_f32, SCRATCH_F32);
 
-/// Per-task buffers of `forward`: two activations (ping-pong) and a row.
-struct Scratch<T> {
-    a: Vec<T>,
-    b: Vec<T>,
+/// Per-task buffers of the gemm path: two activation blocks (ping-pong, from
+/// the thread's cache) and a row for softmax.
+struct Scratch<T: PanelFloat> {
+    buf: Cached<T>,
+    len: usize,
     row: Vec<T>,
 }
 
 impl<T: PanelFloat> Scratch<T> {
     fn new(len: usize) -> Self {
         Scratch {
-            a: vec![T::ZERO; len],
-            b: vec![T::ZERO; len],
+            buf: Cached::new(2 * len),
+            len,
             row: Vec::new(),
         }
     }
