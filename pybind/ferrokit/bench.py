@@ -47,7 +47,9 @@ def _blas_limit(n: int) -> Any:
     return threadpool_limits(n)
 
 
-def interleaved(cases: dict[str, Callable[[], Any]], repeats: int, inner: int = 1) -> dict[str, float]:
+def interleaved(
+    cases: dict[str, Callable[[], Any]], repeats: int, inner: int = 1, settle: float = 0.0
+) -> dict[str, float]:
     """Median seconds per call of each case, run round-robin `repeats` times.
 
     The order inside each round is shuffled (fixed seed), so the case that runs
@@ -64,6 +66,8 @@ def interleaved(cases: dict[str, Callable[[], Any]], repeats: int, inner: int = 
         order.shuffle(names)
         for name in names:
             f = cases[name]
+            if settle:
+                time.sleep(settle)  # let the previous case's idle threads stop spinning
             t0 = time.perf_counter()
             for _ in range(inner):
                 f()
