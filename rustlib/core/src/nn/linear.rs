@@ -1,9 +1,9 @@
 //! `out = act(x @ W.T + b)`: a fused dense layer over the `gemm` crate.
 //!
 //! The output is cut into tiles fixed by the shape ([`ROW_BLOCK`] to
-//! [`MAX_ROW_BLOCK`] rows × up to [`COL_BLOCK`] columns, see [`tile_shape`]); each tile is one
-//! single-threaded `gemm` call followed by bias + activation while the tile is
-//! still in cache. Tiles run on the library pool; the cut does not depend on
+//! [`MAX_ROW_BLOCK`] rows × up to [`COL_BLOCK`] columns, see [`tile_shape`]);
+//! each tile is one single-threaded `gemm` call followed by bias + activation
+//! while the tile is still in cache. Tiles run on the library pool; the cut does not depend on
 //! the thread count, so neither do the results. A few rows (latency) skip gemm.
 
 use super::{check_len, shape_len, Activation, NnFloat, RowOp};
@@ -129,8 +129,9 @@ pub(crate) fn bias_act<T: NnFloat>(
 /// k order whatever tile it falls in).
 ///
 /// Every tile packs its columns of W once, so taller tiles pack W fewer times:
-/// 512-row tiles measured 5% faster at 1 thread and 20% faster at 2 threads
-/// than 256-row ones on (4096, 1024) x (1024, 1024) f32. Rows are cut into
+/// 512-row tiles measured 5% faster at 1 thread and about 20% faster at 2
+/// threads (a loaded machine) than 256-row ones on (4096, 1024) x (1024, 1024)
+/// f32. Rows are cut into
 /// about 8 tiles (between [`ROW_BLOCK`] and [`MAX_ROW_BLOCK`] rows) so two or
 /// more threads still get even shares, and outputs wider than [`COL_BLOCK`]
 /// into equal column tiles (W's packed panel stays cache-sized, and short

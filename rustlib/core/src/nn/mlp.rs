@@ -130,7 +130,7 @@ pub const FEW_SAMPLES: usize = 4;
 /// tile is stored as `k` consecutive rows of its width, so the kernel streams
 /// through memory once, in order, with the tile's sums in registers. The data
 /// starts on a 64-byte boundary (whole cache lines per vector load).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Panels<T> {
     buf: Vec<T>,
     start: usize,
@@ -144,9 +144,7 @@ impl<T: PanelFloat> Panels<T> {
         let tw = T::panel_width();
         let full = n / tw * tw;
         let len = k * (full + (n - full).div_ceil(8) * 8);
-        let align = 64 / std::mem::size_of::<T>();
-        let mut buf = vec![T::ZERO; len + align];
-        let start = buf.as_ptr().align_offset(64).min(align);
+        let (mut buf, start) = aligned_buffer(len, T::ZERO);
         let data = &mut buf[start..start + len];
         let mut off = 0;
         let mut j = 0;
@@ -171,6 +169,30 @@ impl<T: PanelFloat> Panels<T> {
 
     fn data(&self) -> &[T] {
         &self.buf[self.start..self.start + self.len]
+    }
+}
+
+/// `len` copies of `fill` starting on a 64-byte boundary: `(buffer, offset
+/// of the start)`.
+fn aligned_buffer<T: Clone>(len: usize, fill: T) -> (Vec<T>, usize) {
+    let align = 64 / std::mem::size_of::<T>().max(1);
+    let buf = vec![fill; len + align];
+    let start = buf.as_ptr().align_offset(64).min(align);
+    (buf, start)
+}
+
+impl<T: Clone> Clone for Panels<T> {
+    /// A copy aligned in its own buffer (a plain Vec clone could move the
+    /// data off the 64-byte boundary).
+    fn clone(&self) -> Self {
+        let (mut buf, start) = aligned_buffer(self.len, self.buf[0].clone());
+        buf[start..start + self.len].clone_from_slice(&self.buf[self.start..self.start + self.len]);
+        Panels {
+            buf,
+            start,
+            len: self.len,
+            finite: self.finite,
+        }
     }
 }
 
@@ -518,7 +540,9 @@ impl<T: PanelFloat> Mlp<T> {
 /// their inputs (the nonzero inputs of a layer after relu: a zero input adds
 /// nothing when the weights are finite, so its row of W is never read). The
 /// terms of each column are summed in order, alternately into two sets of
-/// sums (independent chains for the adders) added at the end.
+/// sums (independent chains) added at the end; the AVX2 / AVX-512 copies fuse
+/// the multiply-adds. The result never depends on the thread count (this path
+/// runs on the calling thread).
 #[inline(always)]
 fn panel_body<T: Float + MulAdd, const TW: usize, const FMA: bool>(
     x: &[T],
@@ -1255,6 +1279,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A cloned model keeps its panels on a 64-byte boundary and predicts the
+    /// same bits.
+    #[test]
+    fn clone_keeps_aligned_panels() {
+        let m = model::<f64>(&[9, 45, 3], Activation::Relu);
+        let c = m.clone();
+        drop(m.clone());
+        for p in &c.panels {
+            assert_eq!(p.data().as_ptr() as usize % 64, 0);
+        }
+        let x = data(9 * 3, 5, 1.0);
+        let (mut a, mut b) = (vec![0.0; 9], vec![0.0; 9]);
+        m.predict_proba(&x, 3, 9, &mut a).unwrap();
+        c.predict_proba(&x, 3, 9, &mut b).unwrap();
+        assert!(a == b);
     }
 
     /// float32 models on both paths stay within float32 rounding of float64.
