@@ -121,6 +121,11 @@ pub struct Mlp<T> {
 /// through every layer on one thread; the cut never depends on the thread count).
 pub const ROW_BLOCK: usize = 256;
 
+/// Models with more weights than this keep no [`Panels`] copy (it doubles
+/// the weights' memory; at this size one sample streams them from DRAM
+/// anyway) and run few samples through gemm too.
+pub const MAX_PANEL_WEIGHTS: usize = 1 << 23;
+
 /// Up to this many samples `forward` runs sample by sample over [`Panels`]
 /// (latency path); more go through gemm in row blocks.
 pub const FEW_SAMPLES: usize = 4;
@@ -261,11 +266,16 @@ impl<T: PanelFloat> Mlp<T> {
                 labels.len()
             )));
         }
-        let panels = layers
-            .iter()
-            .enumerate()
-            .map(|(i, l)| Panels::new(&l.coef, sizes[i], sizes[i + 1]))
-            .collect();
+        let params: usize = layers.iter().map(|l| l.coef.len()).sum();
+        let panels = if params <= MAX_PANEL_WEIGHTS {
+            layers
+                .iter()
+                .enumerate()
+                .map(|(i, l)| Panels::new(&l.coef, sizes[i], sizes[i + 1]))
+                .collect()
+        } else {
+            Vec::new() // few samples go through gemm too
+        };
         Ok(Mlp {
             sizes,
             layers,
@@ -343,7 +353,7 @@ impl<T: PanelFloat> Mlp<T> {
         if n_samples == 0 {
             return Ok(());
         }
-        if n_samples <= FEW_SAMPLES {
+        if n_samples <= FEW_SAMPLES && !self.panels.is_empty() {
             self.forward_few(x, out);
             return Ok(());
         }
@@ -1279,6 +1289,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A model too large for panels predicts few samples through gemm.
+    #[test]
+    fn huge_model_has_no_panels_and_still_predicts() {
+        let sizes = [1usize << 12, (MAX_PANEL_WEIGHTS >> 12) + 1, 2];
+        let m = model::<f32>(&sizes, Activation::Relu);
+        assert!(m.panels.is_empty());
+        let x: Vec<f32> = data(sizes[0], 3, 1.0)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
+        let mut p = [0.0f32; 2];
+        m.predict_proba(&x, 1, sizes[0], &mut p).unwrap();
+        assert!((p[0] + p[1] - 1.0).abs() < 1e-5 && p.iter().all(|v| v.is_finite()));
     }
 
     /// A cloned model keeps its panels on a 64-byte boundary and predicts the
