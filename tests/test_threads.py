@@ -263,18 +263,28 @@ import os, sys
 import numpy as np
 import ferrokit as fk
 
-fk.set_num_threads(int(sys.argv[1]))
+n = int(sys.argv[1])
+fk.set_num_threads(n)
 x = np.ones(2_000_000)
-fk.dot_product(x, x)  # builds the pool
-pins = []
-for t in os.listdir("/proc/self/task"):
-    with open(f"/proc/self/task/{t}/comm") as f:
-        name = f.read().strip()
-    if name.startswith("ferrokit-"):
-        with open(f"/proc/self/task/{t}/status") as f:
-            allowed = [ln.split()[1] for ln in f if ln.startswith("Cpus_allowed_list")][0]
-        pins.append(f"{name}={allowed}")
-print(" ".join(sorted(pins)))
+
+
+def workers():
+    pins = []
+    for t in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{t}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/self/task/{t}/status") as f:
+                allowed = [ln.split()[1] for ln in f if ln.startswith("Cpus_allowed_list")][0]
+        except FileNotFoundError:
+            continue
+        if name.startswith("ferrokit-"):
+            pins.append(f"{name}={allowed}")
+    return pins
+
+
+fk.dot_product(x, x)  # builds the pool: returns once every worker has started
+print(" ".join(sorted(workers())))
 """
 
 

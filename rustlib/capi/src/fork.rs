@@ -8,13 +8,18 @@
 //! in parent and child, so it is never copied in a locked state.
 
 #[cfg(target_os = "linux")]
+use crate::boundary::guard_value;
+
+// The handlers are C callbacks like the exports: they run inside the panic
+// boundary too (a panic must not unwind into libc's fork).
+#[cfg(target_os = "linux")]
 extern "C" fn prepare() {
-    ferrokit_core::pool::fork_prepare();
+    guard_value((), ferrokit_core::pool::fork_prepare)
 }
 
 #[cfg(target_os = "linux")]
 extern "C" fn release() {
-    ferrokit_core::pool::fork_release();
+    guard_value((), ferrokit_core::pool::fork_release)
 }
 
 /// Registers the handlers once, when the library is loaded (an ELF
@@ -22,12 +27,14 @@ extern "C" fn release() {
 /// for the static one), before any thread of ours exists.
 #[cfg(target_os = "linux")]
 extern "C" fn register_fork_handlers() {
-    // SAFETY: pthread_atfork only records the three function pointers; the
-    // handlers are plain `extern "C"` functions that never unwind (they only
-    // take / drop a lock guard and ignore every failure).
-    unsafe {
-        libc::pthread_atfork(Some(prepare), Some(release), Some(release));
-    }
+    guard_value((), || {
+        // SAFETY: pthread_atfork only records the three function pointers; the
+        // handlers are plain `extern "C"` functions that never unwind (each runs
+        // in the panic boundary).
+        unsafe {
+            libc::pthread_atfork(Some(prepare), Some(release), Some(release));
+        }
+    })
 }
 
 #[cfg(target_os = "linux")]

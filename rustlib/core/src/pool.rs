@@ -19,7 +19,8 @@
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 struct State {
     /// Threads requested by `set_num_threads`; 0 means "use the default".
@@ -128,6 +129,10 @@ fn pool_for(threads: usize) -> Option<Arc<ThreadPool>> {
         }
     }
     let cpus = pin_cpus(threads);
+    // Workers report when they have started (named and pinned), and the pool is
+    // handed out only then, so the first call already runs on placed threads.
+    let started = Arc::new((Mutex::new(0usize), Condvar::new()));
+    let report = Arc::clone(&started);
     let pool = ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("ferrokit-{i}"))
@@ -136,10 +141,17 @@ fn pool_for(threads: usize) -> Option<Arc<ThreadPool>> {
                 // A hint: if the CPU cannot be set the worker just stays unpinned.
                 core_affinity::set_for_current(*cpu);
             }
+            let (count, cv) = &*report;
+            *count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            cv.notify_all();
         })
         .build()
         .ok()
         .map(Arc::new)?;
+    let (count, cv) = &*started;
+    let guard = count.lock().unwrap_or_else(|e| e.into_inner());
+    // Bounded: a worker the OS is slow to start only delays its own placement.
+    let _ = cv.wait_timeout_while(guard, Duration::from_secs(2), |n| *n < threads);
     s.pool = Some((pid, threads, Arc::clone(&pool)));
     Some(pool)
 }
