@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 import ferrokit as fk
-from ferrokit.bench import _blas_limit, _cpu_model, fmt_time, interleaved
+from ferrokit.bench import BLAS_SETTLE_S, _blas_limit, _cpu_model, fmt_time, interleaved
 
 THREADS = 2
 DIM = 128
@@ -333,7 +333,10 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
         pass
     with _blas_limit(THREADS):
         results["batch"] = interleaved(_cases(db, q, single=False), 3 if quick else 7)
-        results["single"] = interleaved(_cases(db, q, single=True), 5 if quick else 15, inner=5)
+        # faiss's multi-threaded cases leave OpenMP threads spinning: settle first.
+        results["single"] = interleaved(
+            _cases(db, q, single=True), 5 if quick else 15, inner=5, settle=BLAS_SETTLE_S
+        )
         single = _cases(db, q, single=True)
         results["single_cold"] = cold_single(
             {k: v for k, v in single.items() if "KnnIndex" in k or "faiss" in k}, 3 if quick else 9

@@ -19,7 +19,7 @@ import numpy as np
 
 import ferrokit as fk
 from ferrokit import nn
-from ferrokit.bench import _blas_limit, _cpu_model, fmt_time, interleaved
+from ferrokit.bench import BLAS_SETTLE_S, _blas_limit, _cpu_model, fmt_time, interleaved
 
 # (label, key of the comparison, ferrokit case, reference case, minimum ratio)
 GOALS = [
@@ -95,16 +95,6 @@ def _stable_malloc() -> bool:
         return bool(ok and libc.mallopt(m_trim_threshold, 1 << 31) == 1)
     except (OSError, AttributeError):
         return False
-
-
-# OpenBLAS's worker threads busy-wait (sched_yield loop) for about 0.1 s after
-# each call before they sleep. In an interleaved round the case timed right
-# after a multi-threaded BLAS call (numpy's matmul, scikit-learn's MLP) shares
-# the two CPUs with that spinning thread: ferrokit's 10 000-sample MLP at 2
-# threads measured 10.5 ms alone or 0.1 s after scikit-learn's call, 16-33 ms
-# right after it. The BLAS-heavy comparisons therefore pause this long before
-# every timed call (every case alike; outside the timing).
-BLAS_SETTLE_S = 0.15
 
 
 def _compare(
