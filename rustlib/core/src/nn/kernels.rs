@@ -89,7 +89,6 @@ pub trait VMath: Float {
     /// Row reductions, dispatched as separate functions: inlined into the big
     /// row kernels, LLVM's SLP vectorizer gives up on their lane arrays.
     fn rmax(x: &[Self]) -> Self;
-    fn rsum(x: &[Self]) -> Self;
     fn rsum64(x: &[Self], shift: f64, square: bool) -> f64;
     /// `out = x * s`, with streaming stores when `stream`.
     fn scale_into(x: &[Self], out: &mut [Self], s: Self, stream: bool);
@@ -138,9 +137,6 @@ impl VMath for f64 {
     }
     fn rmax(x: &[f64]) -> f64 {
         row_max_f64(x)
-    }
-    fn rsum(x: &[f64]) -> f64 {
-        row_sum_f64_(x)
     }
     fn rsum64(x: &[f64], shift: f64, square: bool) -> f64 {
         row_sum64_f64(x, shift, square)
@@ -204,9 +200,6 @@ impl VMath for f32 {
     }
     fn rmax(x: &[f32]) -> f32 {
         row_max_f32(x)
-    }
-    fn rsum(x: &[f32]) -> f32 {
-        row_sum_f32(x)
     }
     fn rsum64(x: &[f32], shift: f64, square: bool) -> f64 {
         row_sum64_f32(x, shift, square)
@@ -299,24 +292,6 @@ fn row_max<T: VMath>(x: &[T]) -> T {
         mx = if v > mx { v } else { mx };
     }
     mx
-}
-
-/// Sum of a row in `RLANES` accumulators, combined pairwise.
-#[inline(always)]
-fn row_sum<T: VMath>(x: &[T]) -> T {
-    let mut acc = [T::ZERO; RLANES];
-    let chunks = x.chunks_exact(RLANES);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for j in 0..RLANES {
-            acc[j] = acc[j] + c[j];
-        }
-    }
-    let mut tail = T::ZERO;
-    for &v in rest {
-        tail = tail + v;
-    }
-    halving_sum(acc) + tail
 }
 
 /// `e^(v - m)` with the exact rounding error of `v - m` folded into exp's
@@ -627,14 +602,6 @@ multiversion! {
 multiversion! {
     #[inline(never)]
     fn row_max_f32(x: &[f32]) -> f32 = row_max::<f32>;
-}
-multiversion! {
-    #[inline(never)]
-    fn row_sum_f64_(x: &[f64]) -> f64 = row_sum::<f64>;
-}
-multiversion! {
-    #[inline(never)]
-    fn row_sum_f32(x: &[f32]) -> f32 = row_sum::<f32>;
 }
 multiversion! {
     #[inline(never)]
