@@ -57,18 +57,22 @@ def _neighbor_weights(weights: str, dist: np.ndarray) -> np.ndarray:
     return w
 
 
-def _csr_graph(mode: str, dist: Any, ind: Any, n_cols: int) -> Any:
-    """CSR matrix with one row per query from per-row (distances, indices)."""
-    from scipy.sparse import csr_matrix
-
+def _check_mode(mode: Any) -> None:
     if mode not in ("connectivity", "distance"):
         raise ValueError(
             f'Unsupported mode, must be one of "connectivity", or "distance" but got "{mode}" instead'
         )
-    if isinstance(ind, np.ndarray) and ind.dtype != object:
-        counts = np.full(ind.shape[0], ind.shape[1] if ind.ndim == 2 else 0)
+
+
+def _csr_graph(mode: str, dist: Any, ind: Any, n_cols: int) -> Any:
+    """CSR matrix with one row per query from per-row (distances, indices): 2-D
+    arrays (k neighbours each) or object arrays of per-row arrays (radius)."""
+    from scipy.sparse import csr_matrix
+
+    if ind.dtype != object:
+        counts = np.full(ind.shape[0], ind.shape[1])
         flat_ind, flat_d = ind.ravel(), np.ravel(dist)
-    else:  # object arrays of per-row arrays (radius queries)
+    else:
         counts = np.array([len(r) for r in ind], dtype=np.int64)
         flat_ind = np.concatenate(list(ind)).astype(np.int64) if len(ind) else np.empty(0, np.int64)
         flat_d = np.concatenate(list(dist)) if len(dist) else np.empty(0)
@@ -128,8 +132,7 @@ class _KNeighborsBase(BaseEstimator):
         self, X: ArrayLike | None = None, n_neighbors: int | None = None, mode: str = "connectivity"
     ) -> Any:
         """Sparse (CSR) graph of k-neighbours, as scikit-learn's ``kneighbors_graph``."""
-        if mode not in ("connectivity", "distance"):
-            _csr_graph(mode, None, None, 0)  # raises scikit-learn's ValueError
+        _check_mode(mode)
         dist, ind = self.kneighbors(X, n_neighbors, return_distance=True)
         return _csr_graph(mode, dist, ind, self.n_samples_fit_)
 
@@ -211,8 +214,7 @@ class NearestNeighbors(_KNeighborsBase):
         >>> nn.radius_neighbors_graph(np.array([[0.5]])).toarray()
         array([[1., 1., 0.]])
         """
-        if mode not in ("connectivity", "distance"):
-            _csr_graph(mode, None, None, 0)  # raises scikit-learn's ValueError
+        _check_mode(mode)
         # As scikit-learn: connectivity rows list neighbours by index; only the
         # distance mode honours sort_results.
         sort = sort_results and mode == "distance"

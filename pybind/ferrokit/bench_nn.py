@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,12 +96,6 @@ def _stable_malloc() -> bool:
         return False
 
 
-def _compare(
-    cases: dict[str, Callable[[], Any]], reps: int, inner: int = 1, settle: float = 0.0
-) -> dict[str, float]:
-    return interleaved(cases, reps, inner, settle)
-
-
 def bench(threads: int, quick: bool) -> dict[str, dict[str, float]]:
     rng = np.random.default_rng(1)
     reps = 5 if quick else 15
@@ -114,7 +107,7 @@ def bench(threads: int, quick: bool) -> dict[str, dict[str, float]]:
             out = np.empty_like(x)
             w = rng.standard_normal(1024).astype(np.float32)
             b = rng.standard_normal(1024).astype(np.float32)
-            res["softmax"] = _compare(
+            res["softmax"] = interleaved(
                 {
                     "ferrokit": lambda: nn.softmax(x),
                     "ferrokit out=": lambda: nn.softmax(x, out=out),
@@ -122,7 +115,7 @@ def bench(threads: int, quick: bool) -> dict[str, dict[str, float]]:
                 },
                 reps,
             )
-            res["layer_norm"] = _compare(
+            res["layer_norm"] = interleaved(
                 {
                     "ferrokit": lambda: nn.layer_norm(x, w, b),
                     "ferrokit out=": lambda: nn.layer_norm(x, w, b, out=out),
@@ -133,7 +126,7 @@ def bench(threads: int, quick: bool) -> dict[str, dict[str, float]]:
             v = rng.standard_normal(10**6 if quick else 10**7).astype(np.float32)
             vo = np.empty_like(v)
             r2 = max(3, reps // 3)
-            res["gelu"] = _compare(
+            res["gelu"] = interleaved(
                 {
                     "ferrokit": lambda: nn.gelu(v),
                     "ferrokit out=": lambda: nn.gelu(v, out=vo),
@@ -141,10 +134,10 @@ def bench(threads: int, quick: bool) -> dict[str, dict[str, float]]:
                 },
                 r2,
             )
-            res["gelu_tanh"] = _compare(
+            res["gelu_tanh"] = interleaved(
                 {"ferrokit": lambda: nn.gelu(v, approximate="tanh"), "numpy": lambda: _np_gelu_tanh(v)}, r2
             )
-            res["silu"] = _compare(
+            res["silu"] = interleaved(
                 {
                     "ferrokit": lambda: nn.silu(v),
                     "ferrokit out=": lambda: nn.silu(v, out=vo),
@@ -157,7 +150,7 @@ def bench(threads: int, quick: bool) -> dict[str, dict[str, float]]:
             wl = rng.standard_normal((1024, 1024)).astype(np.float32)
             bl = rng.standard_normal(1024).astype(np.float32)
             lo = np.empty((m, 1024), np.float32)
-            res["linear"] = _compare(
+            res["linear"] = interleaved(
                 {
                     "ferrokit": lambda: nn.linear(xl, wl, bl),
                     "ferrokit out=": lambda: nn.linear(xl, wl, bl, out=lo),
@@ -171,12 +164,12 @@ def bench(threads: int, quick: bool) -> dict[str, dict[str, float]]:
             X1 = rng.normal(size=(1, 64))
             Xb = rng.normal(size=(10_000, 64))
             inner = 50 if quick else 300
-            res["mlp_1"] = _compare(
+            res["mlp_1"] = interleaved(
                 {"ferrokit": lambda: model.predict_proba(X1), "scikit-learn": lambda: sk.predict_proba(X1)},
                 reps,
                 inner,
             )
-            res["mlp_10000"] = _compare(
+            res["mlp_10000"] = interleaved(
                 {"ferrokit": lambda: model.predict_proba(Xb), "scikit-learn": lambda: sk.predict_proba(Xb)},
                 reps,
                 settle=BLAS_SETTLE_S if threads > 1 else 0.0,
