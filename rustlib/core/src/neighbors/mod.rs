@@ -21,10 +21,13 @@
 //! (about `eps · (‖q‖² + ‖x‖²)`) makes the cut can differ from an exact search.
 
 mod kernels;
+mod prefilter;
+mod quant;
 mod topk;
 
 use crate::float::Float;
 use crate::pool;
+use quant::Codes;
 use crate::simd::gemm::{gemm_abt, GemmElement};
 use crate::{Error, Result};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
@@ -343,6 +346,7 @@ pub fn knn_search<T: KnnFloat>(
             // end of it is what the cache still holds.
             backward: metric != Metric::InnerProduct || ONE_SHOT_ORDER.next_backward(),
         },
+        None,
         out_distances,
         out_indices,
     );
@@ -429,7 +433,14 @@ fn chunking(nq: usize, nd: usize, k: usize) -> (usize, usize) {
     (rows, nd.div_ceil(rows))
 }
 
-fn search_impl<T: KnnFloat>(s: Search<'_, T>, out_d: &mut [T], out_i: &mut [i64]) {
+/// Runs a validated search. `codes`: the database's int8 codes, if it has
+/// them (an index does), for the pre-scan of one-query searches.
+fn search_impl<T: KnnFloat>(
+    s: Search<'_, T>,
+    codes: Option<&Codes>,
+    out_d: &mut [T],
+    out_i: &mut [i64],
+) {
     let Search {
         queries,
         database,
@@ -446,8 +457,13 @@ fn search_impl<T: KnnFloat>(s: Search<'_, T>, out_d: &mut [T], out_i: &mut [i64]
     }
     let qaux = row_aux(queries, dim, metric);
     if nq < SMALL_QUERIES {
-        // Memory-bound: one shared, direction-alternating pass over the database.
-        let tops = shared_scan(&s, &qaux, backward);
+        // Memory-bound: a pre-scan of the int8 codes when the index has them
+        // and k is small enough for it to narrow the search, else one shared,
+        // direction-alternating pass over the database.
+        let tops = codes
+            .filter(|_| prefilter::worthwhile(nd, k))
+            .and_then(|c| prefilter::candidates(&s, &qaux, c))
+            .unwrap_or_else(|| shared_scan(&s, &qaux, backward));
         let cands = |i: usize, c: &mut Vec<(T, usize)>| {
             for t in &tops {
                 c.extend_from_slice(t[i].candidates());
@@ -683,6 +699,10 @@ pub struct KnnIndex<T> {
     metric: Metric,
     data: Vec<T>,
     aux: Vec<T>,
+    /// int8 codes of the rows for the pre-scan of one-query searches
+    /// (`prefilter`): a quarter of the float32 rows' memory plus 16 bytes per
+    /// row. Kept only where the pre-scan is fast (AVX-512 VNNI).
+    codes: Option<Codes>,
     order: ScanOrder,
 }
 
@@ -693,6 +713,7 @@ impl<T: Clone> Clone for KnnIndex<T> {
             metric: self.metric,
             data: self.data.clone(),
             aux: self.aux.clone(),
+            codes: self.codes.clone(),
             order: ScanOrder::new(),
         }
     }
@@ -711,6 +732,7 @@ impl<T: KnnFloat> KnnIndex<T> {
             metric,
             data: Vec::new(),
             aux: Vec::new(),
+            codes: (prefilter::available() && dim <= quant::MAX_DIM).then(|| Codes::new(dim)),
             order: ScanOrder::new(),
         })
     }
@@ -725,6 +747,9 @@ impl<T: KnnFloat> KnnIndex<T> {
         crate::simd::mem::reserve_huge(&mut self.data, rows.len());
         self.data.extend_from_slice(rows);
         self.aux.extend_from_slice(&aux);
+        if let Some(c) = &mut self.codes {
+            c.append(rows, &aux);
+        }
         Ok(())
     }
 
@@ -776,6 +801,7 @@ impl<T: KnnFloat> KnnIndex<T> {
                 metric: self.metric,
                 backward: self.order.next_backward(),
             },
+            self.codes.as_ref(),
             out_distances,
             out_indices,
         );

@@ -157,6 +157,7 @@ fn search_dir<T: KnnFloat>(
             metric,
             backward,
         },
+        None,
         &mut d,
         &mut i,
     );

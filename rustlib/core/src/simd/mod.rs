@@ -172,6 +172,7 @@ macro_rules! multiversion_fma {
 
 pub mod dots;
 pub mod gemm;
+pub mod int8_dots;
 pub mod mem;
 pub mod softmax_exp;
 pub mod stream;

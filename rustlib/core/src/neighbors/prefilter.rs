@@ -1,0 +1,295 @@
+//! Exact one-query index search that reads a quarter of the bytes: a pre-scan
+//! of int8 codes with proven error bounds picks the few rows that can be among
+//! the k best, and only those are scored the normal way.
+//!
+//! Why: one query against a database is bound by memory bandwidth (it reads
+//! every row once), so reading 1 byte per element instead of 4 is the only way
+//! to be much faster than a float32 scan; the codes of a 51 MB database (13 MB)
+//! also fit the last-level cache, so consecutive searches run from it.
+//!
+//! How, per query: every row gets an interval `[lower, upper]` that provably
+//! holds the score the normal scan computes for it (`quant` bounds what the
+//! codes lost; a generous multiple of the float rounding of both computations
+//! is added). `t` = the k-th smallest `upper`: at least k rows score ≤ `t`, so a
+//! row whose `lower` exceeds `t` cannot be among the k best and is skipped. The
+//! others — typically k plus a few — are scored by the same kernels as the full
+//! scan and offered to the same top-k, so the result is bit-identical to a full
+//! scan (tested). Where the bounds do not separate the rows (many equal
+//! distances, NaN or huge values) too many candidates remain and the search
+//! falls back to the full scan.
+
+use super::quant::{code_row, Codes};
+use super::topk::{cmp_entry, TopK};
+use super::{KnnFloat, Metric, Search};
+use crate::multiversion;
+use crate::pool;
+use crate::simd::int8_dots::{self, BLOCK_ROWS};
+
+/// Rows per piece of the pre-scan (512 KiB of codes at dim 128; a multiple of
+/// the 16-row blocks).
+const PIECE_ROWS: usize = 4096;
+/// Rows per test against the running threshold (the bits of a u32 mask).
+const GROUP: usize = 32;
+/// Candidate lists are pruned against the running threshold at this length.
+const PRUNE_AT: usize = 4096;
+/// Searches of fewer database rows than this skip the pre-scan (the full scan
+/// is short; the codes do not pay).
+const MIN_ROWS: usize = 4096;
+
+/// `true` when an index should keep codes: the pre-scan's kernel is fast on
+/// this CPU (with the portable kernel it is slower than the full scan).
+pub(crate) fn available() -> bool {
+    int8_dots::fast()
+}
+
+/// `true` when the pre-scan can pay for a search of `k` of `nd` rows: enough
+/// rows, and k small enough that most of them can be skipped.
+pub(crate) fn worthwhile(nd: usize, k: usize) -> bool {
+    nd >= MIN_ROWS && k.saturating_mul(64) <= nd && available()
+}
+
+/// What the bounds need of one query (see `quant`).
+#[derive(Clone, Copy)]
+struct QueryBounds {
+    /// Query code step.
+    scale: f32,
+    /// `‖q − scale·g‖` bound.
+    err: f32,
+    /// `‖q‖` bound.
+    norm: f32,
+    /// `‖q‖²` (L2) or `1/‖q‖` (cosine), the scores' query term.
+    aux: f32,
+    /// `128 Σ g`: what the stored `code + 128` adds to every integer dot.
+    offset: i32,
+    /// Relative rounding allowance of the float scan and of the bounds.
+    rho: f32,
+}
+
+/// The code fields of a piece of rows.
+struct RowsBounds<'a> {
+    dots: &'a [i32],
+    scale: &'a [f32],
+    err: &'a [f32],
+    norm: &'a [f32],
+    aux: &'a [f32],
+}
+
+/// `lo[j] ≤ score_j ≤ hi[j]` for the rows of a piece, where `score_j` is what
+/// the float scan computes for row `j` (scores are smaller-is-better: squared
+/// L2 clamped at 0, `−q·x`, `−q·x/(‖q‖‖x‖)`).
+#[inline(always)]
+fn bounds_body(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, lo: &mut [f32], hi: &mut [f32]) {
+    // |q·x − p| ≤ ‖q‖ err_x + err_q (‖x‖ + err_x) (see `quant`), plus `rho`
+    // times the magnitudes for the rounding of the float scan's score and of
+    // this one; the factor 1 + 2⁻⁸ covers the margin's own arithmetic.
+    const WIDEN: f32 = 1.0 + 1.0 / 256.0;
+    let n = lo.len();
+    let (dots, scale, err, norm, aux) = (&r.dots[..n], &r.scale[..n], &r.err[..n], &r.norm[..n], &r.aux[..n]);
+    let hi = &mut hi[..n];
+    let p = |j: usize| (dots[j] - q.offset) as f32 * (q.scale * scale[j]);
+    let gap = |j: usize| q.norm * err[j] + q.err * norm[j];
+    match metric {
+        Metric::SqEuclidean | Metric::Euclidean => {
+            for j in 0..n {
+                let a = q.aux + aux[j] - 2.0 * p(j);
+                let m = WIDEN * (2.0 * gap(j) + q.rho * (q.aux + aux[j] + 2.0 * q.norm * norm[j]));
+                lo[j] = a - m;
+                // The scan clamps these scores at 0, so 0 bounds them too.
+                hi[j] = (a + m).max(0.0);
+            }
+        }
+        Metric::InnerProduct => {
+            for j in 0..n {
+                let m = WIDEN * (gap(j) + q.rho * q.norm * norm[j]);
+                lo[j] = -p(j) - m;
+                hi[j] = -p(j) + m;
+            }
+        }
+        Metric::Cosine => {
+            for j in 0..n {
+                let w = q.aux * aux[j];
+                let m = WIDEN * (gap(j) + q.rho * q.norm * norm[j]) * w;
+                lo[j] = -p(j) * w - m;
+                hi[j] = -p(j) * w + m;
+            }
+        }
+    }
+}
+
+multiversion! {
+    fn bounds(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, lo: &mut [f32], hi: &mut [f32]) -> () = bounds_body;
+}
+
+/// One part's result: the k smallest upper bounds it saw and the rows whose
+/// lower bound did not exceed its running threshold; `None` if too many rows
+/// stayed candidates (the bounds do not separate this data).
+type Part = Option<(TopK<f32>, Vec<(f32, usize)>)>;
+
+/// The pre-scan of rows `r0 .. r1` (`r0` a multiple of 16).
+#[allow(clippy::too_many_arguments)]
+fn scan_part(
+    g: &[i8],
+    q: &QueryBounds,
+    metric: Metric,
+    codes: &Codes,
+    k: usize,
+    (r0, r1): (usize, usize),
+    max_cands: usize,
+) -> Part {
+    let d4 = codes.d4();
+    let bb = codes.block_bytes();
+    let mut upper = TopK::<f32>::new(k);
+    let mut cands: Vec<(f32, usize)> = Vec::new();
+    let mut dots = vec![0i32; PIECE_ROWS];
+    let mut lo = vec![0.0f32; PIECE_ROWS];
+    let mut hi = vec![0.0f32; PIECE_ROWS];
+    let mut x0 = r0;
+    while x0 < r1 {
+        let n = PIECE_ROWS.min(r1 - x0);
+        let nb = n.div_ceil(BLOCK_ROWS);
+        let b0 = x0 / BLOCK_ROWS;
+        int8_dots::block_dots(g, &codes.bytes[b0 * bb..(b0 + nb) * bb], d4, &mut dots[..nb * BLOCK_ROWS]);
+        let rows = RowsBounds {
+            dots: &dots,
+            scale: &codes.scale[x0..x0 + n],
+            err: &codes.err[x0..x0 + n],
+            norm: &codes.norm[x0..x0 + n],
+            aux: &codes.aux[x0..x0 + n],
+        };
+        bounds(metric, q, &rows, &mut lo[..n], &mut hi[..n]);
+        for (o, (l, h)) in lo[..n].chunks(GROUP).zip(hi[..n].chunks(GROUP)).enumerate() {
+            let j0 = x0 + o * GROUP;
+            match upper.threshold() {
+                Some(t) => {
+                    // Bits of the rows that can enter the top-k of upper bounds
+                    // and of the rows that stay candidates (`!(l > t)`: a NaN
+                    // bound keeps the row).
+                    let (mut enter, mut keep) = (0u32, 0u32);
+                    for i in 0..l.len() {
+                        enter |= u32::from(h[i] <= t) << i;
+                        keep |= u32::from(!(l[i] > t)) << i;
+                    }
+                    while enter != 0 {
+                        let i = enter.trailing_zeros() as usize;
+                        upper.offer(h[i], j0 + i);
+                        enter &= enter - 1;
+                    }
+                    while keep != 0 {
+                        let i = keep.trailing_zeros() as usize;
+                        cands.push((l[i], j0 + i));
+                        keep &= keep - 1;
+                    }
+                }
+                None => {
+                    for i in 0..l.len() {
+                        upper.offer(h[i], j0 + i);
+                        cands.push((l[i], j0 + i));
+                    }
+                }
+            }
+        }
+        if cands.len() >= PRUNE_AT {
+            if let Some(t) = upper.threshold() {
+                cands.retain(|&(l, _)| !(l > t));
+            }
+            if cands.len() > max_cands {
+                return None;
+            }
+        }
+        x0 += n;
+    }
+    Some((upper, cands))
+}
+
+/// The top-k candidates of each query of `s` (fewer than `SMALL_QUERIES`),
+/// shaped as `shared_scan`'s result, or `None` when the pre-scan cannot narrow
+/// the search (a query with no usable code, or bounds that do not separate the
+/// rows): the caller then scans everything.
+pub(crate) fn candidates<T: KnnFloat>(
+    s: &Search<'_, T>,
+    qaux: &[T],
+    codes: &Codes,
+) -> Option<Vec<Vec<TopK<T>>>> {
+    let &Search {
+        queries,
+        database,
+        xaux,
+        dim,
+        nq,
+        nd,
+        k,
+        metric,
+        ..
+    } = s;
+    if codes.len() != nd || codes.dim != dim || dim > super::quant::MAX_DIM {
+        return None;
+    }
+    let max_cands = (nd / 16).max(4 * k + 64);
+    let blocks = nd.div_ceil(BLOCK_ROWS);
+    let parts = pool::num_threads().clamp(1, nd.div_ceil(PIECE_ROWS));
+    // Part p: rows [16·⌊blocks·p/parts⌋, …) — whole blocks.
+    let bound = |p: usize| (blocks * p / parts * BLOCK_ROWS).min(nd);
+    let work = nd.saturating_mul(dim);
+    let mut tops: Vec<TopK<T>> = Vec::with_capacity(nq);
+    for i in 0..nq {
+        let qrow = &queries[i * dim..(i + 1) * dim];
+        let mut g = vec![0i8; 4 * codes.d4()];
+        let code = code_row(qrow, &mut g[..dim]);
+        if code.err.is_infinite() {
+            return None;
+        }
+        let q = QueryBounds {
+            scale: code.scale,
+            err: code.err,
+            norm: code.norm,
+            aux: qaux[i].to_f64() as f32,
+            offset: 128 * g.iter().map(|&v| i32::from(v)).sum::<i32>(),
+            // 8× the worst-case float32 rounding of a dim-long dot product
+            // (2⁻²⁴ per term) plus the few operations around it.
+            rho: (dim as f32 + 16.0) * f32::EPSILON * 4.0,
+        };
+        let run = |p: usize| scan_part(&g, &q, metric, codes, k, (bound(p), bound(p + 1)), max_cands);
+        let results: Vec<Part> = pool::run(work, super::MIN_PARALLEL_FLOPS, |par| {
+            if par {
+                use rayon::prelude::*;
+                (0..parts).into_par_iter().map(run).collect()
+            } else {
+                (0..parts).map(run).collect()
+            }
+        });
+        let results: Vec<(TopK<f32>, Vec<(f32, usize)>)> = results.into_iter().collect::<Option<_>>()?;
+        // t = the k-th smallest upper bound over all parts.
+        let mut uppers: Vec<(f32, usize)> = results
+            .iter()
+            .flat_map(|(u, _)| u.candidates().iter().copied())
+            .collect();
+        uppers.select_nth_unstable_by(k - 1, cmp_entry);
+        let t = uppers[k - 1].0;
+        let mut rows: Vec<usize> = results
+            .iter()
+            .flat_map(|(_, c)| c.iter().filter(|&&(l, _)| !(l > t)).map(|&(_, j)| j))
+            .collect();
+        if rows.len() > max_cands {
+            return None;
+        }
+        rows.sort_unstable();
+        // Score the survivors exactly as the full scan does.
+        let mut top = TopK::new(k);
+        let mut dot = [T::ZERO; 1];
+        for j in rows {
+            T::small_dots(qrow, 1, &database[j * dim..(j + 1) * dim], 1, dim, &mut dot);
+            T::scan_tile(
+                &mut dot,
+                1,
+                1,
+                metric,
+                &qaux[i..i + 1],
+                &xaux[j..j + 1],
+                j,
+                std::slice::from_mut(&mut top),
+            );
+        }
+        tops.push(top);
+    }
+    Some(vec![tops])
+}

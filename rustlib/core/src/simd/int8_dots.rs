@@ -1,0 +1,140 @@
+//! Exact integer dot products of one int8 query code with blocks of 16 row
+//! codes — the inner loop of the neighbour-search pre-scan.
+//!
+//! Layout of a block (16 rows, `d4` groups of 4 elements): group `k` is 64
+//! bytes, row `r`'s elements `4k .. 4k+4` at bytes `4r .. 4r+4`, each stored as
+//! `code + 128` (an unsigned byte). That is the operand shape of AVX-512 VNNI's
+//! `vpdpbusd`: one instruction multiplies 4 unsigned bytes of each of 16 rows
+//! by the same 4 signed query bytes (broadcast) and adds them to the row's
+//! 32-bit lane, so a block's 16 dot products build up in one register with no
+//! horizontal sums. The `+ 128` is taken back once per query:
+//! `Σ (c + 128) g = Σ c g + 128 Σ g`. Integer arithmetic: every variant gives
+//! the same, exact result.
+
+/// Rows per block.
+pub const BLOCK_ROWS: usize = 16;
+/// Bytes per group of 4 elements of a block.
+pub const GROUP_BYTES: usize = 4 * BLOCK_ROWS;
+
+/// `true` when [`block_dots`] runs on VNNI here (the pre-scan only pays then:
+/// the portable loop is slower than reading the float rows).
+pub fn fast() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        super::level() == super::Level::Avx512 && std::arch::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The portable definition: `out[16b + r] = Σ_e byte(b, r, e) · g[e]` over the
+/// `4·d4` elements (bytes read as unsigned).
+fn block_dots_portable(g: &[i8], blocks: &[u8], d4: usize, out: &mut [i32]) {
+    let bb = d4 * GROUP_BYTES;
+    for (blk, o) in blocks.chunks_exact(bb).zip(out.chunks_exact_mut(BLOCK_ROWS)) {
+        let mut acc = [0i32; BLOCK_ROWS];
+        for (k, grp) in blk.chunks_exact(GROUP_BYTES).enumerate() {
+            let q = &g[4 * k..4 * k + 4];
+            for (r, a) in acc.iter_mut().enumerate() {
+                for e in 0..4 {
+                    *a += i32::from(grp[4 * r + e]) * i32::from(q[e]);
+                }
+            }
+        }
+        o.copy_from_slice(&acc);
+    }
+}
+
+/// `out[16b + r] = Σ_e (c + 128) · g[e]` for row `r` of every block `b` of
+/// `blocks` (`g.len() == 4 · d4`, `blocks.len() == out.len() / 16 · 64 · d4`).
+pub fn block_dots(g: &[i8], blocks: &[u8], d4: usize, out: &mut [i32]) {
+    assert_eq!(g.len(), 4 * d4);
+    assert_eq!(out.len() % BLOCK_ROWS, 0);
+    assert_eq!(blocks.len(), out.len() / BLOCK_ROWS * d4 * GROUP_BYTES);
+    #[cfg(target_arch = "x86_64")]
+    if fast() {
+        // SAFETY: fast() is true only if the CPU reports avx512f and avx512vnni;
+        // the lengths were asserted above.
+        return unsafe { x86::block_dots_vnni(g, blocks, d4, out) };
+    }
+    block_dots_portable(g, blocks, d4, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{BLOCK_ROWS, GROUP_BYTES};
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// The CPU must support avx512f and avx512vnni; lengths as `block_dots`.
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    pub unsafe fn block_dots_vnni(g: &[i8], blocks: &[u8], d4: usize, out: &mut [i32]) {
+        let gp = g.as_ptr() as *const i32;
+        let bb = d4 * GROUP_BYTES;
+        for (b, o) in out.chunks_exact_mut(BLOCK_ROWS).enumerate() {
+            // SAFETY: block b spans bytes [b·bb, (b+1)·bb) of `blocks` (length
+            // asserted by the caller); group k reads 64 bytes at k·64 < bb and
+            // 4 query bytes at 4k < 4·d4 = g.len(); the store writes o's 16 i32.
+            unsafe {
+                let bp = blocks.as_ptr().add(b * bb);
+                // Four independent sums: vpdpbusd's latency is several cycles.
+                let mut acc = [_mm512_setzero_si512(); 4];
+                let mut k = 0;
+                while k + 4 <= d4 {
+                    for (a, s) in acc.iter_mut().enumerate() {
+                        let q = _mm512_set1_epi32(gp.add(k + a).read_unaligned());
+                        let x = _mm512_loadu_si512(bp.add((k + a) * GROUP_BYTES) as *const _);
+                        *s = _mm512_dpbusd_epi32(*s, x, q);
+                    }
+                    k += 4;
+                }
+                while k < d4 {
+                    let q = _mm512_set1_epi32(gp.add(k).read_unaligned());
+                    let x = _mm512_loadu_si512(bp.add(k * GROUP_BYTES) as *const _);
+                    acc[0] = _mm512_dpbusd_epi32(acc[0], x, q);
+                    k += 1;
+                }
+                let s = _mm512_add_epi32(
+                    _mm512_add_epi32(acc[0], acc[1]),
+                    _mm512_add_epi32(acc[2], acc[3]),
+                );
+                _mm512_storeu_si512(o.as_mut_ptr() as *mut _, s);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_is_exact() {
+        let _level = crate::simd::test_level_lock();
+        for d4 in [1usize, 3, 4, 5, 32, 33] {
+            let nb = 3;
+            let g: Vec<i8> = (0..4 * d4).map(|i| (i as i32 * 37 % 255 - 127) as i8).collect();
+            let blocks: Vec<u8> = (0..nb * d4 * GROUP_BYTES)
+                .map(|i| (i * 91 % 256) as u8)
+                .collect();
+            let mut want = vec![0i32; nb * BLOCK_ROWS];
+            for b in 0..nb {
+                for r in 0..BLOCK_ROWS {
+                    for e in 0..4 * d4 {
+                        let byte = blocks[b * d4 * GROUP_BYTES + (e / 4) * GROUP_BYTES + 4 * r + e % 4];
+                        want[b * BLOCK_ROWS + r] += byte as i32 * g[e] as i32;
+                    }
+                }
+            }
+            for cap in [crate::simd::Level::Baseline, crate::simd::Level::Avx512] {
+                crate::simd::set_max_level(Some(cap));
+                let mut out = vec![0i32; nb * BLOCK_ROWS];
+                block_dots(&g, &blocks, d4, &mut out);
+                assert_eq!(out, want, "d4={d4} {cap:?}");
+            }
+            crate::simd::set_max_level(None);
+        }
+    }
+}
