@@ -27,9 +27,9 @@ mod topk;
 
 use crate::float::Float;
 use crate::pool;
-use quant::Codes;
 use crate::simd::gemm::{gemm_abt, GemmElement};
 use crate::{Error, Result};
+use quant::Codes;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Mutex;
 use topk::{cmp_entry, select_sorted, TopK};
@@ -463,6 +463,7 @@ fn search_impl<T: KnnFloat>(
         let tops = codes
             .filter(|_| prefilter::worthwhile(nd, k))
             .and_then(|c| prefilter::candidates(&s, &qaux, c))
+            .map(|(tops, _scored)| tops)
             .unwrap_or_else(|| shared_scan(&s, &qaux, backward));
         let cands = |i: usize, c: &mut Vec<(T, usize)>| {
             for t in &tops {
@@ -929,5 +930,7 @@ pub fn pairwise_distances<T: KnnFloat>(
     Ok(())
 }
 
+#[cfg(test)]
+mod prefilter_tests;
 #[cfg(test)]
 mod tests;

@@ -63,6 +63,10 @@ struct QueryBounds {
     offset: i32,
     /// Relative rounding allowance of the float scan and of the bounds.
     rho: f32,
+    /// Absolute allowance for results below the float32 normal range (each
+    /// operation that underflows may lose up to 2⁻¹⁴⁹, and the integer dot
+    /// product multiplies the error of its scale factor by up to `dim · 127²`).
+    eta: f32,
 }
 
 /// The code fields of a piece of rows.
@@ -78,13 +82,26 @@ struct RowsBounds<'a> {
 /// the float scan computes for row `j` (scores are smaller-is-better: squared
 /// L2 clamped at 0, `−q·x`, `−q·x/(‖q‖‖x‖)`).
 #[inline(always)]
-fn bounds_body(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, lo: &mut [f32], hi: &mut [f32]) {
+fn bounds_body(
+    metric: Metric,
+    q: &QueryBounds,
+    r: &RowsBounds<'_>,
+    lo: &mut [f32],
+    hi: &mut [f32],
+) {
     // |q·x − p| ≤ ‖q‖ err_x + err_q (‖x‖ + err_x) (see `quant`), plus `rho`
     // times the magnitudes for the rounding of the float scan's score and of
-    // this one; the factor 1 + 2⁻⁸ covers the margin's own arithmetic.
+    // this one, plus `eta` for underflow; the factor 1 + 2⁻⁸ covers the
+    // margin's own arithmetic.
     const WIDEN: f32 = 1.0 + 1.0 / 256.0;
     let n = lo.len();
-    let (dots, scale, err, norm, aux) = (&r.dots[..n], &r.scale[..n], &r.err[..n], &r.norm[..n], &r.aux[..n]);
+    let (dots, scale, err, norm, aux) = (
+        &r.dots[..n],
+        &r.scale[..n],
+        &r.err[..n],
+        &r.norm[..n],
+        &r.aux[..n],
+    );
     let hi = &mut hi[..n];
     let p = |j: usize| (dots[j] - q.offset) as f32 * (q.scale * scale[j]);
     let gap = |j: usize| q.norm * err[j] + q.err * norm[j];
@@ -92,15 +109,20 @@ fn bounds_body(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, lo: &mut [f3
         Metric::SqEuclidean | Metric::Euclidean => {
             for j in 0..n {
                 let a = q.aux + aux[j] - 2.0 * p(j);
-                let m = WIDEN * (2.0 * gap(j) + q.rho * (q.aux + aux[j] + 2.0 * q.norm * norm[j]));
+                let m = WIDEN
+                    * (2.0 * gap(j)
+                        + q.rho * (q.aux + aux[j] + 2.0 * q.norm * norm[j])
+                        + 4.0 * q.eta);
                 lo[j] = a - m;
-                // The scan clamps these scores at 0, so 0 bounds them too.
-                hi[j] = (a + m).max(0.0);
+                // The scan clamps these scores at 0, so 0 bounds them too
+                // (not `max`, which would turn a NaN bound into 0).
+                let u = a + m;
+                hi[j] = if u < 0.0 { 0.0 } else { u };
             }
         }
         Metric::InnerProduct => {
             for j in 0..n {
-                let m = WIDEN * (gap(j) + q.rho * q.norm * norm[j]);
+                let m = WIDEN * (gap(j) + q.rho * q.norm * norm[j] + 2.0 * q.eta);
                 lo[j] = -p(j) - m;
                 hi[j] = -p(j) + m;
             }
@@ -108,7 +130,7 @@ fn bounds_body(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, lo: &mut [f3
         Metric::Cosine => {
             for j in 0..n {
                 let w = q.aux * aux[j];
-                let m = WIDEN * (gap(j) + q.rho * q.norm * norm[j]) * w;
+                let m = WIDEN * (gap(j) + q.rho * q.norm * norm[j] + 2.0 * q.eta) * w;
                 lo[j] = -p(j) * w - m;
                 hi[j] = -p(j) * w + m;
             }
@@ -123,7 +145,14 @@ multiversion! {
 /// One part's result: the k smallest upper bounds it saw and the rows whose
 /// lower bound did not exceed its running threshold; `None` if too many rows
 /// stayed candidates (the bounds do not separate this data).
-type Part = Option<(TopK<f32>, Vec<(f32, usize)>)>;
+type Part = Option<PartFound>;
+type PartFound = (TopK<f32>, Vec<(f32, usize)>);
+
+/// `true` unless `lower` exceeds `t` (a NaN bound proves nothing: the row stays).
+#[inline(always)]
+fn may_reach(lower: f32, t: f32) -> bool {
+    lower <= t || lower.is_nan()
+}
 
 /// The pre-scan of rows `r0 .. r1` (`r0` a multiple of 16).
 #[allow(clippy::too_many_arguments)]
@@ -148,7 +177,12 @@ fn scan_part(
         let n = PIECE_ROWS.min(r1 - x0);
         let nb = n.div_ceil(BLOCK_ROWS);
         let b0 = x0 / BLOCK_ROWS;
-        int8_dots::block_dots(g, &codes.bytes[b0 * bb..(b0 + nb) * bb], d4, &mut dots[..nb * BLOCK_ROWS]);
+        int8_dots::block_dots(
+            g,
+            &codes.bytes[b0 * bb..(b0 + nb) * bb],
+            d4,
+            &mut dots[..nb * BLOCK_ROWS],
+        );
         let rows = RowsBounds {
             dots: &dots,
             scale: &codes.scale[x0..x0 + n],
@@ -162,12 +196,11 @@ fn scan_part(
             match upper.threshold() {
                 Some(t) => {
                     // Bits of the rows that can enter the top-k of upper bounds
-                    // and of the rows that stay candidates (`!(l > t)`: a NaN
-                    // bound keeps the row).
+                    // and of the rows that stay candidates.
                     let (mut enter, mut keep) = (0u32, 0u32);
                     for i in 0..l.len() {
                         enter |= u32::from(h[i] <= t) << i;
-                        keep |= u32::from(!(l[i] > t)) << i;
+                        keep |= u32::from(may_reach(l[i], t)) << i;
                     }
                     while enter != 0 {
                         let i = enter.trailing_zeros() as usize;
@@ -190,7 +223,7 @@ fn scan_part(
         }
         if cands.len() >= PRUNE_AT {
             if let Some(t) = upper.threshold() {
-                cands.retain(|&(l, _)| !(l > t));
+                cands.retain(|&(l, _)| may_reach(l, t));
             }
             if cands.len() > max_cands {
                 return None;
@@ -202,14 +235,15 @@ fn scan_part(
 }
 
 /// The top-k candidates of each query of `s` (fewer than `SMALL_QUERIES`),
-/// shaped as `shared_scan`'s result, or `None` when the pre-scan cannot narrow
-/// the search (a query with no usable code, or bounds that do not separate the
-/// rows): the caller then scans everything.
+/// shaped as `shared_scan`'s result, and how many rows were scored in float;
+/// `None` when the pre-scan cannot narrow the search (a query with no usable
+/// code, or bounds that do not separate the rows): the caller then scans
+/// everything.
 pub(crate) fn candidates<T: KnnFloat>(
     s: &Search<'_, T>,
     qaux: &[T],
     codes: &Codes,
-) -> Option<Vec<Vec<TopK<T>>>> {
+) -> Option<(Vec<Vec<TopK<T>>>, usize)> {
     let &Search {
         queries,
         database,
@@ -231,6 +265,7 @@ pub(crate) fn candidates<T: KnnFloat>(
     let bound = |p: usize| (blocks * p / parts * BLOCK_ROWS).min(nd);
     let work = nd.saturating_mul(dim);
     let mut tops: Vec<TopK<T>> = Vec::with_capacity(nq);
+    let mut scored = 0;
     for i in 0..nq {
         let qrow = &queries[i * dim..(i + 1) * dim];
         let mut g = vec![0i8; 4 * codes.d4()];
@@ -247,8 +282,19 @@ pub(crate) fn candidates<T: KnnFloat>(
             // 8× the worst-case float32 rounding of a dim-long dot product
             // (2⁻²⁴ per term) plus the few operations around it.
             rho: (dim as f32 + 16.0) * f32::EPSILON * 4.0,
+            eta: (dim as f32 * (127.0 * 127.0 + 4.0) + 64.0) * f32::from_bits(1),
         };
-        let run = |p: usize| scan_part(&g, &q, metric, codes, k, (bound(p), bound(p + 1)), max_cands);
+        let run = |p: usize| {
+            scan_part(
+                &g,
+                &q,
+                metric,
+                codes,
+                k,
+                (bound(p), bound(p + 1)),
+                max_cands,
+            )
+        };
         let results: Vec<Part> = pool::run(work, super::MIN_PARALLEL_FLOPS, |par| {
             if par {
                 use rayon::prelude::*;
@@ -257,7 +303,7 @@ pub(crate) fn candidates<T: KnnFloat>(
                 (0..parts).map(run).collect()
             }
         });
-        let results: Vec<(TopK<f32>, Vec<(f32, usize)>)> = results.into_iter().collect::<Option<_>>()?;
+        let results: Vec<PartFound> = results.into_iter().collect::<Option<_>>()?;
         // t = the k-th smallest upper bound over all parts.
         let mut uppers: Vec<(f32, usize)> = results
             .iter()
@@ -267,12 +313,13 @@ pub(crate) fn candidates<T: KnnFloat>(
         let t = uppers[k - 1].0;
         let mut rows: Vec<usize> = results
             .iter()
-            .flat_map(|(_, c)| c.iter().filter(|&&(l, _)| !(l > t)).map(|&(_, j)| j))
+            .flat_map(|(_, c)| c.iter().filter(|&&(l, _)| may_reach(l, t)).map(|&(_, j)| j))
             .collect();
         if rows.len() > max_cands {
             return None;
         }
         rows.sort_unstable();
+        scored += rows.len();
         // Score the survivors exactly as the full scan does.
         let mut top = TopK::new(k);
         let mut dot = [T::ZERO; 1];
@@ -291,5 +338,5 @@ pub(crate) fn candidates<T: KnnFloat>(
         }
         tops.push(top);
     }
-    Some(vec![tops])
+    Some((vec![tops], scored))
 }

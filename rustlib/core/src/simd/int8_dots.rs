@@ -33,7 +33,10 @@ pub fn fast() -> bool {
 /// `4·d4` elements (bytes read as unsigned).
 fn block_dots_portable(g: &[i8], blocks: &[u8], d4: usize, out: &mut [i32]) {
     let bb = d4 * GROUP_BYTES;
-    for (blk, o) in blocks.chunks_exact(bb).zip(out.chunks_exact_mut(BLOCK_ROWS)) {
+    for (blk, o) in blocks
+        .chunks_exact(bb)
+        .zip(out.chunks_exact_mut(BLOCK_ROWS))
+    {
         let mut acc = [0i32; BLOCK_ROWS];
         for (k, grp) in blk.chunks_exact(GROUP_BYTES).enumerate() {
             let q = &g[4 * k..4 * k + 4];
@@ -115,7 +118,9 @@ mod tests {
         let _level = crate::simd::test_level_lock();
         for d4 in [1usize, 3, 4, 5, 32, 33] {
             let nb = 3;
-            let g: Vec<i8> = (0..4 * d4).map(|i| (i as i32 * 37 % 255 - 127) as i8).collect();
+            let g: Vec<i8> = (0..4 * d4)
+                .map(|i| (i as i32 * 37 % 255 - 127) as i8)
+                .collect();
             let blocks: Vec<u8> = (0..nb * d4 * GROUP_BYTES)
                 .map(|i| (i * 91 % 256) as u8)
                 .collect();
@@ -123,7 +128,8 @@ mod tests {
             for b in 0..nb {
                 for r in 0..BLOCK_ROWS {
                     for e in 0..4 * d4 {
-                        let byte = blocks[b * d4 * GROUP_BYTES + (e / 4) * GROUP_BYTES + 4 * r + e % 4];
+                        let byte =
+                            blocks[b * d4 * GROUP_BYTES + (e / 4) * GROUP_BYTES + 4 * r + e % 4];
                         want[b * BLOCK_ROWS + r] += byte as i32 * g[e] as i32;
                     }
                 }

@@ -1,0 +1,270 @@
+//! The pre-scan of int8 codes (`prefilter`) must give exactly the full scan's
+//! result — the same indices and the same distance bits — on any data, and
+//! must actually skip rows on ordinary data.
+
+use super::quant::Codes;
+use super::*;
+
+/// Deterministic values in [-1, 1).
+fn uniform(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+const METRICS: [Metric; 4] = [
+    Metric::SqEuclidean,
+    Metric::Euclidean,
+    Metric::Cosine,
+    Metric::InnerProduct,
+];
+
+type Bits = (Vec<u64>, Vec<i64>);
+
+fn search_of<'a, T: KnnFloat>(
+    q: &'a [T],
+    x: &'a [T],
+    xaux: &'a [T],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+) -> Search<'a, T> {
+    Search {
+        queries: q,
+        database: x,
+        xaux,
+        dim,
+        nq: q.len() / dim,
+        nd: x.len() / dim,
+        k,
+        metric,
+        backward: false,
+    }
+}
+
+fn bits<T: KnnFloat>(d: &[T], i: Vec<i64>) -> Bits {
+    (d.iter().map(|v| v.to_f64().to_bits()).collect(), i)
+}
+
+/// The full scan's result.
+fn full<T: KnnFloat>(q: &[T], x: &[T], dim: usize, k: usize, metric: Metric) -> Bits {
+    let xaux = row_aux(x, dim, metric);
+    let s = search_of(q, x, &xaux, dim, k, metric);
+    let mut d = vec![T::ZERO; s.nq * k];
+    let mut i = vec![0i64; s.nq * k];
+    search_impl(s, None, &mut d, &mut i);
+    bits(&d, i)
+}
+
+/// The pre-scan's result and the rows it scored, or `None` if it declined.
+fn pre<T: KnnFloat>(
+    q: &[T],
+    x: &[T],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+) -> Option<(Bits, usize)> {
+    let xaux = row_aux(x, dim, metric);
+    let mut codes = Codes::new(dim);
+    codes.append(x, &xaux);
+    let s = search_of(q, x, &xaux, dim, k, metric);
+    let qaux = row_aux(q, dim, metric);
+    let (tops, scored) = prefilter::candidates(&s, &qaux, &codes)?;
+    let mut d = vec![T::ZERO; s.nq * k];
+    let mut i = vec![0i64; s.nq * k];
+    let cands = |qi: usize, c: &mut Vec<(T, usize)>| {
+        for t in &tops {
+            c.extend_from_slice(t[qi].candidates());
+        }
+    };
+    finish(&s, 0, cands, &mut d, &mut i);
+    Some((bits(&d, i), scored))
+}
+
+/// Same result as the full scan whenever the pre-scan runs; returns whether it ran.
+fn agree<T: KnnFloat>(q: &[f64], x: &[f64], dim: usize, k: usize, metric: Metric) -> Option<usize> {
+    let q: Vec<T> = q.iter().map(|&v| T::from_f64(v)).collect();
+    let x: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
+    let want = full(&q, &x, dim, k, metric);
+    let got = pre(&q, &x, dim, k, metric)?;
+    assert_eq!(got.0, want, "dim={dim} k={k} {metric:?}");
+    Some(got.1)
+}
+
+#[test]
+fn random_data_same_result_and_few_rows_scored() {
+    let nd = 6000;
+    for dim in [1usize, 3, 7, 16, 128, 130] {
+        let x = uniform(nd * dim, 3 + dim as u64);
+        for nq in [1usize, 3] {
+            let q = uniform(nq * dim, 5 + dim as u64);
+            for metric in METRICS {
+                for k in [1usize, 10, 50] {
+                    let f32_run = agree::<f32>(&q, &x, dim, k, metric);
+                    let f64_run = agree::<f64>(&q, &x, dim, k, metric);
+                    if dim >= 16 {
+                        // Ordinary data: the pre-scan runs and skips most rows.
+                        for scored in [f32_run, f64_run] {
+                            let scored = scored.expect("the pre-scan declined random data");
+                            assert!(
+                                scored < nq * (k + 200),
+                                "dim={dim} k={k} {metric:?}: scored {scored}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn offset_and_scaled_data() {
+    // Far from the origin (cancellation in ‖q‖² + ‖x‖² − 2q·x), tiny and huge
+    // magnitudes: the bounds must still hold.
+    let (nd, dim) = (3000, 32);
+    for (shift, scale) in [
+        (1000.0, 1e-3),
+        (5.0, 1.0),
+        (0.0, 1e-10),
+        (0.0, 1e-17), // products of code steps below the float32 normal range
+        (0.0, 1e-20),
+        (0.0, 1e15),
+    ] {
+        let x: Vec<f64> = uniform(nd * dim, 9)
+            .iter()
+            .map(|v| shift + v * scale)
+            .collect();
+        let q: Vec<f64> = uniform(dim, 10).iter().map(|v| shift + v * scale).collect();
+        for metric in METRICS {
+            agree::<f32>(&q, &x, dim, 10, metric);
+            agree::<f64>(&q, &x, dim, 10, metric);
+        }
+    }
+}
+
+#[test]
+fn ties_duplicates_zero_rows_and_non_finite_rows() {
+    let (nd, dim) = (5000, 16);
+    let base = uniform(7 * dim, 21);
+    // Rows cycle through 7 distinct vectors (many exact ties), with zero rows,
+    // a NaN row, an infinite row and an overflowing row sprinkled in.
+    let mut x: Vec<f64> = (0..nd * dim)
+        .map(|e| base[(e / dim % 7) * dim + e % dim])
+        .collect();
+    for (row, v) in [
+        (11usize, 0.0),
+        (4000, 0.0),
+        (17, f64::NAN),
+        (2500, f64::INFINITY),
+        (333, 1e300),
+    ] {
+        x[row * dim..(row + 1) * dim].fill(v);
+    }
+    x[1234 * dim + 3] = f64::NAN;
+    let queries = [
+        base[..dim].to_vec(), // equal to every 7th row
+        vec![0.0; dim],       // the zero query
+        uniform(dim, 22),
+    ];
+    for q in &queries {
+        for metric in METRICS {
+            for k in [1usize, 10, 70] {
+                agree::<f32>(q, &x, dim, k, metric);
+                agree::<f64>(q, &x, dim, k, metric);
+            }
+        }
+    }
+}
+
+#[test]
+fn non_finite_query_declines() {
+    let dim = 8;
+    let x = uniform(5000 * dim, 1);
+    let mut q = uniform(dim, 2);
+    q[3] = f64::NAN;
+    let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let qf: Vec<f32> = q.iter().map(|&v| v as f32).collect();
+    assert!(pre(&qf, &xf, dim, 5, Metric::SqEuclidean).is_none());
+}
+
+#[test]
+fn codes_appended_in_pieces_equal_codes_of_the_whole() {
+    for dim in [5usize, 16, 33] {
+        let x: Vec<f32> = uniform(100 * dim, 4).iter().map(|&v| v as f32).collect();
+        let aux = row_aux(&x, dim, Metric::SqEuclidean);
+        let mut whole = Codes::new(dim);
+        whole.append(&x, &aux);
+        let mut parts = Codes::new(dim);
+        for (a, b) in [(0usize, 7usize), (7, 16), (16, 51), (51, 100)] {
+            parts.append(&x[a * dim..b * dim], &aux[a..b]);
+        }
+        assert_eq!(whole.bytes, parts.bytes);
+        assert_eq!(whole.err, parts.err);
+        assert_eq!(whole.aux, parts.aux);
+    }
+}
+
+#[test]
+fn index_one_query_equals_one_shot_search() {
+    // Through the public API: an index (codes, when this CPU has VNNI) and the
+    // one-shot search (never codes) agree bit for bit.
+    let (nd, dim) = (20_000, 64);
+    let x: Vec<f32> = uniform(nd * dim, 31).iter().map(|&v| v as f32).collect();
+    for metric in METRICS {
+        let mut ix = KnnIndex::<f32>::new(dim, metric).unwrap();
+        ix.add(&x[..7777 * dim]).unwrap();
+        ix.add(&x[7777 * dim..]).unwrap();
+        for s in 0..5u64 {
+            let q: Vec<f32> = uniform(dim, 40 + s).iter().map(|&v| v as f32).collect();
+            let (mut d1, mut i1) = (vec![0.0f32; 10], vec![0i64; 10]);
+            let (mut d2, mut i2) = (vec![0.0f32; 10], vec![0i64; 10]);
+            ix.search(&q, 10, &mut d1, &mut i1).unwrap();
+            knn_search(&q, &x, dim, 10, metric, &mut d2, &mut i2).unwrap();
+            assert_eq!(i1, i2, "{metric:?}");
+            assert_eq!(
+                d1.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                d2.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+#[test]
+fn many_small_random_cases() {
+    // Random shapes and value kinds (continuous, few distinct values for ties,
+    // clusters around a shared offset), every metric, both types.
+    let mut s = 77u64;
+    let mut next = |m: u64| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) % m
+    };
+    for case in 0..300u64 {
+        let nd = 16 + next(400) as usize;
+        let dim = 1 + next(40) as usize;
+        let nq = 1 + next(3) as usize;
+        let k = 1 + next(nd.min(20) as u64) as usize;
+        let kind = next(3);
+        let offset = next(5) as f64;
+        let mut vals = uniform((nd + nq) * dim, 1000 + case);
+        for v in vals.iter_mut() {
+            *v = match kind {
+                0 => *v,
+                1 => (*v * 3.0).round(), // values in {-3..3}: many exact ties
+                _ => offset + *v * 0.1,
+            };
+        }
+        let (x, q) = vals.split_at(nd * dim);
+        let metric = METRICS[next(4) as usize];
+        agree::<f32>(q, x, dim, k, metric);
+        agree::<f64>(q, x, dim, k, metric);
+    }
+}
