@@ -494,3 +494,36 @@ def test_bench_module_imports_and_its_numpy_reference_agrees() -> None:
     d_fk, i_fk = nb.knn_search(q, x, 5, metric="inner_product")
     np.testing.assert_array_equal(i_fk, i_np)
     np.testing.assert_allclose(d_fk, d_np, rtol=1e-5)
+
+
+def _prescan_data(kind: str, dtype) -> np.ndarray:
+    rng = np.random.default_rng(11)
+    if kind == "uniform":  # not centred: every coordinate in [0, 1)
+        return rng.random((20000, 64)).astype(dtype)
+    if kind == "ties":  # few distinct values: many exactly equal distances
+        return rng.integers(-2, 3, (20000, 64)).astype(dtype)
+    x = rng.standard_normal((20000, 64)).astype(dtype)
+    x[[5, 900, 19999]] = np.nan  # NaN rows sort last
+    x[77, 3] = np.inf
+    x[1000:1010] = 0.0
+    return x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["uniform", "ties", "gaussian with nan, inf and zero rows"])
+def test_index_one_query_prescan_equals_full_scan(dtype, kind) -> None:
+    # Searches of an index by 1-3 queries pre-scan int8 codes of the rows (on
+    # CPUs with AVX-512 VNNI) and score only the rows that can make the top k;
+    # the one-shot knn_search scans every row. Same bits either way.
+    x = _prescan_data(kind, dtype)
+    q = np.concatenate([x[[3, 1005]], np.random.default_rng(12).random((4, 64)).astype(dtype)])
+    for metric in METRICS:
+        with nb.KnnIndex(64, metric=metric, dtype=dtype) as index:
+            index.add(x[:12345])
+            index.add(x[12345:])
+            for k in (1, 10, 100):
+                for rows in ([0], [1], [2], [3, 4, 5]):
+                    d1, i1 = index.search(q[rows], k)
+                    d2, i2 = nb.knn_search(q[rows], x, k, metric=metric)
+                    np.testing.assert_array_equal(i1, i2, err_msg=f"{metric} k={k} rows={rows}")
+                    assert d1.tobytes() == d2.tobytes()
