@@ -692,8 +692,9 @@ fn finish<T: KnnFloat>(
 
 /// A searchable database owned by the library (the state behind the C index
 /// handle): rows are copied in by [`KnnIndex::add`], their norms computed once.
-/// Consecutive searches of one or a few queries scan the rows in alternating
-/// directions ([`ScanOrder`]).
+/// Searches of one or a few queries pre-scan int8 codes of the rows (kept where
+/// that is fast, see `prefilter`) and fall back to scanning the rows in
+/// alternating directions ([`ScanOrder`]).
 #[derive(Debug)]
 pub struct KnnIndex<T> {
     dim: usize,

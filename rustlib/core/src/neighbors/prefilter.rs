@@ -155,8 +155,8 @@ fn may_reach(lower: f32, t: f32) -> bool {
 }
 
 /// The pre-scan of rows `r0 .. r1` (`r0` a multiple of 16).
-#[allow(clippy::too_many_arguments)]
-fn scan_part(
+#[inline(always)]
+fn scan_part_body(
     g: &[i8],
     q: &QueryBounds,
     metric: Metric,
@@ -194,6 +194,9 @@ fn scan_part(
         for (o, (l, h)) in lo[..n].chunks(GROUP).zip(hi[..n].chunks(GROUP)).enumerate() {
             let j0 = x0 + o * GROUP;
             match upper.threshold() {
+                // Most groups: every lower bound above t (then every upper
+                // bound is too), found with one vectorized pass.
+                Some(t) if !l.iter().fold(false, |a, &v| a | may_reach(v, t)) => {}
                 Some(t) => {
                     // Bits of the rows that can enter the top-k of upper bounds
                     // and of the rows that stay candidates.
@@ -232,6 +235,10 @@ fn scan_part(
         x0 += n;
     }
     Some((upper, cands))
+}
+
+multiversion! {
+    fn scan_part(g: &[i8], q: &QueryBounds, metric: Metric, codes: &Codes, k: usize, range: (usize, usize), max_cands: usize) -> Part = scan_part_body;
 }
 
 /// The top-k candidates of each query of `s` (fewer than `SMALL_QUERIES`),
