@@ -257,7 +257,7 @@ typedef struct fk_mlp fk_mlp;
  An exact k-NN index of float32 rows (opaque). Create with
  `fk_knn_index_new_f32`, release with `fk_knn_index_free_f32`.
  Memory: the rows, their norms and, on CPUs with AVX-512 VNNI, int8 codes of
- the rows (a quarter of the rows' memory plus 16 bytes per row) that let
+ the rows (a quarter of the rows' memory plus 24 bytes per row) that let
  searches of 1-3 queries skip most rows; results are those of a full scan.
  Thread safety: any number of threads may call `fk_knn_index_search_f32` and
  `fk_knn_index_len_f32` on one index at the same time; `fk_knn_index_add_f32`

@@ -193,7 +193,7 @@ class KnnIndex:
 
     Rows added are copied into the index (with their norms, computed once).
     On CPUs with AVX-512 VNNI the index also keeps int8 codes of the rows (a
-    quarter of the float32 rows' memory, 16 bytes per row more): searches of
+    quarter of the float32 rows' memory, 24 bytes per row more): searches of
     1-3 queries scan the codes first, with proven error bounds, and score only
     the rows that can be among the k best; the result is identical to a full
     scan. :meth:`search` is thread-safe and releases the GIL, so several Python

@@ -734,7 +734,8 @@ impl<T: KnnFloat> KnnIndex<T> {
             metric,
             data: Vec::new(),
             aux: Vec::new(),
-            codes: (prefilter::available() && dim <= quant::MAX_DIM).then(|| Codes::new(dim)),
+            codes: (prefilter::available() && dim <= quant::MAX_DIM)
+                .then(|| Codes::new(dim, metric)),
             order: ScanOrder::new(),
         })
     }

@@ -18,7 +18,7 @@
 //! distances, NaN or huge values) too many candidates remain and the search
 //! falls back to the full scan.
 
-use super::quant::{code_row, Codes};
+use super::quant::Codes;
 use super::topk::{cmp_entry, TopK};
 use super::{KnnFloat, Metric, Search};
 use crate::multiversion;
@@ -48,16 +48,20 @@ pub(crate) fn worthwhile(nd: usize, k: usize) -> bool {
     nd >= MIN_ROWS && k.saturating_mul(64) <= nd && available()
 }
 
-/// What the bounds need of one query (see `quant`).
+/// What the bounds need of one query (see `quant`; `μ` is the codes' centre).
 #[derive(Clone, Copy)]
 struct QueryBounds {
     /// Query code step.
     scale: f32,
-    /// `‖q − scale·g‖` bound.
+    /// `‖q − μ − scale·g‖` bound.
     err: f32,
-    /// `‖q‖` bound.
+    /// `‖q − μ‖ + err` bound.
     norm: f32,
-    /// `‖q‖²` (L2) or `1/‖q‖` (cosine), the scores' query term.
+    /// `‖q‖ + ‖μ‖` bound.
+    mag: f32,
+    /// `‖q − μ‖²` (L2) or `q·μ` (inner product, cosine).
+    shift: f32,
+    /// `‖q‖²` (L2) or `1/‖q‖` (cosine), the float scan's query term.
     aux: f32,
     /// `128 Σ g`: what the stored `code + 128` adds to every integer dot.
     offset: i32,
@@ -75,12 +79,22 @@ struct RowsBounds<'a> {
     scale: &'a [f32],
     err: &'a [f32],
     norm: &'a [f32],
+    mag: &'a [f32],
+    shift: &'a [f32],
     aux: &'a [f32],
 }
 
 /// `lo[j] ≤ score_j ≤ hi[j]` for the rows of a piece, where `score_j` is what
 /// the float scan computes for row `j` (scores are smaller-is-better: squared
 /// L2 clamped at 0, `−q·x`, `−q·x/(‖q‖‖x‖)`).
+///
+/// With `q' = q − μ`, `x' = x − μ` and `p ≈ q'·x'` from the codes:
+/// `‖q − x‖² = ‖q'‖² + ‖x'‖² − 2 q'·x'` and `q·x = q'·x' + q·μ + (μ·x − ‖μ‖²)`,
+/// where `|q'·x' − p| ≤ ‖q'‖ err_x + err_q norm_x` (the "gap"). The margin adds
+/// `rho` times the magnitudes for the rounding of the float scan's score (its
+/// dot product of uncentred rows, `‖q‖²` and `‖x‖²` rounded to the input type)
+/// and of this computation, and `eta` for underflow; the factor 1 + 2⁻⁸ covers
+/// the margin's own arithmetic.
 #[inline(always)]
 fn bounds_body(
     metric: Metric,
@@ -89,17 +103,15 @@ fn bounds_body(
     lo: &mut [f32],
     hi: &mut [f32],
 ) {
-    // |q·x − p| ≤ ‖q‖ err_x + err_q (‖x‖ + err_x) (see `quant`), plus `rho`
-    // times the magnitudes for the rounding of the float scan's score and of
-    // this one, plus `eta` for underflow; the factor 1 + 2⁻⁸ covers the
-    // margin's own arithmetic.
     const WIDEN: f32 = 1.0 + 1.0 / 256.0;
     let n = lo.len();
-    let (dots, scale, err, norm, aux) = (
+    let (dots, scale, err, norm, mag, shift, aux) = (
         &r.dots[..n],
         &r.scale[..n],
         &r.err[..n],
         &r.norm[..n],
+        &r.mag[..n],
+        &r.shift[..n],
         &r.aux[..n],
     );
     let hi = &mut hi[..n];
@@ -108,10 +120,16 @@ fn bounds_body(
     match metric {
         Metric::SqEuclidean | Metric::Euclidean => {
             for j in 0..n {
-                let a = q.aux + aux[j] - 2.0 * p(j);
+                let a = q.shift + shift[j] - 2.0 * p(j);
+                // 2‖q‖‖x‖ ≤ ‖q‖² + ‖x‖², so the scan's rounding is within
+                // rho (‖q‖² + ‖x‖²) twice over.
                 let m = WIDEN
                     * (2.0 * gap(j)
-                        + q.rho * (q.aux + aux[j] + 2.0 * q.norm * norm[j])
+                        + q.rho
+                            * (2.0 * (q.aux + aux[j])
+                                + q.shift
+                                + shift[j]
+                                + 2.0 * q.norm * norm[j])
                         + 4.0 * q.eta);
                 lo[j] = a - m;
                 // The scan clamps these scores at 0, so 0 bounds them too
@@ -122,17 +140,26 @@ fn bounds_body(
         }
         Metric::InnerProduct => {
             for j in 0..n {
-                let m = WIDEN * (gap(j) + q.rho * q.norm * norm[j] + 2.0 * q.eta);
-                lo[j] = -p(j) - m;
-                hi[j] = -p(j) + m;
+                let a = -(p(j) + q.shift + shift[j]);
+                let m = WIDEN
+                    * (gap(j)
+                        + q.rho * (4.0 * q.mag * mag[j] + 2.0 * q.norm * norm[j])
+                        + 2.0 * q.eta);
+                lo[j] = a - m;
+                hi[j] = a + m;
             }
         }
         Metric::Cosine => {
             for j in 0..n {
                 let w = q.aux * aux[j];
-                let m = WIDEN * (gap(j) + q.rho * q.norm * norm[j] + 2.0 * q.eta) * w;
-                lo[j] = -p(j) * w - m;
-                hi[j] = -p(j) * w + m;
+                let a = -(p(j) + q.shift + shift[j]) * w;
+                let m = WIDEN
+                    * (gap(j)
+                        + q.rho * (4.0 * q.mag * mag[j] + 2.0 * q.norm * norm[j])
+                        + 2.0 * q.eta)
+                    * w;
+                lo[j] = a - m;
+                hi[j] = a + m;
             }
         }
     }
@@ -188,6 +215,8 @@ fn scan_part_body(
             scale: &codes.scale[x0..x0 + n],
             err: &codes.err[x0..x0 + n],
             norm: &codes.norm[x0..x0 + n],
+            mag: &codes.mag[x0..x0 + n],
+            shift: &codes.shift[x0..x0 + n],
             aux: &codes.aux[x0..x0 + n],
         };
         bounds(metric, q, &rows, &mut lo[..n], &mut hi[..n]);
@@ -262,7 +291,11 @@ pub(crate) fn candidates<T: KnnFloat>(
         metric,
         ..
     } = s;
-    if codes.len() != nd || codes.dim != dim || dim > super::quant::MAX_DIM {
+    if codes.len() != nd
+        || codes.dim != dim
+        || codes.metric != metric
+        || dim > super::quant::MAX_DIM
+    {
         return None;
     }
     let max_cands = (nd / 16).max(4 * k + 64);
@@ -276,7 +309,7 @@ pub(crate) fn candidates<T: KnnFloat>(
     for i in 0..nq {
         let qrow = &queries[i * dim..(i + 1) * dim];
         let mut g = vec![0i8; 4 * codes.d4()];
-        let code = code_row(qrow, &mut g[..dim]);
+        let code = codes.code(qrow, &mut g[..dim]);
         if code.err.is_infinite() {
             return None;
         }
@@ -284,6 +317,12 @@ pub(crate) fn candidates<T: KnnFloat>(
             scale: code.scale,
             err: code.err,
             norm: code.norm,
+            mag: code.mag,
+            // q·μ = μ·q (the inner-product shift of a query has no −‖μ‖²).
+            shift: match metric {
+                Metric::SqEuclidean | Metric::Euclidean => code.centred_sq as f32,
+                Metric::InnerProduct | Metric::Cosine => code.mu_dot as f32,
+            },
             aux: qaux[i].to_f64() as f32,
             offset: 128 * g.iter().map(|&v| i32::from(v)).sum::<i32>(),
             // 8× the worst-case float32 rounding of a dim-long dot product

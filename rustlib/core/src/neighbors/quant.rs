@@ -2,12 +2,17 @@
 //! data of the pre-scan that lets one-query index searches skip most rows
 //! (see `prefilter`).
 //!
-//! A row `x` is stored as `scale · c` with `c_j = round(x_j / scale)` in
-//! [-127, 127] and `scale = max|x_j| / 127`, together with `err ≥ ‖x − scale·c‖`
-//! and `norm ≥ ‖x‖ + err` (both rounded up). With a query coded the same way,
-//! `|q·x − s_q s_x (g·c)| ≤ ‖q‖·err_x + err_q·(‖x‖ + err_x)`, and the integer
-//! dot product `g·c` is exact (an i32, see [`MAX_DIM`]).
+//! Rows are coded relative to a centre `μ` (the column means of the first rows
+//! added): `x' = x − μ` is stored as `scale · c` with `c_j = round(x'_j /
+//! scale)` in [-127, 127] and `scale = max|x'_j| / 127`, together with
+//! `err ≥ ‖x' − scale·c‖` and `norm ≥ ‖x'‖ + err` (rounded up). With a query
+//! coded the same way, `|q'·x' − s_q s_x (g·c)| ≤ ‖q'‖·err_x + err_q·norm_x`,
+//! and the integer dot product `g·c` is exact (an i32, see [`MAX_DIM`]).
+//! Centring matters for data away from the origin (all-positive features, a
+//! common offset): the code step, and with it the bound, follows the spread of
+//! the rows instead of their distance from 0.
 
+use super::Metric;
 use crate::float::Float;
 use crate::simd::int8_dots::{BLOCK_ROWS, GROUP_BYTES};
 
@@ -15,16 +20,22 @@ use crate::simd::int8_dots::{BLOCK_ROWS, GROUP_BYTES};
 /// `dim · 255 · 127`, and the offset `128 · Σ g` must fit an i32).
 pub(crate) const MAX_DIM: usize = 65_536;
 
-/// What one row's code needs besides its bytes.
+/// What one row's (or query's) code needs besides its bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct RowCode {
-    /// The step of the code (`x ≈ scale · c`); 0 for a zero row.
+    /// The step of the code (`x − μ ≈ scale · c`); 0 for a row equal to `μ`.
     pub scale: f32,
-    /// An upper bound of `‖x − scale·c‖`; `+inf` if the row has no usable code
-    /// (a NaN or infinity in it, or magnitudes outside the float32 range).
+    /// An upper bound of `‖x − μ − scale·c‖`; `+inf` if the row has no usable
+    /// code (a NaN or infinity in it, or magnitudes outside the float32 range).
     pub err: f32,
-    /// An upper bound of `‖x‖ + err`.
+    /// An upper bound of `‖x − μ‖ + err`.
     pub norm: f32,
+    /// An upper bound of `‖x‖ + ‖μ‖` (the magnitude rounding errors scale with).
+    pub mag: f32,
+    /// `‖x − μ‖²`.
+    pub centred_sq: f64,
+    /// `μ · x`.
+    pub mu_dot: f64,
 }
 
 impl RowCode {
@@ -34,6 +45,9 @@ impl RowCode {
         scale: 0.0,
         err: f32::INFINITY,
         norm: f32::INFINITY,
+        mag: f32::INFINITY,
+        centred_sq: 0.0,
+        mu_dot: 0.0,
     };
 }
 
@@ -48,76 +62,147 @@ fn up_f32(v: f64) -> f32 {
     }
 }
 
-/// Codes one row into `out` (same length) and returns its [`RowCode`].
-pub(crate) fn code_row<T: Float>(x: &[T], out: &mut [i8]) -> RowCode {
-    let mut max = 0.0f64;
-    let mut sq = 0.0f64;
-    for v in x {
+/// Codes `x − mu` into `out` (same length as `x`) and returns its [`RowCode`];
+/// `mu_norm` is `‖mu‖`.
+pub(crate) fn code_row<T: Float>(x: &[T], mu: &[f32], mu_norm: f64, out: &mut [i8]) -> RowCode {
+    let (mut max, mut sq, mut csq, mut mu_dot) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for (v, &m) in x.iter().zip(mu) {
         let f = v.to_f64();
-        max = max.max(f.abs());
+        let c = f - m as f64;
+        max = max.max(c.abs());
         sq += f * f;
+        csq += c * c;
+        mu_dot += f * m as f64;
     }
     out.fill(0);
-    // `max` ignores NaN, so check the sum (NaN or inf if any entry is).
-    if !sq.is_finite() || max > (f32::MAX / 256.0) as f64 {
+    // `max` ignores NaN, so check the sums (NaN or inf if any entry is).
+    let limit = (f32::MAX / 256.0) as f64;
+    if !(sq.is_finite() && csq.is_finite() && mu_dot.is_finite())
+        || max > limit
+        || sq.sqrt() > limit
+    {
         return RowCode::UNBOUNDED;
     }
-    if max == 0.0 {
-        return RowCode {
-            scale: 0.0,
-            err: 0.0,
-            norm: 0.0,
-        };
-    }
-    let scale = (max / 127.0) as f32;
-    if !scale.is_normal() {
-        return RowCode::UNBOUNDED;
-    }
-    let s = scale as f64;
-    let mut err2 = 0.0f64;
-    for (v, o) in x.iter().zip(out.iter_mut()) {
-        let f = v.to_f64();
-        let c = (f / s).round().clamp(-127.0, 127.0);
-        *o = c as i8;
-        let r = f - s * c;
-        err2 += r * r;
-    }
-    // float64 sums of float64 squares of float32-range values: a relative
-    // rounding error of at most dim · 2⁻⁵³, far below the 2⁻²⁰ added here.
+    // float64 sums of float64 products of float32-range values: relative
+    // rounding of at most dim · 2⁻⁵³ (and `x − μ` of float64 data up to 2⁻⁵³
+    // per entry), far below the slack added to every bound here.
     let slack = 1.0 + 1.0 / (1u64 << 20) as f64;
-    let err = err2.sqrt() * slack;
-    let norm = (sq.sqrt() + err) * slack;
-    if !norm.is_finite() || norm > f32::MAX as f64 {
+    let tiny = (sq.sqrt() + mu_norm) * f64::EPSILON * 8.0;
+    let mag = up_f32((sq.sqrt() + mu_norm) * slack);
+    let (scale, err2) = if max == 0.0 {
+        (0.0f32, 0.0f64)
+    } else {
+        let scale = (max / 127.0) as f32;
+        if !scale.is_normal() {
+            return RowCode::UNBOUNDED;
+        }
+        let s = scale as f64;
+        let mut err2 = 0.0f64;
+        for ((v, &m), o) in x.iter().zip(mu).zip(out.iter_mut()) {
+            let c = v.to_f64() - m as f64;
+            let k = (c / s).round().clamp(-127.0, 127.0);
+            *o = k as i8;
+            let r = c - s * k;
+            err2 += r * r;
+        }
+        (scale, err2)
+    };
+    let err = err2.sqrt() * slack + tiny;
+    let norm = (csq.sqrt() + err) * slack;
+    if norm > f32::MAX as f64 {
         return RowCode::UNBOUNDED;
     }
     RowCode {
         scale,
         err: up_f32(err),
         norm: up_f32(norm),
+        mag,
+        centred_sq: csq,
+        mu_dot,
     }
+}
+
+/// Column means of the finite entries of `x` (0 for a column with none),
+/// rounded to float32: the centre of the codes.
+pub(crate) fn column_means<T: Float>(x: &[T], dim: usize) -> Vec<f32> {
+    let mut sum = vec![0.0f64; dim];
+    let mut count = vec![0usize; dim];
+    for row in x.chunks_exact(dim) {
+        for ((s, c), v) in sum.iter_mut().zip(count.iter_mut()).zip(row) {
+            let f = v.to_f64();
+            if f.is_finite() {
+                *s += f;
+                *c += 1;
+            }
+        }
+    }
+    sum.iter()
+        .zip(&count)
+        .map(|(&s, &c)| {
+            let m = if c > 0 { (s / c as f64) as f32 } else { 0.0 };
+            if m.is_finite() {
+                m
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
 /// The codes of the rows of an index, grown by every `add`: the bytes in the
 /// blocked layout of [`crate::simd::int8_dots`] (16 rows per block, each
 /// element stored as `code + 128`), the fields of [`RowCode`] as separate
 /// arrays (the pre-scan reads them as vectors).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Codes {
     pub dim: usize,
+    pub metric: Metric,
+    /// The centre (set by the first `append`; empty before).
+    pub mu: Vec<f32>,
+    /// `‖μ‖` and `‖μ‖²`.
+    pub mu_norm: f64,
+    pub mu_sq: f64,
     pub bytes: Vec<u8>,
     pub scale: Vec<f32>,
     pub err: Vec<f32>,
     pub norm: Vec<f32>,
+    pub mag: Vec<f32>,
+    /// What the metric adds to the centred dot product: `‖x − μ‖²` (L2) or
+    /// `μ·x − ‖μ‖²` (inner product, cosine), in float32.
+    pub shift: Vec<f32>,
     /// The rows' score term (`‖x‖²` or `1/‖x‖`, see `row_aux`) in float32.
     pub aux: Vec<f32>,
 }
 
 impl Codes {
-    /// No rows of `dim` elements.
-    pub fn new(dim: usize) -> Codes {
+    /// No rows of `dim` elements, for searches by `metric`.
+    pub fn new(dim: usize, metric: Metric) -> Codes {
         Codes {
             dim,
-            ..Codes::default()
+            metric,
+            mu: Vec::new(),
+            mu_norm: 0.0,
+            mu_sq: 0.0,
+            bytes: Vec::new(),
+            scale: Vec::new(),
+            err: Vec::new(),
+            norm: Vec::new(),
+            mag: Vec::new(),
+            shift: Vec::new(),
+            aux: Vec::new(),
+        }
+    }
+
+    /// The code of a query (or any row) relative to this centre.
+    pub fn code(&self, x: &[impl Float], out: &mut [i8]) -> RowCode {
+        code_row(x, &self.mu, self.mu_norm, out)
+    }
+
+    /// The metric's shift term of a coded row (see [`Codes::shift`]).
+    pub fn shift_of(&self, r: &RowCode) -> f32 {
+        match self.metric {
+            Metric::SqEuclidean | Metric::Euclidean => r.centred_sq as f32,
+            Metric::InnerProduct | Metric::Cosine => (r.mu_dot - self.mu_sq) as f32,
         }
     }
 
@@ -142,6 +227,12 @@ impl Codes {
         let dim = self.dim;
         let old = self.len();
         let added = x.len() / dim;
+        if self.mu.is_empty() {
+            self.mu = column_means(x, dim);
+            self.mu_sq = self.mu.iter().map(|&m| m as f64 * m as f64).sum();
+            self.mu_norm = self.mu_sq.sqrt();
+        }
+        let (mu, mu_norm) = (&self.mu, self.mu_norm);
         // Row-major codes first (in parallel by rows), then the scatter into
         // blocks (in parallel by blocks).
         let mut codes = vec![0i8; added * dim];
@@ -149,7 +240,7 @@ impl Codes {
         const ROWS: usize = 2048;
         let code = |xs: &[T], cs: &mut [i8], rs: &mut [RowCode]| {
             for ((xr, cr), r) in xs.chunks_exact(dim).zip(cs.chunks_exact_mut(dim)).zip(rs) {
-                *r = code_row(xr, cr);
+                *r = code_row(xr, mu, mu_norm, cr);
             }
         };
         let bb = self.block_bytes();
@@ -193,6 +284,9 @@ impl Codes {
         self.scale.extend(rows.iter().map(|r| r.scale));
         self.err.extend(rows.iter().map(|r| r.err));
         self.norm.extend(rows.iter().map(|r| r.norm));
+        self.mag.extend(rows.iter().map(|r| r.mag));
+        let shift: Vec<f32> = rows.iter().map(|r| self.shift_of(r)).collect();
+        self.shift.extend(shift);
         self.aux.extend(aux.iter().map(|v| v.to_f64() as f32));
     }
 }
@@ -201,40 +295,46 @@ impl Codes {
 mod tests {
     use super::*;
 
-    fn check_bound(x: &[f64]) {
+    fn norm(v: impl Iterator<Item = f64>) -> f64 {
+        v.map(|a| a * a).sum::<f64>().sqrt()
+    }
+
+    fn check_bound(x: &[f64], mu: &[f32]) {
         let mut c = vec![0i8; x.len()];
-        let r = code_row(x, &mut c);
+        let mu_norm = norm(mu.iter().map(|&m| m as f64));
+        let r = code_row(x, mu, mu_norm, &mut c);
         let s = r.scale as f64;
-        let err: f64 = x
-            .iter()
-            .zip(&c)
-            .map(|(&v, &ci)| (v - s * ci as f64).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        let norm: f64 = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let centred = || x.iter().zip(mu).map(|(&v, &m)| v - m as f64);
+        let err = norm(centred().zip(&c).map(|(v, &ci)| v - s * ci as f64));
         assert!(err <= r.err as f64, "{err} > {}", r.err);
-        assert!(norm + err <= r.norm as f64);
-        // The bound is tight enough to be useful: at most half a step per entry.
-        assert!(r.err as f64 <= 0.5 * s * (x.len() as f64).sqrt() * 1.001 + 1e-300);
+        assert!(norm(centred()) + err <= r.norm as f64);
+        assert!(norm(x.iter().copied()) + mu_norm <= r.mag as f64);
+        // Tight enough to be useful: at most half a step per entry (plus the
+        // allowance for rounding `x − μ`).
+        let allowance = (norm(x.iter().copied()) + mu_norm) * 1e-14;
+        assert!(r.err as f64 <= 0.5 * s * (x.len() as f64).sqrt() * 1.001 + allowance + 1e-300);
     }
 
     #[test]
     fn error_bounds_hold() {
         let mut s = 5u64;
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
         for d in [1usize, 2, 7, 128, 300] {
             for mag in [1e-30, 1e-3, 1.0, 1e6, 1e30] {
-                let x: Vec<f64> = (0..d)
-                    .map(|_| {
-                        s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
-                        ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * mag
-                    })
-                    .collect();
-                check_bound(&x);
+                let x: Vec<f64> = (0..d).map(|_| next() * mag).collect();
+                check_bound(&x, &vec![0.0; d]);
+                let mu: Vec<f32> = (0..d).map(|_| (next() * mag) as f32).collect();
+                check_bound(&x, &mu);
+                let offset: Vec<f64> = x.iter().map(|v| v + 3.0 * mag).collect();
+                check_bound(&offset, &vec![(3.0 * mag) as f32; d]);
             }
         }
-        check_bound(&[0.0, 0.0]);
-        check_bound(&[3.0]);
-        check_bound(&[-127.0, 127.0, 0.5]);
+        check_bound(&[0.0, 0.0], &[0.0, 0.0]);
+        check_bound(&[3.0], &[3.0]);
+        check_bound(&[-127.0, 127.0, 0.5], &[1.0, -2.0, 0.25]);
     }
 
     #[test]
@@ -244,11 +344,18 @@ mod tests {
             [1.0, f64::NAN, 0.0],
             [f64::INFINITY, 0.0, 0.0],
             [1e300, 0.0, 0.0],
-            [1e-320, 0.0, 0.0], // the step would be subnormal
+            [1e-320, 1e-321, 0.0], // the step would be subnormal
         ] {
-            let r = code_row(&x, &mut c);
+            let r = code_row(&x, &[0.0; 3], 0.0, &mut c);
             assert_eq!(r.err, f32::INFINITY, "{x:?}");
             assert_eq!(c, [0; 3]);
         }
+    }
+
+    #[test]
+    fn centre_is_the_mean_of_finite_entries() {
+        let x = [1.0f64, f64::NAN, 3.0, 5.0, f64::INFINITY, 7.0];
+        assert_eq!(column_means(&x, 2), vec![2.0, 6.0]);
+        assert_eq!(column_means(&[f64::NAN, 1.0], 2), vec![0.0, 1.0]);
     }
 }
