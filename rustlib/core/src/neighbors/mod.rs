@@ -702,7 +702,7 @@ pub struct KnnIndex<T> {
     data: Vec<T>,
     aux: Vec<T>,
     /// int8 codes of the rows for the pre-scan of one-query searches
-    /// (`prefilter`): a quarter of the float32 rows' memory plus 16 bytes per
+    /// (`prefilter`): a quarter of the float32 rows' memory plus 24 bytes per
     /// row. Kept only where the pre-scan is fast (AVX-512 VNNI).
     codes: Option<Codes>,
     order: ScanOrder,
