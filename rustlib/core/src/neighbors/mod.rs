@@ -669,6 +669,7 @@ fn finish<T: KnnFloat>(
     for i in 0..m {
         cand.clear();
         cands(i, &mut cand);
+        debug_assert!(cand.len() >= k, "fewer than k candidates");
         select_sorted(&mut cand, k);
         let q = &queries[(q0 + i) * dim..(q0 + i + 1) * dim];
         let q_inv = if metric == Metric::Cosine {

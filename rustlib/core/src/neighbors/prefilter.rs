@@ -357,6 +357,11 @@ pub(crate) fn candidates<T: KnnFloat>(
             .collect();
         uppers.select_nth_unstable_by(k - 1, cmp_entry);
         let t = uppers[k - 1].0;
+        if t.is_nan() || t == f32::INFINITY {
+            // Fewer than k rows have a finite upper bound (values whose terms
+            // overflow float32): nothing can be skipped.
+            return None;
+        }
         let mut rows: Vec<usize> = results
             .iter()
             .flat_map(|(_, c)| c.iter().filter(|&&(l, _)| may_reach(l, t)).map(|&(_, j)| j))

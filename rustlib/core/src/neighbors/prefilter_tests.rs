@@ -286,3 +286,44 @@ fn many_small_random_cases() {
         agree::<f64>(q, x, dim, k, metric);
     }
 }
+
+#[test]
+fn overflowing_terms_decline_instead_of_dropping_rows() {
+    // Found in review: rows and query near 2e19 and nearly parallel make q·μ
+    // and the margin overflow float32 (every row lo = -inf, hi = NaN); the
+    // k-th upper bound was NaN and no row was scored.
+    let (nd, dim, k) = (6000, 16, 5);
+    let x: Vec<f64> = uniform(nd * dim, 3)
+        .iter()
+        .map(|v| 1e19 * (2.0 + 0.01 * v))
+        .collect();
+    let q: Vec<f64> = uniform(dim, 4)
+        .iter()
+        .map(|v| 1e19 * (2.0 + 0.01 * v))
+        .collect();
+    for metric in [Metric::InnerProduct, Metric::Cosine] {
+        agree::<f64>(&q, &x, dim, k, metric);
+        agree::<f32>(&q, &x, dim, k, metric);
+        let mut ix = KnnIndex::<f64>::new(dim, metric).unwrap();
+        ix.add(&x).unwrap();
+        let (mut d1, mut i1) = (vec![-1.0; k], vec![-1i64; k]);
+        let (mut d2, mut i2) = (vec![-1.0; k], vec![-1i64; k]);
+        ix.search(&q, k, &mut d1, &mut i1).unwrap();
+        knn_search(&q, &x, dim, k, metric, &mut d2, &mut i2).unwrap();
+        assert_eq!(i1, i2, "{metric:?}");
+    }
+}
+
+#[test]
+fn an_empty_first_add_does_not_fix_the_centre() {
+    let dim = 4;
+    let x: Vec<f32> = uniform(64 * dim, 8)
+        .iter()
+        .map(|&v| 5.0 + v as f32)
+        .collect();
+    let aux = row_aux(&x, dim, Metric::SqEuclidean);
+    let mut codes = Codes::new(dim, Metric::SqEuclidean);
+    codes.append::<f32>(&[], &[]);
+    codes.append(&x, &aux);
+    assert_eq!(codes.mu, column_means(&x, dim));
+}

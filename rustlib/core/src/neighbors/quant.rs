@@ -227,7 +227,7 @@ impl Codes {
         let dim = self.dim;
         let old = self.len();
         let added = x.len() / dim;
-        if self.mu.is_empty() {
+        if self.mu.is_empty() && added > 0 {
             self.mu = column_means(x, dim);
             self.mu_sq = self.mu.iter().map(|&m| m as f64 * m as f64).sum();
             self.mu_norm = self.mu_sq.sqrt();
