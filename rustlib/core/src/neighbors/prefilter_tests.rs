@@ -3,27 +3,8 @@
 //! must actually skip rows on ordinary data.
 
 use super::quant::{column_means, Codes};
+use super::tests::{data as uniform, METRICS};
 use super::*;
-
-/// Deterministic values in [-1, 1).
-fn uniform(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-        })
-        .collect()
-}
-
-const METRICS: [Metric; 4] = [
-    Metric::SqEuclidean,
-    Metric::Euclidean,
-    Metric::Cosine,
-    Metric::InnerProduct,
-];
 
 type Bits = (Vec<u64>, Vec<i64>);
 

@@ -1,6 +1,7 @@
 use super::*;
 
-fn data(n: usize, seed: u64) -> Vec<f64> {
+/// Deterministic values in [-1, 1) (also used by `prefilter_tests`).
+pub(super) fn data(n: usize, seed: u64) -> Vec<f64> {
     let mut s = seed;
     (0..n)
         .map(|_| {
@@ -54,7 +55,7 @@ fn brute(q: &[f64], db: &[f64], dim: usize, k: usize, metric: Metric) -> Vec<(f6
     all
 }
 
-const METRICS: [Metric; 4] = [
+pub(super) const METRICS: [Metric; 4] = [
     Metric::SqEuclidean,
     Metric::Euclidean,
     Metric::Cosine,
