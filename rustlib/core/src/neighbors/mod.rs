@@ -93,7 +93,7 @@ impl Metric {
 }
 
 /// The float types neighbour search runs on (f32 and f64).
-pub trait KnnFloat: Float + GemmElement + imp::Kernels {
+pub trait KnnFloat: Float + GemmElement + imp::Kernels + quant::Codable {
     /// Rounds a float64 to this type.
     fn from_f64(v: f64) -> Self;
 }

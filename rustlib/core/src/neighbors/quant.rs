@@ -13,7 +13,8 @@
 //! the rows instead of their distance from 0.
 
 use super::Metric;
-use crate::float::Float;
+use crate::float::{halving_sum, Float};
+use crate::multiversion;
 use crate::simd::int8_dots::{BLOCK_ROWS, GROUP_BYTES};
 
 /// Rows longer than this get no codes (the integer dot products, up to
@@ -22,7 +23,7 @@ pub(crate) const MAX_DIM: usize = 65_536;
 
 /// What one row's (or query's) code needs besides its bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct RowCode {
+pub struct RowCode {
     /// The step of the code (`x − μ ≈ scale · c`); 0 for a row equal to `μ`.
     pub scale: f32,
     /// An upper bound of `‖x − μ − scale·c‖`; `+inf` if the row has no usable
@@ -62,18 +63,38 @@ fn up_f32(v: f64) -> f32 {
     }
 }
 
+/// Lanes of the row loops (explicit, so LLVM vectorizes the float64 sums).
+const LANES: usize = 8;
+
 /// Codes `x − mu` into `out` (same length as `x`) and returns its [`RowCode`];
 /// `mu_norm` is `‖mu‖`.
-pub(crate) fn code_row<T: Float>(x: &[T], mu: &[f32], mu_norm: f64, out: &mut [i8]) -> RowCode {
-    let (mut max, mut sq, mut csq, mut mu_dot) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-    for (v, &m) in x.iter().zip(mu) {
-        let f = v.to_f64();
-        let c = f - m as f64;
-        max = max.max(c.abs());
-        sq += f * f;
-        csq += c * c;
-        mu_dot += f * m as f64;
+#[inline(always)]
+fn code_row_body<T: Float>(x: &[T], mu: &[f32], mu_norm: f64, out: &mut [i8]) -> RowCode {
+    let d = x.len();
+    let (x, mu, out) = (&x[..d], &mu[..d], &mut out[..d]);
+    let mut mx = [0.0f64; LANES];
+    let (mut sq, mut csq, mut md) = ([0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES]);
+    let mut lane = |l: usize, v: T, m: f32| {
+        let (f, m) = (v.to_f64(), m as f64);
+        let c = f - m;
+        mx[l] = mx[l].max(c.abs());
+        sq[l] += f * f;
+        csq[l] += c * c;
+        md[l] += f * m;
+    };
+    let (xc, mc) = (x.chunks_exact(LANES), mu.chunks_exact(LANES));
+    let (xr, mr) = (xc.remainder(), mc.remainder());
+    for (xs, ms) in xc.zip(mc) {
+        // A fixed trip count: LLVM turns the lanes into vector registers.
+        for l in 0..LANES {
+            lane(l, xs[l], ms[l]);
+        }
     }
+    for l in 0..xr.len() {
+        lane(l, xr[l], mr[l]);
+    }
+    let max = mx.iter().fold(0.0f64, |a, &b| a.max(b));
+    let (sq, csq, mu_dot) = (halving_sum(sq), halving_sum(csq), halving_sum(md));
     out.fill(0);
     // `max` ignores NaN, so check the sums (NaN or inf if any entry is).
     let limit = (f32::MAX / 256.0) as f64;
@@ -97,15 +118,30 @@ pub(crate) fn code_row<T: Float>(x: &[T], mu: &[f32], mu_norm: f64, out: &mut [i
             return RowCode::UNBOUNDED;
         }
         let s = scale as f64;
-        let mut err2 = 0.0f64;
-        for ((v, &m), o) in x.iter().zip(mu).zip(out.iter_mut()) {
+        let inv = 1.0 / s;
+        let mut e2 = [0.0f64; LANES];
+        let mut lane = |l: usize, v: T, m: f32| -> i8 {
             let c = v.to_f64() - m as f64;
-            let k = (c / s).round().clamp(-127.0, 127.0);
-            *o = k as i8;
+            // Nearest code (one instruction with SSE4.1, which every vector
+            // copy has). Any code is correct: the error is measured.
+            let k = (c * inv).round_ties_even().clamp(-127.0, 127.0);
             let r = c - s * k;
-            err2 += r * r;
+            e2[l] += r * r;
+            // Through i32 (k is already in range): vectorizes, unlike f64 → i8.
+            k as i32 as i8
+        };
+        let (xc, mc) = (x.chunks_exact(LANES), mu.chunks_exact(LANES));
+        let (xr, mr) = (xc.remainder(), mc.remainder());
+        let mut oc = out.chunks_exact_mut(LANES);
+        for ((xs, ms), os) in xc.zip(mc).zip(&mut oc) {
+            for l in 0..LANES {
+                os[l] = lane(l, xs[l], ms[l]);
+            }
         }
-        (scale, err2)
+        for (l, o) in oc.into_remainder().iter_mut().enumerate() {
+            *o = lane(l, xr[l], mr[l]);
+        }
+        (scale, halving_sum(e2))
     };
     let err = err2.sqrt() * slack + tiny;
     let norm = (csq.sqrt() + err) * slack;
@@ -120,6 +156,36 @@ pub(crate) fn code_row<T: Float>(x: &[T], mu: &[f32], mu_norm: f64, out: &mut [i
         centred_sq: csq,
         mu_dot,
     }
+}
+
+multiversion! {
+    fn code_row_f32(x: &[f32], mu: &[f32], mu_norm: f64, out: &mut [i8]) -> RowCode = code_row_body::<f32>;
+}
+multiversion! {
+    fn code_row_f64(x: &[f64], mu: &[f32], mu_norm: f64, out: &mut [i8]) -> RowCode = code_row_body::<f64>;
+}
+
+/// The float types rows can be coded from (a sealed trait: `quant` is private).
+pub trait Codable: Float {
+    /// Codes `x − mu` into `out` and returns its [`RowCode`] (`mu_norm = ‖mu‖`).
+    fn code_row(x: &[Self], mu: &[f32], mu_norm: f64, out: &mut [i8]) -> RowCode;
+}
+
+impl Codable for f32 {
+    fn code_row(x: &[f32], mu: &[f32], mu_norm: f64, out: &mut [i8]) -> RowCode {
+        code_row_f32(x, mu, mu_norm, out)
+    }
+}
+
+impl Codable for f64 {
+    fn code_row(x: &[f64], mu: &[f32], mu_norm: f64, out: &mut [i8]) -> RowCode {
+        code_row_f64(x, mu, mu_norm, out)
+    }
+}
+
+/// [`Codable::code_row`] for any codable type.
+pub(crate) fn code_row<T: Codable>(x: &[T], mu: &[f32], mu_norm: f64, out: &mut [i8]) -> RowCode {
+    T::code_row(x, mu, mu_norm, out)
 }
 
 /// Column means of the finite entries of `x` (0 for a column with none),
@@ -194,7 +260,7 @@ impl Codes {
     }
 
     /// The code of a query (or any row) relative to this centre.
-    pub fn code(&self, x: &[impl Float], out: &mut [i8]) -> RowCode {
+    pub fn code(&self, x: &[impl Codable], out: &mut [i8]) -> RowCode {
         code_row(x, &self.mu, self.mu_norm, out)
     }
 
@@ -223,7 +289,7 @@ impl Codes {
 
     /// Appends the codes of `x` (rows of `dim`) and their score terms `aux`;
     /// parallel for large inputs.
-    pub fn append<T: Float>(&mut self, x: &[T], aux: &[T]) {
+    pub fn append<T: Codable>(&mut self, x: &[T], aux: &[T]) {
         let dim = self.dim;
         let old = self.len();
         let added = x.len() / dim;
@@ -233,52 +299,53 @@ impl Codes {
             self.mu_norm = self.mu_sq.sqrt();
         }
         let (mu, mu_norm) = (&self.mu, self.mu_norm);
-        // Row-major codes first (in parallel by rows), then the scatter into
-        // blocks (in parallel by blocks).
-        let mut codes = vec![0i8; added * dim];
-        let mut rows = vec![RowCode::UNBOUNDED; added];
-        const ROWS: usize = 2048;
-        let code = |xs: &[T], cs: &mut [i8], rs: &mut [RowCode]| {
-            for ((xr, cr), r) in xs.chunks_exact(dim).zip(cs.chunks_exact_mut(dim)).zip(rs) {
-                *r = code_row(xr, mu, mu_norm, cr);
-            }
-        };
         let bb = self.block_bytes();
-        let first = old / BLOCK_ROWS;
         self.bytes
             .resize((old + added).div_ceil(BLOCK_ROWS) * bb, 128);
-        let blocks = &mut self.bytes[first * bb..];
-        crate::pool::run(x.len(), crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
-            use rayon::prelude::*;
-            if par {
-                x.par_chunks(ROWS * dim)
-                    .zip(codes.par_chunks_mut(ROWS * dim))
-                    .zip(rows.par_chunks_mut(ROWS))
-                    .for_each(|((xs, cs), rs)| code(xs, cs, rs));
-            } else {
-                code(x, &mut codes, &mut rows);
+        let mut rows = vec![RowCode::UNBOUNDED; added];
+        // Codes row `xr` straight into slot `r` of its block (no row-major copy
+        // of the codes: adding a large batch needs no more than the codes).
+        let code_into = |xr: &[T], r: usize, blk: &mut [u8], buf: &mut [i8]| {
+            let rc = code_row(xr, mu, mu_norm, buf);
+            for (e, &c) in buf.iter().enumerate() {
+                blk[(e / 4) * GROUP_BYTES + 4 * r + e % 4] = (i16::from(c) + 128) as u8;
             }
-            let scatter = |b: usize, blk: &mut [u8]| {
-                for r in 0..BLOCK_ROWS {
-                    let j = b * BLOCK_ROWS + r;
-                    if j < old || j >= old + added {
-                        continue;
-                    }
-                    let row = &codes[(j - old) * dim..(j - old + 1) * dim];
-                    for (e, &c) in row.iter().enumerate() {
-                        blk[(e / 4) * GROUP_BYTES + 4 * r + e % 4] = (i16::from(c) + 128) as u8;
-                    }
-                }
-            };
+            rc
+        };
+        // First the rows that complete the last partial block, then whole
+        // blocks, in parallel for large inputs.
+        let head = ((BLOCK_ROWS - old % BLOCK_ROWS) % BLOCK_ROWS).min(added);
+        let mut buf = vec![0i8; dim];
+        for (i, (xr, rc)) in x.chunks_exact(dim).zip(&mut rows).take(head).enumerate() {
+            let j = old + i;
+            let b = j / BLOCK_ROWS;
+            *rc = code_into(
+                xr,
+                j % BLOCK_ROWS,
+                &mut self.bytes[b * bb..(b + 1) * bb],
+                &mut buf,
+            );
+        }
+        const BLOCKS: usize = 128;
+        let blocks = &mut self.bytes[(old + head) / BLOCK_ROWS * bb..];
+        let (xs, rs) = (&x[head * dim..], &mut rows[head..]);
+        let task = |bl: &mut [u8], xx: &[T], rr: &mut [RowCode]| {
+            let mut buf = vec![0i8; dim];
+            for (r, (xr, rc)) in xx.chunks_exact(dim).zip(rr).enumerate() {
+                let blk = &mut bl[(r / BLOCK_ROWS) * bb..(r / BLOCK_ROWS + 1) * bb];
+                *rc = code_into(xr, r % BLOCK_ROWS, blk, &mut buf);
+            }
+        };
+        crate::pool::run(xs.len(), crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
             if par {
+                use rayon::prelude::*;
                 blocks
-                    .par_chunks_mut(bb)
-                    .enumerate()
-                    .for_each(|(i, blk)| scatter(first + i, blk));
+                    .par_chunks_mut(BLOCKS * bb)
+                    .zip(xs.par_chunks(BLOCKS * BLOCK_ROWS * dim))
+                    .zip(rs.par_chunks_mut(BLOCKS * BLOCK_ROWS))
+                    .for_each(|((bl, xx), rr)| task(bl, xx, rr));
             } else {
-                for (i, blk) in blocks.chunks_mut(bb).enumerate() {
-                    scatter(first + i, blk);
-                }
+                task(blocks, xs, rs);
             }
         });
         self.scale.extend(rows.iter().map(|r| r.scale));
