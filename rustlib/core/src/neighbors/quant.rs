@@ -16,6 +16,7 @@ use super::Metric;
 use crate::float::{halving_sum, Float};
 use crate::multiversion;
 use crate::simd::int8_dots::{BLOCK_ROWS, GROUP_BYTES};
+use crate::simd::row_code::{self, RowElement, RowStats};
 
 /// Rows longer than this get no codes (the integer dot products, up to
 /// `dim · 255 · 127`, and the offset `128 · Σ g` must fit an i32).
@@ -63,38 +64,64 @@ fn up_f32(v: f64) -> f32 {
     }
 }
 
-/// Lanes of the row loops (explicit, so LLVM vectorizes the float64 sums).
+/// Lanes of the portable row loops.
 const LANES: usize = 8;
 
-/// Codes `x − mu` into `out` (same length as `x`) and returns its [`RowCode`];
-/// `mu_norm` is `‖mu‖`.
+/// The portable loop of [`row_code::row_stats`] (8 float64 lanes).
 #[inline(always)]
-fn code_row_body<T: Float>(x: &[T], mu: &[f32], mu_norm: f64, out: &mut [i8]) -> RowCode {
-    let d = x.len();
-    let (x, mu, out) = (&x[..d], &mu[..d], &mut out[..d]);
+fn stats_portable<T: Float>(x: &[T], mu: &[f32]) -> RowStats {
     let mut mx = [0.0f64; LANES];
     let (mut sq, mut csq, mut md) = ([0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES]);
-    let mut lane = |l: usize, v: T, m: f32| {
+    for (i, (v, &m)) in x.iter().zip(mu).enumerate() {
+        let l = i % LANES;
         let (f, m) = (v.to_f64(), m as f64);
         let c = f - m;
         mx[l] = mx[l].max(c.abs());
         sq[l] += f * f;
         csq[l] += c * c;
         md[l] += f * m;
-    };
-    let (xc, mc) = (x.chunks_exact(LANES), mu.chunks_exact(LANES));
-    let (xr, mr) = (xc.remainder(), mc.remainder());
-    for (xs, ms) in xc.zip(mc) {
-        // A fixed trip count: LLVM turns the lanes into vector registers.
-        for l in 0..LANES {
-            lane(l, xs[l], ms[l]);
-        }
     }
-    for l in 0..xr.len() {
-        lane(l, xr[l], mr[l]);
+    RowStats {
+        max: mx.iter().fold(0.0f64, |a, &b| a.max(b)),
+        sq: halving_sum(sq),
+        centred_sq: halving_sum(csq),
+        mu_dot: halving_sum(md),
     }
-    let max = mx.iter().fold(0.0f64, |a, &b| a.max(b));
-    let (sq, csq, mu_dot) = (halving_sum(sq), halving_sum(csq), halving_sum(md));
+}
+
+/// The portable loop of [`row_code::codes`].
+#[inline(always)]
+fn codes_portable<T: Float>(x: &[T], mu: &[f32], inv: f64, step: f64, out: &mut [i8]) -> f64 {
+    let mut e2 = [0.0f64; LANES];
+    for (i, ((v, &m), o)) in x.iter().zip(mu).zip(out.iter_mut()).enumerate() {
+        let c = v.to_f64() - m as f64;
+        // Nearest code (one instruction with SSE4.1, which every vector copy
+        // has). Any code is correct: the error is measured.
+        let k = (c * inv).round_ties_even().clamp(-127.0, 127.0);
+        let r = c - step * k;
+        e2[i % LANES] += r * r;
+        *o = k as i32 as i8;
+    }
+    halving_sum(e2)
+}
+
+/// Codes `x − mu` into `out` (same length as `x`) and returns its [`RowCode`];
+/// `mu_norm` is `‖mu‖`.
+#[inline(always)]
+fn code_row_body<T: Float + RowElement>(
+    x: &[T],
+    mu: &[f32],
+    mu_norm: f64,
+    out: &mut [i8],
+) -> RowCode {
+    let d = x.len();
+    let (x, mu, out) = (&x[..d], &mu[..d], &mut out[..d]);
+    let RowStats {
+        max,
+        sq,
+        centred_sq: csq,
+        mu_dot,
+    } = row_code::row_stats(x, mu).unwrap_or_else(|| stats_portable(x, mu));
     out.fill(0);
     // `max` ignores NaN, so check the sums (NaN or inf if any entry is).
     let limit = (f32::MAX / 256.0) as f64;
@@ -117,31 +144,10 @@ fn code_row_body<T: Float>(x: &[T], mu: &[f32], mu_norm: f64, out: &mut [i8]) ->
         if !scale.is_normal() {
             return RowCode::UNBOUNDED;
         }
-        let s = scale as f64;
-        let inv = 1.0 / s;
-        let mut e2 = [0.0f64; LANES];
-        let mut lane = |l: usize, v: T, m: f32| -> i8 {
-            let c = v.to_f64() - m as f64;
-            // Nearest code (one instruction with SSE4.1, which every vector
-            // copy has). Any code is correct: the error is measured.
-            let k = (c * inv).round_ties_even().clamp(-127.0, 127.0);
-            let r = c - s * k;
-            e2[l] += r * r;
-            // Through i32 (k is already in range): vectorizes, unlike f64 → i8.
-            k as i32 as i8
-        };
-        let (xc, mc) = (x.chunks_exact(LANES), mu.chunks_exact(LANES));
-        let (xr, mr) = (xc.remainder(), mc.remainder());
-        let mut oc = out.chunks_exact_mut(LANES);
-        for ((xs, ms), os) in xc.zip(mc).zip(&mut oc) {
-            for l in 0..LANES {
-                os[l] = lane(l, xs[l], ms[l]);
-            }
-        }
-        for (l, o) in oc.into_remainder().iter_mut().enumerate() {
-            *o = lane(l, xr[l], mr[l]);
-        }
-        (scale, halving_sum(e2))
+        let (s, inv) = (scale as f64, 1.0 / scale as f64);
+        let err2 = row_code::codes(x, mu, inv, s, out)
+            .unwrap_or_else(|| codes_portable(x, mu, inv, s, out));
+        (scale, err2)
     };
     let err = err2.sqrt() * slack + tiny;
     let norm = (csq.sqrt() + err) * slack;
@@ -166,7 +172,7 @@ multiversion! {
 }
 
 /// The float types rows can be coded from (a sealed trait: `quant` is private).
-pub trait Codable: Float {
+pub trait Codable: Float + RowElement {
     /// Codes `x − mu` into `out` and returns its [`RowCode`] (`mu_norm = ‖mu‖`).
     fn code_row(x: &[Self], mu: &[f32], mu_norm: f64, out: &mut [i8]) -> RowCode;
 }
@@ -400,8 +406,51 @@ mod tests {
             }
         }
         check_bound(&[0.0, 0.0], &[0.0, 0.0]);
+        check_bound(
+            &[f64::MAX / 1e300, 1.0, -1.0, 0.5, 0.25, 3.0, 7.0, 9.0, -2.0],
+            &[0.0; 9],
+        );
         check_bound(&[3.0], &[3.0]);
         check_bound(&[-127.0, 127.0, 0.5], &[1.0, -2.0, 0.25]);
+    }
+
+    #[test]
+    fn vector_and_portable_coders_agree() {
+        // The AVX-512 loops (simd::row_code) and the portable ones give the
+        // same codes (same rounding) and sums equal up to their order.
+        let _level = crate::simd::test_level_lock();
+        let mut s = 9u64;
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for d in [1usize, 5, 8, 9, 16, 33, 128] {
+            let x: Vec<f64> = (0..d).map(|_| 2.0 + next()).collect();
+            let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let mu: Vec<f32> = (0..d).map(|_| (2.0 + next()) as f32).collect();
+            let mu_norm = norm(mu.iter().map(|&m| m as f64));
+            let run = |level| {
+                crate::simd::set_max_level(Some(level));
+                let (mut c1, mut c2) = (vec![0i8; d], vec![0i8; d]);
+                let r1 = code_row(&x, &mu, mu_norm, &mut c1);
+                let r2 = code_row(&xf, &mu, mu_norm, &mut c2);
+                (r1, c1, r2, c2)
+            };
+            let a = run(crate::simd::Level::Baseline);
+            let b = run(crate::simd::Level::Avx512);
+            crate::simd::set_max_level(None);
+            assert_eq!((&a.1, &a.3), (&b.1, &b.3), "d={d}");
+            for (p, v) in [(a.0, b.0), (a.2, b.2)] {
+                assert_eq!(p.scale, v.scale);
+                let close = |u: f64, w: f64| (u - w).abs() <= 1e-12 * u.abs().max(w.abs()) + 1e-300;
+                assert!(
+                    close(p.err as f64, v.err as f64)
+                        || p.err.next_up() == v.err
+                        || v.err.next_up() == p.err
+                );
+                assert!(close(p.centred_sq, v.centred_sq) && close(p.mu_dot, v.mu_dot));
+            }
+        }
     }
 
     #[test]

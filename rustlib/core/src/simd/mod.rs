@@ -174,5 +174,6 @@ pub mod dots;
 pub mod gemm;
 pub mod int8_dots;
 pub mod mem;
+pub mod row_code;
 pub mod softmax_exp;
 pub mod stream;
