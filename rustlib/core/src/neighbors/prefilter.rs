@@ -138,26 +138,22 @@ fn bounds_body(
                 hi[j] = if u < 0.0 { 0.0 } else { u };
             }
         }
-        Metric::InnerProduct => {
-            for j in 0..n {
-                let a = -(p(j) + q.shift + shift[j]);
-                let m = WIDEN
-                    * (gap(j)
-                        + q.rho * (4.0 * q.mag * mag[j] + 2.0 * q.norm * norm[j])
-                        + 2.0 * q.eta);
-                lo[j] = a - m;
-                hi[j] = a + m;
-            }
-        }
-        Metric::Cosine => {
-            for j in 0..n {
-                let w = q.aux * aux[j];
-                let a = -(p(j) + q.shift + shift[j]) * w;
-                let m = WIDEN
+        Metric::InnerProduct | Metric::Cosine => {
+            // Bounds of q·x; cosine scales both by w = 1/(‖q‖‖x‖) ≥ 0.
+            let dot = |j: usize| p(j) + q.shift + shift[j];
+            let margin = |j: usize| {
+                WIDEN
                     * (gap(j)
                         + q.rho * (4.0 * q.mag * mag[j] + 2.0 * q.norm * norm[j])
                         + 2.0 * q.eta)
-                    * w;
+            };
+            for j in 0..n {
+                let w = if metric == Metric::Cosine {
+                    q.aux * aux[j]
+                } else {
+                    1.0
+                };
+                let (a, m) = (-dot(j) * w, margin(j) * w);
                 lo[j] = a - m;
                 hi[j] = a + m;
             }

@@ -3,7 +3,7 @@
 //! must actually skip rows on ordinary data.
 
 use super::quant::{column_means, Codes};
-use super::tests::{data as uniform, METRICS};
+use super::tests::{data as uniform, search_dir, METRICS};
 use super::*;
 
 type Bits = (Vec<u64>, Vec<i64>);
@@ -31,16 +31,6 @@ fn search_of<'a, T: KnnFloat>(
 
 fn bits<T: KnnFloat>(d: &[T], i: Vec<i64>) -> Bits {
     (d.iter().map(|v| v.to_f64().to_bits()).collect(), i)
-}
-
-/// The full scan's result.
-fn full<T: KnnFloat>(q: &[T], x: &[T], dim: usize, k: usize, metric: Metric) -> Bits {
-    let xaux = row_aux(x, dim, metric);
-    let s = search_of(q, x, &xaux, dim, k, metric);
-    let mut d = vec![T::ZERO; s.nq * k];
-    let mut i = vec![0i64; s.nq * k];
-    search_impl(s, None, &mut d, &mut i);
-    bits(&d, i)
 }
 
 /// The pre-scan's result and the rows it scored, or `None` if it declined.
@@ -72,7 +62,7 @@ fn pre<T: KnnFloat>(
 fn agree<T: KnnFloat>(q: &[f64], x: &[f64], dim: usize, k: usize, metric: Metric) -> Option<usize> {
     let q: Vec<T> = q.iter().map(|&v| T::from_f64(v)).collect();
     let x: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
-    let want = full(&q, &x, dim, k, metric);
+    let want = search_dir(&q, &x, dim, k, metric, false);
     let got = pre(&q, &x, dim, k, metric)?;
     assert_eq!(got.0, want, "dim={dim} k={k} {metric:?}");
     Some(got.1)

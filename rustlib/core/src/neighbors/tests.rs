@@ -133,8 +133,9 @@ fn same_bits_for_any_thread_count() {
     }
 }
 
-/// One direct search with the scan direction chosen by the test.
-fn search_dir<T: KnnFloat>(
+/// One direct search with the scan direction chosen by the test (a full
+/// scan: no codes; also `prefilter_tests`' reference).
+pub(super) fn search_dir<T: KnnFloat>(
     q: &[T],
     x: &[T],
     dim: usize,
