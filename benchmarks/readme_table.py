@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from ferrokit.bench import fmt_time as _t
+from ferrokit.benchmarks.common import fmt_time as _t
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -92,10 +92,10 @@ def main(results_dir: str = "bench-results") -> int:
             continue
         data = json.loads(path.read_text())
         extra: list[str] = []
-        try:  # a suite may render its own timing table: ferrokit.bench_<name>.readme_lines(data)
+        try:  # a suite may render its own table: ferrokit.benchmarks.<name>.readme_lines(data)
             import importlib
 
-            extra = importlib.import_module(f"ferrokit.bench_{path.stem}").readme_lines(data)
+            extra = importlib.import_module(f"ferrokit.benchmarks.{path.stem}").readme_lines(data)
         except (ImportError, AttributeError):
             pass
         if "goals" in data or extra:

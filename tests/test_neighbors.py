@@ -487,7 +487,7 @@ def test_c_example_builds_and_runs(tmp_path) -> None:
 
 
 def test_bench_module_imports_and_its_numpy_reference_agrees() -> None:
-    from ferrokit import bench_neighbors
+    from ferrokit.benchmarks import neighbors as bench_neighbors
 
     q, x = _data((7, 16), np.float32, 1), _data((300, 16), np.float32, 2)
     d_np, i_np = bench_neighbors.numpy_topk_ip(q, x, 5)

@@ -113,3 +113,8 @@ def test_wheel_installs_into_clean_venv_without_rust_and_passes_selftest(tmp_pat
     )
     assert r.stdout.startswith("True"), r.stdout + r.stderr
     assert (Path(r.stdout.split()[1].strip()) / "ferrokit.h").exists()
+    # The benchmark subpackage ships too (python -m ferrokit bench works from the wheel).
+    import zipfile
+
+    names = zipfile.ZipFile(wheels[0]).namelist()
+    assert "ferrokit/benchmarks/__init__.py" in names and "ferrokit/benchmarks/seed.py" in names

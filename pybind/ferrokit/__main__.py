@@ -16,7 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--quick", action="store_true", help="fewer sizes and repeats (smoke test)")
     bench.add_argument("--out", default="bench-results", help="folder for JSON and PNG results")
     bench.add_argument(
-        "--suite", action="append", help="run only this suite (seed, preprocessing, nn, neighbors, dask)"
+        "--suite",
+        action="append",
+        help="run only this suite (repeatable); the suites are listed in ferrokit.benchmarks.SUITES",
     )
     args = parser.parse_args(argv)
 
@@ -30,8 +32,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return run()
     if args.command == "bench":
-        from ferrokit.bench import run as run_bench
+        from ferrokit.benchmarks import SUITES
+        from ferrokit.benchmarks import run as run_bench
 
+        unknown = sorted(set(args.suite or []) - set(SUITES))
+        if unknown:
+            parser.error(f"unknown suite(s) {', '.join(unknown)}; known: {', '.join(SUITES)}")
         return run_bench(quick=args.quick, out_dir=args.out, suites=args.suite)
     parser.print_help()
     return 0

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 import ferrokit as fk
-from ferrokit.bench import _blas_limit, _cpu_model, fmt_time, interleaved, peak_alloc
+from ferrokit.benchmarks.common import blas_limit, cpu_model, fmt_time, interleaved, peak_alloc
 
 ESTIMATORS = ["StandardScaler", "MinMaxScaler", "MaxAbsScaler", "Normalizer"]
 
@@ -110,7 +110,7 @@ def bench(x: np.ndarray, threads: int, quick: bool, peak: bool = False) -> dict[
     res: dict[str, Any] = {"threads": threads}
     fk.set_num_threads(threads)
     try:
-        with _blas_limit(threads):
+        with blas_limit(threads):
             for name in ESTIMATORS:
                 ours = getattr(fkp, name)().fit(x)
                 ref = getattr(skp, name)().fit(x)
@@ -290,7 +290,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     n = 200_000 if quick else 1_000_000
     x = np.random.default_rng(0).normal(size=(n, 32)) * 3.0 + 1.0
     meta = {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores (usable)": len(os.sched_getaffinity(0))
         if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ferrokit.bench import _cpu_model, fmt_time, interleaved
+from ferrokit.benchmarks.common import cpu_model, fmt_time, interleaved
 
 
 def _fmt(s: float) -> str:
@@ -174,7 +174,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
             "suite": "dask",
             "quick": quick,
             "machine": {
-                "cpu": _cpu_model(),
+                "cpu": cpu_model(),
                 "load average": [round(v, 2) for v in os.getloadavg()],
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),

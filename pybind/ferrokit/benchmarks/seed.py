@@ -1,5 +1,6 @@
-"""``python -m ferrokit bench``: ferrokit side by side with pure Python, numpy
-and a PyO3 build of the tutorial functions, in one process.
+"""Benchmark suite ``seed`` (``python -m ferrokit bench --suite seed``): the
+seed functions side by side with pure Python, numpy and a PyO3 build of the
+tutorial functions, in one process.
 
 Every timing is the median of several repeats; the implementations being
 compared are run interleaved (round-robin inside each repeat) so a noisy
@@ -13,9 +14,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import statistics
-import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,80 +21,15 @@ from typing import Any
 import numpy as np
 
 import ferrokit as fk
-
-Timing = dict[str, Any]
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _blas_limit(n: int) -> Any:
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - bench extra not installed
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(n)
-
-
-# Multi-threaded references leave their idle threads spinning: OpenBLAS's
-# workers busy-wait (sched_yield loop) about 0.1 s after each call, OpenMP's
-# (faiss) likewise. In an interleaved round the case timed right after such a
-# call shares the two CPUs with that spinning thread: ferrokit's 10 000-sample
-# MLP at 2 threads measured 10.5 ms alone or 0.1 s after scikit-learn's call,
-# 16-33 ms right after it; its 1e7 dot product 4.8 ms alone, 7-11 ms right
-# after np.dot. Comparisons against a multi-threaded reference therefore pause
-# this long before every timed call (every case alike; outside the timing).
-BLAS_SETTLE_S = 0.15
-
-
-def interleaved(
-    cases: dict[str, Callable[[], Any]], repeats: int, inner: int = 1, settle: float = 0.0
-) -> dict[str, float]:
-    """Median seconds per call of each case, run round-robin `repeats` times.
-
-    The order inside each round is shuffled (fixed seed), so the case that runs
-    right after a cache-thrashing one is not always the same.
-    """
-    import random
-
-    order = random.Random(0)
-    samples: dict[str, list[float]] = {k: [] for k in cases}
-    for f in cases.values():  # warm-up (allocations, pool start, caches)
-        f()
-    names = list(cases)
-    for _ in range(repeats):
-        order.shuffle(names)
-        for name in names:
-            f = cases[name]
-            if settle:
-                time.sleep(settle)  # let the previous case's idle threads stop spinning
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                f()
-            samples[name].append((time.perf_counter() - t0) / inner)
-    return {k: statistics.median(v) for k, v in samples.items()}
-
-
-def peak_alloc(f: Callable[[], Any]) -> int:
-    """Peak bytes allocated (numpy arrays included) while running ``f``."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        r = f()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    del r
-    return peak
+from ferrokit.benchmarks.common import (
+    BLAS_SETTLE_S,
+    Timing,
+    blas_limit,
+    cpu_model,
+    fmt_time,
+    interleaved,
+    peak_alloc,
+)
 
 
 def _py_dot(a: list[float], b: list[float]) -> float:
@@ -193,7 +126,7 @@ def bench_size(n: int, threads: int, pyo3: Any, quick: bool) -> Timing:
     inner = max(1, 20_000 // max(n, 1)) if n < 100_000 else 1
     res: Timing = {"n": n, "threads": threads}
     fk.set_num_threads(threads)
-    with _blas_limit(threads):
+    with blas_limit(threads):
         dot_cases: dict[str, Callable[[], Any]] = {
             "ferrokit": lambda: fk.dot_product(x, y),
             "numpy": lambda: np.dot(x, y),
@@ -277,16 +210,6 @@ def evaluate_goals(results: list[Timing], small: Timing) -> list[dict[str, Any]]
     return rows
 
 
-def fmt_time(s: float) -> str:
-    if s < 1e-6:
-        return f"{s * 1e9:.0f} ns"
-    if s < 1e-3:
-        return f"{s * 1e6:.1f} µs"
-    if s < 1:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s:.2f} s"
-
-
 def print_report(
     meta: dict[str, Any], small: Timing, modes: Timing, results: list[Timing], goals: list[dict[str, Any]]
 ) -> None:
@@ -357,36 +280,12 @@ def write_chart(results: list[Timing], path: Path) -> bool:
     return True
 
 
-#: Benchmark suites of other domains: module ``ferrokit.bench_<name>`` with a
-#: ``run(quick: bool, out_dir: str) -> int`` function; missing ones are skipped.
-EXTRA_SUITES = ["preprocessing", "nn", "neighbors", "dask"]
-
-
-def run(quick: bool = False, out_dir: str = "bench-results", suites: list[str] | None = None) -> int:
-    """Runs the seed benchmark and every available extra suite (or only ``suites``)."""
-    import importlib
-
-    status = 0
-    if suites is None or "seed" in suites:
-        status |= run_seed(quick, out_dir)
-    for name in EXTRA_SUITES:
-        if suites is not None and name not in suites:
-            continue
-        try:
-            mod = importlib.import_module(f"ferrokit.bench_{name}")
-        except ModuleNotFoundError:
-            continue
-        print(f"\n===== suite: {name} =====")
-        status |= mod.run(quick=quick, out_dir=out_dir)
-    return status
-
-
-def run_seed(quick: bool = False, out_dir: str = "bench-results") -> int:
+def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     """The seed functions against pure Python, numpy and the PyO3 tutorial build."""
     pyo3 = _load_pyo3()
     sizes = [10**3, 10**5] if quick else [10**3, 10**5, 10**6, 10**7]
     meta = {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores (usable)": len(os.sched_getaffinity(0))
         if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),

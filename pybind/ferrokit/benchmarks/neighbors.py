@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 import ferrokit as fk
-from ferrokit.bench import BLAS_SETTLE_S, _blas_limit, _cpu_model, fmt_time, interleaved
+from ferrokit.benchmarks.common import BLAS_SETTLE_S, blas_limit, cpu_model, fmt_time, interleaved
 
 THREADS = 2
 DIM = 128
@@ -145,7 +145,7 @@ def peak_child(case: str, single: bool, quick: bool) -> None:
 
     _setup_threads()
     db, q = _data(*_sizes(quick))
-    with _blas_limit(THREADS):
+    with blas_limit(THREADS):
         f = _cases(db, q, single)[case]
         f()  # warm-up: thread pools started
         gc.collect()
@@ -164,7 +164,8 @@ def peak_child(case: str, single: bool, quick: bool) -> None:
 
 
 def _peak(case: str, single: bool, quick: bool) -> int | None:
-    code = f"from ferrokit.bench_neighbors import peak_child; peak_child({case!r}, {single!r}, {quick!r})"
+    call = f"peak_child({case!r}, {single!r}, {quick!r})"
+    code = f"from ferrokit.benchmarks.neighbors import peak_child; {call}"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         return None
@@ -198,7 +199,7 @@ def cpu_times(db: np.ndarray, q: np.ndarray, repeats: int) -> dict[str, float]:
     if faiss is not None:
         faiss.omp_set_num_threads(1)
     try:
-        with _blas_limit(1):
+        with blas_limit(1):
             for _ in range(repeats):
                 for name, fn in cases.items():
                     inner = 20 if name.endswith("1 query") else 1
@@ -314,7 +315,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     db, q = _data(n_db, n_q)
     faiss = _faiss()
     meta = {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "threads": THREADS,
         "simd level": fk.simd_level(),
         "problem": f"database {n_db} x {DIM} float32, {n_q} queries, k = {K}",
@@ -331,7 +332,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
         meta["load average"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:
         pass
-    with _blas_limit(THREADS):
+    with blas_limit(THREADS):
         results["batch"] = interleaved(_cases(db, q, single=False), 3 if quick else 7)
         # faiss's multi-threaded cases leave OpenMP threads spinning: settle first.
         results["single"] = interleaved(

@@ -18,7 +18,7 @@ import numpy as np
 
 import ferrokit as fk
 from ferrokit import nn
-from ferrokit.bench import BLAS_SETTLE_S, _blas_limit, _cpu_model, fmt_time, interleaved
+from ferrokit.benchmarks.common import BLAS_SETTLE_S, blas_limit, cpu_model, fmt_time, interleaved
 
 # (label, key of the comparison, ferrokit case, reference case, minimum ratio)
 GOALS = [
@@ -102,7 +102,7 @@ def bench(threads: int, quick: bool) -> dict[str, dict[str, float]]:
     res: dict[str, dict[str, float]] = {}
     fk.set_num_threads(threads)
     try:
-        with _blas_limit(threads):
+        with blas_limit(threads):
             x = rng.standard_normal((4096, 1024)).astype(np.float32)
             out = np.empty_like(x)
             w = rng.standard_normal(1024).astype(np.float32)
@@ -185,7 +185,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     table and the goals (judged at the default count), writes nn.json."""
     meta = {
         "stable malloc (mallopt)": _stable_malloc(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "simd level": fk.simd_level(),
         "default threads": fk.get_num_threads(),
         "quick": quick,

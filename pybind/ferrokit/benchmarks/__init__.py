@@ -1,0 +1,67 @@
+"""The benchmark suites behind ``python -m ferrokit bench`` and ``make bench``.
+
+Not part of the public API: these modules measure ferrokit against numpy,
+scikit-learn and other references and need the ``bench`` extra.
+
+One module per suite, listed in :data:`SUITES`. A suite module
+``ferrokit.benchmarks.<name>`` provides
+
+- ``run(quick: bool = False, out_dir: str = "bench-results") -> int``: runs the
+  suite, prints its table, writes ``<out_dir>/<name>.json`` (with a ``"goals"``
+  list of ``{"goal", "ratio", "required", "met"}`` if it has goals) and
+  returns 0;
+- optionally ``readme_lines(data: dict) -> list[str]``: the Markdown table
+  that ``benchmarks/readme_table.py`` puts into the README for that JSON.
+
+To add a suite: write the module (shared helpers such as ``interleaved`` are in
+:mod:`ferrokit.benchmarks.common`) and append its name to :data:`SUITES`;
+``python -m ferrokit bench --suite <name>`` then runs it alone.
+
+Example:
+    >>> from ferrokit.benchmarks import SUITES
+    >>> "seed" in SUITES
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: Every suite, in the order ``make bench`` runs them (append new ones).
+SUITES: list[str] = [
+    "seed",
+    "preprocessing",
+    "nn",
+    "neighbors",
+    "dask",
+]
+
+
+def run(quick: bool = False, out_dir: str = "bench-results", suites: list[str] | None = None) -> int:
+    """Runs every suite of :data:`SUITES` (or only those named in ``suites``).
+
+    A suite whose optional dependencies are missing is reported and skipped.
+    Returns the OR of the suites' return codes; an unknown suite name raises
+    ``ValueError`` before anything runs.
+
+    Example:
+        >>> run(suites=["no-such-suite"])
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown benchmark suite(s) ['no-such-suite']; known: seed, ...
+    """
+    unknown = sorted(set(suites or []) - set(SUITES))
+    if unknown:
+        raise ValueError(f"unknown benchmark suite(s) {unknown}; known: {', '.join(SUITES)}")
+    status = 0
+    for name in SUITES:
+        if suites is not None and name not in suites:
+            continue
+        try:
+            mod = importlib.import_module(f"{__name__}.{name}")
+        except ImportError as e:
+            print(f"\n===== suite: {name} skipped ({e}) =====")
+            continue
+        print(f"\n===== suite: {name} =====")
+        status |= mod.run(quick=quick, out_dir=out_dir)
+    return status

@@ -1,0 +1,79 @@
+"""The benchmark subpackage: its suite registry and the ``bench`` command line
+(the suites themselves run in ``make bench``, not here: they take minutes)."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ferrokit
+from ferrokit import benchmarks
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_registered_suite_is_a_module_with_run() -> None:
+    assert benchmarks.SUITES[0] == "seed"
+    assert len(set(benchmarks.SUITES)) == len(benchmarks.SUITES)
+    for name in benchmarks.SUITES:
+        mod = importlib.import_module(f"ferrokit.benchmarks.{name}")
+        assert callable(mod.run), name
+        assert mod.__doc__, name
+
+
+def test_every_suite_module_is_registered() -> None:
+    folder = Path(benchmarks.__file__).parent
+    modules = {p.stem for p in folder.glob("*.py")} - {"__init__", "common", "charts"}
+    assert modules <= set(benchmarks.SUITES), modules - set(benchmarks.SUITES)
+
+
+def test_no_benchmark_modules_among_the_public_modules() -> None:
+    folder = Path(ferrokit.__file__).parent
+    assert not list(folder.glob("bench*.py"))
+
+
+def test_unknown_suite_is_rejected_before_anything_runs() -> None:
+    with pytest.raises(ValueError, match="no-such-suite"):
+        benchmarks.run(suites=["seed", "no-such-suite"])
+
+
+def test_cli_rejects_unknown_suite() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "ferrokit", "bench", "--suite", "no-such-suite"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert "no-such-suite" in r.stderr and "seed" in r.stderr
+
+
+def test_interleaved_returns_a_median_per_case() -> None:
+    from ferrokit.benchmarks.common import fmt_time, interleaved
+
+    calls = {"a": 0, "b": 0}
+
+    def a() -> None:
+        calls["a"] += 1
+
+    def b() -> None:
+        calls["b"] += 1
+
+    t = interleaved({"a": a, "b": b}, repeats=3, inner=2)
+    assert set(t) == {"a", "b"} and all(v >= 0 for v in t.values())
+    assert calls == {"a": 1 + 3 * 2, "b": 1 + 3 * 2}  # one warm-up, then repeats x inner
+    assert fmt_time(2.5e-3) == "2.50 ms" and fmt_time(3e-9) == "3 ns"
+
+
+def test_readme_table_script_imports_the_suites() -> None:
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "readme_table.py"), "/nonexistent-results"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 1 and "no benchmark results" in r.stderr
