@@ -216,12 +216,14 @@ def test_close_context_manager_and_finalizer() -> None:
     m = nn.MLP.from_sklearn(sk)
     m.close()
     m.close()  # idempotent: freed exactly once
-    with pytest.raises(fk.InvalidStateError, match="closed"):
-        m.predict(X)
+    assert m.closed
+    for call in (m.predict, m.predict_proba, lambda X: m.save("never-written.fkmlp")):
+        with pytest.raises(fk.ClosedError, match=r"MLP\.\w+: the MLP is closed"):
+            call(X)
     with nn.MLP.from_sklearn(sk) as m2:
         m2.predict(X)
-    with pytest.raises(fk.InvalidStateError):
-        m2.predict_proba(X)
+    with pytest.raises(fk.ClosedError):  # the fast path checks too
+        m2.predict_proba(np.ascontiguousarray(X[:1]))
     assert "closed" in repr(m2)
     for _ in range(200):  # finalizer path: no leak, no double free
         nn.MLP.from_sklearn(sk)

@@ -15,6 +15,7 @@ from ferrokit import neighbors, nn, stats
 from ferrokit._errors import (
     AliasingError,
     AllocationError,
+    ClosedError,
     FerrokitError,
     FerrokitIOError,
     IntegerOverflowError,
@@ -59,6 +60,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "AliasingError",
     "AllocationError",
+    "ClosedError",
     "FerrokitError",
     "FerrokitIOError",
     "IntegerOverflowError",

@@ -79,6 +79,28 @@ class InvalidStateError(FerrokitError, RuntimeError):
     """An object is used in a state that does not allow the call (FK_ERR_INVALID_STATE)."""
 
 
+class ClosedError(InvalidStateError, ValueError):
+    """A method was called on an object whose native handle was closed.
+
+    Raised by every method of every handle-owning object (``nn.MLP``,
+    ``neighbors.KnnIndex``, ...) after ``close()``. It is an
+    ``InvalidStateError`` (a ``RuntimeError``) and, like an operation on a
+    closed file, a ``ValueError``.
+
+    >>> import numpy as np, ferrokit as fk
+    >>> index = fk.neighbors.KnnIndex(2)
+    >>> index.close()
+    >>> try:
+    ...     index.add(np.zeros((1, 2)))
+    ... except fk.ClosedError as e:
+    ...     print(e)
+    KnnIndex.add: the KnnIndex is closed
+    """
+
+    status = int(lib.FK_ERR_INVALID_STATE)
+    status_name = "FK_ERR_INVALID_STATE"
+
+
 #: Every error status of the header -> its exception class.
 EXCEPTION_BY_STATUS: dict[int, type[FerrokitError]] = {
     lib.FK_ERR_NULL_POINTER: NullPointerError,

@@ -38,7 +38,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ferrokit._buffers import F32, F64, as_matrix, cbuf, cbuf_out
-from ferrokit._errors import InvalidArgumentError, ShapeMismatchError, raise_for_status
+from ferrokit._errors import ClosedError, InvalidArgumentError, ShapeMismatchError, raise_for_status
+from ferrokit._handle import NativeHandle
 from ferrokit._native import ffi, lib
 
 # NearestNeighbors, KNeighborsClassifier and KNeighborsRegressor (loaded on first use, they need
@@ -229,7 +230,7 @@ class KnnIndex:
         st = getattr(lib, f"fk_knn_index_new_{sfx}")(dim, m, out)
         if st:
             raise_for_status(st)
-        self._handle: Any = ffi.gc(out[0], getattr(lib, f"fk_knn_index_free_{sfx}"))
+        self._own = NativeHandle(out[0], getattr(lib, f"fk_knn_index_free_{sfx}"), "KnnIndex")
 
     @property
     def dim(self) -> int:
@@ -245,12 +246,6 @@ class KnnIndex:
     def dtype(self) -> np.dtype:
         """float32 or float64."""
         return self._dtype
-
-    def _h(self, fn: str) -> Any:
-        h = self._handle
-        if h is None:
-            raise ValueError(f"KnnIndex.{fn}: the index is closed")
-        return h
 
     def _rows(self, data: ArrayLike, fn: str, arg: str) -> np.ndarray:
         x = as_matrix(data, f"KnnIndex.{fn}", arg)
@@ -268,58 +263,63 @@ class KnnIndex:
 
         Converted to the index dtype if needed; copied into the index.
         """
-        h = self._h("add")
         x = self._rows(data, "add", "data")
-        st = self._add(h, cbuf(x), x.shape[0], x.shape[1])
+        with self._own.borrow("add") as h:
+            st = self._add(h, cbuf(x), x.shape[0], x.shape[1])
         if st:
             raise_for_status(st)
 
     def search(self, queries: ArrayLike, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``(distances, indices)`` of the ``k`` best rows for each query, as :func:`knn_search`."""
         fn = "KnnIndex.search"
-        h = self._h("search")
-        q = self._rows(queries, "search", "queries")
-        k = _as_int(k, fn, "k")
-        n = len(self)
-        if n == 0:
-            raise InvalidArgumentError(f"{fn}: the index is empty; add rows first")
-        k = _check_k(k, n, fn)
-        dist = np.empty((q.shape[0], k), dtype=self._dtype)
-        ind = np.empty((q.shape[0], k), dtype=_I64)
-        st = self._search(
-            h,
-            cbuf(q),
-            q.shape[0],
-            q.shape[1],
-            k,
-            cbuf_out(dist),
-            dist.size,
-            ffi.from_buffer("int64_t[]", ind, require_writable=True),
-            ind.size,
-        )
+        with self._own.borrow("search") as h:
+            q = self._rows(queries, "search", "queries")
+            k = _as_int(k, fn, "k")
+            n = self._count(h)
+            if n == 0:
+                raise InvalidArgumentError(f"{fn}: the index is empty; add rows first")
+            k = _check_k(k, n, fn)
+            dist = np.empty((q.shape[0], k), dtype=self._dtype)
+            ind = np.empty((q.shape[0], k), dtype=_I64)
+            st = self._search(
+                h,
+                cbuf(q),
+                q.shape[0],
+                q.shape[1],
+                k,
+                cbuf_out(dist),
+                dist.size,
+                ffi.from_buffer("int64_t[]", ind, require_writable=True),
+                ind.size,
+            )
         if st:
             raise_for_status(st)
         return dist, ind
 
-    def __len__(self) -> int:
+    def _count(self, h: Any) -> int:
         out = ffi.new("size_t *")
-        st = self._len(self._h("__len__"), out)
+        st = self._len(h, out)
         if st:
             raise_for_status(st)
         return int(out[0])
 
+    def __len__(self) -> int:
+        with self._own.borrow("__len__") as h:
+            return self._count(h)
+
     @property
     def closed(self) -> bool:
         """True after :meth:`close`."""
-        return self._handle is None
+        return self._own.closed
 
     def close(self) -> None:
         """Releases the native index (idempotent).
 
-        The handle is freed by its finalizer as soon as nothing uses it: right
-        away, or when a search still running in another thread returns.
+        Calls running in other threads finish first: the handle is freed right
+        away, or when the last of them returns. Afterwards every method raises
+        :class:`~ferrokit.ClosedError` (a ``ValueError``).
         """
-        self._handle = None
+        self._own.close()
 
     def __enter__(self) -> KnnIndex:
         return self
@@ -328,7 +328,10 @@ class KnnIndex:
         self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self.closed else f"{len(self)} rows"
+        try:
+            state = f"{len(self)} rows"
+        except ClosedError:
+            state = "closed"
         return f"KnnIndex(dim={self._dim}, metric={self._metric!r}, dtype={self._dtype}, {state})"
 
 

@@ -43,6 +43,7 @@ from ferrokit._buffers import (
     flat_view,
 )
 from ferrokit._errors import InvalidStateError, ShapeMismatchError, raise_for_status
+from ferrokit._handle import NativeHandle
 from ferrokit._native import ffi, lib
 
 __all__ = [
@@ -517,16 +518,18 @@ class MLP:
     def __init__(self, _handle: Any, *, _token: object = None) -> None:
         if _token is not _PRIVATE:
             raise TypeError("MLP: use MLP.from_sklearn(model) or MLP.load(path)")
-        self._h = ffi.gc(_handle, lib.fk_mlp_free)
+        self._own = NativeHandle(_handle, lib.fk_mlp_free, "MLP")
         info = ffi.new("fk_mlp_info *")
-        _check(lib.fk_mlp_get_info(self._h, info))
+        with self._own.borrow("__init__") as h:
+            _check(lib.fk_mlp_get_info(h, info))
+            classes = self._read_classes(h, int(info.label_kind), int(info.n_classes))
         self.dtype: np.dtype = F32 if info.dtype == lib.FK_DTYPE_F32 else F64
         self.task: str = {0: "regressor", 1: "classifier", 2: "multilabel"}[info.task]
         self.n_features_in_: int = int(info.n_features)
         self.n_outputs_: int = int(info.n_outputs)
         self.n_layers_: int = int(info.n_layers) + 1
         self._n_proba = int(info.n_proba_columns)
-        self.classes_: np.ndarray | None = self._read_classes(int(info.label_kind), int(info.n_classes))
+        self.classes_: np.ndarray | None = classes
         f32 = self.dtype == F32
         self._predict = lib.fk_mlp_predict_f32 if f32 else lib.fk_mlp_predict_f64
         self._proba = lib.fk_mlp_predict_proba_f32 if f32 else lib.fk_mlp_predict_proba_f64
@@ -535,23 +538,24 @@ class MLP:
         # What predict_proba's fast path needs, in one attribute lookup.
         self._fast = (self.dtype, self.n_features_in_, self._n_proba, self._proba, self._ctype)
 
-    def _read_classes(self, kind: int, n: int) -> np.ndarray | None:
+    @staticmethod
+    def _read_classes(h: Any, kind: int, n: int) -> np.ndarray | None:
         if kind == _LABELS_NONE:
             return None
         if kind in (_LABELS_INT, _LABELS_BOOL):
             a = np.empty(n, dtype=np.int64)
-            _check(lib.fk_mlp_classes_i64(self._h, cbuf_i64_out(a), n))
+            _check(lib.fk_mlp_classes_i64(h, cbuf_i64_out(a), n))
             return a.astype(bool) if kind == _LABELS_BOOL else a
         if kind == _LABELS_FLOAT:
             a = np.empty(n, dtype=np.float64)
-            _check(lib.fk_mlp_classes_f64(self._h, cbuf_f64_out(a), n))
+            _check(lib.fk_mlp_classes_f64(h, cbuf_f64_out(a), n))
             return a
         labels = []
         ln = ffi.new("size_t *")
         for i in range(n):
-            _check(lib.fk_mlp_class_label(self._h, i, _NULL, 0, ln))
+            _check(lib.fk_mlp_class_label(h, i, _NULL, 0, ln))
             buf = ffi.new("char[]", ln[0] + 1)
-            _check(lib.fk_mlp_class_label(self._h, i, buf, ln[0] + 1, ln))
+            _check(lib.fk_mlp_class_label(h, i, buf, ln[0] + 1, ln))
             labels.append(ffi.string(buf, ln[0]).decode("utf-8"))
         return np.array(labels)
 
@@ -622,21 +626,21 @@ class MLP:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the model file (format version 1, docs/mlp_format.md)."""
-        _check(lib.fk_mlp_save(self._handle("save"), os.fsencode(path)))
+        with self._own.borrow("save") as h:
+            _check(lib.fk_mlp_save(h, os.fsencode(path)))
 
     # ------------------------------------------------------------- lifetime
 
-    def _handle(self, fn: str) -> Any:
-        h = self._h
-        if h is None:
-            raise InvalidStateError(f"MLP.{fn}: the model is closed")
-        return h
-
     def close(self) -> None:
-        """Frees the native model now (idempotent)."""
-        h, self._h = self._h, None
-        if h is not None:
-            ffi.release(h)  # runs fk_mlp_free once and disarms the finalizer
+        """Frees the native model (idempotent). Calls running in other threads
+        finish first: the free happens when the last one returns. Afterwards
+        every method raises :class:`~ferrokit.ClosedError`."""
+        self._own.close()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._own.closed
 
     def __enter__(self) -> MLP:
         return self
@@ -645,7 +649,7 @@ class MLP:
         self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self._h is None else f"{self.n_features_in_} -> {self.n_outputs_}"
+        state = "closed" if self._own.closed else f"{self.n_features_in_} -> {self.n_outputs_}"
         return f"<ferrokit.nn.MLP {self.task} {self.dtype} {state}>"
 
     # -------------------------------------------------------------- predict
@@ -670,19 +674,28 @@ class MLP:
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, ``(n_samples, n_classes)``, as scikit-learn's
         ``predict_proba`` (binary: ``[1 - p, p]``; multilabel: one logistic
-        output per label). NaN in X gives NaN rows."""
+        output per label). Raises ``ValueError`` like scikit-learn for NaN or
+        infinite input, and :class:`~ferrokit.ClosedError` after :meth:`close`.
+
+        >>> import numpy as np, ferrokit as fk
+        >>> from sklearn.neural_network import MLPClassifier
+        >>> X = np.random.default_rng(0).normal(size=(40, 3)); y = (X[:, 0] > 0).astype(int)
+        >>> sk = MLPClassifier((4,), max_iter=20, random_state=0).fit(X, y)  # doctest: +SKIP
+        >>> fk.nn.MLP.from_sklearn(sk).predict_proba(X[:2]).shape  # doctest: +SKIP
+        (2, 2)
+        """
         # Fast path (a single sample costs about as much in Python as in the
         # kernel): a C-contiguous 2-D array of the model's dtype with the right
         # number of features goes straight to C, with as few Python operations
-        # as possible. Anything else -- other types, dtypes, shapes, strides
-        # (from_buffer refuses non-C-contiguous arrays), a misaligned buffer (C
-        # reports it), a closed model or a regressor -- takes the checked path
-        # below, which converts or explains.
+        # as possible. Anything else -- other types (DataFrames: their column
+        # names are checked), dtypes, shapes, strides (from_buffer refuses
+        # non-C-contiguous arrays), a misaligned buffer (C reports it), a
+        # closed model or a regressor -- takes the checked path below, which
+        # converts or explains. The handle is held for the native call.
         dt, nf, n_proba, fn, ct = self._fast
         if type(X) is _ndarray and X.dtype is dt:
             shape = X.shape
-            h = self._h
-            if len(shape) == 2 and shape[1] == nf and n_proba and h is not None:
+            if len(shape) == 2 and shape[1] == nf and n_proba:
                 try:
                     xb = _from_buffer(ct, X)
                 except ValueError:
@@ -690,39 +703,54 @@ class MLP:
                 if xb is not None:
                     n = shape[0]
                     out = _empty((n, n_proba), dt)
-                    st = fn(h, xb, n, nf, _from_buffer(ct, out, True), n * n_proba)
+                    own = self._own
+                    h = own.acquire("predict_proba")
+                    try:
+                        st = fn(h, xb, n, nf, _from_buffer(ct, out, True), n * n_proba)
+                    finally:
+                        own.release()
                     if not st:
                         return out
                     if st != _MISALIGNED:
                         raise_for_status(st)
-        h = self._handle("predict_proba")
-        if self._n_proba == 0:
-            raise InvalidStateError("MLP.predict_proba: the model is a regressor; use predict")
-        x = self._x(X, "predict_proba")
-        n = x.shape[0]
-        out = np.empty((n, self._n_proba), dtype=self.dtype)
-        _check(self._proba(h, _from_buffer(ct, x), n, x.shape[1], _from_buffer(ct, out, True), out.size))
+        with self._own.borrow("predict_proba") as h:
+            if self._n_proba == 0:
+                raise InvalidStateError("MLP.predict_proba: the model is a regressor; use predict")
+            x = self._x(X, "predict_proba")
+            n = x.shape[0]
+            out = np.empty((n, self._n_proba), dtype=self.dtype)
+            _check(self._proba(h, _from_buffer(ct, x), n, x.shape[1], _from_buffer(ct, out, True), out.size))
         return out
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predictions as scikit-learn's ``predict``: class labels (binary:
         ``p > 0.5``; multiclass: first argmax), a 0/1 indicator matrix for a
-        multilabel model, or regression values (1-D for a single output)."""
-        h = self._handle("predict")
-        x = self._x(X, "predict")
-        n = x.shape[0]
-        ct = self._ctype
-        if self.task == "regressor":
-            out = np.empty((n, self.n_outputs_), dtype=self.dtype)
-            _check(
-                self._predict(
-                    h, ffi.from_buffer(ct, x), n, x.shape[1], ffi.from_buffer(ct, out, True), out.size
+        multilabel model, or regression values (1-D for a single output).
+        Raises ``ValueError`` like scikit-learn for NaN or infinite input, and
+        :class:`~ferrokit.ClosedError` after :meth:`close`.
+
+        >>> import numpy as np, ferrokit as fk
+        >>> from sklearn.neural_network import MLPRegressor
+        >>> X = np.random.default_rng(0).normal(size=(40, 3)); y = X[:, 0]
+        >>> sk = MLPRegressor((4,), max_iter=20, random_state=0).fit(X, y)  # doctest: +SKIP
+        >>> fk.nn.MLP.from_sklearn(sk).predict(X[:2]).shape  # doctest: +SKIP
+        (2,)
+        """
+        with self._own.borrow("predict") as h:
+            x = self._x(X, "predict")
+            n = x.shape[0]
+            ct = self._ctype
+            if self.task == "regressor":
+                out = np.empty((n, self.n_outputs_), dtype=self.dtype)
+                _check(
+                    self._predict(
+                        h, ffi.from_buffer(ct, x), n, x.shape[1], ffi.from_buffer(ct, out, True), out.size
+                    )
                 )
-            )
-            return out.ravel() if self.n_outputs_ == 1 else out
-        shape = (n, self.n_outputs_) if self.task == "multilabel" else (n,)
-        idx = np.empty(shape, dtype=np.int64)
-        _check(self._classes_fn(h, ffi.from_buffer(ct, x), n, x.shape[1], cbuf_i64_out(idx), idx.size))
+                return out.ravel() if self.n_outputs_ == 1 else out
+            shape = (n, self.n_outputs_) if self.task == "multilabel" else (n,)
+            idx = np.empty(shape, dtype=np.int64)
+            _check(self._classes_fn(h, ffi.from_buffer(ct, x), n, x.shape[1], cbuf_i64_out(idx), idx.size))
         if self.task == "multilabel":
             return idx
         assert self.classes_ is not None
