@@ -5,6 +5,7 @@
 //! the number of threads (fixed-size blocks, reductions combined in a fixed tree).
 
 pub mod blocks;
+pub mod checksum;
 pub mod dot;
 pub mod error;
 pub mod float;
@@ -18,4 +19,5 @@ pub mod simd;
 pub mod stats;
 
 pub use error::{Error, Result};
+pub mod model;
 pub mod nn;

@@ -804,33 +804,7 @@ pub enum AnyMlp {
 
 // ------------------------------------------------------------------ file format
 
-/// CRC-32 (IEEE 802.3, the one of zlib and PNG).
-pub fn crc32(data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut t = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut j = 0;
-            while j < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                j += 1;
-            }
-            t[i] = c;
-            i += 1;
-        }
-        t
-    };
-    let mut c = !0u32;
-    for &b in data {
-        c = TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
-    }
-    !c
-}
+pub use crate::checksum::crc32;
 
 struct Reader<'a> {
     buf: &'a [u8],

@@ -1,0 +1,479 @@
+//! A fitted pipeline (preprocessing steps + a final estimator) loaded from a
+//! model file (`docs/model_format.md`), for inference.
+//!
+//! A [`Model`] is immutable after loading and `Send + Sync`: any number of
+//! threads may predict with one model at the same time. Loading never runs
+//! code from the file and never trusts it (see [`format`]). Old MLP files
+//! (`docs/mlp_format.md`) load too, as a one-step model.
+//!
+//! Input is row-major `n_rows × n_features`, `f32` or `f64`. Every step
+//! computes what the scikit-learn estimator computes; with `f32` input each
+//! preprocessing operation's result is rounded to `f32` (as numpy's in-place
+//! operations on a float32 array do) and the final estimator computes in
+//! `f64`, like scikit-learn with float64 weights.
+//!
+//! ```
+//! use ferrokit_core::model::format::{write, Block, Value};
+//! use ferrokit_core::model::{kind, Model, ModelTask};
+//! // StandardScaler + LinearRegression on 2 features, written by hand.
+//! let bytes = write(&[
+//!     Block::new(kind::META)
+//!         .with("input", Value::I64(vec![0]))
+//!         .with("n_features", Value::I64(vec![2])),
+//!     Block::new(kind::STANDARD_SCALER)
+//!         .with("n_features", Value::I64(vec![2]))
+//!         .with("mean", Value::F64(vec![1.0, 2.0]))
+//!         .with("scale", Value::F64(vec![2.0, 4.0])),
+//!     Block::new(kind::LINEAR_REGRESSOR)
+//!         .with("n_features", Value::I64(vec![2]))
+//!         .with("n_outputs", Value::I64(vec![1]))
+//!         .with("coef", Value::F64(vec![1.0, 1.0]))
+//!         .with("intercept", Value::F64(vec![0.5])),
+//! ]);
+//! let m = Model::from_bytes(&bytes).unwrap();
+//! assert_eq!(m.info().task, ModelTask::Regressor);
+//! let mut out = [0.0f64; 1];
+//! m.predict(&[3.0f64, 6.0], 1, &mut out).unwrap();
+//! assert_eq!(out[0], 1.0 + 1.0 + 0.5);
+//! ```
+
+mod build;
+pub mod format;
+mod heads;
+mod steps;
+#[cfg(test)]
+mod tests;
+
+pub use build::{kind, kind_name};
+pub use heads::{KnnWeights, ProbaRule};
+pub use steps::Norm;
+
+pub use crate::nn::mlp::Labels;
+use crate::nn::mlp::{AnyMlp, Dense, Mlp, Task, MAGIC as MLP_MAGIC};
+use crate::{Error, Result};
+use heads::{argmax, Head, KnnTarget};
+use steps::{check_input, Accept, Step, Work};
+
+/// Element types a model accepts as input (and writes as output).
+pub trait ModelFloat: crate::neighbors::KnnFloat {
+    #[doc(hidden)]
+    const IS_F32: bool;
+}
+impl ModelFloat for f32 {
+    const IS_F32: bool = true;
+}
+impl ModelFloat for f64 {
+    const IS_F32: bool = false;
+}
+
+/// What a model takes as input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// Rows of numbers.
+    Numeric = 0,
+    /// Documents (UTF-8 strings); not produced by this version yet.
+    Text = 1,
+}
+
+/// What a model predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelTask {
+    /// Real values ([`Model::predict`]).
+    Regressor = 0,
+    /// One class per row ([`Model::predict_classes`]).
+    Classifier = 1,
+    /// A 0/1 indicator per label ([`Model::predict_classes`]).
+    Multilabel = 2,
+    /// A pipeline of transformers only ([`Model::transform`]).
+    Transformer = 3,
+    /// NearestNeighbors: only [`Model::kneighbors`].
+    Neighbors = 4,
+}
+
+/// The outputs a model can compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Predict,
+    PredictProba,
+    DecisionFunction,
+    Transform,
+    KNeighbors,
+}
+
+/// A model's description: input, task, widths of every output, labels.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    pub input: InputKind,
+    pub task: ModelTask,
+    /// Columns of the input.
+    pub n_features: usize,
+    /// Columns of `predict`: 1 for a classifier (one class index per row), the
+    /// number of targets of a regressor, labels of a multilabel model, columns
+    /// of `transform` for a transformer, `n_neighbors` for NearestNeighbors.
+    pub n_outputs: usize,
+    /// scikit-learn returns `predict` as a 1-D array (one-target regressors
+    /// fitted on 1-D `y`; classifiers always).
+    pub predict_1d: bool,
+    /// Columns of `predict_proba` (0: not available).
+    pub n_proba: usize,
+    /// Columns of `decision_function` (0: not available; 1: binary, returned 1-D).
+    pub n_decision: usize,
+    /// Columns of `transform` (0: not available).
+    pub n_transform: usize,
+    /// Default `k` of `kneighbors` (0: not available).
+    pub n_neighbors: usize,
+    /// Class labels (empty for regressors and transformers).
+    pub labels: Labels,
+    /// `feature_names_in_` (empty when fitted without names).
+    pub feature_names: Vec<String>,
+    /// Every step and the final estimator, as `block i (kind "name")`.
+    pub steps: Vec<String>,
+}
+
+impl ModelInfo {
+    /// True when the model computes `o`.
+    pub fn has(&self, o: Output) -> bool {
+        match o {
+            Output::Predict => !matches!(self.task, ModelTask::Transformer | ModelTask::Neighbors),
+            Output::PredictProba => self.n_proba > 0,
+            Output::DecisionFunction => self.n_decision > 0,
+            Output::Transform => self.n_transform > 0,
+            Output::KNeighbors => self.n_neighbors > 0,
+        }
+    }
+}
+
+/// A loaded pipeline. Immutable; `Send + Sync`.
+#[derive(Debug, Clone)]
+pub struct Model {
+    info: ModelInfo,
+    steps: Vec<(String, Step)>,
+    head_name: String,
+    head: Head,
+}
+
+fn mlp_f64(m: Mlp<f32>) -> Result<Mlp<f64>> {
+    let layers = m
+        .layers()
+        .iter()
+        .map(|l| Dense {
+            coef: l.coef.iter().map(|&v| v as f64).collect(),
+            intercept: l.intercept.iter().map(|&v| v as f64).collect(),
+        })
+        .collect();
+    Mlp::new(
+        m.sizes().to_vec(),
+        layers,
+        m.hidden(),
+        m.output(),
+        m.task(),
+        m.labels().clone(),
+    )
+}
+
+impl Model {
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        input: InputKind,
+        n_features: usize,
+        feature_names: Vec<String>,
+        steps: Vec<(String, Step)>,
+        head_name: String,
+        head: Head,
+        labels: Labels,
+        ravel: bool,
+        width: usize,
+    ) -> Model {
+        let mut names: Vec<String> = steps.iter().map(|(n, _)| n.clone()).collect();
+        if !matches!(head, Head::Transform) {
+            names.push(head_name.clone());
+        }
+        let info = build::info_of(
+            input,
+            n_features,
+            feature_names,
+            &head,
+            labels,
+            ravel,
+            width,
+            names,
+        );
+        Model {
+            info,
+            steps,
+            head_name,
+            head,
+        }
+    }
+
+    /// Parses and validates a model file image (this format or the MLP
+    /// format). Errors: `InvalidFormat` (wrong magic, truncated, corrupted,
+    /// checksum, inconsistent), `UnsupportedVersion` (naming both versions).
+    pub fn from_bytes(buf: &[u8]) -> Result<Model> {
+        if buf.len() >= 5 && buf[..5] == MLP_MAGIC[..5] {
+            return Ok(build::from_mlp(match AnyMlp::from_bytes(buf)? {
+                AnyMlp::F64(m) => m,
+                AnyMlp::F32(m) => mlp_f64(m)?,
+            }));
+        }
+        build::build(&format::parse(buf)?)
+    }
+
+    /// Reads a model file. Errors as [`Model::from_bytes`], plus `Io`.
+    pub fn load(path: &std::path::Path) -> Result<Model> {
+        let buf = std::fs::read(path)
+            .map_err(|e| Error::Io(format!("model file {}: {e}", path.display())))?;
+        Model::from_bytes(&buf).map_err(|e| match e {
+            Error::InvalidFormat(m) => Error::InvalidFormat(format!("{}: {m}", path.display())),
+            e => e,
+        })
+    }
+
+    /// The model's description.
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Checks `x`, converts it to the work buffer and runs every
+    /// preprocessing step (each validating its input like scikit-learn), then
+    /// validates the final estimator's input.
+    fn prepare<T: ModelFloat>(&self, fn_name: &str, x: &[T], n_rows: usize) -> Result<Work> {
+        let nf = self.info.n_features;
+        let want = n_rows.checked_mul(nf).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{fn_name}: {n_rows} rows overflow the address space"
+            ))
+        })?;
+        if x.len() != want {
+            return Err(Error::LengthMismatch(format!(
+                "{fn_name}: x has {} values, expected {n_rows} rows x {nf} features = {want}",
+                x.len()
+            )));
+        }
+        let mut w = Work {
+            data: x.iter().map(|v| v.to_f64()).collect(),
+            cols: nf,
+            f32: T::IS_F32,
+        };
+        for (name, s) in &self.steps {
+            check_input(&w.data, s.accept(), &format!("{fn_name}: {name}"))?;
+            s.apply(&mut w);
+        }
+        if !matches!(self.head, Head::Transform) {
+            check_input(
+                &w.data,
+                Accept::Finite,
+                &format!("{fn_name}: {}", self.head_name),
+            )?;
+        }
+        Ok(w)
+    }
+
+    fn unavailable(&self, fn_name: &str, hint: &str) -> Error {
+        Error::InvalidState(format!(
+            "{fn_name}: not available for this model ({}, final step {}){hint}",
+            match self.info.task {
+                ModelTask::Regressor => "a regressor",
+                ModelTask::Classifier => "a classifier",
+                ModelTask::Multilabel => "a multilabel classifier",
+                ModelTask::Transformer => "a transformer pipeline",
+                ModelTask::Neighbors => "a nearest-neighbours index",
+            },
+            self.head_name
+        ))
+    }
+
+    fn check_out(fn_name: &str, got: usize, rows: usize, cols: usize) -> Result<()> {
+        if Some(got) != rows.checked_mul(cols) {
+            return Err(Error::LengthMismatch(format!(
+                "{fn_name}: out has {got} values, expected {rows} rows x {cols} = {}",
+                rows.saturating_mul(cols)
+            )));
+        }
+        Ok(())
+    }
+
+    fn write<T: ModelFloat>(src: &[f64], out: &mut [T]) {
+        for (o, &v) in out.iter_mut().zip(src) {
+            *o = T::from_f64(v);
+        }
+    }
+
+    /// Regression values, `n_rows × n_outputs` (regressors only; classifiers
+    /// use [`Model::predict_classes`]).
+    pub fn predict<T: ModelFloat>(&self, x: &[T], n_rows: usize, out: &mut [T]) -> Result<()> {
+        let name = "model_predict";
+        if self.info.task != ModelTask::Regressor {
+            let hint = if matches!(
+                self.info.task,
+                ModelTask::Classifier | ModelTask::Multilabel
+            ) {
+                "; use predict_classes"
+            } else {
+                ""
+            };
+            return Err(self.unavailable(name, hint));
+        }
+        let n_out = self.info.n_outputs;
+        Self::check_out(name, out.len(), n_rows, n_out)?;
+        let w = self.prepare(name, x, n_rows)?;
+        let mut res = vec![0.0f64; n_rows * n_out];
+        match &self.head {
+            Head::Linear(l) => l.decision(&w.data, n_rows, &mut res),
+            Head::Mlp(m) => m.forward(&w.data, n_rows, w.cols, &mut res)?,
+            Head::Knn(k) => k.values(&w, n_rows, &mut res)?,
+            Head::Transform => unreachable!(),
+        }
+        Self::write(&res, out);
+        Ok(())
+    }
+
+    /// Predicted classes as indices into [`ModelInfo::labels`] (`n_rows`
+    /// values), or for a multilabel model the 0/1 indicators
+    /// (`n_rows × n_outputs`). Rules as scikit-learn: binary decision `> 0`
+    /// (probability `> 0.5`), multiclass first maximum.
+    pub fn predict_classes<T: ModelFloat>(
+        &self,
+        x: &[T],
+        n_rows: usize,
+        out: &mut [i64],
+    ) -> Result<()> {
+        let name = "model_predict_classes";
+        if !matches!(
+            self.info.task,
+            ModelTask::Classifier | ModelTask::Multilabel
+        ) {
+            return Err(self.unavailable(name, "; use predict"));
+        }
+        Self::check_out(name, out.len(), n_rows, self.info.n_outputs)?;
+        let w = self.prepare(name, x, n_rows)?;
+        match &self.head {
+            Head::Linear(l) => {
+                let mut d = vec![0.0f64; n_rows * l.n_dec];
+                l.decision(&w.data, n_rows, &mut d);
+                if l.n_dec == 1 {
+                    for (o, &v) in out.iter_mut().zip(&d) {
+                        *o = (v > 0.0) as i64;
+                    }
+                } else {
+                    for (o, r) in out.iter_mut().zip(d.chunks_exact(l.n_dec)) {
+                        *o = argmax(r, l.last_argmax) as i64;
+                    }
+                }
+            }
+            Head::Mlp(m) => m.predict_class(&w.data, n_rows, w.cols, out)?,
+            Head::Knn(k) => {
+                let KnnTarget::Classes { n_classes, .. } = k.target else {
+                    unreachable!()
+                };
+                let mut p = vec![0.0f64; n_rows * n_classes];
+                k.proba(&w, n_rows, &mut p)?;
+                for (o, r) in out.iter_mut().zip(p.chunks_exact(n_classes)) {
+                    *o = argmax(r, false) as i64;
+                }
+            }
+            Head::Transform => unreachable!(),
+        }
+        Ok(())
+    }
+
+    /// Class probabilities, `n_rows × n_proba` (binary: `[1 - p, p]`).
+    pub fn predict_proba<T: ModelFloat>(
+        &self,
+        x: &[T],
+        n_rows: usize,
+        out: &mut [T],
+    ) -> Result<()> {
+        let name = "model_predict_proba";
+        let cols = self.info.n_proba;
+        if cols == 0 {
+            return Err(self.unavailable(name, ""));
+        }
+        Self::check_out(name, out.len(), n_rows, cols)?;
+        let w = self.prepare(name, x, n_rows)?;
+        let mut res = vec![0.0f64; n_rows * cols];
+        match &self.head {
+            Head::Linear(l) => {
+                let mut d = vec![0.0f64; n_rows * l.n_dec];
+                l.decision(&w.data, n_rows, &mut d);
+                l.proba_from(&d, &mut res);
+            }
+            Head::Mlp(m) if m.task() == Task::Multilabel => {
+                m.forward(&w.data, n_rows, w.cols, &mut res)?
+            }
+            Head::Mlp(m) => m.predict_proba(&w.data, n_rows, w.cols, &mut res)?,
+            Head::Knn(k) => k.proba(&w, n_rows, &mut res)?,
+            Head::Transform => unreachable!(),
+        }
+        Self::write(&res, out);
+        Ok(())
+    }
+
+    /// Decision values, `n_rows × n_decision` (linear classifiers).
+    pub fn decision_function<T: ModelFloat>(
+        &self,
+        x: &[T],
+        n_rows: usize,
+        out: &mut [T],
+    ) -> Result<()> {
+        let name = "model_decision_function";
+        let cols = self.info.n_decision;
+        let Head::Linear(l) = &self.head else {
+            return Err(self.unavailable(name, ""));
+        };
+        if cols == 0 {
+            return Err(self.unavailable(name, ""));
+        }
+        Self::check_out(name, out.len(), n_rows, cols)?;
+        let w = self.prepare(name, x, n_rows)?;
+        let mut res = vec![0.0f64; n_rows * cols];
+        l.decision(&w.data, n_rows, &mut res);
+        Self::write(&res, out);
+        Ok(())
+    }
+
+    /// The preprocessed rows, `n_rows × n_transform` (transformer pipelines).
+    pub fn transform<T: ModelFloat>(&self, x: &[T], n_rows: usize, out: &mut [T]) -> Result<()> {
+        let name = "model_transform";
+        let cols = self.info.n_transform;
+        if cols == 0 {
+            return Err(self.unavailable(name, ""));
+        }
+        Self::check_out(name, out.len(), n_rows, cols)?;
+        let w = self.prepare(name, x, n_rows)?;
+        Self::write(&w.data, out);
+        Ok(())
+    }
+
+    /// The `k` nearest training rows of each row (NearestNeighbors):
+    /// distances (`n_rows × k`, ascending) and their row indices.
+    pub fn kneighbors<T: ModelFloat>(
+        &self,
+        x: &[T],
+        n_rows: usize,
+        k: usize,
+        distances: &mut [T],
+        indices: &mut [i64],
+    ) -> Result<()> {
+        let name = "model_kneighbors";
+        let Head::Knn(knn) = &self.head else {
+            return Err(self.unavailable(name, ""));
+        };
+        if self.info.n_neighbors == 0 {
+            return Err(self.unavailable(name, ""));
+        }
+        Self::check_out(name, distances.len(), n_rows, k)?;
+        Self::check_out(name, indices.len(), n_rows, k)?;
+        let w = self.prepare(name, x, n_rows)?;
+        let (d, i) = knn.search(&w, n_rows, k)?;
+        Self::write(&d, distances);
+        indices.copy_from_slice(&i);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Model>();
+};
