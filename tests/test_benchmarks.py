@@ -77,3 +77,28 @@ def test_readme_table_script_imports_the_suites() -> None:
         timeout=60,
     )
     assert r.returncode == 1 and "no benchmark results" in r.stderr
+
+
+def test_chart_is_written_for_a_suite_with_chart_groups(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from ferrokit.benchmarks import charts
+
+    groups = [
+        ("dot n=1e7\n2 thread(s)", {"ferrokit": 0.005, "numpy": 0.006}),
+        ("normalize", {"ferrokit": 0.004, "numpy": 0.012, "nan case": float("nan")}),
+    ]
+    path = tmp_path / "x.png"
+    assert charts.draw("seed", "test machine, 2 thread(s)", groups, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not charts.draw("seed", "nothing", [("empty", {})], tmp_path / "y.png")
+    # From a suite's JSON: the seed suite's chart_groups.
+    data = {
+        "meta": {"cpu": "test cpu", "load average": "1.00 1.00 1.00"},
+        "results": [
+            {"n": 10, "threads": 1, "dot_product": {"ferrokit": 1e-6, "numpy": 2e-6}, "normalize": {}},
+            {"n": 10, "threads": 2, "dot_product": {"ferrokit": 1e-6}, "normalize": {"numpy": 1e-6}},
+        ],
+    }
+    (tmp_path / "seed.json").write_text(__import__("json").dumps(data))
+    assert charts.chart_suite("seed", tmp_path) == tmp_path / "seed.png"
+    assert charts.chart_suite("nn", tmp_path) is None  # no nn.json

@@ -11,7 +11,10 @@ One module per suite, listed in :data:`SUITES`. A suite module
   list of ``{"goal", "ratio", "required", "met"}`` if it has goals) and
   returns 0;
 - optionally ``readme_lines(data: dict) -> list[str]``: the Markdown table
-  that ``benchmarks/readme_table.py`` puts into the README for that JSON.
+  that ``benchmarks/readme_table.py`` puts into the README for that JSON;
+- optionally ``chart_groups(data: dict) -> (subtitle, groups)``: the bars of
+  its PNG chart (see :mod:`ferrokit.benchmarks.charts`), written after the run
+  as ``<out_dir>/<name>.png``.
 
 To add a suite: write the module (shared helpers such as ``interleaved`` are in
 :mod:`ferrokit.benchmarks.common`) and append its name to :data:`SUITES`;
@@ -50,6 +53,8 @@ def run(quick: bool = False, out_dir: str = "bench-results", suites: list[str] |
         ...
         ValueError: unknown benchmark suite(s) ['no-such-suite']; known: seed, ...
     """
+    from ferrokit.benchmarks.charts import chart_suite
+
     unknown = sorted(set(suites or []) - set(SUITES))
     if unknown:
         raise ValueError(f"unknown benchmark suite(s) {unknown}; known: {', '.join(SUITES)}")
@@ -64,4 +69,7 @@ def run(quick: bool = False, out_dir: str = "bench-results", suites: list[str] |
             continue
         print(f"\n===== suite: {name} =====")
         status |= mod.run(quick=quick, out_dir=out_dir)
+        chart = chart_suite(name, out_dir)
+        if chart is not None:
+            print(f"wrote {chart}")
     return status

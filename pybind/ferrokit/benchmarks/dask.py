@@ -250,3 +250,33 @@ def readme_lines(data: dict[str, Any]) -> list[str]:
             f"{fmt_time(r['dask_array_fit_s'])} | {r['ratio']:.2f}x |"
         )
     return lines
+
+
+def chart_groups(data: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, float]]]]:
+    """The chart of ``dask.json``: fit and fit_transform against dask_ml and dask.array."""
+    from ferrokit.benchmarks.charts import machine_line
+
+    m, t, d = data["machine"], data["median_s"], data["data"]
+    groups = [
+        (
+            "fit",
+            {
+                "ferrokit": t["ferrokit fit"],
+                "dask_ml": t["dask_ml fit"],
+                "dask.array": t["dask.array mean/std"],
+            },
+        ),
+        (
+            "fit_transform\n.sum()",
+            {
+                "ferrokit": t["ferrokit fit_transform.sum"],
+                "dask_ml": t["dask_ml fit_transform.sum"],
+                "dask.array": t["dask.array fit_transform.sum"],
+            },
+        ),
+    ]
+    load = " ".join(str(v) for v in m.get("load average", []))
+    sub = (
+        machine_line(m["cpu"], "2 workers x 1", load) + f"; data {tuple(d['shape'])} in {d['chunks']} chunks"
+    )
+    return sub, groups

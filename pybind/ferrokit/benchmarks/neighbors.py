@@ -456,3 +456,26 @@ def readme_lines(data: dict[str, Any]) -> list[str]:
             + ".",
         ]
     return lines
+
+
+def chart_groups(data: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, float]]]]:
+    """The chart of ``neighbors.json``: the query batch and single queries, one
+    group per metric, ferrokit's index first."""
+    from ferrokit.benchmarks.charts import machine_line
+
+    m = data["meta"]
+    groups = []
+    for part, title in (("batch", m["problem"].split(",")[-2].strip()), ("single", "1 query")):
+        table = data["results"].get(part, {})
+        for tag in ("L2", "IP"):
+            t = {k: v for k, v in table.items() if k.endswith(tag) or k.endswith(f"{tag} 1 thread")}
+            t = {k: t[k] for k in sorted(t, key=lambda k: (not k.startswith("ferrokit KnnIndex"), k))}
+            if tag == "L2":
+                t.update({k: v for k, v in table.items() if "NearestNeighbors" in k})
+            if t:
+                groups.append((f"{title}\n{tag}", t))
+    best = m.get("faiss best OPENBLAS_CORETYPE")
+    sub = machine_line(m["cpu"], m["threads"], m.get("load average")) + f"; {m['problem']}"
+    if best:
+        sub += f"; faiss at OPENBLAS_CORETYPE={best}"
+    return sub, groups

@@ -237,3 +237,14 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     )
     print(f"\nwrote {out / 'nn.json'}")
     return 0
+
+
+def chart_groups(data: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, float]]]]:
+    """The chart of ``nn.json``: every kernel at the default thread count."""
+    from ferrokit.benchmarks.charts import machine_line
+
+    m = data["meta"]
+    default = str(m.get("default threads", 2))
+    res = data["results"].get(default) or next(iter(data["results"].values()))
+    groups = [(key.replace("_", " "), dict(cases)) for key, cases in res.items()]
+    return machine_line(m["cpu"], default, m.get("load average")), groups

@@ -314,3 +314,22 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     )
     print(f"\nwrote {out / 'preprocessing.json'}")
     return 0
+
+
+def chart_groups(data: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, float]]]]:
+    """The chart of ``preprocessing.json``: every estimator's fit_transform and
+    transform at the default thread count."""
+    from ferrokit.benchmarks.charts import machine_line
+
+    m = data["meta"]
+    default = m.get("default threads", 2)
+    groups = []
+    for r in data["results"]:
+        if r["threads"] != default:
+            continue
+        for name in ESTIMATORS:
+            for op in ("fit_transform", "transform"):
+                t = r[name][op]
+                groups.append((f"{name}\n{op}", {k: t[k] for k in ("ferrokit", "scikit-learn", "numpy")}))
+    sub = machine_line(m["cpu"], default, m.get("load average")) + f"; data {m['data']}"
+    return sub, groups

@@ -246,40 +246,6 @@ def print_report(
         )
 
 
-def write_chart(results: list[Timing], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: no chart written")
-        return False
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for ax, fn in zip(axes, ("dot_product", "normalize"), strict=False):
-        labels, values = [], []
-        for r in results:
-            ref = r[fn]["numpy"]
-            for impl, t in r[fn].items():
-                if impl == "numpy":
-                    continue
-                labels.append(f"{impl}\nn={r['n']:.0e} t={r['threads']}")
-                values.append(ref / t)
-        ax.barh(
-            range(len(values)),
-            values,
-            color=["tab:orange" if "ferrokit" in s else "tab:gray" for s in labels],
-        )
-        ax.set_yticks(range(len(values)), labels, fontsize=6)
-        ax.axvline(1.0, color="k", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_xlabel("speed-up vs numpy (log scale, >1 is faster)")
-        ax.set_title(fn)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return True
-
-
 def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     """The seed functions against pure Python, numpy and the PyO3 tutorial build."""
     pyo3 = _load_pyo3()
@@ -291,6 +257,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
         else os.cpu_count(),
         "simd level": fk.simd_level(),
         "default threads": fk.get_num_threads(),
+        "load average": " ".join(f"{v:.2f}" for v in os.getloadavg()),
         "ferrokit": fk.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
@@ -312,6 +279,24 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
             indent=2,
         )
     )
-    chart = write_chart(results, out / "seed.png")
-    print(f"\nwrote {out / 'seed.json'}" + (f" and {out / 'seed.png'}" if chart else ""))
+    print(f"\nwrote {out / 'seed.json'}")
     return 0
+
+
+def chart_groups(data: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, float]]]]:
+    """The chart of ``seed.json``: the 1e7-element calls at each thread count
+    (the largest size; smaller ones are in the README table), and the busy-core
+    and interleaved cases when present."""
+    from ferrokit.benchmarks.charts import machine_line
+
+    m = data["meta"]
+    n_max = max(r["n"] for r in data["results"])
+    groups = []
+    for fn in ("dot_product", "normalize"):
+        for r in data["results"]:
+            if r["n"] == n_max:
+                t = dict(r[fn])
+                t = {k: t[k] for k in sorted(t, key=lambda k: (not k.startswith("ferrokit"), k))}
+                groups.append((f"{fn} n={n_max:.0e}\n{r['threads']} thread(s)", t))
+    threads = sorted({r["threads"] for r in data["results"]})
+    return machine_line(m["cpu"], " and ".join(map(str, threads)), m.get("load average")), groups
