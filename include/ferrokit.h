@@ -20,7 +20,7 @@
  Version of the C ABI. Bumped on any incompatible change to an existing
  function, type or status number; the header carries the same value.
  */
-#define FK_ABI_VERSION 2
+#define FK_ABI_VERSION 3
 
 /*
  Squared euclidean distance `Σ (a_i − b_i)²`; smallest first.
@@ -486,6 +486,23 @@ fk_status fk_knn_index_search_f32(const fk_knn_index_f32 *index,
 fk_status fk_knn_index_len_f32(const fk_knn_index_f32 *index, size_t *out);
 
 /*
+ Copies rows `start .. start + n_rows` of the index (as added, row-major)
+ into `out`, whose length `n_out` must be `n_rows * dim`
+ (`FK_ERR_LENGTH_MISMATCH`); rows outside the index give
+ `FK_ERR_INVALID_ARGUMENT`. Rows are only ever appended, so a range read
+ after `fk_knn_index_len_f32` stays valid while other threads add rows.
+ Thread-safe (waits for a running add). With `n_rows == 0`, `out` may be NULL.
+
+ # Safety
+ `index` must be a live handle; `out` must point to `n_out` writable floats.
+ */
+fk_status fk_knn_index_rows_f32(const fk_knn_index_f32 *index,
+                                size_t start,
+                                size_t n_rows,
+                                float *out,
+                                size_t n_out);
+
+/*
  Frees an index; NULL is accepted and ignored. The handle must not be used
  afterwards, nor by another thread during this call.
 
@@ -536,6 +553,18 @@ fk_status fk_knn_index_search_f64(const fk_knn_index_f64 *index,
  As `fk_knn_index_len_f32`.
  */
 fk_status fk_knn_index_len_f64(const fk_knn_index_f64 *index, size_t *out);
+
+/*
+ Float64 version of `fk_knn_index_rows_f32`.
+
+ # Safety
+ As `fk_knn_index_rows_f32`, with doubles.
+ */
+fk_status fk_knn_index_rows_f64(const fk_knn_index_f64 *index,
+                                size_t start,
+                                size_t n_rows,
+                                double *out,
+                                size_t n_out);
 
 /*
  Float64 version of `fk_knn_index_free_f32`.
@@ -779,6 +808,20 @@ fk_status fk_mlp_load_bytes(const uint8_t *data, size_t n, fk_mlp **out);
  `model` must be a live handle; `path` a NUL-terminated string.
  */
 fk_status fk_mlp_save(const fk_mlp *model, const char *path);
+
+/*
+ Writes the model's file image (the bytes `fk_mlp_save` would write, which
+ `fk_mlp_load_bytes` reads back) into `buf`. `*len` receives the image size
+ in bytes. Query the size first with `buf == NULL, cap == 0` (then nothing
+ else is written); a `cap` smaller than the image gives
+ `FK_ERR_LENGTH_MISMATCH` and writes nothing (no partial image). A model
+ never changes, so the size queried stays valid. Thread-safe.
+
+ # Safety
+ `model` must be a live handle; `buf` valid for `cap` bytes (or NULL with
+ `cap == 0`); `len` must point to a writable `size_t`.
+ */
+fk_status fk_mlp_save_bytes(const fk_mlp *model, uint8_t *buf, size_t cap, size_t *len);
 
 /*
  Frees a model handle. NULL is accepted and does nothing. The handle must

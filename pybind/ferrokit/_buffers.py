@@ -12,6 +12,7 @@ Rules (DESIGN.md):
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -201,3 +202,25 @@ def cbuf_f64_out(arr: np.ndarray) -> Any:
 def cbytes(data: bytes) -> Any:
     """A ``const uint8_t *`` view of a bytes object (no copy)."""
     return ffi.from_buffer("uint8_t[]", data)
+
+
+def cpath(path: Any, fn: str, arg: str = "path") -> bytes:
+    """A file name for C: ``str``, ``bytes`` or any ``os.PathLike`` as the
+    NUL-terminated bytes of ``os.fsencode``. ``ValueError`` for an embedded NUL
+    byte (C would silently cut the name there), ``TypeError`` for other types.
+
+    >>> import pathlib
+    >>> cpath(pathlib.Path("model.fkmlp"), "MLP.save")
+    b'model.fkmlp'
+    """
+    try:
+        raw = os.fsencode(path)
+    except TypeError:
+        raise TypeError(
+            f"{fn}: {arg} must be a str, bytes or os.PathLike, got {type(path).__name__}"
+        ) from None
+    if b"\0" in raw:
+        raise ValueError(f"{fn}: {arg} contains an embedded null byte: {path!r}")
+    if not raw:
+        raise ValueError(f"{fn}: {arg} is empty")
+    return raw

@@ -1,6 +1,6 @@
 /* cffi declarations of ferrokit, generated with include/ferrokit.h; do not edit. */
 
-#define FK_ABI_VERSION 2
+#define FK_ABI_VERSION 3
 
 #define FK_METRIC_SQEUCLIDEAN 0
 
@@ -161,6 +161,12 @@ fk_status fk_knn_index_search_f32(const fk_knn_index_f32 *index,
 
 fk_status fk_knn_index_len_f32(const fk_knn_index_f32 *index, size_t *out);
 
+fk_status fk_knn_index_rows_f32(const fk_knn_index_f32 *index,
+                                size_t start,
+                                size_t n_rows,
+                                float *out,
+                                size_t n_out);
+
 void fk_knn_index_free_f32(fk_knn_index_f32 *index);
 
 fk_status fk_knn_index_new_f64(size_t dim, int32_t metric, fk_knn_index_f64 **out);
@@ -181,6 +187,12 @@ fk_status fk_knn_index_search_f64(const fk_knn_index_f64 *index,
                                   size_t n_out_indices);
 
 fk_status fk_knn_index_len_f64(const fk_knn_index_f64 *index, size_t *out);
+
+fk_status fk_knn_index_rows_f64(const fk_knn_index_f64 *index,
+                                size_t start,
+                                size_t n_rows,
+                                double *out,
+                                size_t n_out);
 
 void fk_knn_index_free_f64(fk_knn_index_f64 *index);
 
@@ -291,6 +303,8 @@ fk_status fk_mlp_load(const char *path, fk_mlp **out);
 fk_status fk_mlp_load_bytes(const uint8_t *data, size_t n, fk_mlp **out);
 
 fk_status fk_mlp_save(const fk_mlp *model, const char *path);
+
+fk_status fk_mlp_save_bytes(const fk_mlp *model, uint8_t *buf, size_t cap, size_t *len);
 
 void fk_mlp_free(fk_mlp *model);
 

@@ -226,6 +226,7 @@ class KnnIndex:
         self._add = getattr(lib, f"fk_knn_index_add_{sfx}")
         self._search = getattr(lib, f"fk_knn_index_search_{sfx}")
         self._len = getattr(lib, f"fk_knn_index_len_{sfx}")
+        self._get_rows = getattr(lib, f"fk_knn_index_rows_{sfx}")
         out = ffi.new(f"fk_knn_index_{sfx} **")
         st = getattr(lib, f"fk_knn_index_new_{sfx}")(dim, m, out)
         if st:
@@ -307,6 +308,31 @@ class KnnIndex:
         with self._own.borrow("__len__") as h:
             return self._count(h)
 
+    def rows(self) -> np.ndarray:
+        """A copy of every row added so far, ``(len(index), dim)``, in the
+        index dtype, exactly as stored (the order of addition).
+
+        >>> import numpy as np, ferrokit as fk
+        >>> index = fk.neighbors.KnnIndex(2, dtype=np.float64)
+        >>> index.add([[1.0, 2.0], [3.0, 4.0]])
+        >>> index.rows()
+        array([[1., 2.],
+               [3., 4.]])
+        """
+        with self._own.borrow("rows") as h:
+            n = self._count(h)
+            out = np.empty((n, self._dim), dtype=self._dtype)
+            st = self._get_rows(h, 0, n, cbuf_out(out) if n else ffi.NULL, out.size)
+        if st:
+            raise_for_status(st)
+        return out
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies, pickles, joblib files and Dask transfers carry the rows, the
+        # metric and the dtype: every copy owns its own native index (closing
+        # one never affects another). A closed index raises ClosedError here.
+        return (_restore_index, (self._dim, self._metric, self._dtype.name, self.rows()))
+
     @property
     def closed(self) -> bool:
         """True after :meth:`close`."""
@@ -333,6 +359,14 @@ class KnnIndex:
         except ClosedError:
             state = "closed"
         return f"KnnIndex(dim={self._dim}, metric={self._metric!r}, dtype={self._dtype}, {state})"
+
+
+def _restore_index(dim: int, metric: str, dtype: str, rows: np.ndarray) -> KnnIndex:
+    """Rebuilds a :class:`KnnIndex` from its parts (unpickling, copies)."""
+    index = KnnIndex(dim, metric, dtype=np.dtype(dtype))
+    if len(rows):
+        index.add(rows)
+    return index
 
 
 def __getattr__(name: str) -> Any:

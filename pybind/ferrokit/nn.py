@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -39,10 +39,12 @@ from ferrokit._buffers import (
     cbuf_out,
     cbytes,
     check_out,
+    cpath,
     data_address,
     flat_view,
 )
 from ferrokit._errors import InvalidStateError, ShapeMismatchError, raise_for_status
+from ferrokit._feature_names import check_feature_names
 from ferrokit._handle import NativeHandle
 from ferrokit._native import ffi, lib
 
@@ -536,7 +538,14 @@ class MLP:
         self._classes_fn = lib.fk_mlp_predict_class_f32 if f32 else lib.fk_mlp_predict_class_f64
         self._ctype = "float[]" if f32 else "double[]"
         # What predict_proba's fast path needs, in one attribute lookup.
+        self._feature_names: np.ndarray | None = None
         self._fast = (self.dtype, self.n_features_in_, self._n_proba, self._proba, self._ctype)
+
+    def _set_feature_names(self, names: np.ndarray) -> None:
+        self._feature_names = names
+        # Arrays (no names) given to a model fitted with names get
+        # scikit-learn's warning on the checked path: no fast path.
+        self._fast = (self.dtype, self.n_features_in_, 0, self._proba, self._ctype)
 
     @staticmethod
     def _read_classes(h: Any, kind: int, n: int) -> np.ndarray | None:
@@ -562,10 +571,48 @@ class MLP:
     # ---------------------------------------------------------------- create
 
     @classmethod
-    def _from_bytes(cls, data: bytes) -> MLP:
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> MLP:
+        """Loads a model from its file image (what :meth:`to_bytes` returns and
+        :meth:`save` writes). Same errors as :meth:`load`; ``TypeError`` for
+        anything but a bytes-like object.
+
+        >>> import ferrokit as fk
+        >>> try:
+        ...     fk.nn.MLP.from_bytes(b"not a model")
+        ... except fk.InvalidFormatError as e:
+        ...     print(e)  # doctest: +ELLIPSIS
+        mlp file: not a ferrokit MLP model (wrong magic bytes; ...
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"MLP.from_bytes: data must be bytes-like, got {type(data).__name__}")
         p = ffi.new("fk_mlp **")
         _check(lib.fk_mlp_load_bytes(cbytes(data), len(data), p))
         return cls(p[0], _token=_PRIVATE)
+
+    def to_bytes(self) -> bytes:
+        """The model's file image (docs/mlp_format.md): what :meth:`save`
+        writes; :meth:`from_bytes` and C's ``fk_mlp_load_bytes`` read it.
+
+        >>> import numpy as np, ferrokit as fk
+        >>> from sklearn.neural_network import MLPRegressor
+        >>> X = np.arange(8.0).reshape(4, 2); y = X[:, 0]
+        >>> sk = MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(X, y)
+        >>> m = fk.nn.MLP.from_sklearn(sk)
+        >>> fk.nn.MLP.from_bytes(m.to_bytes()).predict(X).shape
+        (4,)
+        """
+        size = ffi.new("size_t *")
+        with self._own.borrow("to_bytes") as h:
+            _check(lib.fk_mlp_save_bytes(h, _NULL, 0, size))
+            buf = bytearray(size[0])
+            _check(lib.fk_mlp_save_bytes(h, ffi.from_buffer("uint8_t[]", buf), len(buf), size))
+        return bytes(buf)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies, pickles, joblib files and Dask transfers go through the model
+        # bytes: every copy owns its own native handle (closing one never
+        # affects another). A closed model raises ClosedError here.
+        return (_restore_mlp, (self.to_bytes(), self.classes_, self._feature_names))
 
     @classmethod
     def from_sklearn(cls, model: Any, *, dtype: Any = None) -> MLP:
@@ -573,10 +620,20 @@ class MLP:
         ``MLPRegressor`` (any hidden activation: identity, logistic, tanh,
         relu; binary, multiclass, multilabel; single or multi-output
         regression). ``dtype`` (float32/float64) defaults to the dtype of the
-        model's weights; inputs are converted to it.
+        model's weights; inputs are converted to it. ``feature_names_in_``
+        (a model fitted on a DataFrame) is kept: DataFrames given to predict
+        are checked against it like scikit-learn does.
 
         Raises ``TypeError`` for other model types and scikit-learn's
         ``NotFittedError`` for an unfitted model.
+
+        >>> import numpy as np, ferrokit as fk
+        >>> from sklearn.neural_network import MLPClassifier
+        >>> X = np.random.default_rng(0).normal(size=(40, 3)); y = (X[:, 0] > 0).astype(int)
+        >>> sk = MLPClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(X, y)
+        >>> m = fk.nn.MLP.from_sklearn(sk, dtype=np.float32)
+        >>> m.dtype, m.n_features_in_
+        (dtype('float32'), 3)
         """
         try:
             from sklearn.neural_network import MLPClassifier, MLPRegressor
@@ -609,25 +666,70 @@ class MLP:
         data = _model_bytes(
             dt, task, _SK_HIDDEN[model.activation], _SK_OUTPUT[out_act], coefs, intercepts, classes
         )
-        m = cls._from_bytes(data)
-        if classes is not None and classes.dtype.kind in "USO":
-            m.classes_ = classes.copy()  # keep the exact numpy dtype of the labels
-        return m
+        names = getattr(model, "feature_names_in_", None)
+        return _restore_mlp(data, classes, None if names is None else np.asarray(names, dtype=object))
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> MLP:
-        """Loads a model file written by :meth:`save` (or any program writing
-        docs/mlp_format.md). Raises ``FerrokitIOError`` (an ``OSError``),
-        ``InvalidFormatError`` or ``UnsupportedVersionError`` (``ValueError``s).
+    def load(cls, source: str | os.PathLike[str] | bytes | BinaryIO) -> MLP:
+        """Loads a model: a file name (``str`` / ``os.PathLike``), the file's
+        contents (``bytes``-like: never a file name here), or a binary file
+        object (read to its end) -- written by
+        :meth:`save` or any program writing docs/mlp_format.md. Raises
+        ``FerrokitIOError`` (an ``OSError``), ``InvalidFormatError`` or
+        ``UnsupportedVersionError`` (``ValueError``s); ``ValueError`` for a
+        file name holding a NUL byte; ``TypeError`` for a text-mode file.
+
+        >>> import io, ferrokit as fk
+        >>> try:
+        ...     fk.nn.MLP.load(io.BytesIO(b"FKMLP\\x1a\\r\\n"))
+        ... except fk.InvalidFormatError as e:
+        ...     print(e)
+        mlp file: truncated: no format version
         """
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return cls.from_bytes(source)
+        read = getattr(source, "read", None)
+        if read is not None:
+            data = read()
+            if not isinstance(data, (bytes, bytearray)):
+                raise TypeError(
+                    f"MLP.load: the file object returned {type(data).__name__}, not bytes; "
+                    "open it in binary mode ('rb')"
+                )
+            return cls.from_bytes(data)
         p = ffi.new("fk_mlp **")
-        _check(lib.fk_mlp_load(os.fsencode(path), p))
+        _check(lib.fk_mlp_load(cpath(source, "MLP.load"), p))
         return cls(p[0], _token=_PRIVATE)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Writes the model file (format version 1, docs/mlp_format.md)."""
+    def save(self, target: str | os.PathLike[str] | BinaryIO) -> None:
+        """Writes the model file (docs/mlp_format.md) to a file name (``str``,
+        ``bytes`` or ``os.PathLike``; written to a temporary file, then renamed) or into a
+        binary file object. ``ValueError`` for a file name holding a NUL byte.
+
+        >>> import io, numpy as np, ferrokit as fk
+        >>> from sklearn.neural_network import MLPRegressor
+        >>> X = np.arange(8.0).reshape(4, 2); y = X[:, 0]
+        >>> m = fk.nn.MLP.from_sklearn(MLPRegressor(hidden_layer_sizes=(3,), max_iter=5).fit(X, y))
+        >>> f = io.BytesIO(); m.save(f); _ = f.seek(0)
+        >>> fk.nn.MLP.load(f).n_features_in_
+        2
+        """
+        write = getattr(target, "write", None)
+        if write is not None:
+            write(self.to_bytes())
+            return
+        path = cpath(target, "MLP.save")
         with self._own.borrow("save") as h:
-            _check(lib.fk_mlp_save(h, os.fsencode(path)))
+            _check(lib.fk_mlp_save(h, path))
+
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        """Column names of the DataFrame the scikit-learn model was fitted on
+        (object array); ``AttributeError`` when it was fitted without names,
+        as scikit-learn."""
+        if self._feature_names is None:
+            raise AttributeError("'MLP' object has no attribute 'feature_names_in_'")
+        return self._feature_names
 
     # ------------------------------------------------------------- lifetime
 
@@ -655,6 +757,7 @@ class MLP:
     # -------------------------------------------------------------- predict
 
     def _x(self, X: Any, fn: str) -> np.ndarray:
+        check_feature_names("MLP", self._feature_names, X)
         fl = X.flags if type(X) is np.ndarray else None
         if fl is not None and X.dtype == self.dtype and X.ndim == 2 and fl.c_contiguous and fl.aligned:
             x = X
@@ -680,8 +783,8 @@ class MLP:
         >>> import numpy as np, ferrokit as fk
         >>> from sklearn.neural_network import MLPClassifier
         >>> X = np.random.default_rng(0).normal(size=(40, 3)); y = (X[:, 0] > 0).astype(int)
-        >>> sk = MLPClassifier((4,), max_iter=20, random_state=0).fit(X, y)  # doctest: +SKIP
-        >>> fk.nn.MLP.from_sklearn(sk).predict_proba(X[:2]).shape  # doctest: +SKIP
+        >>> sk = MLPClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(X, y)
+        >>> fk.nn.MLP.from_sklearn(sk).predict_proba(X[:2]).shape
         (2, 2)
         """
         # Fast path (a single sample costs about as much in Python as in the
@@ -732,8 +835,8 @@ class MLP:
         >>> import numpy as np, ferrokit as fk
         >>> from sklearn.neural_network import MLPRegressor
         >>> X = np.random.default_rng(0).normal(size=(40, 3)); y = X[:, 0]
-        >>> sk = MLPRegressor((4,), max_iter=20, random_state=0).fit(X, y)  # doctest: +SKIP
-        >>> fk.nn.MLP.from_sklearn(sk).predict(X[:2]).shape  # doctest: +SKIP
+        >>> sk = MLPRegressor(hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(X, y)
+        >>> fk.nn.MLP.from_sklearn(sk).predict(X[:2]).shape
         (2,)
         """
         with self._own.borrow("predict") as h:
@@ -758,6 +861,22 @@ class MLP:
 
 
 _PRIVATE = object()
+
+
+def _restore_mlp(data: bytes, classes: np.ndarray | None, names: np.ndarray | None) -> MLP:
+    """Rebuilds an MLP from its file image plus what the file does not hold
+    (the exact numpy dtype of text labels, the feature names); used by
+    ``from_sklearn`` and by unpickling."""
+    m = MLP.from_bytes(data)
+    if classes is not None and classes.dtype.kind in "USO":
+        m.classes_ = classes.copy()  # keep the exact numpy dtype of the labels
+    if names is not None:
+        if len(names) != m.n_features_in_:
+            raise ValueError(f"MLP: {len(names)} feature names for a model of {m.n_features_in_} features")
+        m._set_feature_names(names)
+    return m
+
+
 # Module-level aliases: one global lookup each on the predict fast path.
 _from_buffer = ffi.from_buffer
 _ndarray = np.ndarray

@@ -478,6 +478,47 @@ unsafe fn len_body<H: Handle>(name: &'static str, index: *const H, out: *mut usi
 }
 
 /// # Safety
+/// As the exports.
+unsafe fn rows_body<H: Handle>(
+    name: &'static str,
+    index: *const H,
+    start: usize,
+    n_rows: usize,
+    out: *mut H::Elem,
+    n_out: usize,
+) -> FkStatus {
+    guard(|| {
+        // SAFETY: forwarded from the export's contract.
+        let h = unsafe { handle(name, index)? };
+        let idx = read(h);
+        let len = idx.len();
+        let end = start
+            .checked_add(n_rows)
+            .filter(|&e| e <= len)
+            .ok_or_else(|| {
+                FfiError::new(
+                    FkStatus::FK_ERR_INVALID_ARGUMENT,
+                    format!(
+                        "{name}: rows {start}..{start}+{n_rows} are outside the index ({len} rows)"
+                    ),
+                )
+            })?;
+        let dim = idx.dim();
+        let want = elems(name, "out", n_rows, dim)?;
+        if n_out != want {
+            return Err(FfiError::new(
+                FkStatus::FK_ERR_LENGTH_MISMATCH,
+                format!("{name}: out holds {n_out} values, {n_rows} rows of dim {dim} need {want}"),
+            ));
+        }
+        // SAFETY: forwarded from the export's contract.
+        let o = unsafe { out_slice(out, n_out, Arg(name, "out"))? };
+        o.copy_from_slice(&idx.rows()[start * dim..end * dim]);
+        Ok(())
+    })
+}
+
+/// # Safety
 /// `index` must be NULL or a live handle not used by any other thread.
 unsafe fn free_body<H>(index: *mut H) {
     guard_value((), || {
@@ -580,6 +621,27 @@ pub unsafe extern "C" fn fk_knn_index_len_f32(
     unsafe { len_body("fk_knn_index_len_f32", index, out) }
 }
 
+/// Copies rows `start .. start + n_rows` of the index (as added, row-major)
+/// into `out`, whose length `n_out` must be `n_rows * dim`
+/// (`FK_ERR_LENGTH_MISMATCH`); rows outside the index give
+/// `FK_ERR_INVALID_ARGUMENT`. Rows are only ever appended, so a range read
+/// after `fk_knn_index_len_f32` stays valid while other threads add rows.
+/// Thread-safe (waits for a running add). With `n_rows == 0`, `out` may be NULL.
+///
+/// # Safety
+/// `index` must be a live handle; `out` must point to `n_out` writable floats.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_index_rows_f32(
+    index: *const fk_knn_index_f32,
+    start: usize,
+    n_rows: usize,
+    out: *mut f32,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe { rows_body("fk_knn_index_rows_f32", index, start, n_rows, out, n_out) }
+}
+
 /// Frees an index; NULL is accepted and ignored. The handle must not be used
 /// afterwards, nor by another thread during this call.
 ///
@@ -666,6 +728,22 @@ pub unsafe extern "C" fn fk_knn_index_len_f64(
     unsafe { len_body("fk_knn_index_len_f64", index, out) }
 }
 
+/// Float64 version of `fk_knn_index_rows_f32`.
+///
+/// # Safety
+/// As `fk_knn_index_rows_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn fk_knn_index_rows_f64(
+    index: *const fk_knn_index_f64,
+    start: usize,
+    n_rows: usize,
+    out: *mut f64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract as this function.
+    unsafe { rows_body("fk_knn_index_rows_f64", index, start, n_rows, out, n_out) }
+}
+
 /// Float64 version of `fk_knn_index_free_f32`.
 ///
 /// # Safety
@@ -680,6 +758,73 @@ pub unsafe extern "C" fn fk_knn_index_free_f64(index: *mut fk_knn_index_f64) {
 mod tests {
     use super::*;
     use std::ptr;
+
+    #[test]
+    fn index_rows_copy_out_exactly_what_was_added() {
+        // SAFETY: valid pointers to locals throughout; the handles are freed once.
+        unsafe {
+            let mut h: *mut fk_knn_index_f64 = ptr::null_mut();
+            assert_eq!(
+                fk_knn_index_new_f64(3, FK_METRIC_COSINE, &mut h),
+                FkStatus::FK_OK
+            );
+            let mut out = [0.0f64; 6];
+            // Empty index: zero rows (NULL allowed), anything else out of range.
+            assert_eq!(
+                fk_knn_index_rows_f64(h, 0, 0, ptr::null_mut(), 0),
+                FkStatus::FK_OK
+            );
+            assert_eq!(
+                fk_knn_index_rows_f64(h, 0, 1, out.as_mut_ptr(), 3),
+                FkStatus::FK_ERR_INVALID_ARGUMENT
+            );
+            let rows = [1.0, -2.0, 3.5, 0.0, f64::NAN, 7.0, 8.0, 9.0, -0.0];
+            assert_eq!(
+                fk_knn_index_add_f64(h, rows.as_ptr(), 3, 3),
+                FkStatus::FK_OK
+            );
+            assert_eq!(
+                fk_knn_index_rows_f64(h, 1, 2, out.as_mut_ptr(), 6),
+                FkStatus::FK_OK
+            );
+            let same =
+                |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same(&out, &rows[3..]));
+            let before = out;
+            for (start, n, n_out, want) in [
+                (2, 2, 6, FkStatus::FK_ERR_INVALID_ARGUMENT),
+                (usize::MAX, 2, 6, FkStatus::FK_ERR_INVALID_ARGUMENT),
+                (0, 2, 5, FkStatus::FK_ERR_LENGTH_MISMATCH),
+                (0, 1, 6, FkStatus::FK_ERR_LENGTH_MISMATCH),
+            ] {
+                assert_eq!(
+                    fk_knn_index_rows_f64(h, start, n, out.as_mut_ptr(), n_out),
+                    want
+                );
+            }
+            assert!(same(&out, &before), "nothing written on error");
+            assert_eq!(
+                fk_knn_index_rows_f64(ptr::null(), 0, 0, out.as_mut_ptr(), 0),
+                FkStatus::FK_ERR_NULL_POINTER
+            );
+            fk_knn_index_free_f64(h);
+
+            let mut g: *mut fk_knn_index_f32 = ptr::null_mut();
+            assert_eq!(
+                fk_knn_index_new_f32(1, FK_METRIC_EUCLIDEAN, &mut g),
+                FkStatus::FK_OK
+            );
+            let r = [5.0f32, 6.0];
+            assert_eq!(fk_knn_index_add_f32(g, r.as_ptr(), 2, 1), FkStatus::FK_OK);
+            let mut o = [0.0f32; 2];
+            assert_eq!(
+                fk_knn_index_rows_f32(g, 0, 2, o.as_mut_ptr(), 2),
+                FkStatus::FK_OK
+            );
+            assert_eq!(o, r);
+            fk_knn_index_free_f32(g);
+        }
+    }
 
     #[test]
     fn index_lifecycle_and_errors() {

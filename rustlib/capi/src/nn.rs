@@ -916,6 +916,53 @@ pub unsafe extern "C" fn fk_mlp_save(model: *const FkMlp, path: *const c_char) -
     })
 }
 
+/// Writes the model's file image (the bytes `fk_mlp_save` would write, which
+/// `fk_mlp_load_bytes` reads back) into `buf`. `*len` receives the image size
+/// in bytes. Query the size first with `buf == NULL, cap == 0` (then nothing
+/// else is written); a `cap` smaller than the image gives
+/// `FK_ERR_LENGTH_MISMATCH` and writes nothing (no partial image). A model
+/// never changes, so the size queried stays valid. Thread-safe.
+///
+/// # Safety
+/// `model` must be a live handle; `buf` valid for `cap` bytes (or NULL with
+/// `cap == 0`); `len` must point to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_mlp_save_bytes(
+    model: *const FkMlp,
+    buf: *mut u8,
+    cap: usize,
+    len: *mut usize,
+) -> FkStatus {
+    guard(|| {
+        const NAME: &str = "fk_mlp_save_bytes";
+        // SAFETY: forwarded from this function's contract.
+        let (m, b, len) = unsafe {
+            (
+                handle(model, NAME)?,
+                out_slice(buf, cap, Arg(NAME, "buf"))?,
+                out_ref(len, Arg(NAME, "len"))?,
+            )
+        };
+        let image = m.model.to_bytes();
+        if b.is_empty() {
+            *len = image.len();
+            return Ok(());
+        }
+        if b.len() < image.len() {
+            return Err(ffi_err(
+                FkStatus::FK_ERR_LENGTH_MISMATCH,
+                format!(
+                    "{NAME}: buf holds {cap} bytes, the model image needs {}",
+                    image.len()
+                ),
+            ));
+        }
+        b[..image.len()].copy_from_slice(&image);
+        *len = image.len();
+        Ok(())
+    })
+}
+
 /// Frees a model handle. NULL is accepted and does nothing. The handle must
 /// not be used afterwards, nor freed twice.
 ///

@@ -772,6 +772,11 @@ impl<T: KnnFloat> KnnIndex<T> {
         self.dim
     }
 
+    /// The rows added so far, row-major (`len() * dim()` values), exactly as added.
+    pub fn rows(&self) -> &[T] {
+        &self.data
+    }
+
     /// The metric searched by.
     pub fn metric(&self) -> Metric {
         self.metric
