@@ -876,6 +876,9 @@ fk_status fk_mlp_class_label(const fk_mlp *model, size_t i, char *buf, size_t ca
  doubles into `out`: regression values for a regressor, the logistic /
  softmax outputs for a classifier. `x` is `n_samples x n_features`
  row-major. A float32 model gives `FK_ERR_INVALID_ARGUMENT` (use `_f32`).
+ Like scikit-learn, NaN or infinity anywhere in `x` gives
+ `FK_ERR_NON_FINITE` (message "Input X contains NaN." / "... infinity ...")
+ and nothing is written; this holds for every `fk_mlp_predict*` function.
 
  # Safety
  `model` must be a live handle; `x` / `out` valid for their lengths.

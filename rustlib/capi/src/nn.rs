@@ -1148,7 +1148,9 @@ pub unsafe extern "C" fn fk_mlp_class_label(
 }
 
 /// Picks the model of element type T or reports a dtype mismatch.
-trait Pick: PanelFloat {
+trait Pick: PanelFloat + Into<f64> {
+    /// numpy's name of the type, for messages.
+    const DTYPE: &'static str;
     fn pick<'a>(m: &'a AnyMlp, name: &str) -> Result<&'a Mlp<Self>, FfiError>;
 }
 fn wrong_dtype(name: &str, model: &str) -> FfiError {
@@ -1161,6 +1163,7 @@ fn wrong_dtype(name: &str, model: &str) -> FfiError {
     )
 }
 impl Pick for f64 {
+    const DTYPE: &'static str = "float64";
     fn pick<'a>(m: &'a AnyMlp, name: &str) -> Result<&'a Mlp<f64>, FfiError> {
         match m {
             AnyMlp::F64(m) => Ok(m),
@@ -1169,12 +1172,62 @@ impl Pick for f64 {
     }
 }
 impl Pick for f32 {
+    const DTYPE: &'static str = "float32";
     fn pick<'a>(m: &'a AnyMlp, name: &str) -> Result<&'a Mlp<f32>, FfiError> {
         match m {
             AnyMlp::F32(m) => Ok(m),
             AnyMlp::F64(_) => Err(wrong_dtype(name, "float64")),
         }
     }
+}
+
+/// scikit-learn's input check (`check_array`, `ensure_all_finite=True`): NaN or
+/// infinity in `x` is an error, `FK_ERR_NON_FINITE`, whose message starts with
+/// scikit-learn's sentence ("Input X contains NaN." / "Input X contains
+/// infinity or a value too large for dtype('float64')."). One pass, which the
+/// compiler vectorizes: `v * 0` is 0 for every finite `v` and NaN otherwise.
+fn check_finite<T: Copy + Into<f64>>(
+    name: &str,
+    x: &[T],
+    n_features: usize,
+    dtype: &str,
+) -> Result<(), FfiError> {
+    // Eight independent sums (lanes): the compiler vectorizes them (one long
+    // chain of dependent adds would not be, as float addition is not associative).
+    let mut lanes = [0.0f64; 8];
+    let chunks = x.chunks_exact(8);
+    let mut acc = chunks
+        .remainder()
+        .iter()
+        .fold(0.0, |a, &v| a + v.into() * 0.0);
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v.into() * 0.0;
+        }
+    }
+    acc += lanes.iter().sum::<f64>();
+    if acc == 0.0 {
+        return Ok(());
+    }
+    let first = |bad: fn(f64) -> bool| x.iter().position(|&v| bad(v.into()));
+    let (what, at) = match first(f64::is_nan) {
+        Some(i) => ("NaN".to_string(), i),
+        None => (
+            format!("infinity or a value too large for dtype('{dtype}')"),
+            first(f64::is_infinite).unwrap_or(0),
+        ),
+    };
+    Err(ffi_err(
+        FkStatus::FK_ERR_NON_FINITE,
+        format!(
+            "Input X contains {what}.\n{name}: x[{}, {}] is {}; the MLP does not accept \
+             missing or infinite values (impute them first, e.g. with \
+             sklearn.impute.SimpleImputer)",
+            at / n_features.max(1),
+            at % n_features.max(1),
+            x[at].into()
+        ),
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1221,6 +1274,7 @@ unsafe fn predict_body<T: Pick, O: Copy>(
                 out_slice(out, n_out, Arg(name, "out"))?,
             )
         };
+        check_finite(name, xs, n_features, T::DTYPE)?;
         f(m, xs, o)?;
         Ok(())
     })
@@ -1230,6 +1284,9 @@ unsafe fn predict_body<T: Pick, O: Copy>(
 /// doubles into `out`: regression values for a regressor, the logistic /
 /// softmax outputs for a classifier. `x` is `n_samples x n_features`
 /// row-major. A float32 model gives `FK_ERR_INVALID_ARGUMENT` (use `_f32`).
+/// Like scikit-learn, NaN or infinity anywhere in `x` gives
+/// `FK_ERR_NON_FINITE` (message "Input X contains NaN." / "... infinity ...")
+/// and nothing is written; this holds for every `fk_mlp_predict*` function.
 ///
 /// # Safety
 /// `model` must be a live handle; `x` / `out` valid for their lengths.
