@@ -30,3 +30,16 @@ def _restore_num_threads() -> Iterator[None]:
     before = fk.get_num_threads()
     yield
     fk.set_num_threads(before)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test module may define ``_deselect(item) -> bool`` to deselect some of its
+    parametrizations (used by the scikit-learn peer suites, whose test functions
+    are imported and whose out-of-scope cases are documented there)."""
+    keep, drop = [], []
+    for item in items:
+        fn = getattr(getattr(item, "module", None), "_deselect", None)
+        (drop if fn is not None and fn(item) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

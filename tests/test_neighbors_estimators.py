@@ -44,8 +44,12 @@ def test_regressor_matches_sklearn_brute(dtype: type, weights: str, metric: str,
     # float32: distances (hence weights) carry float32 rounding, so the error is
     # relative to the targets being averaged, not to a mean that may cancel.
     f32 = dtype == np.float32
-    atol = 1e-6 * np.abs(y).max() if f32 else 1e-12
-    np.testing.assert_allclose(got[sep], want[sep], rtol=1e-6 if f32 else 1e-12, atol=atol)
+    # float64: scikit-learn's euclidean distances come from |x|² + |y|² - 2 x·y
+    # (cancellation error ~eps·|x|²/d, ferrokit's are recomputed from
+    # differences); inverse-distance weights amplify it to ~1e-7 for the
+    # closest neighbours.
+    atol = 1e-6 * np.abs(y).max() if f32 else 1e-9
+    np.testing.assert_allclose(got[sep], want[sep], rtol=1e-6, atol=atol)
     assert sep.sum() > 40
     assert ours.score(Q, want) > 0.99
 

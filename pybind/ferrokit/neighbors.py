@@ -371,7 +371,7 @@ def _restore_index(dim: int, metric: str, dtype: str, rows: np.ndarray) -> KnnIn
 
 def __getattr__(name: str) -> Any:
     # The scikit-learn estimators load scikit-learn only when first used.
-    if name in ("NearestNeighbors", "KNeighborsClassifier", "KNeighborsRegressor"):
+    if name in ("NearestNeighbors", "KNeighborsClassifier", "KNeighborsRegressor", "SklearnFallbackWarning"):
         try:
             from ferrokit import _neighbors_sklearn
         except ImportError as exc:
