@@ -299,6 +299,18 @@ def test_topk_large_and_bad_k() -> None:
         nn.topk(np.float64(3.0), 1)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_topk_flags_must_be_bools(dtype: type) -> None:
+    x = _x((5, 7), dtype)
+    for bad in ("no", "False", 0, 1, None, 1.0, [True]):
+        with pytest.raises(TypeError, match="largest must be a bool"):
+            nn.topk(x, 2, largest=bad)
+        with pytest.raises(TypeError, match="sorted must be a bool"):
+            nn.topk(x, 2, sorted=bad)
+    v, _ = nn.topk(x, 2, largest=np.bool_(False), sorted=np.bool_(True))
+    np.testing.assert_array_equal(v, np.sort(x, axis=1)[:, :2])
+
+
 # ------------------------------------------------------------------- linear
 
 ACTS = {

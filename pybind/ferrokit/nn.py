@@ -327,6 +327,8 @@ def topk(x: ArrayLike, k: int, largest: bool = True, sorted: bool = True) -> tup
     """The ``k`` largest (or smallest) values along the last axis and their
     indices (int64). NaN ranks above +inf (like ``torch.topk``); ties go to the
     lower index. With ``sorted=False`` each row's k results are in index order.
+    ``largest`` and ``sorted`` must be bools (``TypeError`` otherwise: a string
+    such as ``"no"`` would be true).
 
     >>> import ferrokit as fk
     >>> fk.nn.topk([3.0, 1.0, 4.0, 1.0], 2)
@@ -336,6 +338,9 @@ def topk(x: ArrayLike, k: int, largest: bool = True, sorted: bool = True) -> tup
     rows, cols = _rows_cols(arr, "topk")
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
         raise TypeError(f"topk: k must be an integer, got {type(k).__name__}")
+    for name, flag in (("largest", largest), ("sorted", sorted)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"topk: {name} must be a bool, got {type(flag).__name__} {flag!r}")
     k = int(k)
     if not 0 <= k <= cols:
         raise ValueError(f"topk: k must be in [0, {cols}] (the length of the last axis), got {k}")
