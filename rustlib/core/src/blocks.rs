@@ -6,21 +6,24 @@
 //! bits on 1 or 64 threads. The tree is also pairwise summation, which keeps the
 //! rounding error of long sums at O(log n) blocks.
 
-use crate::pool;
+use crate::sched;
 use std::ops::Range;
 
 /// Elements per leaf block of a reduction.
 pub const BLOCK: usize = 2048;
 
-/// Below this many blocks a subtree is evaluated on one thread (a rayon task
-/// costs about a microsecond; a block of 2048 doubles streams in about as long).
+/// Blocks per task at most (a task is a whole subtree of the reduction tree; a
+/// hand-off costs about a microsecond, a block of 2048 doubles streams in about
+/// as long).
 const MIN_BLOCKS_PER_TASK: usize = 16;
 
 /// Elements below which a kernel call does not wake the pool at all.
 pub const MIN_PARALLEL_ELEMENTS: usize = 1 << 16;
 
 /// Reduces `0..n` cut into `BLOCK`-sized ranges: `leaf` per block, `combine`
-/// pairwise in a fixed tree. `n == 0` gives `leaf(0..0)`.
+/// pairwise in a fixed tree. `n == 0` gives `leaf(0..0)`. Subtrees of
+/// `MIN_BLOCKS_PER_TASK` blocks or fewer are tasks handed out dynamically
+/// ([`crate::sched`]).
 pub fn tree_reduce<T, L, C>(n: usize, leaf: &L, combine: &C) -> T
 where
     T: Send,
@@ -31,28 +34,14 @@ where
         return leaf(0..n);
     }
     let blocks = n.div_ceil(BLOCK);
-    pool::run(n, MIN_PARALLEL_ELEMENTS, |par| {
-        subtree(0, blocks, n, par, leaf, combine)
-    })
-}
-
-fn subtree<T, L, C>(lo: usize, hi: usize, n: usize, par: bool, leaf: &L, combine: &C) -> T
-where
-    T: Send,
-    L: Fn(Range<usize>) -> T + Sync,
-    C: Fn(T, T) -> T + Sync,
-{
-    if hi - lo == 1 {
-        return leaf(lo * BLOCK..(hi * BLOCK).min(n));
-    }
-    let mid = lo + (hi - lo) / 2;
-    let par = par && hi - lo >= 2 * MIN_BLOCKS_PER_TASK;
-    let (a, b) = pool::join(
-        par,
-        || subtree(lo, mid, n, par, leaf, combine),
-        || subtree(mid, hi, n, par, leaf, combine),
-    );
-    combine(a, b)
+    let team = sched::team(n, MIN_PARALLEL_ELEMENTS);
+    sched::fixed_tree(
+        &team,
+        blocks,
+        MIN_BLOCKS_PER_TASK,
+        &|b| leaf(b * BLOCK..((b + 1) * BLOCK).min(n)),
+        combine,
+    )
 }
 
 /// Elements per task of a parallel element-wise map.
@@ -67,16 +56,14 @@ where
     F: Fn(&[T], &mut [U]) + Sync,
 {
     debug_assert_eq!(x.len(), out.len());
-    pool::run(x.len(), MIN_PARALLEL_ELEMENTS, |par| {
-        if par {
-            use rayon::prelude::*;
-            out.par_chunks_mut(MAP_CHUNK)
-                .zip(x.par_chunks(MAP_CHUNK))
-                .for_each(|(o, i)| f(i, o));
-        } else {
-            f(x, out)
-        }
-    })
+    let team = sched::team(x.len(), MIN_PARALLEL_ELEMENTS);
+    if team.is_parallel() {
+        team.for_each_chunk_mut(out, MAP_CHUNK, |i, o| {
+            f(&x[i * MAP_CHUNK..i * MAP_CHUNK + o.len()], o)
+        });
+    } else {
+        f(x, out)
+    }
 }
 
 /// Applies `f(chunk)` in place over chunks of `x`, in parallel for large inputs.
@@ -85,14 +72,12 @@ where
     T: Send,
     F: Fn(&mut [T]) + Sync,
 {
-    pool::run(x.len(), MIN_PARALLEL_ELEMENTS, |par| {
-        if par {
-            use rayon::prelude::*;
-            x.par_chunks_mut(MAP_CHUNK).for_each(f);
-        } else {
-            f(x)
-        }
-    })
+    let team = sched::team(x.len(), MIN_PARALLEL_ELEMENTS);
+    if team.is_parallel() {
+        team.for_each_chunk_mut(x, MAP_CHUNK, |_, c| f(c));
+    } else {
+        f(x)
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod neighbors;
 pub mod normalize;
 pub mod pool;
 pub mod scalar;
+pub mod sched;
 pub mod simd;
 pub mod stats;
 

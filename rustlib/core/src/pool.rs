@@ -87,17 +87,12 @@ pub fn num_threads() -> usize {
 }
 
 /// Sets the number of threads kernels use; 0 restores the default.
-/// Takes effect for the next kernel call; calls already running finish on the old pool.
+/// Takes effect for the next kernel call; calls already running finish on the
+/// old pool. The pool itself is replaced by the next parallel call that needs
+/// another size (so switching to 1 thread and back keeps the pool's threads:
+/// a 1-thread call never uses them).
 pub fn set_num_threads(n: usize) {
-    let mut s = state();
-    s.requested = n;
-    if let Some((pid, size, _)) = &s.pool {
-        let want = if n > 0 { n } else { default_num_threads() };
-        if *pid == std::process::id() && *size != want {
-            // Same process: the old pool ends when its last running call ends.
-            s.pool = None;
-        }
-    }
+    state().requested = n;
 }
 
 /// The CPUs to pin `threads` workers to: the ones this process may use, in
@@ -113,7 +108,7 @@ fn pin_cpus(threads: usize) -> Vec<core_affinity::CoreId> {
     }
 }
 
-fn pool_for(threads: usize) -> Option<Arc<ThreadPool>> {
+pub(crate) fn pool_for(threads: usize) -> Option<Arc<ThreadPool>> {
     let pid = std::process::id();
     let mut s = state();
     if let Some((p, size, pool)) = &s.pool {

@@ -27,6 +27,7 @@ mod topk;
 
 use crate::float::Float;
 use crate::pool;
+use crate::sched;
 use crate::simd::gemm::{gemm_abt, GemmElement};
 use crate::{Error, Result};
 use quant::Codes;
@@ -182,16 +183,14 @@ fn sq_norms<T: KnnFloat>(x: &[T], dim: usize) -> Vec<f64> {
     let n = x.len() / dim;
     let mut out = vec![0.0f64; n];
     const ROWS: usize = 2048;
-    pool::run(x.len(), crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
-        if par {
-            use rayon::prelude::*;
-            out.par_chunks_mut(ROWS)
-                .zip(x.par_chunks(ROWS * dim))
-                .for_each(|(o, xs)| T::sq_norms(xs, dim, o));
-        } else {
-            T::sq_norms(x, dim, &mut out);
-        }
-    });
+    let team = sched::team(x.len(), crate::blocks::MIN_PARALLEL_ELEMENTS);
+    if team.is_parallel() {
+        team.for_each_chunk_mut(&mut out, ROWS, |b, o| {
+            T::sq_norms(&x[b * ROWS * dim..(b * ROWS + o.len()) * dim], dim, o)
+        });
+    } else {
+        T::sq_norms(x, dim, &mut out);
+    }
     out
 }
 
@@ -504,13 +503,9 @@ fn search_impl<T: KnnFloat>(
     };
 
     let flops = nq.saturating_mul(nd).saturating_mul(dim);
-    pool::run(flops, MIN_PARALLEL_FLOPS, |par| {
-        use rayon::prelude::*;
-        let results: Vec<Vec<TopK<T>>> = if par {
-            (0..ntasks).into_par_iter().map(task).collect()
-        } else {
-            (0..ntasks).map(task).collect()
-        };
+    let team = sched::team(flops, MIN_PARALLEL_FLOPS);
+    {
+        let results: Vec<Vec<TopK<T>>> = team.map(ntasks, task);
         // Merge the chunk winners of each query, recompute their distances
         // exactly, sort, write. Parallel over query blocks (disjoint outputs).
         let block = |qb: usize, od: &mut [T], oi: &mut [i64]| {
@@ -522,22 +517,8 @@ fn search_impl<T: KnnFloat>(
             finish(&s, qb * QUERY_BLOCK, cands, od, oi);
         };
         let rows = QUERY_BLOCK * k;
-        if par {
-            out_d
-                .par_chunks_mut(rows)
-                .zip(out_i.par_chunks_mut(rows))
-                .enumerate()
-                .for_each(|(qb, (od, oi))| block(qb, od, oi));
-        } else {
-            for (qb, (od, oi)) in out_d
-                .chunks_mut(rows)
-                .zip(out_i.chunks_mut(rows))
-                .enumerate()
-            {
-                block(qb, od, oi);
-            }
-        }
-    });
+        team.for_each_chunk_mut2(out_d, rows, out_i, rows, block);
+    }
 }
 
 /// Bytes of rows per piece of the shared scan. Each piece is read as one
@@ -629,18 +610,11 @@ fn shared_scan<T: KnnFloat>(s: &Search<'_, T>, qaux: &[T], backward: bool) -> Ve
         }
         tops
     };
-    // Work stealing decides who runs which part: a part no idle worker picked
-    // up is run by the thread that finished first (and then finds little or
-    // nothing left to do), so a busy machine never makes a search wait for a
-    // descheduled worker.
-    pool::run(flops, MIN_PARALLEL_FLOPS, |par| {
-        if par {
-            use rayon::prelude::*;
-            (0..parts).into_par_iter().map(work).collect()
-        } else {
-            (0..parts).map(work).collect()
-        }
-    })
+    // Parts are claimed dynamically: a part no helper picked up is run by the
+    // participant that finished first (and then finds little or nothing left
+    // to do), so a busy machine never makes a search wait for a descheduled
+    // worker.
+    sched::team(flops, MIN_PARALLEL_FLOPS).map(parts, work)
 }
 
 /// Merges the candidates of queries `q0 ..` (`cands(i, buf)` appends those of
@@ -922,19 +896,7 @@ pub fn pairwise_distances<T: KnnFloat>(
         }
     };
     let flops = nx.saturating_mul(ny).saturating_mul(dim);
-    pool::run(flops, MIN_PARALLEL_FLOPS, |par| {
-        let rows = QUERY_BLOCK * ny;
-        if par {
-            use rayon::prelude::*;
-            out.par_chunks_mut(rows)
-                .enumerate()
-                .for_each(|(b, o)| block(b, o));
-        } else {
-            for (b, o) in out.chunks_mut(rows).enumerate() {
-                block(b, o);
-            }
-        }
-    });
+    sched::team(flops, MIN_PARALLEL_FLOPS).for_each_chunk_mut(out, QUERY_BLOCK * ny, block);
     Ok(())
 }
 

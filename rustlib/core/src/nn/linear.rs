@@ -7,7 +7,6 @@
 //! the thread count, so neither do the results. A few rows (latency) skip gemm.
 
 use super::{check_len, shape_len, Activation, NnFloat, RowOp};
-use crate::pool;
 pub use crate::simd::gemm::WeightLayout;
 use crate::simd::gemm::{matmul, matmul_tiles};
 use crate::{Error, Result};
@@ -212,30 +211,25 @@ pub fn linear<T: NnFloat>(
             &mut scratch,
         );
     };
-    pool::run(
-        if tiles > 1 && work >= (1 << 21) {
-            work
-        } else {
-            0
-        },
-        1,
-        |par| {
-            matmul_tiles(
-                x,
-                m,
-                k,
-                w,
-                n,
-                layout,
-                out,
-                rb,
-                cb,
-                par,
-                T::ZERO,
-                T::ONE,
-                &epilogue,
-            )
-        },
+    let team = if tiles > 1 && work >= (1 << 21) {
+        crate::sched::team(work, 1)
+    } else {
+        crate::sched::Team::sequential()
+    };
+    matmul_tiles(
+        x,
+        m,
+        k,
+        w,
+        n,
+        layout,
+        out,
+        rb,
+        cb,
+        &team,
+        T::ZERO,
+        T::ONE,
+        &epilogue,
     );
     Ok(())
 }

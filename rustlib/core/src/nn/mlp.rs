@@ -13,7 +13,6 @@ use super::math::{madd, MulAdd};
 use super::{check_len, shape_len, Activation, NnFloat, RowOp};
 use crate::float::Float;
 use crate::multiversion_fma;
-use crate::pool;
 use crate::simd::gemm::{matmul, WeightLayout};
 use crate::{Error, Result};
 use std::io::Read;
@@ -363,19 +362,20 @@ impl<T: PanelFloat> Mlp<T> {
         let rb = ROW_BLOCK;
         let parallel_ok = n_samples > rb && work >= (1 << 21);
         let scratch = || Scratch::<T>::new(n_samples.min(rb) * widest);
-        pool::run(if parallel_ok { work } else { 0 }, 1, |par| {
-            if par {
-                use rayon::prelude::*;
-                out.par_chunks_mut(rb * n_out)
-                    .zip(x.par_chunks(rb * nf))
-                    .for_each_init(scratch, |s, (o, xs)| self.block(xs, o, s));
-            } else {
-                let mut s = scratch();
-                for (o, xs) in out.chunks_mut(rb * n_out).zip(x.chunks(rb * nf)) {
-                    self.block(xs, o, &mut s);
-                }
+        let team = crate::sched::team(if parallel_ok { work } else { 0 }, 1);
+        if team.is_parallel() {
+            // One scratch per task: a task is a whole row block, so the
+            // allocation is small next to the block's gemm calls.
+            team.for_each_chunk_mut(out, rb * n_out, |b, o| {
+                let xs = &x[b * rb * nf..(b * rb * nf + o.len() / n_out * nf)];
+                self.block(xs, o, &mut scratch());
+            });
+        } else {
+            let mut s = scratch();
+            for (o, xs) in out.chunks_mut(rb * n_out).zip(x.chunks(rb * nf)) {
+                self.block(xs, o, &mut s);
             }
-        });
+        }
         Ok(())
     }
 

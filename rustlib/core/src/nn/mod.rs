@@ -15,7 +15,7 @@ pub mod topk;
 pub use kernels::{Activation, NnFloat, RowOp};
 
 use crate::blocks::MIN_PARALLEL_ELEMENTS;
-use crate::pool;
+use crate::sched;
 use crate::simd::stream::STREAM_MIN_BYTES;
 use crate::{Error, Result};
 
@@ -62,31 +62,26 @@ fn elementwise_act(name: &str, act: Activation) -> Result<()> {
 pub fn activation_into<T: NnFloat>(act: Activation, x: &[T], out: &mut [T]) -> Result<()> {
     elementwise_act("activation", act)?;
     check_len("activation", "out", out.len(), x.len())?;
-    pool::run(x.len(), MIN_PARALLEL_ELEMENTS, |par| {
-        if par {
-            use rayon::prelude::*;
-            out.par_chunks_mut(MAP_TASK_ELEMS)
-                .zip(x.par_chunks(MAP_TASK_ELEMS))
-                .for_each(|(o, i)| T::unary(act, i, o));
-        } else {
-            T::unary(act, x, out)
-        }
-    });
+    let team = sched::team(x.len(), MIN_PARALLEL_ELEMENTS);
+    if team.is_parallel() {
+        team.for_each_chunk_mut(out, MAP_TASK_ELEMS, |c, o| {
+            T::unary(act, &x[c * MAP_TASK_ELEMS..c * MAP_TASK_ELEMS + o.len()], o)
+        });
+    } else {
+        T::unary(act, x, out)
+    }
     Ok(())
 }
 
 /// `x[i] = act(x[i])` in place.
 pub fn activation_inplace<T: NnFloat>(act: Activation, x: &mut [T]) -> Result<()> {
     elementwise_act("activation", act)?;
-    pool::run(x.len(), MIN_PARALLEL_ELEMENTS, |par| {
-        if par {
-            use rayon::prelude::*;
-            x.par_chunks_mut(MAP_TASK_ELEMS)
-                .for_each(|c| T::unary_inplace(act, c));
-        } else {
-            T::unary_inplace(act, x)
-        }
-    });
+    let team = sched::team(x.len(), MIN_PARALLEL_ELEMENTS);
+    if team.is_parallel() {
+        team.for_each_chunk_mut(x, MAP_TASK_ELEMS, |_, c| T::unary_inplace(act, c));
+    } else {
+        T::unary_inplace(act, x)
+    }
     Ok(())
 }
 
@@ -142,16 +137,14 @@ pub fn rows_into<T: NnFloat>(
     }
     let task = rows_per_task(cols) * cols;
     let stream = std::mem::size_of_val(out) >= STREAM_MIN_BYTES;
-    pool::run(n, MIN_PARALLEL_ELEMENTS, |par| {
-        if par {
-            use rayon::prelude::*;
-            out.par_chunks_mut(task)
-                .zip(x.par_chunks(task))
-                .for_each(|(o, i)| T::rows(op, i, o, cols, stream));
-        } else {
-            T::rows(op, x, out, cols, stream)
-        }
-    });
+    let team = sched::team(n, MIN_PARALLEL_ELEMENTS);
+    if team.is_parallel() {
+        team.for_each_chunk_mut(out, task, |c, o| {
+            T::rows(op, &x[c * task..c * task + o.len()], o, cols, stream)
+        });
+    } else {
+        T::rows(op, x, out, cols, stream)
+    }
     Ok(())
 }
 
@@ -170,18 +163,16 @@ pub fn rows_inplace<T: NnFloat>(
         return Ok(());
     }
     let task = rows_per_task(cols) * cols;
-    pool::run(n, MIN_PARALLEL_ELEMENTS, |par| {
-        if par {
-            use rayon::prelude::*;
-            x.par_chunks_mut(task).for_each(|c| {
-                let mut scratch = vec![T::ZERO; 2 * cols];
-                T::rows_inplace(op, c, cols, &mut scratch)
-            });
-        } else {
+    let team = sched::team(n, MIN_PARALLEL_ELEMENTS);
+    if team.is_parallel() {
+        team.for_each_chunk_mut(x, task, |_, c| {
             let mut scratch = vec![T::ZERO; 2 * cols];
-            T::rows_inplace(op, x, cols, &mut scratch)
-        }
-    });
+            T::rows_inplace(op, c, cols, &mut scratch)
+        });
+    } else {
+        let mut scratch = vec![T::ZERO; 2 * cols];
+        T::rows_inplace(op, x, cols, &mut scratch)
+    }
     Ok(())
 }
 

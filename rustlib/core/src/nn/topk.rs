@@ -10,7 +10,6 @@
 use super::{check_len, shape_len, NnFloat};
 use crate::blocks::MIN_PARALLEL_ELEMENTS;
 use crate::float::Float;
-use crate::pool;
 use crate::{Error, Result};
 use std::cmp::Ordering;
 
@@ -105,17 +104,14 @@ pub fn topk<T: NnFloat>(
             topk_row(xr, k, largest, sorted, &mut idx, vr, ir);
         }
     };
-    pool::run(n, MIN_PARALLEL_ELEMENTS, |par| {
-        if par {
-            use rayon::prelude::*;
-            values
-                .par_chunks_mut(per_task * k)
-                .zip(indices.par_chunks_mut(per_task * k))
-                .zip(x.par_chunks(per_task * cols))
-                .for_each(|((v, i), xs)| run_rows(xs, v, i));
-        } else {
-            run_rows(x, values, indices)
-        }
-    });
+    let team = crate::sched::team(n, MIN_PARALLEL_ELEMENTS);
+    if team.is_parallel() {
+        let rows_x = per_task * cols;
+        team.for_each_chunk_mut2(values, per_task * k, indices, per_task * k, |t, v, i| {
+            run_rows(&x[t * rows_x..(t * rows_x + v.len() / k * cols)], v, i)
+        });
+    } else {
+        run_rows(x, values, indices)
+    }
     Ok(())
 }

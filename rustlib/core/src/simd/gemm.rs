@@ -90,8 +90,8 @@ unsafe impl<T: Send> Sync for TilePtr<T> {}
 /// followed at once (while the tile is in cache) by `epilogue(seg, c0, width)`:
 /// `seg` holds the tile's rows `width` (= tile columns) elements each, starting
 /// at column `c0` -- the whole tile at once when it spans full rows (`cb >= n`),
-/// else one row at a time. With `parallel`, tiles run as rayon tasks (call it
-/// inside `pool::run`); each output element is computed by the same code
+/// else one row at a time. Tiles are tasks of `team` (handed out dynamically
+/// when it is parallel); each output element is computed by the same code
 /// whichever thread runs its tile, so results depend on `rb`/`cb`, never on the
 /// thread count.
 ///
@@ -107,7 +107,7 @@ pub fn matmul_tiles<T: Copy + Send + Sync + 'static>(
     out: &mut [T],
     rb: usize,
     cb: usize,
-    parallel: bool,
+    team: &crate::sched::Team,
     zero: T,
     one: T,
     epilogue: &(dyn Fn(&mut [T], usize, usize) + Sync),
@@ -201,13 +201,7 @@ pub fn matmul_tiles<T: Copy + Send + Sync + 'static>(
             epilogue(seg, c0, cols);
         }
     };
-    let tiles = tiles_r * tiles_c;
-    if parallel && tiles > 1 {
-        use rayon::prelude::*;
-        (0..tiles).into_par_iter().for_each(tile);
-    } else {
-        (0..tiles).for_each(tile);
-    }
+    team.for_each(tiles_r * tiles_c, tile);
 }
 
 // ----------------------------------------------------------------- A · Bᵀ (neighbour search)

@@ -25,6 +25,7 @@ pub mod transform;
 use crate::float::Float;
 use crate::matrix::{Layout, MatRef};
 use crate::multiversion;
+#[cfg(test)]
 use crate::pool;
 use crate::{Error, Result};
 
@@ -451,38 +452,18 @@ impl StatsElement for f32 {
     }
 }
 
-/// Reduces leaves `0..n_leaves` in a fixed binary tree (parallel on the
-/// library pool when `elems` is large enough). `n_leaves` must be >= 1.
+/// Reduces leaves `0..n_leaves` in a fixed binary tree (subtrees of up to
+/// `MIN_LEAVES_PER_TASK` leaves handed out dynamically to the calling thread and
+/// the library pool when `elems` is large enough). `n_leaves` must be >= 1.
 pub(crate) fn fixed_tree<T, L, C>(n_leaves: usize, elems: usize, leaf: &L, combine: &C) -> T
 where
     T: Send,
     L: Fn(usize) -> T + Sync,
     C: Fn(T, T) -> T + Sync,
 {
-    fn sub<T: Send, L, C>(lo: usize, hi: usize, par: bool, leaf: &L, combine: &C) -> T
-    where
-        L: Fn(usize) -> T + Sync,
-        C: Fn(T, T) -> T + Sync,
-    {
-        if hi - lo == 1 {
-            return leaf(lo);
-        }
-        let mid = lo + (hi - lo) / 2;
-        let par = par && hi - lo >= 2 * MIN_LEAVES_PER_TASK;
-        let (a, b) = pool::join(
-            par,
-            || sub(lo, mid, par, leaf, combine),
-            || sub(mid, hi, par, leaf, combine),
-        );
-        combine(a, b)
-    }
     debug_assert!(n_leaves >= 1);
-    if n_leaves == 1 {
-        return leaf(0);
-    }
-    pool::run(elems, crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
-        sub(0, n_leaves, par, leaf, combine)
-    })
+    let team = crate::sched::team(elems, crate::blocks::MIN_PARALLEL_ELEMENTS);
+    crate::sched::fixed_tree(&team, n_leaves, MIN_LEAVES_PER_TASK, leaf, combine)
 }
 
 fn merged(mut a: ColStats, b: ColStats) -> ColStats {

@@ -16,7 +16,7 @@ use super::StatsElement;
 use crate::float::{halving_sum, Float};
 use crate::matrix::Layout;
 use crate::multiversion;
-use crate::pool;
+use crate::sched;
 use crate::{Error, Result};
 
 /// Elements per parallel task.
@@ -401,58 +401,41 @@ pub fn affine<T: TransformElement>(
         return Ok(false);
     }
     let n = x.len();
-    let inf = pool::run(n, crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
-        use rayon::prelude::*;
-        match layout {
-            Layout::RowMajor => {
-                let chunk = (TASK_ELEMS / cols).max(1) * cols;
-                match (par, src) {
-                    (true, Some(s)) => x
-                        .par_chunks_mut(chunk)
-                        .zip(s.par_chunks(chunk))
-                        .map(|(o, i)| T::rows(o, Some(i), p))
-                        .reduce(|| false, |a, b| a | b),
-                    (true, None) => x
-                        .par_chunks_mut(chunk)
-                        .map(|o| T::rows(o, None, p))
-                        .reduce(|| false, |a, b| a | b),
-                    (false, s) => T::rows(x, s, p),
-                }
-            }
-            Layout::ColMajor => {
-                let per = (TASK_ELEMS / rows).max(1);
-                match src {
-                    Some(s) if par => x
-                        .par_chunks_mut(rows)
-                        .zip(s.par_chunks(rows))
-                        .enumerate()
-                        .with_min_len(per)
-                        .map(|(j, (o, i))| T::col(o, Some(i), p, j))
-                        .reduce(|| false, |a, b| a | b),
-                    None if par => x
-                        .par_chunks_mut(rows)
-                        .enumerate()
-                        .with_min_len(per)
-                        .map(|(j, o)| T::col(o, None, p, j))
-                        .reduce(|| false, |a, b| a | b),
-                    Some(s) => {
-                        let mut inf = false;
-                        for (j, (o, i)) in x.chunks_mut(rows).zip(s.chunks(rows)).enumerate() {
-                            inf |= T::col(o, Some(i), p, j);
-                        }
-                        inf
-                    }
-                    None => {
-                        let mut inf = false;
-                        for (j, o) in x.chunks_mut(rows).enumerate() {
-                            inf |= T::col(o, None, p, j);
-                        }
-                        inf
-                    }
-                }
+    let team = sched::team(n, crate::blocks::MIN_PARALLEL_ELEMENTS);
+    let par = team.is_parallel();
+    let inf = match layout {
+        Layout::RowMajor => {
+            let chunk = (TASK_ELEMS / cols).max(1) * cols;
+            match (par, src) {
+                (true, Some(s)) => team
+                    .map_chunks_mut(x, chunk, |i, o| {
+                        T::rows(o, Some(&s[i * chunk..i * chunk + o.len()]), p)
+                    })
+                    .contains(&true),
+                (true, None) => team
+                    .map_chunks_mut(x, chunk, |_, o| T::rows(o, None, p))
+                    .contains(&true),
+                (false, s) => T::rows(x, s, p),
             }
         }
-    });
+        Layout::ColMajor => {
+            // Tasks of whole columns (`per` of them), column j at x[j * rows..].
+            let per = (TASK_ELEMS / rows).max(1);
+            let cols_of = |i: usize, o: &mut [T]| {
+                let mut inf = false;
+                for (c, oc) in o.chunks_mut(rows).enumerate() {
+                    let j = i * per + c;
+                    inf |= T::col(oc, src.map(|s| &s[j * rows..(j + 1) * rows]), p, j);
+                }
+                inf
+            };
+            if par {
+                team.map_chunks_mut(x, per * rows, cols_of).contains(&true)
+            } else {
+                cols_of(0, &mut x[..])
+            }
+        }
+    };
     Ok(inf)
 }
 
@@ -475,20 +458,22 @@ pub fn normalize_rows<T: TransformElement>(
     if x.is_empty() {
         return Ok(0);
     }
-    let bad = pool::run(x.len(), crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
-        use rayon::prelude::*;
+    let team = sched::team(x.len(), crate::blocks::MIN_PARALLEL_ELEMENTS);
+    let par = team.is_parallel();
+    let bad = {
         match layout {
             Layout::RowMajor => {
                 let chunk = (TASK_ELEMS / cols).max(1) * cols;
                 match (par, src) {
-                    (true, Some(s)) => x
-                        .par_chunks_mut(chunk)
-                        .zip(s.par_chunks(chunk))
-                        .map(|(o, i)| T::normrows(o, Some(i), cols, norm))
+                    (true, Some(s)) => team
+                        .map_chunks_mut(x, chunk, |i, o| {
+                            T::normrows(o, Some(&s[i * chunk..i * chunk + o.len()]), cols, norm)
+                        })
+                        .into_iter()
                         .sum(),
-                    (true, None) => x
-                        .par_chunks_mut(chunk)
-                        .map(|o| T::normrows(o, None, cols, norm))
+                    (true, None) => team
+                        .map_chunks_mut(x, chunk, |_, o| T::normrows(o, None, cols, norm))
+                        .into_iter()
                         .sum(),
                     (false, s) => T::normrows(x, s, cols, norm),
                 }
@@ -523,9 +508,7 @@ pub fn normalize_rows<T: TransformElement>(
                     }
                 };
                 if par {
-                    acc.par_chunks_mut(4096)
-                        .enumerate()
-                        .for_each(|(b, a)| fill(b * 4096, a));
+                    team.for_each_chunk_mut(&mut acc, 4096, |b, a| fill(b * 4096, a));
                 } else {
                     fill(0, &mut acc);
                 }
@@ -547,11 +530,10 @@ pub fn normalize_rows<T: TransformElement>(
                     }
                 };
                 match (par, src) {
-                    (true, Some(s)) => x
-                        .par_chunks_mut(rows)
-                        .zip(s.par_chunks(rows))
-                        .for_each(|(o, i)| apply(o, Some(i))),
-                    (true, None) => x.par_chunks_mut(rows).for_each(|o| apply(o, None)),
+                    (true, Some(s)) => team.for_each_chunk_mut(x, rows, |j, o| {
+                        apply(o, Some(&s[j * rows..(j + 1) * rows]))
+                    }),
+                    (true, None) => team.for_each_chunk_mut(x, rows, |_, o| apply(o, None)),
                     (false, Some(s)) => {
                         for (o, i) in x.chunks_mut(rows).zip(s.chunks(rows)) {
                             apply(o, Some(i))
@@ -566,7 +548,7 @@ pub fn normalize_rows<T: TransformElement>(
                 bad
             }
         }
-    });
+    };
     Ok(bad)
 }
 

@@ -1,0 +1,356 @@
+//! Dynamic hand-out of fixed-size tasks to the calling thread and the pool.
+//!
+//! A parallel kernel cuts its work into tasks whose size never depends on the
+//! thread count, and the calling thread plus `threads - 1` pool workers claim
+//! them one at a time from a shared atomic counter. A thread that shares its
+//! core with another process (or with a BLAS thread still spinning after its
+//! call) simply claims fewer tasks: the slowest core no longer decides the
+//! time, as it did when each thread got one fixed part. The calling thread
+//! starts on the first task at once instead of sleeping until a worker wakes.
+//!
+//! Which thread runs a task never changes what the task computes, and
+//! reductions combine the per-task results in a fixed order
+//! ([`fixed_tree`]), so results are bit-identical for any thread count and
+//! any timing.
+
+use crate::pool;
+use rayon::ThreadPool;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Who runs the tasks of one kernel call: the calling thread alone, or the
+/// calling thread and `helpers` pool workers.
+pub struct Team {
+    pool: Option<(Arc<ThreadPool>, usize)>,
+}
+
+/// The team for a call with `work_items` units of work: parallel when there are
+/// at least `min_parallel` of them, more than one thread is configured and the
+/// caller is not itself a pool worker (nested calls stay sequential).
+///
+/// ```
+/// let team = ferrokit_core::sched::team(10, 1_000_000);
+/// assert!(!team.is_parallel());
+/// assert_eq!(team.map(3, |i| i * 10), vec![0, 10, 20]);
+/// ```
+pub fn team(work_items: usize, min_parallel: usize) -> Team {
+    if work_items < min_parallel || rayon::current_thread_index().is_some() {
+        return Team { pool: None };
+    }
+    let threads = pool::num_threads();
+    if threads <= 1 {
+        return Team { pool: None };
+    }
+    Team {
+        pool: pool::pool_for(threads).map(|p| (p, threads - 1)),
+    }
+}
+
+impl Team {
+    /// A team of the calling thread alone.
+    pub fn sequential() -> Team {
+        Team { pool: None }
+    }
+
+    /// Whether more than one thread takes part.
+    pub fn is_parallel(&self) -> bool {
+        self.pool.is_some()
+    }
+
+    /// Runs `task(i)` for every `i` in `0..n_tasks`, each exactly once; tasks
+    /// are claimed in increasing order by whichever participant is free.
+    pub fn for_each(&self, n_tasks: usize, task: impl Fn(usize) + Sync) {
+        let Some((pool, helpers)) = &self.pool else {
+            (0..n_tasks).for_each(task);
+            return;
+        };
+        let helpers = (*helpers).min(n_tasks.saturating_sub(1));
+        if helpers == 0 {
+            (0..n_tasks).for_each(task);
+            return;
+        }
+        let next = AtomicUsize::new(0);
+        let claim = |helper: bool| loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= n_tasks {
+                break;
+            }
+            if helper {
+                slow::pause();
+            }
+            task(i);
+        };
+        pool.in_place_scope(|s| {
+            for _ in 0..helpers {
+                s.spawn(|_| claim(true));
+            }
+            claim(false);
+        });
+    }
+
+    /// `task(i)` for every `i` in `0..n_tasks`, results in task order.
+    pub fn map<R: Send>(&self, n_tasks: usize, task: impl Fn(usize) -> R + Sync) -> Vec<R> {
+        if !self.is_parallel() {
+            return (0..n_tasks).map(task).collect();
+        }
+        let slots: Vec<Mutex<Option<R>>> = (0..n_tasks).map(|_| Mutex::new(None)).collect();
+        self.for_each(n_tasks, |i| {
+            let r = task(i);
+            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        });
+        slots
+            .into_iter()
+            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .map(|r| r.expect("every task ran exactly once"))
+            .collect()
+    }
+
+    /// `f(i, chunk)` for every `chunk`-sized piece `i` of `out` (the last may
+    /// be shorter), as tasks; returns the results in order.
+    pub fn map_chunks_mut<U: Send, R: Send>(
+        &self,
+        out: &mut [U],
+        chunk: usize,
+        f: impl Fn(usize, &mut [U]) -> R + Sync,
+    ) -> Vec<R> {
+        let chunk = chunk.max(1);
+        if !self.is_parallel() {
+            return out
+                .chunks_mut(chunk)
+                .enumerate()
+                .map(|(i, c)| f(i, c))
+                .collect();
+        }
+        let parts: Vec<Mutex<&mut [U]>> = out.chunks_mut(chunk).map(Mutex::new).collect();
+        self.map(parts.len(), |i| {
+            let mut c = parts[i].lock().unwrap_or_else(|e| e.into_inner());
+            f(i, &mut c)
+        })
+    }
+
+    /// [`Team::map_chunks_mut`] without results.
+    pub fn for_each_chunk_mut<U: Send>(
+        &self,
+        out: &mut [U],
+        chunk: usize,
+        f: impl Fn(usize, &mut [U]) + Sync,
+    ) {
+        let chunk = chunk.max(1);
+        if !self.is_parallel() {
+            out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+            return;
+        }
+        let parts: Vec<Mutex<&mut [U]>> = out.chunks_mut(chunk).map(Mutex::new).collect();
+        self.for_each(parts.len(), |i| {
+            let mut c = parts[i].lock().unwrap_or_else(|e| e.into_inner());
+            f(i, &mut c)
+        })
+    }
+
+    /// `f(i, a_chunk, b_chunk)` over matching pieces of two outputs (`a` in
+    /// pieces of `ca`, `b` in pieces of `cb`; both must give the same count).
+    pub fn for_each_chunk_mut2<U: Send, V: Send>(
+        &self,
+        a: &mut [U],
+        ca: usize,
+        b: &mut [V],
+        cb: usize,
+        f: impl Fn(usize, &mut [U], &mut [V]) + Sync,
+    ) {
+        let pairs: Vec<Mutex<(&mut [U], &mut [V])>> = a
+            .chunks_mut(ca.max(1))
+            .zip(b.chunks_mut(cb.max(1)))
+            .map(Mutex::new)
+            .collect();
+        self.for_each(pairs.len(), |i| {
+            let mut g = pairs[i].lock().unwrap_or_else(|e| e.into_inner());
+            let (x, y) = &mut *g;
+            f(i, x, y)
+        })
+    }
+}
+
+/// Reduces leaves `0..n_leaves` (`n_leaves >= 1`) in the fixed midpoint tree
+/// (`[lo, hi)` splits at `lo + (hi - lo) / 2`). Subtrees of at most
+/// `leaves_per_task` leaves are tasks of `team`; the levels above them are
+/// combined by the calling thread, in the same tree. The shape never depends
+/// on the team, so neither do the bits of the result.
+///
+/// ```
+/// use ferrokit_core::sched::{fixed_tree, Team};
+/// let s = fixed_tree(&Team::sequential(), 5, 2, &|i| vec![i], &|mut a, b| {
+///     a.extend(b);
+///     a
+/// });
+/// assert_eq!(s, vec![0, 1, 2, 3, 4]);
+/// ```
+pub fn fixed_tree<T, L, C>(
+    team: &Team,
+    n_leaves: usize,
+    leaves_per_task: usize,
+    leaf: &L,
+    combine: &C,
+) -> T
+where
+    T: Send,
+    L: Fn(usize) -> T + Sync,
+    C: Fn(T, T) -> T + Sync,
+{
+    fn sub<T, L: Fn(usize) -> T, C: Fn(T, T) -> T>(
+        lo: usize,
+        hi: usize,
+        leaf: &L,
+        combine: &C,
+    ) -> T {
+        if hi - lo == 1 {
+            return leaf(lo);
+        }
+        let mid = lo + (hi - lo) / 2;
+        let a = sub(lo, mid, leaf, combine);
+        combine(a, sub(mid, hi, leaf, combine))
+    }
+    fn frontier(lo: usize, hi: usize, g: usize, out: &mut Vec<(usize, usize)>) {
+        if hi - lo <= g {
+            out.push((lo, hi));
+        } else {
+            let mid = lo + (hi - lo) / 2;
+            frontier(lo, mid, g, out);
+            frontier(mid, hi, g, out);
+        }
+    }
+    fn top<T, C: Fn(T, T) -> T>(
+        lo: usize,
+        hi: usize,
+        g: usize,
+        done: &mut impl Iterator<Item = T>,
+        combine: &C,
+    ) -> T {
+        if hi - lo <= g {
+            return done.next().expect("one result per frontier subtree");
+        }
+        let mid = lo + (hi - lo) / 2;
+        let a = top(lo, mid, g, done, combine);
+        combine(a, top(mid, hi, g, done, combine))
+    }
+    debug_assert!(n_leaves >= 1);
+    let g = leaves_per_task.max(1);
+    if !team.is_parallel() || n_leaves <= g {
+        return sub(0, n_leaves, leaf, combine);
+    }
+    let mut parts = Vec::new();
+    frontier(0, n_leaves, g, &mut parts);
+    let results = team.map(parts.len(), |t| {
+        let (lo, hi) = parts[t];
+        sub(lo, hi, leaf, combine)
+    });
+    top(0, n_leaves, g, &mut results.into_iter(), combine)
+}
+
+/// A test hook that makes every pool helper sleep before each task it claims,
+/// so tests can show that a slow worker changes no result.
+pub mod slow {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static HELPER_DELAY_US: AtomicU64 = AtomicU64::new(0);
+
+    /// Sets the delay (microseconds) a helper waits before each task; 0 turns it off.
+    pub fn set_helper_delay_us(us: u64) {
+        HELPER_DELAY_US.store(us, Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub(super) fn pause() {
+        let us = HELPER_DELAY_US.load(Ordering::Relaxed);
+        if us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(us));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+        pool::set_num_threads(threads);
+        let r = f();
+        pool::set_num_threads(0);
+        r
+    }
+
+    #[test]
+    fn every_task_runs_once_for_any_thread_count() {
+        for threads in [1, 2, 3] {
+            for n in [0, 1, 2, 3, 17, 1000] {
+                let hits: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+                with_threads(threads, || {
+                    team(1, 0).for_each(n, |i| {
+                        hits[i].fetch_add(1, Ordering::Relaxed);
+                    })
+                });
+                assert!(
+                    hits.iter().all(|h| h.load(Ordering::Relaxed) == 1),
+                    "{threads} {n}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn map_and_chunks_keep_order() {
+        with_threads(3, || {
+            let t = team(1, 0);
+            assert_eq!(
+                t.map(100, |i| i * i),
+                (0..100).map(|i| i * i).collect::<Vec<_>>()
+            );
+            let mut v = vec![0usize; 1001];
+            let firsts = t.map_chunks_mut(&mut v, 10, |i, c| {
+                c.iter_mut().for_each(|x| *x = i);
+                c.len()
+            });
+            assert_eq!(firsts.len(), 101);
+            assert_eq!(firsts[100], 1);
+            assert!(v.iter().enumerate().all(|(j, &x)| x == j / 10));
+            let (mut a, mut b) = (vec![0u8; 30], vec![0u16; 60]);
+            t.for_each_chunk_mut2(&mut a, 3, &mut b, 6, |i, x, y| {
+                x.fill(i as u8);
+                y.fill(i as u16);
+            });
+            assert!(a.iter().enumerate().all(|(j, &x)| x as usize == j / 3));
+            assert!(b.iter().enumerate().all(|(j, &x)| x as usize == j / 6));
+        });
+    }
+
+    #[test]
+    fn fixed_tree_has_the_same_shape_for_any_team_and_group() {
+        // Combining strings records the shape of the tree exactly.
+        let leaf = |i: usize| i.to_string();
+        let comb = |a: String, b: String| format!("({a} {b})");
+        for n in [1, 2, 3, 7, 64, 101] {
+            let want = fixed_tree(&Team::sequential(), n, 1, &leaf, &comb);
+            for threads in [1, 2, 3] {
+                for g in [1, 2, 5, 16, 200] {
+                    let got = with_threads(threads, || fixed_tree(&team(1, 0), n, g, &leaf, &comb));
+                    assert_eq!(got, want, "n {n} threads {threads} group {g}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_panicking_task_reaches_the_caller() {
+        let r = std::panic::catch_unwind(|| {
+            with_threads(2, || {
+                team(1, 0).for_each(64, |i| {
+                    if i == 40 {
+                        panic!("task 40");
+                    }
+                })
+            })
+        });
+        pool::set_num_threads(0);
+        assert!(r.is_err());
+    }
+}
