@@ -37,6 +37,7 @@ SUITES: list[str] = [
     "nn",
     "neighbors",
     "dask",
+    "busy",
 ]
 
 

@@ -34,7 +34,10 @@ pub struct Team {
 /// assert_eq!(team.map(3, |i| i * 10), vec![0, 10, 20]);
 /// ```
 pub fn team(work_items: usize, min_parallel: usize) -> Team {
-    if work_items < min_parallel || rayon::current_thread_index().is_some() {
+    if work_items < min_parallel
+        || rayon::current_thread_index().is_some()
+        || !backoff::helpers_welcome()
+    {
         return Team { pool: None };
     }
     let threads = pool::num_threads();
@@ -80,12 +83,16 @@ impl Team {
             }
             task(i);
         };
+        let start = std::time::Instant::now();
+        let mut own = std::time::Duration::ZERO;
         pool.in_place_scope(|s| {
             for _ in 0..helpers {
                 s.spawn(|_| claim(true));
             }
             claim(false);
+            own = start.elapsed();
         });
+        backoff::record(own, start.elapsed() - own);
     }
 
     /// `task(i)` for every `i` in `0..n_tasks`, results in task order.
@@ -246,6 +253,69 @@ where
     top(0, n_leaves, g, &mut results.into_iter(), combine)
 }
 
+/// Helpers only when they help: the calling thread must wait at the end of a
+/// call until every helper it offered work to has started (and finished its
+/// task), because the tasks borrow the caller's data. On an oversubscribed
+/// machine a sleeping worker can take many milliseconds to get a CPU, far
+/// longer than the call (measured here at load 15 on 2 cores: a 1.6 ms softmax
+/// took 19 ms at 2 threads). So each parallel call measures how long its
+/// caller waited for the helpers after finishing its own share; when that wait
+/// exceeds a quarter of the call, the next calls run on the calling thread
+/// alone for a back-off period (doubling while it keeps happening, 2 ms to
+/// 256 ms; halved by each good call), then helpers are offered again. A helper that starts at once (an
+/// idle core, or a core whose other thread only spins and yields, like
+/// OpenBLAS's idle workers) never triggers it. Results never depend on it.
+pub mod backoff {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    static UNTIL_NS: AtomicU64 = AtomicU64::new(0);
+    static LENGTH_NS: AtomicU64 = AtomicU64::new(0);
+    static DISABLED: AtomicU64 = AtomicU64::new(0);
+    const MIN_NS: u64 = 2_000_000;
+    const MAX_NS: u64 = 256_000_000;
+
+    fn now_ns() -> u64 {
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    }
+
+    /// Turns the back-off off (`true`) or on again (`false`): tests and the
+    /// benchmark use it to compare.
+    pub fn set_disabled(off: bool) {
+        DISABLED.store(u64::from(off), Ordering::Relaxed);
+        UNTIL_NS.store(0, Ordering::Relaxed);
+        LENGTH_NS.store(0, Ordering::Relaxed);
+    }
+
+    /// `FERROKIT_SCHED_BACKOFF=0` turns the back-off off for the process.
+    fn env_off() -> bool {
+        static OFF: OnceLock<bool> = OnceLock::new();
+        *OFF.get_or_init(|| std::env::var("FERROKIT_SCHED_BACKOFF").is_ok_and(|v| v.trim() == "0"))
+    }
+
+    pub(super) fn helpers_welcome() -> bool {
+        DISABLED.load(Ordering::Relaxed) != 0
+            || now_ns() >= UNTIL_NS.load(Ordering::Relaxed)
+            || env_off()
+    }
+
+    /// Records one parallel call: `own` = the caller's share (until it found no
+    /// task left), `waited` = the time it then waited for the helpers.
+    pub(super) fn record(own: Duration, waited: Duration) {
+        if waited <= own / 4 + Duration::from_micros(20) {
+            // A good call halves the next back-off (one lucky probe on a
+            // loaded machine does not bring back the short one).
+            LENGTH_NS.store(LENGTH_NS.load(Ordering::Relaxed) / 2, Ordering::Relaxed);
+            return;
+        }
+        let len = (LENGTH_NS.load(Ordering::Relaxed) * 2).clamp(MIN_NS, MAX_NS);
+        LENGTH_NS.store(len, Ordering::Relaxed);
+        UNTIL_NS.store(now_ns() + len, Ordering::Relaxed);
+    }
+}
+
 /// A test hook that makes every pool helper sleep before each task it claims,
 /// so tests can show that a slow worker changes no result.
 pub mod slow {
@@ -337,6 +407,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn helpers_back_off_after_long_waits_and_come_back() {
+        use std::time::Duration;
+        for _ in 0..8 {
+            backoff::record(Duration::from_millis(1), Duration::from_millis(5));
+        }
+        assert!(!backoff::helpers_welcome());
+        assert!(!team(1, 0).is_parallel());
+        backoff::set_disabled(false); // resets the back-off
+        assert!(backoff::helpers_welcome());
+        backoff::record(Duration::from_millis(4), Duration::from_micros(100));
+        assert!(backoff::helpers_welcome());
+        backoff::set_disabled(false);
     }
 
     #[test]
