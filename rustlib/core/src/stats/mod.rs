@@ -9,6 +9,17 @@
 //! fixed binary tree. Block sizes depend only on the shape, never on the thread
 //! count, so results are bit-identical for any number of threads.
 //!
+//! Shift: inside one call, the leaves' sums are of `x - k` where `k` is the
+//! column's first finite value (see [`shifts`]), and `count * k` is added back
+//! at the end. Without it, the block means of data on a large offset (`1e12 +
+//! U(0, 100)`) carry the offset's rounding (an ulp of 1e12 is 1.2e-4) into
+//! every Chan merge, and the variance was off by ~1e-8 relative; with it the
+//! merges see values of the spread's size and the variance is as exact as one
+//! corrected two-pass over all rows. The leaf's passes do not change: its
+//! shifted sum is `count * (mean - k) + sum(x - mean)` from the second pass's
+//! residual, so the shift costs nothing per element. A leaf whose values are
+//! all equal has M2 exactly 0, so a constant column's variance is exactly 0.
+//!
 //! C-order data is processed row by row with one accumulator per column (the
 //! inner loop runs across columns and vectorizes); F-order data column by
 //! column, each column viewed as rows of [`LANES`] values so the loop vectorizes
@@ -234,6 +245,8 @@ pub enum Weights<'a, T> {
 
 /// Statistics of rows `r0..r1`, columns `col..col + N`, of a row-major buffer
 /// with row stride `stride`, written to columns `at..at + N` of `s`.
+/// The sum is of `x - shift[at + j]` (the leaf's shifts; mean and M2 do not
+/// depend on it).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn panel<T: Float, const N: usize>(
@@ -243,9 +256,12 @@ fn panel<T: Float, const N: usize>(
     r0: usize,
     r1: usize,
     w: Weights<'_, T>,
+    shift: &[f64],
     s: &mut ColStats,
     at: usize,
 ) {
+    let mut k = [0.0f64; N];
+    k.copy_from_slice(&shift[at..at + N]);
     let mut cnt = [0.0f64; N];
     let mut nan = [0.0f64; N];
     let mut sum = [0.0f64; N];
@@ -310,34 +326,44 @@ fn panel<T: Float, const N: usize>(
         let c = at + j;
         s.count[c] = cnt[j];
         s.nan_count[c] = nan[j];
-        s.sum[c] = refined_sum(sum[j], cnt[j], mean[j], corr[j]);
         s.sum_abs[c] = sa[j];
         s.sum_sq[c] = sq[j];
         s.min[c] = mn[j];
         s.max[c] = mx[j];
-        s.m2[c] = if cnt[j] != 0.0 {
-            let v = m2[j] - corr[j] * corr[j] / cnt[j];
-            if v > 0.0 || v.is_nan() {
-                v
+        if mn[j] == mx[j] && mn[j].is_finite() {
+            // All values equal: M2 exactly 0 and the sum exactly `count * (v -
+            // k)` (0 when v is the shift), so the merges of a constant column's
+            // blocks keep 0 (`v - mean` is not 0 when sum(w v) / sum(w) rounds
+            // away from v).
+            s.sum[c] = cnt[j] * (mn[j] - k[j]);
+            s.m2[c] = 0.0;
+        } else {
+            s.sum[c] = shifted_sum(sum[j], cnt[j], mean[j], corr[j], k[j]);
+            s.m2[c] = if cnt[j] != 0.0 {
+                let v = m2[j] - corr[j] * corr[j] / cnt[j];
+                if v > 0.0 || v.is_nan() {
+                    v
+                } else {
+                    0.0
+                }
             } else {
                 0.0
-            }
-        } else {
-            0.0
-        };
+            };
+        }
     }
 }
 
-/// The block sum as `count * mean + sum(x - mean)`: the residual of the second
-/// pass corrects the rounding of the first-pass sum (error about one ulp of
-/// the sum instead of growing with the block length). Kept as it is when the
-/// residual is not finite (inf in the data).
+/// The block sum of `x - k` as `count * (mean - k) + sum(x - mean)`: the
+/// residual of the second pass corrects the rounding of the first-pass sum
+/// (error about one ulp of the shifted sum, however large the offset `k` and
+/// the block). `sum - count * k` when the residual is not finite (inf in the
+/// data).
 #[inline(always)]
-fn refined_sum(sum: f64, cnt: f64, mean: f64, corr: f64) -> f64 {
+fn shifted_sum(sum: f64, cnt: f64, mean: f64, corr: f64, k: f64) -> f64 {
     if cnt != 0.0 && corr.is_finite() {
-        cnt * mean + corr
+        cnt * (mean - k) + corr
     } else {
-        sum
+        sum - cnt * k
     }
 }
 
@@ -353,17 +379,19 @@ fn leaf<T: Float>(
     r0: usize,
     r1: usize,
     w: Weights<'_, T>,
+    shift: &[f64],
 ) -> ColStats {
+    debug_assert_eq!(shift.len(), width);
     let mut s = ColStats::empty(width);
     // Register panels of 16 (then 8) columns: all accumulators of a panel stay
     // in vector registers while the leaf's rows (in L1/L2) stream past.
     let mut c = 0;
     while width - c >= 16 {
-        panel::<T, 16>(x, stride, c0 + c, r0, r1, w, &mut s, c);
+        panel::<T, 16>(x, stride, c0 + c, r0, r1, w, shift, &mut s, c);
         c += 16;
     }
     if width - c >= 8 {
-        panel::<T, 8>(x, stride, c0 + c, r0, r1, w, &mut s, c);
+        panel::<T, 8>(x, stride, c0 + c, r0, r1, w, shift, &mut s, c);
         c += 8;
     }
     if c == width {
@@ -373,7 +401,8 @@ fn leaf<T: Float>(
         // Fewer than 8 columns left: an 8-wide panel ending at the last
         // column (overlapping the previous one), keeping its new columns.
         let mut t = ColStats::empty(8);
-        panel::<T, 8>(x, stride, c0 + width - 8, r0, r1, w, &mut t, 0);
+        let sh = &shift[width - 8..];
+        panel::<T, 8>(x, stride, c0 + width - 8, r0, r1, w, sh, &mut t, 0);
         let skip = 8 - (width - c);
         for (d, f) in s.fields_mut().into_iter().zip(t.fields()) {
             d[c..].copy_from_slice(&f[skip..]);
@@ -381,24 +410,24 @@ fn leaf<T: Float>(
         return s;
     }
     match width {
-        1 => panel::<T, 1>(x, stride, c0, r0, r1, w, &mut s, 0),
-        2 => panel::<T, 2>(x, stride, c0, r0, r1, w, &mut s, 0),
-        3 => panel::<T, 3>(x, stride, c0, r0, r1, w, &mut s, 0),
-        4 => panel::<T, 4>(x, stride, c0, r0, r1, w, &mut s, 0),
-        5 => panel::<T, 5>(x, stride, c0, r0, r1, w, &mut s, 0),
-        6 => panel::<T, 6>(x, stride, c0, r0, r1, w, &mut s, 0),
-        _ => panel::<T, 7>(x, stride, c0, r0, r1, w, &mut s, 0),
+        1 => panel::<T, 1>(x, stride, c0, r0, r1, w, shift, &mut s, 0),
+        2 => panel::<T, 2>(x, stride, c0, r0, r1, w, shift, &mut s, 0),
+        3 => panel::<T, 3>(x, stride, c0, r0, r1, w, shift, &mut s, 0),
+        4 => panel::<T, 4>(x, stride, c0, r0, r1, w, shift, &mut s, 0),
+        5 => panel::<T, 5>(x, stride, c0, r0, r1, w, shift, &mut s, 0),
+        6 => panel::<T, 6>(x, stride, c0, r0, r1, w, shift, &mut s, 0),
+        _ => panel::<T, 7>(x, stride, c0, r0, r1, w, shift, &mut s, 0),
     }
     s
 }
 
 multiversion! {
     #[allow(clippy::too_many_arguments)]
-    fn leaf_f64(x: &[f64], stride: usize, c0: usize, width: usize, r0: usize, r1: usize, w: Weights<'_, f64>) -> ColStats = leaf::<f64>;
+    fn leaf_f64(x: &[f64], stride: usize, c0: usize, width: usize, r0: usize, r1: usize, w: Weights<'_, f64>, shift: &[f64]) -> ColStats = leaf::<f64>;
 }
 multiversion! {
     #[allow(clippy::too_many_arguments)]
-    fn leaf_f32(x: &[f32], stride: usize, c0: usize, width: usize, r0: usize, r1: usize, w: Weights<'_, f32>) -> ColStats = leaf::<f32>;
+    fn leaf_f32(x: &[f32], stride: usize, c0: usize, width: usize, r0: usize, r1: usize, w: Weights<'_, f32>, shift: &[f64]) -> ColStats = leaf::<f32>;
 }
 
 /// Element types the statistics and transform kernels support (f32, f64).
@@ -413,6 +442,7 @@ pub trait StatsElement: Float {
         r0: usize,
         r1: usize,
         w: Weights<'_, Self>,
+        shift: &[f64],
     ) -> ColStats;
     #[doc(hidden)]
     fn from_f64(v: f64) -> Self;
@@ -427,8 +457,9 @@ impl StatsElement for f64 {
         r0: usize,
         r1: usize,
         w: Weights<'_, f64>,
+        shift: &[f64],
     ) -> ColStats {
-        leaf_f64(x, stride, c0, width, r0, r1, w)
+        leaf_f64(x, stride, c0, width, r0, r1, w, shift)
     }
     fn from_f64(v: f64) -> f64 {
         v
@@ -444,8 +475,9 @@ impl StatsElement for f32 {
         r0: usize,
         r1: usize,
         w: Weights<'_, f32>,
+        shift: &[f64],
     ) -> ColStats {
-        leaf_f32(x, stride, c0, width, r0, r1, w)
+        leaf_f32(x, stride, c0, width, r0, r1, w, shift)
     }
     fn from_f64(v: f64) -> f32 {
         v as f32
@@ -471,15 +503,60 @@ fn merged(mut a: ColStats, b: ColStats) -> ColStats {
     a
 }
 
-/// Statistics of rows of a row-major buffer (`rows x stride`), columns
-/// `c0..c0 + width`, in fixed blocks of rows.
-fn rows_stats<T: StatsElement>(
+/// The shift of each column `c0..c0 + width` of a row-major buffer (`rows x
+/// stride`): its first finite value, 0 when it has none. Reads one row when
+/// the first row is finite; later rows only for the columns still missing.
+fn shifts<T: Float>(x: &[T], rows: usize, stride: usize, c0: usize, width: usize) -> Vec<f64> {
+    let mut k = vec![0.0; width];
+    let mut missing: Vec<usize> = (0..width).collect();
+    for r in 0..rows {
+        if missing.is_empty() {
+            break;
+        }
+        let row = &x[r * stride + c0..r * stride + c0 + width];
+        missing.retain(|&j| {
+            let v = row[j].to_f64();
+            if v.is_finite() {
+                k[j] = v;
+            }
+            !v.is_finite()
+        });
+    }
+    k
+}
+
+/// Columns whose finite values span more than the float64 range: `x - k`
+/// could overflow there, so they are computed without a shift.
+fn overflowing(s: &ColStats) -> Vec<usize> {
+    (0..s.cols())
+        .filter(|&j| {
+            let (lo, hi) = (s.min[j], s.max[j]);
+            lo.is_finite() && hi.is_finite() && !(hi - lo).is_finite()
+        })
+        .collect()
+}
+
+/// Adds the shifts back: the sums become sums of `x` (mean and M2 do not
+/// depend on the shift).
+fn unshift(s: &mut ColStats, k: &[f64]) {
+    for j in 0..s.cols() {
+        if s.count[j] != 0.0 {
+            s.sum[j] += s.count[j] * k[j];
+        }
+    }
+}
+
+/// Statistics of `x - k` (per column) over rows of a row-major buffer
+/// (`rows x stride`), columns `c0..c0 + width`, in fixed blocks of rows.
+#[allow(clippy::too_many_arguments)]
+fn rows_stats_shifted<T: StatsElement>(
     x: &[T],
     rows: usize,
     stride: usize,
     c0: usize,
     width: usize,
     w: Weights<'_, T>,
+    k: &[f64],
 ) -> ColStats {
     if rows == 0 || width == 0 {
         return ColStats::empty(width);
@@ -489,9 +566,49 @@ fn rows_stats<T: StatsElement>(
     fixed_tree(
         n_leaves,
         rows * width,
-        &|b| T::leaf(x, stride, c0, width, b * rpb, ((b + 1) * rpb).min(rows), w),
+        &|b| {
+            T::leaf(
+                x,
+                stride,
+                c0,
+                width,
+                b * rpb,
+                ((b + 1) * rpb).min(rows),
+                w,
+                k,
+            )
+        },
         &merged,
     )
+}
+
+/// Statistics of rows of a row-major buffer (`rows x stride`), columns
+/// `c0..c0 + width`, in fixed blocks of rows, each column shifted by its
+/// first finite value while accumulating (see the module doc).
+fn rows_stats<T: StatsElement>(
+    x: &[T],
+    rows: usize,
+    stride: usize,
+    c0: usize,
+    width: usize,
+    w: Weights<'_, T>,
+) -> ColStats {
+    let mut k = shifts(x, rows, stride, c0, width);
+    let mut s = rows_stats_shifted(x, rows, stride, c0, width, w, &k);
+    let bad = overflowing(&s);
+    if !bad.is_empty() {
+        for &j in &bad {
+            k[j] = 0.0;
+        }
+        let t = rows_stats_shifted(x, rows, stride, c0, width, w, &k);
+        for &j in &bad {
+            for (d, f) in s.fields_mut().into_iter().zip(t.fields()) {
+                d[j] = f[j];
+            }
+        }
+    }
+    unshift(&mut s, &k);
+    s
 }
 
 /// Merges the columns of `s` into one column, pairwise in a fixed order.
@@ -532,29 +649,42 @@ pub fn vec_stats<T: StatsElement>(x: &[T], w: Option<&[T]>) -> Result<ColStats> 
             )));
         }
     }
+    let mut k = shifts(x, x.len(), 1, 0, 1)[0];
+    let mut s = vec_stats_shifted(x, w, k);
+    if !overflowing(&s).is_empty() {
+        k = 0.0;
+        s = vec_stats_shifted(x, w, k);
+    }
+    unshift(&mut s, &[k]);
+    Ok(s)
+}
+
+/// Statistics of `x - k` of a 1-D slice (weights already checked).
+fn vec_stats_shifted<T: StatsElement>(x: &[T], w: Option<&[T]>, k: f64) -> ColStats {
     let full = x.len() / LANES * LANES;
     let wsel = |r: std::ops::Range<usize>| match w {
         Some(w) => Weights::PerElem(&w[r]),
         None => Weights::None,
     };
     let mut s = if full > 0 {
-        collapse(&rows_stats(
+        collapse(&rows_stats_shifted(
             &x[..full],
             full / LANES,
             LANES,
             0,
             LANES,
             wsel(0..full),
+            &[k; LANES],
         ))
     } else {
         ColStats::empty(1)
     };
     if full < x.len() {
         let tail = &x[full..];
-        let t = T::leaf(tail, 1, 0, 1, 0, tail.len(), wsel(full..x.len()));
+        let t = T::leaf(tail, 1, 0, 1, 0, tail.len(), wsel(full..x.len()), &[k]);
         s.merge(&t);
     }
-    Ok(s)
+    s
 }
 
 /// Per-column statistics of a matrix (C or F order), with optional per-row
@@ -743,11 +873,117 @@ mod tests {
 
     #[test]
     fn constant_column_has_zero_variance() {
-        let x = vec![0.1f64; 10_000];
+        for n in [1usize, 2, 17, 33, 333, 1000, 5003, 10_000, 70_001] {
+            for v in [0.1f64, 0.3, -11.512925464970229, 1e12 + 0.3, 1.7e18] {
+                let mut x = vec![v; n];
+                x[n / 2] = f64::NAN;
+                let s = vec_stats(&x, None).unwrap();
+                assert_eq!(s.m2[0], 0.0, "{n} {v}");
+                let m = MatRef::new(&x, n, 1, Layout::RowMajor).unwrap();
+                assert_eq!(col_stats(m, None).unwrap().m2[0], 0.0);
+                let wide: Vec<f64> = x.iter().flat_map(|&a| [a, 2.0 * a, a]).collect();
+                let m = MatRef::new(&wide, n, 3, Layout::RowMajor).unwrap();
+                assert_eq!(col_stats(m, None).unwrap().m2, vec![0.0; 3]);
+                let xf: Vec<f32> = x.iter().map(|&a| a as f32).collect();
+                assert_eq!(vec_stats(&xf, None).unwrap().m2[0], 0.0);
+                // Weighted: the block mean sum(w v) / sum(w) rounds away from v
+                // (M2 was ~1e-40 before the all-equal rule).
+                let w: Vec<f64> = (0..n).map(|i| 0.1 + (i % 7) as f64 * 0.37).collect();
+                assert_eq!(vec_stats(&x, Some(&w)).unwrap().m2[0], 0.0, "{n} {v}");
+                let s = col_stats(
+                    MatRef::new(&wide, n, 3, Layout::RowMajor).unwrap(),
+                    Some(&w),
+                );
+                assert_eq!(s.unwrap().m2, vec![0.0; 3], "{n} {v}");
+            }
+        }
+    }
+
+    /// Exact variance of values that are all multiples of `2^-e` (as integers
+    /// relative to the first value, so every sum fits an i128).
+    fn exact_var(col: &[f64], e: i32) -> f64 {
+        let scale = 2f64.powi(e);
+        let ints: Vec<i128> = col
+            .iter()
+            .map(|&v| {
+                let d = (v - col[0]) * scale;
+                assert_eq!(d, d.round(), "not on the grid");
+                d as i128
+            })
+            .collect();
+        let n = ints.len() as i128;
+        let s: i128 = ints.iter().sum();
+        let q: i128 = ints.iter().map(|&v| v * v).sum();
+        // var = (n q - s^2) / n^2 / scale^2
+        ((n * q - s * s) as f64) / (n as f64 * n as f64) / (scale * scale)
+    }
+
+    #[test]
+    fn variance_on_a_large_offset_is_exact() {
+        // 1e12 + U(0, 100): every value is a multiple of 2^-13 (its ulp is 2^-13).
+        let _g = crate::simd::test_level_lock();
+        for &(rows, cols) in &[(5usize, 1usize), (20_000, 3), (100_003, 1), (40_000, 17)] {
+            let x: Vec<f64> = data(rows * cols, 3)
+                .iter()
+                .map(|v| 1e12 + (v + 7.0) * 5.0)
+                .collect();
+            let c =
+                col_stats(MatRef::new(&x, rows, cols, Layout::RowMajor).unwrap(), None).unwrap();
+            let mut f = vec![0.0; rows * cols];
+            for i in 0..rows {
+                for j in 0..cols {
+                    f[j * rows + i] = x[i * cols + j];
+                }
+            }
+            let fs =
+                col_stats(MatRef::new(&f, rows, cols, Layout::ColMajor).unwrap(), None).unwrap();
+            for j in 0..cols {
+                let want = exact_var(&f[j * rows..(j + 1) * rows], 13);
+                for (name, got) in [("C", c.var(0.0)[j]), ("F", fs.var(0.0)[j])] {
+                    let rel = (got - want).abs() / want;
+                    assert!(rel < 1e-14, "{name} {rows}x{cols} col {j}: rel {rel:e}");
+                }
+                let col = &f[j * rows..(j + 1) * rows];
+                let offs: f64 = col.iter().map(|&v| v - col[0]).sum();
+                let want_mean = col[0] + offs / rows as f64;
+                let mean = c.mean()[j];
+                assert!(
+                    (mean - want_mean).abs() <= 2e-16 * want_mean,
+                    "{mean} {want_mean}"
+                );
+            }
+        }
+        // int64 epoch nanoseconds over one second (float64 grid of 256 ns).
+        let x: Vec<f64> = data(50_001, 4)
+            .iter()
+            .map(|v| 1.7e18 + ((v + 7.0) * 5e7).round() * 256.0)
+            .collect();
         let s = vec_stats(&x, None).unwrap();
-        assert!(s.m2[0].abs() < 1e-20);
-        let xf = vec![0.1f32; 333];
-        let s = vec_stats(&xf, None).unwrap();
-        assert_eq!(s.m2[0], 0.0);
+        let want = exact_var(&x, -8);
+        assert!((s.var(0.0)[0] - want).abs() / want < 1e-14);
+    }
+
+    #[test]
+    fn values_spanning_the_float_range_are_not_shifted() {
+        // x - first value would overflow: computed unshifted (a finite sum, an
+        // infinite M2, as numpy gives).
+        let x: [f64; 5] = [1e308, -1e308, 0.5, -1e308, 1e308];
+        let s = vec_stats(&x, None).unwrap();
+        assert!(s.sum[0].abs() <= 0.5, "{}", s.sum[0]);
+        assert_eq!(s.m2[0], f64::INFINITY);
+        let wide: Vec<f64> = x.iter().flat_map(|&a| [a, 1e12 + a.signum()]).collect();
+        let s = col_stats(MatRef::new(&wide, 5, 2, Layout::RowMajor).unwrap(), None).unwrap();
+        assert!(s.sum[0].abs() <= 0.5, "{}", s.sum[0]);
+        assert_eq!(s.m2[0], f64::INFINITY);
+        assert_eq!(s.sum[1], 5e12 + 1.0);
+        assert!((s.var(0.0)[1] - 0.96).abs() < 1e-15);
+        // A column that starts with NaN and inf is shifted by its first finite value.
+        let y = [f64::NAN, f64::INFINITY, 3.0, 5.0];
+        let s = vec_stats(&y, None).unwrap();
+        assert_eq!(s.sum[0], f64::INFINITY);
+        assert!(s.m2[0].is_nan());
+        let y = [f64::NAN, f64::NAN, 3.0, 5.0];
+        let s = vec_stats(&y, None).unwrap();
+        assert_eq!((s.sum[0], s.m2[0], s.count[0]), (8.0, 2.0, 2.0));
     }
 }
