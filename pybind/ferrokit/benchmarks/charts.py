@@ -4,8 +4,9 @@ A suite module that defines ``chart_groups(data) -> (subtitle, groups)`` gets a
 chart: ``groups`` is a list of ``(case label, {implementation: seconds})``,
 ferrokit's implementation first. Each case is a group of horizontal bars (one
 per implementation, time on a log axis); every bar is labelled with its time
-and, for the references, ``reference time / ferrokit time`` (">1x": ferrokit is
-faster). The title names the suite, the CPU, the thread count and the load.
+and, for the references, ``reference time / ferrokit time`` of the group's
+first ferrokit case (">1x": ferrokit is faster). The title names the suite, the
+CPU, the thread count and the load.
 
 ``python -m ferrokit.benchmarks.charts bench-results`` redraws every chart from
 the JSON files in that folder (``make bench`` draws them after each suite).
@@ -24,6 +25,7 @@ import importlib
 import json
 import math
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ Groups = list[tuple[str, dict[str, float]]]
 
 # ferrokit in orange, references in distinct muted colours.
 _FERROKIT = "#e8730c"
+_FERROKIT_LIGHT = "#f5b97f"
 _REFS = ["#4c72b0", "#55a868", "#8172b2", "#937860", "#64b5cd", "#8c8c8c", "#c44e52", "#ccb974"]
 
 
@@ -55,17 +58,13 @@ def draw(suite: str, subtitle: str, groups: Groups, path: Path) -> bool:
     except ImportError:
         print("matplotlib not installed: no chart written")
         return False
-    # Colours by implementation name (the same reference keeps its colour).
-    names: list[str] = []
+    # ferrokit's bars orange (the group's lead case dark, its variants light);
+    # each reference keeps one colour across groups.
+    colours: dict[str, str] = {}
     for _, t in groups:
-        names += [n for n in t if n not in names]
-    colours, ref_i = {}, 0
-    for n in names:
-        if _is_ferrokit(n) and not any(_is_ferrokit(m) for m in colours):
-            colours[n] = _FERROKIT
-        else:
-            colours[n] = _REFS[ref_i % len(_REFS)]
-            ref_i += 1
+        for n in t:
+            if not _is_ferrokit(n) and n not in colours:
+                colours[n] = _REFS[len(colours) % len(_REFS)]
     bar_h = 0.8
     rows = sum(len(t) for _, t in groups) + len(groups)  # one blank row between groups
     fig_h = max(3.0, 0.28 * rows + 1.6)
@@ -79,13 +78,15 @@ def draw(suite: str, subtitle: str, groups: Groups, path: Path) -> bool:
         ours = t.get(ours_name) if ours_name else None
         top = y
         for name, sec in t.items():
-            ax.barh(y, sec, height=bar_h, color=colours[name], edgecolor="white", linewidth=0.5)
+            if _is_ferrokit(name):
+                colour = _FERROKIT if name == ours_name else _FERROKIT_LIGHT
+            else:
+                colour = colours[name]
+            ax.barh(y, sec, height=bar_h, color=colour, edgecolor="white", linewidth=0.5)
             text = f"{name}  {fmt_time(sec)}"
-            bold = "normal"
-            if ours and name != ours_name:
+            bold = "bold" if name == ours_name else "normal"
+            if ours and not _is_ferrokit(name):
                 text += f"  ({sec / ours:.2f}x)"
-            elif name == ours_name:
-                bold = "bold"
             ax.text(sec * 1.05, y, text, va="center", ha="left", fontsize=7.5, fontweight=bold)
             y += 1
         yticks.append((top + y - 1) / 2)
@@ -102,7 +103,8 @@ def draw(suite: str, subtitle: str, groups: Groups, path: Path) -> bool:
     ax.set_xlabel(
         "median time per call (log scale; shorter is faster); (Nx) = reference time / ferrokit time"
     )
-    ax.set_title(f"ferrokit benchmark: {suite}\n{subtitle}", fontsize=10)
+    sub = "\n".join(textwrap.wrap(subtitle, 120))
+    ax.set_title(f"ferrokit benchmark: {suite}\n{sub}", fontsize=10)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
