@@ -169,6 +169,21 @@
 #define FK_NORM_MAX 2
 
 /*
+ `analyzer='word'` with the default token pattern `(?u)\b\w\w+\b`.
+ */
+#define FK_TEXT_WORD 0
+
+/*
+ `analyzer='char'`.
+ */
+#define FK_TEXT_CHAR 1
+
+/*
+ `analyzer='char_wb'`.
+ */
+#define FK_TEXT_CHAR_WB 2
+
+/*
  Result of a ferrokit call. `FK_OK` is 0; every other value is an error whose
  details are available from `fk_last_error_message`. Numbers are stable and
  never reused; new codes are only ever appended.
@@ -254,6 +269,22 @@ typedef int32_t fk_status;
 typedef struct fk_mlp fk_mlp;
 
 /*
+ A count vectorizer (opaque): a streaming fit (`fk_count_vectorizer_fit_add*`
+ then `fk_count_vectorizer_fit_finish`) or a given vocabulary
+ (`fk_count_vectorizer_set_vocabulary`), then `fk_count_vectorizer_transform*`.
+ Thread-safe: an internal lock serializes calls on one handle (each call
+ itself runs on the library pool). Free with `fk_count_vectorizer_free`.
+ */
+typedef struct fk_count_vectorizer fk_count_vectorizer;
+
+/*
+ A sparse CSR result (opaque): read with `fk_csr_shape` and the
+ `fk_csr_indptr_*` / `fk_csr_indices_*` / `fk_csr_data_*` accessors, release
+ with `fk_csr_free`. Immutable; thread-safe to read.
+ */
+typedef struct fk_csr fk_csr;
+
+/*
  An exact k-NN index of float32 rows (opaque). Create with
  `fk_knn_index_new_f32`, release with `fk_knn_index_free_f32`.
  Memory: the rows, their norms and, on CPUs with AVX-512 VNNI, int8 codes of
@@ -271,6 +302,26 @@ typedef struct fk_knn_index_f32 fk_knn_index_f32;
  An exact k-NN index of float64 rows (opaque); as `fk_knn_index_f32`.
  */
 typedef struct fk_knn_index_f64 fk_knn_index_f64;
+
+/*
+ An analyzer (opaque): how a document becomes features. Immutable and
+ thread-safe. Create with `fk_text_analyzer_new`, release with `fk_text_analyzer_free`.
+ */
+typedef struct fk_text_analyzer fk_text_analyzer;
+
+/*
+ Character tables (opaque): word characters, whitespace, lowercase mapping.
+ Immutable and thread-safe. Create with `fk_text_tables_new` or
+ `fk_text_tables_default`, release with `fk_text_tables_free`.
+ */
+typedef struct fk_text_tables fk_text_tables;
+
+/*
+ A vocabulary result (opaque): terms in first-occurrence order and their
+ columns. Read with `fk_vocabulary_size`, `fk_vocabulary_terms` and
+ `fk_vocabulary_ids_i64`, release with `fk_vocabulary_free`.
+ */
+typedef struct fk_vocabulary fk_vocabulary;
 
 /*
  Facts about a loaded model (filled by `fk_mlp_get_info`).
@@ -1264,6 +1315,368 @@ fk_status fk_normalize_rows_f32(const float *x,
  the string is static and must not be freed.
  */
 const char *fk_status_name(int32_t status);
+
+/*
+ Builds character tables. `*_ranges` are `n_*` inclusive code point ranges
+ given as `2 * n_*` uint32 (first, last): `word` = Python's `\w`, `space` =
+ `\s`, `case_ignorable` and `cased` (cased and not case-ignorable) for the
+ final sigma rule. The lowercase mapping: code point `lower_cps[i]` becomes
+ the UTF-8 string `i` of (`lower_buf`, `lower_offsets`), for every code
+ point whose lowercase differs (`n_lower_offsets == n_lower_cps + 1`).
+ `ferrokit.text` builds these from the running Python.
+
+ # Safety
+ Every pointer must be readable for the given count (NULL only with count
+ 0); `out` must point to a writable `fk_text_tables *`.
+ */
+fk_status fk_text_tables_new(const uint32_t *word_ranges,
+                             size_t n_word_ranges,
+                             const uint32_t *space_ranges,
+                             size_t n_space_ranges,
+                             const uint32_t *case_ignorable_ranges,
+                             size_t n_case_ignorable_ranges,
+                             const uint32_t *cased_ranges,
+                             size_t n_cased_ranges,
+                             const uint32_t *lower_cps,
+                             size_t n_lower_cps,
+                             const uint8_t *lower_buf,
+                             size_t lower_buf_len,
+                             const uint64_t *lower_offsets,
+                             size_t n_lower_offsets,
+                             fk_text_tables **out);
+
+/*
+ Character tables from Rust's Unicode data, for C callers without a Python:
+ exact on ASCII text, an approximation of Python's `\w` / `str.lower`
+ elsewhere. Free with `fk_text_tables_free`.
+
+ # Safety
+ `out` must point to a writable `fk_text_tables *`.
+ */
+fk_status fk_text_tables_default(fk_text_tables **out);
+
+/*
+ Frees tables (NULL is ignored). Analyzers made from them stay valid.
+
+ # Safety
+ `tables` must be NULL or a live handle, freed once.
+ */
+void fk_text_tables_free(fk_text_tables *tables);
+
+/*
+ Creates an analyzer: `kind` is `FK_TEXT_WORD`, `FK_TEXT_CHAR` or
+ `FK_TEXT_CHAR_WB`; n-grams from `min_n` to `max_n` (1 <= min_n <= max_n);
+ `lowercase` 0 or 1; stop words (word analyzer only) as strings
+ (`n_stop_offsets == 0`: none). Errors: `FK_ERR_INVALID_ARGUMENT`.
+
+ # Safety
+ `tables` a live handle; the stop-word arrays readable for their counts;
+ `out` must point to a writable `fk_text_analyzer *`.
+ */
+fk_status fk_text_analyzer_new(const fk_text_tables *tables,
+                               int32_t kind,
+                               size_t min_n,
+                               size_t max_n,
+                               int32_t lowercase,
+                               const uint8_t *stop_buf,
+                               size_t stop_buf_len,
+                               const uint64_t *stop_offsets,
+                               size_t n_stop_offsets,
+                               fk_text_analyzer **out);
+
+/*
+ Frees an analyzer (NULL is ignored).
+
+ # Safety
+ `analyzer` must be NULL or a live handle, freed once.
+ */
+void fk_text_analyzer_free(fk_text_analyzer *analyzer);
+
+/*
+ Hashes documents (Arrow layout, UTF-8; invalid UTF-8 is
+ `FK_ERR_INVALID_ARGUMENT`) like scikit-learn's `HashingVectorizer` before
+ `binary`/`norm`: MurmurHash3 x86_32 (seed 0) of each feature, column
+ `abs(h) % n_features`, sign of `h` when `alternate_sign` is 1; rows sorted
+ by column, duplicates summed, cancelled entries kept as explicit zeros.
+ The result (`*out`, a `fk_csr`) has int values.
+
+ # Safety
+ `analyzer` a live handle; the arrays readable for their counts; `out`
+ must point to a writable `fk_csr *`.
+ */
+fk_status fk_text_hash(const fk_text_analyzer *analyzer,
+                       const uint8_t *buf,
+                       size_t buf_len,
+                       const uint64_t *offsets,
+                       size_t n_offsets,
+                       size_t n_features,
+                       int32_t alternate_sign,
+                       fk_csr **out);
+
+/*
+ As `fk_text_hash` for features produced elsewhere: document `d` has the
+ features (strings, any bytes) `doc_ptr[d] .. doc_ptr[d + 1]` of
+ (`buf`, `offsets`); `n_doc_ptr` is the number of documents plus one.
+
+ # Safety
+ The arrays readable for their counts; `out` writable.
+ */
+fk_status fk_text_hash_features(const uint8_t *buf,
+                                size_t buf_len,
+                                const uint64_t *offsets,
+                                size_t n_offsets,
+                                const uint64_t *doc_ptr,
+                                size_t n_doc_ptr,
+                                size_t n_features,
+                                int32_t alternate_sign,
+                                fk_csr **out);
+
+/*
+ The shape and number of stored entries of a CSR result.
+
+ # Safety
+ `csr` a live handle; the outputs writable `size_t`.
+ */
+fk_status fk_csr_shape(const fk_csr *csr, size_t *n_rows, size_t *n_cols, size_t *nnz);
+
+/*
+ Copies the `n_rows + 1` row pointers as int64 (`n` must equal `n_rows + 1`).
+
+ # Safety
+ `csr` a live handle; `out` writable for `n` elements.
+ */
+fk_status fk_csr_indptr_i64(const fk_csr *csr, int64_t *out, size_t n);
+
+/*
+ Copies the `n_rows + 1` row pointers as int32 (`FK_ERR_OVERFLOW` if nnz > INT32_MAX).
+
+ # Safety
+ `csr` a live handle; `out` writable for `n` elements.
+ */
+fk_status fk_csr_indptr_i32(const fk_csr *csr, int32_t *out, size_t n);
+
+/*
+ Copies the `nnz` column indices as int32.
+
+ # Safety
+ `csr` a live handle; `out` writable for `n` elements.
+ */
+fk_status fk_csr_indices_i32(const fk_csr *csr, int32_t *out, size_t n);
+
+/*
+ Copies the `nnz` column indices as int64.
+
+ # Safety
+ `csr` a live handle; `out` writable for `n` elements.
+ */
+fk_status fk_csr_indices_i64(const fk_csr *csr, int64_t *out, size_t n);
+
+/*
+ Copies the `nnz` values as float64.
+
+ # Safety
+ `csr` a live handle; `out` writable for `n` elements.
+ */
+fk_status fk_csr_data_f64(const fk_csr *csr, double *out, size_t n);
+
+/*
+ Copies the `nnz` values as float32 (exact for counts below 2**24).
+
+ # Safety
+ `csr` a live handle; `out` writable for `n` elements.
+ */
+fk_status fk_csr_data_f32(const fk_csr *csr, float *out, size_t n);
+
+/*
+ Copies the `nnz` values as int64.
+
+ # Safety
+ `csr` a live handle; `out` writable for `n` elements.
+ */
+fk_status fk_csr_data_i64(const fk_csr *csr, int64_t *out, size_t n);
+
+/*
+ Copies the `nnz` values as int32.
+
+ # Safety
+ `csr` a live handle; `out` writable for `n` elements.
+ */
+fk_status fk_csr_data_i32(const fk_csr *csr, int32_t *out, size_t n);
+
+/*
+ Frees a CSR result (NULL is ignored).
+
+ # Safety
+ `csr` must be NULL or a live handle, freed once.
+ */
+void fk_csr_free(fk_csr *csr);
+
+/*
+ Creates a count vectorizer using `analyzer` (copied; NULL: only the
+ `*_features` calls are allowed).
+
+ # Safety
+ `analyzer` NULL or a live handle; `out` must point to a writable `fk_count_vectorizer *`.
+ */
+fk_status fk_count_vectorizer_new(const fk_text_analyzer *analyzer, fk_count_vectorizer **out);
+
+/*
+ Counts a batch of documents into the fit in progress (a fit may take any
+ number of batches). On error the batch is not added... except rows of
+ earlier batches, which stay.
+
+ # Safety
+ `cv` a live handle; the arrays readable for their counts.
+ */
+fk_status fk_count_vectorizer_fit_add(const fk_count_vectorizer *cv,
+                                      const uint8_t *buf,
+                                      size_t buf_len,
+                                      const uint64_t *offsets,
+                                      size_t n_offsets);
+
+/*
+ As `fk_count_vectorizer_fit_add` for features produced elsewhere (see
+ `fk_text_hash_features` for the layout).
+
+ # Safety
+ `cv` a live handle; the arrays readable for their counts.
+ */
+fk_status fk_count_vectorizer_fit_add_features(const fk_count_vectorizer *cv,
+                                               const uint8_t *buf,
+                                               size_t buf_len,
+                                               const uint64_t *offsets,
+                                               size_t n_offsets,
+                                               const uint64_t *doc_ptr,
+                                               size_t n_doc_ptr);
+
+/*
+ The documents and distinct terms of the fit in progress.
+
+ # Safety
+ `cv` a live handle; outputs writable.
+ */
+fk_status fk_count_vectorizer_fit_size(const fk_count_vectorizer *cv,
+                                       size_t *n_docs,
+                                       size_t *n_terms);
+
+/*
+ Ends the fit in progress, like scikit-learn's `CountVectorizer.fit_transform`:
+ with `sort_features` 1, terms whose document frequency is outside
+ [`low`, `high`] are dropped and the rest numbered in code point order;
+ with 0, terms keep their first-occurrence numbers (no pruning). Writes the
+ document-term counts to `*out` (rows sorted by first-occurrence number),
+ makes the vocabulary the fitted one and starts a new, empty fit.
+
+ # Safety
+ `cv` a live handle; `out` must point to a writable `fk_csr *`.
+ */
+fk_status fk_count_vectorizer_fit_finish(const fk_count_vectorizer *cv,
+                                         double high,
+                                         double low,
+                                         int32_t sort_features,
+                                         fk_csr **out);
+
+/*
+ Sets the fitted vocabulary: term `i` (strings, Arrow layout) is column
+ `ids[i]` (`0 <= ids[i] < n_cols`, terms distinct; `FK_ERR_INVALID_ARGUMENT`).
+
+ # Safety
+ `cv` a live handle; the arrays readable for their counts.
+ */
+fk_status fk_count_vectorizer_set_vocabulary(const fk_count_vectorizer *cv,
+                                             const uint8_t *buf,
+                                             size_t buf_len,
+                                             const uint64_t *offsets,
+                                             size_t n_offsets,
+                                             const int64_t *ids,
+                                             size_t n_ids,
+                                             size_t n_cols);
+
+/*
+ Counts the fitted vocabulary's terms in documents (scikit-learn's
+ `CountVectorizer.transform`: rows sorted by column) into `*out`.
+ `FK_ERR_INVALID_STATE` before a fit or vocabulary.
+
+ # Safety
+ `cv` a live handle; the arrays readable for their counts, unchanged during
+ the call; `out` writable.
+ */
+fk_status fk_count_vectorizer_transform(const fk_count_vectorizer *cv,
+                                        const uint8_t *buf,
+                                        size_t buf_len,
+                                        const uint64_t *offsets,
+                                        size_t n_offsets,
+                                        fk_csr **out);
+
+/*
+ As `fk_count_vectorizer_transform` for features produced elsewhere.
+
+ # Safety
+ As `fk_count_vectorizer_transform`, plus `doc_ptr` readable.
+ */
+fk_status fk_count_vectorizer_transform_features(const fk_count_vectorizer *cv,
+                                                 const uint8_t *buf,
+                                                 size_t buf_len,
+                                                 const uint64_t *offsets,
+                                                 size_t n_offsets,
+                                                 const uint64_t *doc_ptr,
+                                                 size_t n_doc_ptr,
+                                                 fk_csr **out);
+
+/*
+ The fitted vocabulary as a result handle: terms (kept ones, in order of
+ first occurrence, or in the order given to `set_vocabulary`) and columns.
+ `FK_ERR_INVALID_STATE` before a fit.
+
+ # Safety
+ `cv` a live handle; `out` must point to a writable `fk_vocabulary *`.
+ */
+fk_status fk_count_vectorizer_vocabulary(const fk_count_vectorizer *cv, fk_vocabulary **out);
+
+/*
+ Number of terms and total bytes of a vocabulary result.
+
+ # Safety
+ `vocab` a live handle; outputs writable.
+ */
+fk_status fk_vocabulary_size(const fk_vocabulary *vocab, size_t *n_terms, size_t *n_bytes);
+
+/*
+ Copies the terms: `n_bytes` bytes into `buf` and `n_terms + 1` offsets
+ (exact sizes from `fk_vocabulary_size`, else `FK_ERR_LENGTH_MISMATCH`).
+
+ # Safety
+ `vocab` a live handle; outputs writable for their counts.
+ */
+fk_status fk_vocabulary_terms(const fk_vocabulary *vocab,
+                              uint8_t *buf,
+                              size_t buf_len,
+                              uint64_t *offsets,
+                              size_t n_offsets);
+
+/*
+ Copies the `n_terms` columns of the terms.
+
+ # Safety
+ `vocab` a live handle; `out` writable for `n` elements.
+ */
+fk_status fk_vocabulary_ids_i64(const fk_vocabulary *vocab, int64_t *out, size_t n);
+
+/*
+ Frees a vocabulary result (NULL is ignored).
+
+ # Safety
+ `vocab` must be NULL or a live handle, freed once.
+ */
+void fk_vocabulary_free(fk_vocabulary *vocab);
+
+/*
+ Frees a count vectorizer (NULL is ignored).
+
+ # Safety
+ `cv` must be NULL or a live handle, freed once, with no call using it.
+ */
+void fk_count_vectorizer_free(fk_count_vectorizer *cv);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -19,6 +19,7 @@ PROGRAMS = [
     ROOT / "examples" / "c" / "seed_demo.c",
     ROOT / "examples" / "c" / "stats_demo.c",
     ROOT / "examples" / "c" / "knn_search.c",
+    ROOT / "examples" / "c" / "text_vectorize.c",
     ROOT / "tests" / "c" / "stress.c",
 ]
 MLP_MODEL = ROOT / "rustlib" / "fuzz" / "regressions" / "mlp_load" / "classifier-3class.bin"

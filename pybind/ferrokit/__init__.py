@@ -48,9 +48,9 @@ _register_threadpoolctl()
 
 
 def __getattr__(name: str) -> object:
-    # ferrokit.preprocessing needs scikit-learn, ferrokit.dask also dask (optional):
+    # ferrokit.preprocessing and ferrokit.text need scikit-learn, ferrokit.dask also dask (optional):
     # imported on first use, so `import ferrokit` never requires them.
-    if name in ("preprocessing", "dask"):
+    if name in ("preprocessing", "dask", "text"):
         import importlib
 
         return importlib.import_module(f"ferrokit.{name}")

@@ -34,9 +34,15 @@ double fkpy_dot_f64(const void *x, size_t nx, const void *y, size_t ny);
 double fkpy_dot_f32(const void *x, size_t nx, const void *y, size_t ny);
 int32_t fkpy_take_status(void);
 int fkpy_seq_to_f64(void *seq, double *out, size_t n);
+int64_t fkpy_pack_strs(void *seq, size_t start, size_t n, const char *encoding,
+                       const char *errors, uint64_t *offsets, char *buf, size_t cap,
+                       size_t *needed);
+int fkpy_fill_dict(void *dict, const char *buf, const uint64_t *offsets,
+                   const int64_t *values, size_t n);
 """
 _SHIM_SOURCE = """
 #include <math.h>
+#include <string.h>
 static _Thread_local fk_status fkpy_status = FK_OK;
 
 static int64_t fkpy_add_numbers(int32_t a, int32_t b) {
@@ -91,6 +97,106 @@ static int fkpy_seq_to_f64(void *seq, double *out, size_t n) {
             }
             out[i] = d;
         }
+    }
+    PyGILState_Release(g);
+    return rc;
+}
+
+/* In the stable ABI since 3.10 and exported by every CPython 3: declared here
+ * because cffi compiles against the 3.2 limited API. For a compact ASCII str it
+ * returns the object's own buffer (no copy, no allocation). */
+PyAPI_FUNC(const char *) PyUnicode_AsUTF8AndSize(PyObject *unicode, Py_ssize_t *size);
+
+/* Packs items start..start+n of a list or tuple (passed as id(obj)) into one
+ * UTF-8 buffer plus n + 1 offsets (Arrow layout), in one C loop. str items
+ * are copied as UTF-8; bytes items are decoded with `encoding`/`errors` first
+ * (as bytes.decode; with encoding NULL, bytes items are rejected like any other
+ * type). Returns -1 on success; -2 if `buf` (of `cap` bytes) is
+ * too small, with the size needed in *needed; -3 if the object is not a list
+ * or tuple long enough; else the index (from `start`) of the first item that
+ * is neither str nor bytes or cannot be converted (lone surrogates, a decode
+ * error): the caller then takes the general path, which raises exactly what
+ * scikit-learn raises. */
+static int64_t fkpy_pack_strs(void *seq, size_t start, size_t n, const char *encoding,
+                              const char *errors, uint64_t *offsets, char *buf, size_t cap,
+                              size_t *needed) {
+    PyObject *o = (PyObject *)seq;
+    PyGILState_STATE g = PyGILState_Ensure();
+    int64_t rc = -1;
+    int is_list = PyList_Check(o), is_tuple = PyTuple_Check(o);
+    Py_ssize_t len = is_list ? PyList_Size(o) : is_tuple ? PyTuple_Size(o) : -1;
+    size_t pos = 0;
+    if (len < 0 || (size_t)len < start + n) {
+        rc = -3;
+        goto done;
+    }
+    offsets[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        Py_ssize_t k = (Py_ssize_t)(start + i);
+        PyObject *v = is_list ? PyList_GetItem(o, k) : PyTuple_GetItem(o, k);
+        PyObject *tmp = NULL;
+        const char *s;
+        Py_ssize_t sz;
+        if (PyBytes_Check(v) && encoding != NULL) {
+            char *raw;
+            Py_ssize_t rawsz;
+            if (PyBytes_AsStringAndSize(v, &raw, &rawsz) < 0 ||
+                (tmp = PyUnicode_Decode(raw, rawsz, encoding, errors)) == NULL) {
+                PyErr_Clear();
+                rc = (int64_t)i;
+                goto done;
+            }
+            v = tmp;
+        } else if (!PyUnicode_Check(v)) {
+            rc = (int64_t)i;
+            goto done;
+        }
+        s = PyUnicode_AsUTF8AndSize(v, &sz);
+        if (s == NULL) {
+            PyErr_Clear();
+            Py_XDECREF(tmp);
+            rc = (int64_t)i;
+            goto done;
+        }
+        if (rc == -1 && pos + (size_t)sz <= cap) {
+            memcpy(buf + pos, s, (size_t)sz);
+        } else {
+            rc = -2;
+        }
+        Py_XDECREF(tmp);
+        pos += (size_t)sz;
+        offsets[i + 1] = pos;
+    }
+    if (rc == -2) {
+        *needed = pos;
+    }
+done:
+    PyGILState_Release(g);
+    return rc;
+}
+
+/* dict[decode(term i)] = int(values[i]) for the n UTF-8 strings (Arrow layout;
+ * decoded with surrogatepass, which for valid UTF-8 is plain decoding), in
+ * order, in one C loop. Returns 0, or -1 if a term does not decode (the
+ * exception is cleared; the caller raises its own). */
+static int fkpy_fill_dict(void *dict, const char *buf, const uint64_t *offsets,
+                          const int64_t *values, size_t n) {
+    PyObject *d = (PyObject *)dict;
+    PyGILState_STATE g = PyGILState_Ensure();
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        PyObject *k = PyUnicode_DecodeUTF8(buf + offsets[i], (Py_ssize_t)(offsets[i + 1] - offsets[i]),
+                                           "surrogatepass");
+        PyObject *v = k ? PyLong_FromLongLong(values[i]) : NULL;
+        if (k == NULL || v == NULL || PyDict_SetItem(d, k, v) < 0) {
+            Py_XDECREF(k);
+            Py_XDECREF(v);
+            PyErr_Clear();
+            rc = -1;
+            break;
+        }
+        Py_DECREF(k);
+        Py_DECREF(v);
     }
     PyGILState_Release(g);
     return rc;

@@ -60,6 +60,12 @@
 
 #define FK_NORM_MAX 2
 
+#define FK_TEXT_WORD 0
+
+#define FK_TEXT_CHAR 1
+
+#define FK_TEXT_CHAR_WB 2
+
 enum fk_status {
   FK_OK = 0,
   FK_ERR_NULL_POINTER = 1,
@@ -81,9 +87,19 @@ typedef int32_t fk_status;
 
 typedef struct fk_mlp fk_mlp;
 
+typedef struct fk_count_vectorizer fk_count_vectorizer;
+
+typedef struct fk_csr fk_csr;
+
 typedef struct fk_knn_index_f32 fk_knn_index_f32;
 
 typedef struct fk_knn_index_f64 fk_knn_index_f64;
+
+typedef struct fk_text_analyzer fk_text_analyzer;
+
+typedef struct fk_text_tables fk_text_tables;
+
+typedef struct fk_vocabulary fk_vocabulary;
 
 typedef struct {
   int32_t dtype;
@@ -487,3 +503,142 @@ fk_status fk_normalize_rows_f32(const float *x,
                                 size_t *n_nonfinite);
 
 const char *fk_status_name(int32_t status);
+
+fk_status fk_text_tables_new(const uint32_t *word_ranges,
+                             size_t n_word_ranges,
+                             const uint32_t *space_ranges,
+                             size_t n_space_ranges,
+                             const uint32_t *case_ignorable_ranges,
+                             size_t n_case_ignorable_ranges,
+                             const uint32_t *cased_ranges,
+                             size_t n_cased_ranges,
+                             const uint32_t *lower_cps,
+                             size_t n_lower_cps,
+                             const uint8_t *lower_buf,
+                             size_t lower_buf_len,
+                             const uint64_t *lower_offsets,
+                             size_t n_lower_offsets,
+                             fk_text_tables **out);
+
+fk_status fk_text_tables_default(fk_text_tables **out);
+
+void fk_text_tables_free(fk_text_tables *tables);
+
+fk_status fk_text_analyzer_new(const fk_text_tables *tables,
+                               int32_t kind,
+                               size_t min_n,
+                               size_t max_n,
+                               int32_t lowercase,
+                               const uint8_t *stop_buf,
+                               size_t stop_buf_len,
+                               const uint64_t *stop_offsets,
+                               size_t n_stop_offsets,
+                               fk_text_analyzer **out);
+
+void fk_text_analyzer_free(fk_text_analyzer *analyzer);
+
+fk_status fk_text_hash(const fk_text_analyzer *analyzer,
+                       const uint8_t *buf,
+                       size_t buf_len,
+                       const uint64_t *offsets,
+                       size_t n_offsets,
+                       size_t n_features,
+                       int32_t alternate_sign,
+                       fk_csr **out);
+
+fk_status fk_text_hash_features(const uint8_t *buf,
+                                size_t buf_len,
+                                const uint64_t *offsets,
+                                size_t n_offsets,
+                                const uint64_t *doc_ptr,
+                                size_t n_doc_ptr,
+                                size_t n_features,
+                                int32_t alternate_sign,
+                                fk_csr **out);
+
+fk_status fk_csr_shape(const fk_csr *csr, size_t *n_rows, size_t *n_cols, size_t *nnz);
+
+fk_status fk_csr_indptr_i64(const fk_csr *csr, int64_t *out, size_t n);
+
+fk_status fk_csr_indptr_i32(const fk_csr *csr, int32_t *out, size_t n);
+
+fk_status fk_csr_indices_i32(const fk_csr *csr, int32_t *out, size_t n);
+
+fk_status fk_csr_indices_i64(const fk_csr *csr, int64_t *out, size_t n);
+
+fk_status fk_csr_data_f64(const fk_csr *csr, double *out, size_t n);
+
+fk_status fk_csr_data_f32(const fk_csr *csr, float *out, size_t n);
+
+fk_status fk_csr_data_i64(const fk_csr *csr, int64_t *out, size_t n);
+
+fk_status fk_csr_data_i32(const fk_csr *csr, int32_t *out, size_t n);
+
+void fk_csr_free(fk_csr *csr);
+
+fk_status fk_count_vectorizer_new(const fk_text_analyzer *analyzer, fk_count_vectorizer **out);
+
+fk_status fk_count_vectorizer_fit_add(const fk_count_vectorizer *cv,
+                                      const uint8_t *buf,
+                                      size_t buf_len,
+                                      const uint64_t *offsets,
+                                      size_t n_offsets);
+
+fk_status fk_count_vectorizer_fit_add_features(const fk_count_vectorizer *cv,
+                                               const uint8_t *buf,
+                                               size_t buf_len,
+                                               const uint64_t *offsets,
+                                               size_t n_offsets,
+                                               const uint64_t *doc_ptr,
+                                               size_t n_doc_ptr);
+
+fk_status fk_count_vectorizer_fit_size(const fk_count_vectorizer *cv,
+                                       size_t *n_docs,
+                                       size_t *n_terms);
+
+fk_status fk_count_vectorizer_fit_finish(const fk_count_vectorizer *cv,
+                                         double high,
+                                         double low,
+                                         int32_t sort_features,
+                                         fk_csr **out);
+
+fk_status fk_count_vectorizer_set_vocabulary(const fk_count_vectorizer *cv,
+                                             const uint8_t *buf,
+                                             size_t buf_len,
+                                             const uint64_t *offsets,
+                                             size_t n_offsets,
+                                             const int64_t *ids,
+                                             size_t n_ids,
+                                             size_t n_cols);
+
+fk_status fk_count_vectorizer_transform(const fk_count_vectorizer *cv,
+                                        const uint8_t *buf,
+                                        size_t buf_len,
+                                        const uint64_t *offsets,
+                                        size_t n_offsets,
+                                        fk_csr **out);
+
+fk_status fk_count_vectorizer_transform_features(const fk_count_vectorizer *cv,
+                                                 const uint8_t *buf,
+                                                 size_t buf_len,
+                                                 const uint64_t *offsets,
+                                                 size_t n_offsets,
+                                                 const uint64_t *doc_ptr,
+                                                 size_t n_doc_ptr,
+                                                 fk_csr **out);
+
+fk_status fk_count_vectorizer_vocabulary(const fk_count_vectorizer *cv, fk_vocabulary **out);
+
+fk_status fk_vocabulary_size(const fk_vocabulary *vocab, size_t *n_terms, size_t *n_bytes);
+
+fk_status fk_vocabulary_terms(const fk_vocabulary *vocab,
+                              uint8_t *buf,
+                              size_t buf_len,
+                              uint64_t *offsets,
+                              size_t n_offsets);
+
+fk_status fk_vocabulary_ids_i64(const fk_vocabulary *vocab, int64_t *out, size_t n);
+
+void fk_vocabulary_free(fk_vocabulary *vocab);
+
+void fk_count_vectorizer_free(fk_count_vectorizer *cv);

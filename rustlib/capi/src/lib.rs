@@ -22,6 +22,7 @@ mod stats;
 mod status;
 #[cfg(feature = "testing")]
 mod testing;
+mod text;
 
 pub use status::FkStatus;
 

@@ -18,6 +18,7 @@ pub mod scalar;
 pub mod sched;
 pub mod simd;
 pub mod stats;
+pub mod text;
 
 pub use error::{Error, Result};
 pub mod model;

@@ -1,0 +1,334 @@
+//! Analyzers: one document in, its features (tokens / n-grams) out, in
+//! exactly the order scikit-learn's `build_analyzer()` produces them.
+
+use super::tables::CharTables;
+use crate::{Error, Result};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// What an analyzer produces from a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnalyzerKind {
+    /// Word n-grams of the default token pattern `(?u)\b\w\w+\b`.
+    Word,
+    /// Character n-grams over whitespace-normalized text.
+    Char,
+    /// Character n-grams inside words padded with one space.
+    CharWb,
+}
+
+/// A built-in scikit-learn analyzer: lowercase, tokenize, drop stop words,
+/// n-grams. Cheap to clone (the tables are shared).
+///
+/// ```
+/// use ferrokit_core::text::{Analyzer, AnalyzerKind, CharTables};
+/// use std::sync::Arc;
+/// let a = Analyzer::new(Arc::new(CharTables::ascii_std()), AnalyzerKind::Word, (1, 2), true, None).unwrap();
+/// assert_eq!(a.analyze("The cat sat"), vec!["the", "cat", "sat", "the cat", "cat sat"]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Analyzer {
+    tables: Arc<CharTables>,
+    kind: AnalyzerKind,
+    min_n: usize,
+    max_n: usize,
+    lowercase: bool,
+    stop_words: Option<Arc<HashSet<Box<[u8]>>>>,
+}
+
+/// Reusable per-thread buffers of an analyzer.
+#[derive(Default)]
+pub struct Scratch {
+    text: String,
+    norm: String,
+    tokens: Vec<(u32, u32)>,
+    bounds: Vec<u32>,
+    join: Vec<u8>,
+}
+
+impl Analyzer {
+    /// An analyzer; `ngram_range` is `(min_n, max_n)` with `1 <= min_n <= max_n`;
+    /// `stop_words` only applies to [`AnalyzerKind::Word`].
+    pub fn new(
+        tables: Arc<CharTables>,
+        kind: AnalyzerKind,
+        ngram_range: (usize, usize),
+        lowercase: bool,
+        stop_words: Option<Vec<String>>,
+    ) -> Result<Self> {
+        let (min_n, max_n) = ngram_range;
+        if min_n == 0 || min_n > max_n {
+            return Err(Error::InvalidArgument(format!(
+                "ngram_range ({min_n}, {max_n}) must satisfy 1 <= min_n <= max_n"
+            )));
+        }
+        let stop_words = stop_words.map(|v| {
+            Arc::new(
+                v.into_iter()
+                    .map(|s| s.into_bytes().into_boxed_slice())
+                    .collect::<HashSet<_>>(),
+            )
+        });
+        Ok(Analyzer {
+            tables,
+            kind,
+            min_n,
+            max_n,
+            lowercase,
+            stop_words,
+        })
+    }
+
+    /// The analyzer kind.
+    pub fn kind(&self) -> AnalyzerKind {
+        self.kind
+    }
+
+    /// The features of `doc` as strings (convenience for tests and callers
+    /// that want them; the kernels use [`Analyzer::for_each`]).
+    pub fn analyze(&self, doc: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        self.for_each(doc, &mut Scratch::default(), |f| {
+            out.push(String::from_utf8_lossy(f).into_owned())
+        });
+        out
+    }
+
+    /// Calls `f` with the UTF-8 bytes of every feature of `doc`, in order.
+    pub fn for_each(&self, doc: &str, s: &mut Scratch, mut f: impl FnMut(&[u8])) {
+        let Scratch {
+            text,
+            norm,
+            tokens,
+            bounds,
+            join,
+        } = s;
+        let doc: &str = if self.lowercase {
+            self.tables.lowercase_into(doc, text);
+            text
+        } else {
+            doc
+        };
+        match self.kind {
+            AnalyzerKind::Word => self.word(doc, tokens, join, &mut f),
+            AnalyzerKind::Char => {
+                normalize_spaces(&self.tables, doc, norm);
+                self.char_ngrams(norm, bounds, &mut f)
+            }
+            AnalyzerKind::CharWb => self.char_wb(doc, join, bounds, &mut f),
+        }
+    }
+
+    fn word(
+        &self,
+        doc: &str,
+        tokens: &mut Vec<(u32, u32)>,
+        join: &mut Vec<u8>,
+        f: &mut impl FnMut(&[u8]),
+    ) {
+        tokens.clear();
+        find_tokens(&self.tables, doc, tokens);
+        let b = doc.as_bytes();
+        if let Some(stop) = &self.stop_words {
+            tokens.retain(|&(s, e)| !stop.contains(&b[s as usize..e as usize]));
+        }
+        let tok = |i: usize| &b[tokens[i].0 as usize..tokens[i].1 as usize];
+        let mut min_n = self.min_n;
+        if min_n == 1 {
+            for i in 0..tokens.len() {
+                f(tok(i));
+            }
+            min_n = 2;
+        }
+        let n_tok = tokens.len();
+        for n in min_n..=self.max_n.min(n_tok) {
+            for i in 0..=n_tok - n {
+                join.clear();
+                join.extend_from_slice(tok(i));
+                for j in i + 1..i + n {
+                    join.push(b' ');
+                    join.extend_from_slice(tok(j));
+                }
+                f(join);
+            }
+        }
+    }
+
+    fn char_ngrams(&self, text: &str, bounds: &mut Vec<u32>, f: &mut impl FnMut(&[u8])) {
+        char_bounds(text, bounds);
+        let b = text.as_bytes();
+        let len = bounds.len() - 1;
+        let mut min_n = self.min_n;
+        if min_n == 1 {
+            for i in 0..len {
+                f(&b[bounds[i] as usize..bounds[i + 1] as usize]);
+            }
+            min_n = 2;
+        }
+        for n in min_n..=self.max_n.min(len) {
+            for i in 0..=len - n {
+                f(&b[bounds[i] as usize..bounds[i + n] as usize]);
+            }
+        }
+    }
+
+    fn char_wb(
+        &self,
+        doc: &str,
+        word: &mut Vec<u8>,
+        bounds: &mut Vec<u32>,
+        f: &mut impl FnMut(&[u8]),
+    ) {
+        for w in split_whitespace(&self.tables, doc) {
+            word.clear();
+            word.push(b' ');
+            word.extend_from_slice(w.as_bytes());
+            word.push(b' ');
+            // `word` is valid UTF-8: a &str between two ASCII spaces.
+            let padded = std::str::from_utf8(word).unwrap_or("");
+            char_bounds(padded, bounds);
+            let w_len = bounds.len() - 1;
+            let b = padded.as_bytes();
+            for n in self.min_n..=self.max_n {
+                let end = |i: usize| bounds[(i + n).min(w_len)] as usize;
+                let mut offset = 0;
+                f(&b[..end(0)]);
+                while offset + n < w_len {
+                    offset += 1;
+                    f(&b[bounds[offset] as usize..end(offset)]);
+                }
+                if offset == 0 {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Byte offsets of the characters of `s`, plus `s.len()` at the end.
+fn char_bounds(s: &str, bounds: &mut Vec<u32>) {
+    bounds.clear();
+    if s.is_ascii() {
+        bounds.extend(0..=s.len() as u32);
+    } else {
+        bounds.extend(s.char_indices().map(|(i, _)| i as u32));
+        bounds.push(s.len() as u32);
+    }
+}
+
+/// The maximal runs of two or more word characters (`(?u)\b\w\w+\b`), as byte ranges.
+pub(crate) fn find_tokens(t: &CharTables, doc: &str, out: &mut Vec<(u32, u32)>) {
+    let b = doc.as_bytes();
+    let mut i = 0;
+    let n = b.len();
+    while i < n {
+        // Skip non-word characters.
+        let c0 = b[i];
+        let (is_w, w) = if c0 < 128 {
+            (t.is_word(c0 as char), 1)
+        } else {
+            let c = doc[i..].chars().next().unwrap_or('\0');
+            (t.is_word(c), c.len_utf8())
+        };
+        if !is_w {
+            i += w;
+            continue;
+        }
+        let start = i;
+        let mut chars = 1;
+        i += w;
+        while i < n {
+            let c0 = b[i];
+            if c0 < 128 {
+                if !t.is_word(c0 as char) {
+                    break;
+                }
+                i += 1;
+            } else {
+                let c = doc[i..].chars().next().unwrap_or('\0');
+                if !t.is_word(c) {
+                    break;
+                }
+                i += c.len_utf8();
+            }
+            chars += 1;
+        }
+        if chars >= 2 {
+            out.push((start as u32, i as u32));
+        }
+    }
+}
+
+/// `re.sub(r"\s\s+", " ", s)`: runs of two or more whitespace characters become one space.
+pub(crate) fn normalize_spaces(t: &CharTables, s: &str, out: &mut String) {
+    out.clear();
+    out.reserve(s.len());
+    let mut it = s.char_indices().peekable();
+    while let Some((_, c)) = it.next() {
+        if t.is_space(c) && it.peek().is_some_and(|&(_, d)| t.is_space(d)) {
+            while it.peek().is_some_and(|&(_, d)| t.is_space(d)) {
+                it.next();
+            }
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// Python's `str.split()`: the maximal runs of non-whitespace characters.
+pub(crate) fn split_whitespace<'a>(t: &'a CharTables, s: &'a str) -> impl Iterator<Item = &'a str> {
+    s.split(move |c: char| t.is_space(c))
+        .filter(|w| !w.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn an(kind: AnalyzerKind, r: (usize, usize)) -> Analyzer {
+        Analyzer::new(Arc::new(CharTables::ascii_std()), kind, r, true, None).unwrap()
+    }
+
+    #[test]
+    fn word_ngrams_like_sklearn() {
+        let a = an(AnalyzerKind::Word, (1, 3));
+        assert_eq!(
+            a.analyze("A bc, de_f x gh!"),
+            vec!["bc", "de_f", "gh", "bc de_f", "de_f gh", "bc de_f gh"]
+        );
+        assert!(an(AnalyzerKind::Word, (2, 2)).analyze("one").is_empty());
+        let s = Analyzer::new(
+            Arc::new(CharTables::ascii_std()),
+            AnalyzerKind::Word,
+            (1, 2),
+            true,
+            Some(vec!["the".into()]),
+        )
+        .unwrap();
+        assert_eq!(s.analyze("the cat the dog"), vec!["cat", "dog", "cat dog"]);
+        assert!(Analyzer::new(
+            Arc::new(CharTables::ascii_std()),
+            AnalyzerKind::Word,
+            (2, 1),
+            true,
+            None
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn char_and_char_wb_like_sklearn() {
+        // sklearn: CountVectorizer(analyzer='char', ngram_range=(1, 2)).build_analyzer()("ab  c\n")
+        assert_eq!(
+            an(AnalyzerKind::Char, (1, 2)).analyze("ab  c\n"),
+            vec!["a", "b", " ", "c", "\n", "ab", "b ", " c", "c\n"]
+        );
+        // CountVectorizer(analyzer='char_wb', ngram_range=(2, 3)).build_analyzer()("ab c")
+        assert_eq!(
+            an(AnalyzerKind::CharWb, (2, 3)).analyze("ab c"),
+            vec![" a", "ab", "b ", " ab", "ab ", " c", "c ", " c "]
+        );
+        assert_eq!(an(AnalyzerKind::CharWb, (5, 6)).analyze("é"), vec![" é "]);
+    }
+}

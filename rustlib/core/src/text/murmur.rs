@@ -1,0 +1,68 @@
+//! MurmurHash3 x86_32, the hash of scikit-learn's `FeatureHasher`
+//! (`sklearn.utils.murmurhash3_32(key, seed=0)` on the UTF-8 bytes).
+
+/// MurmurHash3 x86_32 of `data` with `seed`, as a signed 32-bit value (what
+/// scikit-learn reads).
+///
+/// ```
+/// use ferrokit_core::text::murmurhash3_32;
+/// assert_eq!(murmurhash3_32(b"foo", 0), -156908512);
+/// ```
+#[inline]
+pub fn murmurhash3_32(data: &[u8], seed: u32) -> i32 {
+    const C1: u32 = 0xcc9e_2d51;
+    const C2: u32 = 0x1b87_3593;
+    let mut h = seed;
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        k = k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
+        h ^= k;
+        h = h.rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64);
+    }
+    let tail = chunks.remainder();
+    let mut k: u32 = 0;
+    if tail.len() >= 3 {
+        k ^= (tail[2] as u32) << 16;
+    }
+    if tail.len() >= 2 {
+        k ^= (tail[1] as u32) << 8;
+    }
+    if !tail.is_empty() {
+        k ^= tail[0] as u32;
+        k = k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
+        h ^= k;
+    }
+    h ^= data.len() as u32;
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^= h >> 16;
+    h as i32
+}
+
+/// The column and sign scikit-learn's `FeatureHasher` gives a hash value:
+/// `abs(h) % n_features` (with `h = -2^31` mapped as scikit-learn does) and
+/// `+1` for `h >= 0`, else `-1`.
+#[inline(always)]
+pub fn column_and_sign(h: i32, n_features: u32) -> (u32, i8) {
+    let col = (h.unsigned_abs()) % n_features;
+    (col, if h >= 0 { 1 } else { -1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values() {
+        // Values of sklearn.utils.murmurhash3_32(..., seed=0).
+        assert_eq!(murmurhash3_32(b"", 0), 0);
+        assert_eq!(murmurhash3_32(b"foo", 0), -156908512);
+        assert_eq!(murmurhash3_32(b"foo", 42), -1322301282);
+        assert_eq!(murmurhash3_32(b"hello world", 0), 1586663183);
+        assert_eq!(column_and_sign(i32::MIN, 10), ((1u32 << 31) % 10, -1));
+        assert_eq!(column_and_sign(-7, 5), (2, -1));
+    }
+}

@@ -1,0 +1,460 @@
+//! Vocabularies and counting: `CountVectorizer`'s `_count_vocab`,
+//! `_limit_features` (document-frequency bounds) and `_sort_features`.
+//!
+//! Terms are numbered in order of first occurrence in the corpus (as
+//! scikit-learn's `defaultdict` does). With several threads each range of
+//! documents builds its own vocabulary; merging them in document order gives
+//! exactly the sequential numbering, so results never depend on the thread
+//! count or on how documents were split.
+
+use super::analyze::{Analyzer, Scratch};
+use super::csr::Csr;
+use super::hashing::{doc_features, par_ranges};
+use super::input::Input;
+use crate::{pool, Error, Result};
+use hashbrown::HashTable;
+use rayon::prelude::*;
+
+#[inline(always)]
+fn fold(a: u64, b: u64) -> u64 {
+    let p = (a as u128) * (b as u128);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// A fast, non-cryptographic hash of a term (only affects speed, never results).
+#[inline]
+fn term_hash(b: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = 0x243F_6A88_85A3_08D3 ^ (b.len() as u64);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = fold(h ^ w, K);
+    }
+    let r = chunks.remainder();
+    if !r.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..r.len()].copy_from_slice(r);
+        h = fold(h ^ u64::from_le_bytes(buf), K);
+    }
+    fold(h, 0xFF51_AFD7_ED55_8CCD)
+}
+
+/// Terms numbered 0, 1, … in insertion order, stored in one byte arena.
+#[derive(Clone, Default)]
+pub struct Vocab {
+    arena: Vec<u8>,
+    ends: Vec<u64>,
+    table: HashTable<(u64, u32)>,
+}
+
+impl std::fmt::Debug for Vocab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Vocab({} terms)", self.len())
+    }
+}
+
+impl Vocab {
+    /// Number of terms.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The bytes of term `id`.
+    #[inline]
+    pub fn term(&self, id: u32) -> &[u8] {
+        let id = id as usize;
+        let start = if id == 0 {
+            0
+        } else {
+            self.ends[id - 1] as usize
+        };
+        &self.arena[start..self.ends[id] as usize]
+    }
+
+    /// The id of `term`, if present.
+    #[inline]
+    pub fn get(&self, term: &[u8]) -> Option<u32> {
+        let h = term_hash(term);
+        self.table
+            .find(h, |&(hh, id)| hh == h && self.term(id) == term)
+            .map(|e| e.1)
+    }
+
+    /// The id of `term`, inserting it as the next id if new.
+    #[inline]
+    pub fn get_or_insert(&mut self, term: &[u8]) -> u32 {
+        let h = term_hash(term);
+        let (arena, ends) = (&self.arena, &self.ends);
+        let term_of = |id: u32| {
+            let id = id as usize;
+            let start = if id == 0 { 0 } else { ends[id - 1] as usize };
+            &arena[start..ends[id] as usize]
+        };
+        if let Some(&(_, id)) = self
+            .table
+            .find(h, |&(hh, id)| hh == h && term_of(id) == term)
+        {
+            return id;
+        }
+        let id = self.ends.len() as u32;
+        self.arena.extend_from_slice(term);
+        self.ends.push(self.arena.len() as u64);
+        self.table.insert_unique(h, (h, id), |e| e.0);
+        id
+    }
+
+    /// All terms as one buffer plus `len + 1` offsets (Arrow layout), in id order.
+    pub fn to_strings(&self) -> (&[u8], Vec<u64>) {
+        let mut off = Vec::with_capacity(self.len() + 1);
+        off.push(0);
+        off.extend_from_slice(&self.ends);
+        (&self.arena, off)
+    }
+
+    /// Approximate heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.arena.capacity() + self.ends.capacity() * 8 + self.table.capacity() * 16
+    }
+}
+
+/// Per-document first-occurrence counting (scikit-learn's `feature_counter`):
+/// `slot[id]` is the position of `id` in the current row, valid when
+/// `stamp[id]` equals the current document's stamp.
+#[derive(Default)]
+struct RowCounter {
+    stamp: Vec<u32>,
+    slot: Vec<u32>,
+    cur: u32,
+}
+
+impl RowCounter {
+    fn start_doc(&mut self) {
+        self.cur = self.cur.wrapping_add(1);
+        if self.cur == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.cur = 1;
+        }
+    }
+
+    #[inline]
+    fn count(&mut self, id: u32, row_start: usize, indices: &mut Vec<u32>, data: &mut Vec<i32>) {
+        let i = id as usize;
+        if i >= self.stamp.len() {
+            let n = (i + 1).max(self.stamp.len() * 2);
+            self.stamp.resize(n, 0);
+            self.slot.resize(n, 0);
+        }
+        if self.stamp[i] == self.cur {
+            data[row_start + self.slot[i] as usize] += 1;
+        } else {
+            self.stamp[i] = self.cur;
+            self.slot[i] = (indices.len() - row_start) as u32;
+            indices.push(id);
+            data.push(1);
+        }
+    }
+}
+
+/// Counts the features of documents `a..b` into `vocab` (growing it) and
+/// appends their rows (first-occurrence order) to `out`.
+fn count_range(
+    input: &Input,
+    analyzer: Option<&Analyzer>,
+    a: usize,
+    b: usize,
+    vocab: &mut Vocab,
+    out: &mut Csr<i32>,
+) -> Result<()> {
+    let mut scratch = Scratch::default();
+    let mut rc = RowCounter::default();
+    for i in a..b {
+        rc.start_doc();
+        let start = out.indices.len();
+        let (indices, data) = (&mut out.indices, &mut out.data);
+        doc_features(input, analyzer, i, &mut scratch, |f| {
+            let id = vocab.get_or_insert(f);
+            rc.count(id, start, indices, data);
+        })?;
+        out.indptr.push(out.indices.len() as u64);
+        out.n_rows += 1;
+    }
+    Ok(())
+}
+
+/// Streaming `CountVectorizer` fit: add batches of documents, then finish.
+///
+/// ```
+/// use ferrokit_core::text::{Analyzer, AnalyzerKind, CharTables, CountBuilder, Input, Strings};
+/// use std::sync::Arc;
+/// let a = Analyzer::new(Arc::new(CharTables::ascii_std()), AnalyzerKind::Word, (1, 1), true, None).unwrap();
+/// let mut b = CountBuilder::new();
+/// b.add(&Input::Text(Strings::new(b"bb aa bb", &[0, 8]).unwrap()), Some(&a)).unwrap();
+/// let fit = b.finish(f64::INFINITY, 1.0, true);
+/// assert_eq!(fit.matrix.indices, vec![1, 0]); // "bb" first (first occurrence), column 1 (sorted)
+/// assert_eq!(fit.matrix.data, vec![2, 1]);
+/// assert_eq!(fit.vocabulary.ids, vec![1, 0]);
+/// ```
+#[derive(Debug)]
+pub struct CountBuilder {
+    vocab: Vocab,
+    rows: Csr<i32>,
+}
+
+/// A fitted vocabulary: `vocab` holds terms in first-occurrence order and
+/// `ids[k]` is the column of term `k` (`u32::MAX`: not a column).
+#[derive(Debug, Clone, Default)]
+pub struct FittedVocab {
+    /// The terms.
+    pub vocab: Vocab,
+    /// Column of each term.
+    pub ids: Vec<u32>,
+    /// Number of columns.
+    pub n_cols: usize,
+}
+
+/// The result of [`CountBuilder::finish`].
+#[derive(Debug)]
+pub struct CountFit {
+    /// Document-term counts, rows in scikit-learn's `fit_transform` order.
+    pub matrix: Csr<i32>,
+    /// The fitted vocabulary (removed terms are gone).
+    pub vocabulary: FittedVocab,
+}
+
+impl Default for CountBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CountBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        CountBuilder {
+            vocab: Vocab::default(),
+            rows: Csr::empty(0),
+        }
+    }
+
+    /// Number of documents added so far.
+    pub fn n_docs(&self) -> usize {
+        self.rows.n_rows
+    }
+
+    /// Number of distinct terms so far.
+    pub fn n_terms(&self) -> usize {
+        self.vocab.len()
+    }
+
+    /// Counts a batch of documents (on the pool when large enough).
+    pub fn add(&mut self, input: &Input, analyzer: Option<&Analyzer>) -> Result<()> {
+        let n = input.len();
+        let bytes = if n == 0 {
+            0
+        } else {
+            input.weight(0, n) as usize
+        };
+        if pool::num_threads() <= 1 || bytes < super::hashing::MIN_PARALLEL_BYTES {
+            return count_range(input, analyzer, 0, n, &mut self.vocab, &mut self.rows);
+        }
+        let parts = par_ranges(input, |a, b| {
+            let mut v = Vocab::default();
+            let mut rows = Csr::empty(0);
+            count_range(input, analyzer, a, b, &mut v, &mut rows)?;
+            Ok((v, rows))
+        })?;
+        // Merge in document order: local ids -> global ids.
+        for (v, rows) in parts {
+            let map: Vec<u32> = (0..v.len() as u32)
+                .map(|id| self.vocab.get_or_insert(v.term(id)))
+                .collect();
+            let Csr {
+                indptr,
+                indices,
+                data,
+                n_rows,
+                ..
+            } = rows;
+            let base = self.rows.indices.len() as u64;
+            self.rows
+                .indices
+                .extend(indices.iter().map(|&i| map[i as usize]));
+            self.rows.data.extend(data);
+            self.rows
+                .indptr
+                .extend(indptr.iter().skip(1).map(|p| p + base));
+            self.rows.n_rows += n_rows;
+        }
+        Ok(())
+    }
+
+    /// Finishes the fit like scikit-learn's `CountVectorizer.fit_transform`.
+    ///
+    /// Rows are sorted by first-occurrence id (`X.sort_indices()`). With
+    /// `sort_features` false that is all (`_count_vocab`'s result: columns are
+    /// first-occurrence ids, `high`/`low` unused). With `sort_features` true,
+    /// terms whose document frequency is not in `[low, high]` are dropped
+    /// (`_limit_features`) and the kept ones numbered in byte order of their
+    /// UTF-8 (= Python's code point order; `_sort_features`); rows keep their
+    /// first-occurrence order, so their columns are not sorted.
+    pub fn finish(self, high: f64, low: f64, sort_features: bool) -> CountFit {
+        let CountBuilder { vocab, mut rows } = self;
+        let n_terms = vocab.len();
+        rows.n_cols = n_terms;
+        sort_rows(&mut rows);
+        if !sort_features {
+            let ids = (0..n_terms as u32).collect();
+            return CountFit {
+                matrix: rows,
+                vocabulary: FittedVocab {
+                    vocab,
+                    ids,
+                    n_cols: n_terms,
+                },
+            };
+        }
+        let mut df = vec![0u64; n_terms];
+        for &i in &rows.indices {
+            df[i as usize] += 1;
+        }
+        let mut kept: Vec<u32> = (0..n_terms as u32)
+            .filter(|&i| {
+                let d = df[i as usize] as f64;
+                d <= high && d >= low
+            })
+            .collect();
+        kept.par_sort_unstable_by(|&a, &b| vocab.term(a).cmp(vocab.term(b)));
+        let mut ids = vec![u32::MAX; n_terms];
+        for (rank, &t) in kept.iter().enumerate() {
+            ids[t as usize] = rank as u32;
+        }
+        let n_cols = kept.len();
+        drop(kept);
+        if n_cols != n_terms {
+            // Drop removed terms' entries (row order kept).
+            let mut w = 0usize;
+            let mut start = 0usize;
+            for r in 0..rows.n_rows {
+                let end = rows.indptr[r + 1] as usize;
+                for k in start..end {
+                    if ids[rows.indices[k] as usize] != u32::MAX {
+                        rows.indices[w] = rows.indices[k];
+                        rows.data[w] = rows.data[k];
+                        w += 1;
+                    }
+                }
+                start = end;
+                rows.indptr[r + 1] = w as u64;
+            }
+            rows.indices.truncate(w);
+            rows.data.truncate(w);
+        }
+        rows.indices
+            .par_iter_mut()
+            .for_each(|i| *i = ids[*i as usize]);
+        rows.n_cols = n_cols;
+        CountFit {
+            matrix: rows,
+            vocabulary: FittedVocab { vocab, ids, n_cols },
+        }
+    }
+}
+
+/// Sorts the entries of every row by column.
+fn sort_rows(rows: &mut Csr<i32>) {
+    let nnz = rows.indices.len();
+    let indptr = &rows.indptr;
+    let mut pairs: Vec<(&mut [u32], &mut [i32])> = Vec::with_capacity(rows.n_rows);
+    let (mut ind, mut dat) = (&mut rows.indices[..], &mut rows.data[..]);
+    for r in 0..rows.n_rows {
+        let len = (indptr[r + 1] - indptr[r]) as usize;
+        let (a, rest_i) = ind.split_at_mut(len);
+        let (b, rest_d) = dat.split_at_mut(len);
+        pairs.push((a, b));
+        ind = rest_i;
+        dat = rest_d;
+    }
+    let work = |(i, d): &mut (&mut [u32], &mut [i32])| {
+        if i.windows(2).all(|w| w[0] <= w[1]) {
+            return;
+        }
+        let mut v: Vec<(u32, i32)> = i.iter().copied().zip(d.iter().copied()).collect();
+        v.sort_unstable_by_key(|e| e.0);
+        for (k, (a, b)) in v.into_iter().enumerate() {
+            i[k] = a;
+            d[k] = b;
+        }
+    };
+    pool::run(nnz, 1 << 16, |par| {
+        if par {
+            pairs.par_iter_mut().for_each(work);
+        } else {
+            pairs.iter_mut().for_each(work);
+        }
+    });
+}
+
+impl FittedVocab {
+    /// A vocabulary from terms and their columns (e.g. a user's `vocabulary`
+    /// mapping); `n_cols` must exceed every id, terms must be distinct.
+    pub fn from_terms(terms: &super::input::Strings, ids: &[u32], n_cols: usize) -> Result<Self> {
+        if terms.len() != ids.len() {
+            return Err(Error::LengthMismatch(format!(
+                "{} terms but {} ids",
+                terms.len(),
+                ids.len()
+            )));
+        }
+        let mut vocab = Vocab::default();
+        for (i, &id) in ids.iter().enumerate() {
+            if id as usize >= n_cols {
+                return Err(Error::InvalidArgument(format!(
+                    "id {id} of term {i} is not below n_cols = {n_cols}"
+                )));
+            }
+            if vocab.get_or_insert(terms.get(i)) as usize != i {
+                return Err(Error::InvalidArgument(format!("term {i} is a duplicate")));
+            }
+        }
+        Ok(FittedVocab {
+            vocab,
+            ids: ids.to_vec(),
+            n_cols,
+        })
+    }
+
+    /// Counts the features of each document that are in the vocabulary:
+    /// scikit-learn's `transform` (rows sorted by column).
+    pub fn transform(&self, input: &Input, analyzer: Option<&Analyzer>) -> Result<Csr<i32>> {
+        let parts = par_ranges(input, |a, b| {
+            let mut scratch = Scratch::default();
+            let mut rc = RowCounter::default();
+            let mut out = Csr::empty(self.n_cols);
+            for i in a..b {
+                rc.start_doc();
+                let start = out.indices.len();
+                let (indices, data) = (&mut out.indices, &mut out.data);
+                doc_features(input, analyzer, i, &mut scratch, |f| {
+                    if let Some(k) = self.vocab.get(f) {
+                        let id = self.ids[k as usize];
+                        if id != u32::MAX {
+                            rc.count(id, start, indices, data);
+                        }
+                    }
+                })?;
+                out.indptr.push(out.indices.len() as u64);
+                out.n_rows += 1;
+            }
+            Ok(out)
+        })?;
+        let mut m = Csr::concat(self.n_cols, parts);
+        sort_rows(&mut m);
+        Ok(m)
+    }
+}
