@@ -10,7 +10,7 @@ CARGO ?= cargo
 RUSTLIB := rustlib
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps build build-release test rust-check python-check pytest bench pyo3-tutorial wheel header sanitize soak fuzz fuzz-smoke fuzz-deps clean
+.PHONY: all deps build build-release test test-sdist rust-check python-check pytest bench pyo3-tutorial wheel header sanitize soak fuzz fuzz-smoke fuzz-deps clean
 
 all: test
 
@@ -58,6 +58,11 @@ wheel: deps
 	rm -rf dist
 	$(PYTHON) -m pip wheel -q --no-build-isolation --no-deps -w dist .
 	@ls dist/*.whl
+
+# The sdist builds from scratch in a clean virtualenv and passes selftest (minutes:
+# a full release compile, so not part of `make test`; tests/test_sdist.py).
+test-sdist: deps
+	FERROKIT_SLOW_TESTS=1 $(PYTHON) -m pytest -q tests/test_sdist.py
 
 # valgrind memcheck over the C programs (examples + tests/c/stress.c) and the leak soak.
 sanitize: build
