@@ -853,7 +853,8 @@ fk_status fk_mlp_load(const char *path, fk_mlp **out);
 fk_status fk_mlp_load_bytes(const uint8_t *data, size_t n, fk_mlp **out);
 
 /*
- Writes the model to the file `path` (format version 1). `FK_ERR_IO` on failure.
+ Writes the model to the file `path` (format version 1, or 2 when the model
+ has feature names; docs/mlp_format.md). `FK_ERR_IO` on failure.
 
  # Safety
  `model` must be a live handle; `path` a NUL-terminated string.
@@ -921,6 +922,26 @@ fk_status fk_mlp_classes_f64(const fk_mlp *model, double *out, size_t n);
  `model` must be a live handle; `buf` valid for `cap` bytes; `len` writable.
  */
 fk_status fk_mlp_class_label(const fk_mlp *model, size_t i, char *buf, size_t cap, size_t *len);
+
+/*
+ The number of input feature names the model carries (scikit-learn's
+ `feature_names_in_`) into `*out`: 0 or `n_features`.
+
+ # Safety
+ `model` must be a live handle; `out` must point to a writable `size_t`.
+ */
+fk_status fk_mlp_n_feature_names(const fk_mlp *model, size_t *out);
+
+/*
+ Feature name `i` as UTF-8, copied snprintf-style like `fk_mlp_class_label`
+ (`buf` of `cap` bytes, NUL-terminated when `cap > 0`; `*len` gets the full
+ length without the NUL; `buf` NULL with `cap == 0` queries the length).
+ `i >= fk_mlp_n_feature_names` gives `FK_ERR_INVALID_ARGUMENT`.
+
+ # Safety
+ `model` must be a live handle; `buf` valid for `cap` bytes; `len` writable.
+ */
+fk_status fk_mlp_feature_name(const fk_mlp *model, size_t i, char *buf, size_t cap, size_t *len);
 
 /*
  The network output after the output activation, `n_samples x n_outputs`

@@ -223,6 +223,31 @@ def test_feature_names_are_kept_and_checked_like_sklearn(dtype: type) -> None:
         c.predict(bad_frames["reordered"])
 
 
+def test_feature_names_survive_the_model_file(tmp_path: pathlib.Path) -> None:
+    sk, m, X = _frame_model()
+    data = m.to_bytes()
+    assert data[8:12] == (2).to_bytes(4, "little")  # version 2: the file holds the names
+    m.save(tmp_path / "named.fkmlp")
+    for loaded in (nn.MLP.load(tmp_path / "named.fkmlp"), nn.MLP.from_bytes(data)):
+        assert loaded.feature_names_in_.dtype == object
+        np.testing.assert_array_equal(loaded.feature_names_in_, sk.feature_names_in_)
+        np.testing.assert_array_equal(loaded.predict(X), sk.predict(X))
+        with pytest.raises(ValueError, match="same order"):
+            loaded.predict(X[["e", "d", "c", "b", "a"]])
+    # Models without names keep writing version 1 files (older readers load them).
+    plain_sk, _ = _sk("binary")
+    assert nn.MLP.from_sklearn(plain_sk).to_bytes()[8:12] == (1).to_bytes(4, "little")
+
+
+def test_unicode_and_long_feature_names() -> None:
+    cols = ["é" * 300, "naïve", "x y", "", "日本"]
+    X = pd.DataFrame(_data(), columns=cols)
+    sk = _fit(MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0), X, X.iloc[:, 1])
+    m = pickle.loads(pickle.dumps(nn.MLP.from_sklearn(sk, dtype=np.float32)))
+    assert list(m.feature_names_in_) == cols
+    np.testing.assert_allclose(m.predict(X), sk.predict(X), rtol=1e-4, atol=1e-5)
+
+
 def test_model_without_names() -> None:
     sk, X = _sk("binary")
     m = nn.MLP.from_sklearn(sk)
@@ -324,3 +349,21 @@ def test_shipping_to_a_dask_worker_process() -> None:
         found = client.submit(_index_search, fi, X[:4]).result(timeout=60)
     np.testing.assert_allclose(proba, sk.predict_proba(X), atol=1e-12, rtol=0)
     np.testing.assert_array_equal(found, index.search(X[:4], 3)[1])
+
+
+def test_feature_name_c_contract() -> None:
+    _, m, _ = _frame_model()
+    n = ffi.new("size_t *")
+    buf = ffi.new("char[]", 3)
+    with m._own.borrow("test") as h:
+        assert lib.fk_mlp_n_feature_names(h, n) == lib.FK_OK and n[0] == 5
+        assert lib.fk_mlp_feature_name(h, 4, ffi.NULL, 0, n) == lib.FK_OK and n[0] == 1
+        assert lib.fk_mlp_feature_name(h, 4, buf, 3, n) == lib.FK_OK and ffi.string(buf) == b"e"
+        assert lib.fk_mlp_feature_name(h, 4, buf, 1, n) == lib.FK_OK and ffi.string(buf) == b""
+        n[0] = 99
+        assert lib.fk_mlp_feature_name(h, 5, buf, 3, n) == lib.FK_ERR_INVALID_ARGUMENT and n[0] == 99
+        assert lib.fk_mlp_n_feature_names(h, ffi.NULL) == lib.FK_ERR_NULL_POINTER
+    sk, _ = _sk("binary")
+    with nn.MLP.from_sklearn(sk)._own.borrow("test") as h:
+        assert lib.fk_mlp_n_feature_names(h, n) == lib.FK_OK and n[0] == 0
+        assert lib.fk_mlp_feature_name(h, 0, buf, 3, n) == lib.FK_ERR_INVALID_ARGUMENT

@@ -309,8 +309,10 @@ def _bad_files(path: pathlib.Path, tmp: pathlib.Path) -> dict[str, tuple[pathlib
     flipped[len(data) - 100] ^= 0x01
     put("corrupted", bytes(flipped), fk.InvalidFormatError, "FK_ERR_INVALID_FORMAT", "checksum")
     put("wrong_magic", b"GIF89a" + data[6:], fk.InvalidFormatError, "FK_ERR_INVALID_FORMAT", "magic")
-    v2 = data[:8] + struct.pack("<I", 2) + data[12:]
-    put("version2", v2, fk.UnsupportedVersionError, "FK_ERR_UNSUPPORTED_VERSION", "version 2")
+    v3 = data[:8] + struct.pack("<I", 3) + data[12:]
+    put("version3", v3, fk.UnsupportedVersionError, "FK_ERR_UNSUPPORTED_VERSION", "version 3")
+    v0 = data[:8] + struct.pack("<I", 0) + data[12:]
+    put("version0", v0, fk.UnsupportedVersionError, "FK_ERR_UNSUPPORTED_VERSION", "version 0")
     huge = bytearray(data)
     huge[24:32] = struct.pack("<Q", 1 << 60)
     put("absurd_size", bytes(huge), fk.InvalidFormatError, "FK_ERR_INVALID_FORMAT", "layer size")

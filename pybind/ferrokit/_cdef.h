@@ -332,6 +332,10 @@ fk_status fk_mlp_classes_f64(const fk_mlp *model, double *out, size_t n);
 
 fk_status fk_mlp_class_label(const fk_mlp *model, size_t i, char *buf, size_t cap, size_t *len);
 
+fk_status fk_mlp_n_feature_names(const fk_mlp *model, size_t *out);
+
+fk_status fk_mlp_feature_name(const fk_mlp *model, size_t i, char *buf, size_t cap, size_t *len);
+
 fk_status fk_mlp_predict_f64(const fk_mlp *model,
                              const double *x,
                              size_t n_samples,

@@ -442,10 +442,26 @@ def linear(
 # ----------------------------------------------------------------------- MLP
 
 _MAGIC = b"FKMLP\x1a\r\n"
-_FORMAT_VERSION = 1
 _SK_HIDDEN = {"identity": 0, "relu": 1, "logistic": 2, "tanh": 3}
 _SK_OUTPUT = {"identity": 0, "logistic": 2, "softmax": 7}
 _LABELS_NONE, _LABELS_INT, _LABELS_FLOAT, _LABELS_TEXT, _LABELS_BOOL = 0, 1, 2, 3, 4
+
+
+def _text(values: list[Any], what: str) -> bytes:
+    """Strings as the file stores them: per string a u32 byte length, then UTF-8."""
+    parts = []
+    for c in values:
+        if isinstance(c, bytes):
+            c = c.decode("utf-8")
+        if not isinstance(c, str):
+            raise TypeError(
+                f"MLP.from_sklearn: {what}s must be all numbers or all strings, got {type(c).__name__}"
+            )
+        raw = c.encode("utf-8")
+        if len(raw) > 65536:
+            raise ValueError(f"MLP.from_sklearn: a {what} is longer than 65536 bytes")
+        parts.append(struct.pack("<I", len(raw)) + raw)
+    return b"".join(parts)
 
 
 def _label_section(classes: np.ndarray | None) -> bytes:
@@ -462,20 +478,7 @@ def _label_section(classes: np.ndarray | None) -> bytes:
     if kind == "f":
         return struct.pack("<B7xQ", _LABELS_FLOAT, n) + classes.astype("<f8").tobytes()
     if kind in "USO":
-        parts = [struct.pack("<B7xQ", _LABELS_TEXT, n)]
-        for c in classes.tolist():
-            if isinstance(c, bytes):
-                c = c.decode("utf-8")
-            if not isinstance(c, str):
-                raise TypeError(
-                    "MLP.from_sklearn: class labels must be all numbers or all strings, "
-                    f"got {type(c).__name__}"
-                )
-            raw = c.encode("utf-8")
-            if len(raw) > 65536:
-                raise ValueError("MLP.from_sklearn: a class label is longer than 65536 bytes")
-            parts.append(struct.pack("<I", len(raw)) + raw)
-        return b"".join(parts)
+        return struct.pack("<B7xQ", _LABELS_TEXT, n) + _text(classes.tolist(), "class label")
     raise TypeError(f"MLP.from_sklearn: class labels of dtype {classes.dtype} are not supported")
 
 
@@ -487,17 +490,23 @@ def _model_bytes(
     coefs: list[np.ndarray],
     intercepts: list[np.ndarray],
     classes: np.ndarray | None,
+    feature_names: np.ndarray | None = None,
 ) -> bytes:
-    """The file image (docs/mlp_format.md, version 1)."""
+    """The file image (docs/mlp_format.md): version 1, or version 2 when
+    there are feature names (so files without them stay readable by older
+    versions)."""
     sizes = [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
     le = np.dtype("<f4") if dtype == F32 else np.dtype("<f8")
     tag = 1 if dtype == F32 else 2
     parts = [
         _MAGIC,
-        struct.pack("<IBBBBII", _FORMAT_VERSION, tag, task, hidden, output, len(coefs), 0),
+        struct.pack("<IBBBBII", 1 if feature_names is None else 2, tag, task, hidden, output, len(coefs), 0),
         struct.pack(f"<{len(sizes)}Q", *sizes),
         _label_section(classes),
     ]
+    if feature_names is not None:
+        names = list(feature_names)
+        parts.append(struct.pack("<Q", len(names)) + _text(names, "feature name"))
     for c, b in zip(coefs, intercepts, strict=True):
         parts.append(c_contiguous(c, dtype=le).tobytes())
         parts.append(c_contiguous(b, dtype=le).tobytes())
@@ -530,6 +539,7 @@ class MLP:
         with self._own.borrow("__init__") as h:
             _check(lib.fk_mlp_get_info(h, info))
             classes = self._read_classes(h, int(info.label_kind), int(info.n_classes))
+            names = self._read_feature_names(h)
         self.dtype: np.dtype = F32 if info.dtype == lib.FK_DTYPE_F32 else F64
         self.task: str = {0: "regressor", 1: "classifier", 2: "multilabel"}[info.task]
         self.n_features_in_: int = int(info.n_features)
@@ -543,14 +553,26 @@ class MLP:
         self._classes_fn = lib.fk_mlp_predict_class_f32 if f32 else lib.fk_mlp_predict_class_f64
         self._ctype = "float[]" if f32 else "double[]"
         # What predict_proba's fast path needs, in one attribute lookup.
-        self._feature_names: np.ndarray | None = None
-        self._fast = (self.dtype, self.n_features_in_, self._n_proba, self._proba, self._ctype)
-
-    def _set_feature_names(self, names: np.ndarray) -> None:
-        self._feature_names = names
         # Arrays (no names) given to a model fitted with names get
-        # scikit-learn's warning on the checked path: no fast path.
-        self._fast = (self.dtype, self.n_features_in_, 0, self._proba, self._ctype)
+        # scikit-learn's warning on the checked path: no fast path then.
+        self._feature_names: np.ndarray | None = names
+        fast_cols = self._n_proba if names is None else 0
+        self._fast = (self.dtype, self.n_features_in_, fast_cols, self._proba, self._ctype)
+
+    @staticmethod
+    def _read_feature_names(h: Any) -> np.ndarray | None:
+        ln = ffi.new("size_t *")
+        _check(lib.fk_mlp_n_feature_names(h, ln))
+        n = int(ln[0])
+        if n == 0:
+            return None
+        names = []
+        for i in range(n):
+            _check(lib.fk_mlp_feature_name(h, i, _NULL, 0, ln))
+            buf = ffi.new("char[]", ln[0] + 1)
+            _check(lib.fk_mlp_feature_name(h, i, buf, ln[0] + 1, ln))
+            names.append(ffi.string(buf, ln[0]).decode("utf-8"))
+        return np.array(names, dtype=object)
 
     @staticmethod
     def _read_classes(h: Any, kind: int, n: int) -> np.ndarray | None:
@@ -617,7 +639,7 @@ class MLP:
         # Copies, pickles, joblib files and Dask transfers go through the model
         # bytes: every copy owns its own native handle (closing one never
         # affects another). A closed model raises ClosedError here.
-        return (_restore_mlp, (self.to_bytes(), self.classes_, self._feature_names))
+        return (_restore_mlp, (self.to_bytes(), self.classes_))
 
     @classmethod
     def from_sklearn(cls, model: Any, *, dtype: Any = None) -> MLP:
@@ -669,10 +691,16 @@ class MLP:
         else:
             task = 0
         data = _model_bytes(
-            dt, task, _SK_HIDDEN[model.activation], _SK_OUTPUT[out_act], coefs, intercepts, classes
+            dt,
+            task,
+            _SK_HIDDEN[model.activation],
+            _SK_OUTPUT[out_act],
+            coefs,
+            intercepts,
+            classes,
+            getattr(model, "feature_names_in_", None),
         )
-        names = getattr(model, "feature_names_in_", None)
-        return _restore_mlp(data, classes, None if names is None else np.asarray(names, dtype=object))
+        return _restore_mlp(data, classes)
 
     @classmethod
     def load(cls, source: str | os.PathLike[str] | bytes | BinaryIO) -> MLP:
@@ -868,17 +896,13 @@ class MLP:
 _PRIVATE = object()
 
 
-def _restore_mlp(data: bytes, classes: np.ndarray | None, names: np.ndarray | None) -> MLP:
-    """Rebuilds an MLP from its file image plus what the file does not hold
-    (the exact numpy dtype of text labels, the feature names); used by
-    ``from_sklearn`` and by unpickling."""
+def _restore_mlp(data: bytes, classes: np.ndarray | None) -> MLP:
+    """Rebuilds an MLP from its file image (which holds the feature names)
+    plus the exact numpy dtype of text labels; used by ``from_sklearn`` and by
+    unpickling."""
     m = MLP.from_bytes(data)
     if classes is not None and classes.dtype.kind in "USO":
         m.classes_ = classes.copy()  # keep the exact numpy dtype of the labels
-    if names is not None:
-        if len(names) != m.n_features_in_:
-            raise ValueError(f"MLP: {len(names)} feature names for a model of {m.n_features_in_} features")
-        m._set_feature_names(names)
     return m
 
 

@@ -882,7 +882,8 @@ pub unsafe extern "C" fn fk_mlp_load_bytes(
     })
 }
 
-/// Writes the model to the file `path` (format version 1). `FK_ERR_IO` on failure.
+/// Writes the model to the file `path` (format version 1, or 2 when the model
+/// has feature names; docs/mlp_format.md). `FK_ERR_IO` on failure.
 ///
 /// # Safety
 /// `model` must be a live handle; `path` a NUL-terminated string.
@@ -1137,6 +1138,70 @@ pub unsafe extern "C" fn fk_mlp_class_label(
             )
         })?;
         let t = text.as_bytes();
+        if !b.is_empty() {
+            let k = t.len().min(b.len() - 1);
+            b[..k].copy_from_slice(&t[..k]);
+            b[k] = 0;
+        }
+        *len = t.len();
+        Ok(())
+    })
+}
+
+/// The number of input feature names the model carries (scikit-learn's
+/// `feature_names_in_`) into `*out`: 0 or `n_features`.
+///
+/// # Safety
+/// `model` must be a live handle; `out` must point to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_mlp_n_feature_names(model: *const FkMlp, out: *mut usize) -> FkStatus {
+    guard(|| {
+        const NAME: &str = "fk_mlp_n_feature_names";
+        // SAFETY: forwarded from this function's contract.
+        let (m, out) = unsafe { (handle(model, NAME)?, out_ref(out, Arg(NAME, "out"))?) };
+        *out = m.model.feature_names().len();
+        Ok(())
+    })
+}
+
+/// Feature name `i` as UTF-8, copied snprintf-style like `fk_mlp_class_label`
+/// (`buf` of `cap` bytes, NUL-terminated when `cap > 0`; `*len` gets the full
+/// length without the NUL; `buf` NULL with `cap == 0` queries the length).
+/// `i >= fk_mlp_n_feature_names` gives `FK_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `model` must be a live handle; `buf` valid for `cap` bytes; `len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_mlp_feature_name(
+    model: *const FkMlp,
+    i: usize,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> FkStatus {
+    guard(|| {
+        const NAME: &str = "fk_mlp_feature_name";
+        // SAFETY: forwarded from this function's contract.
+        let (m, b, len) = unsafe {
+            (
+                handle(model, NAME)?,
+                out_slice(buf.cast::<u8>(), cap, Arg(NAME, "buf"))?,
+                out_ref(len, Arg(NAME, "len"))?,
+            )
+        };
+        let names = m.model.feature_names();
+        let t = names
+            .get(i)
+            .ok_or_else(|| {
+                ffi_err(
+                    FkStatus::FK_ERR_INVALID_ARGUMENT,
+                    format!(
+                        "{NAME}: feature index {i} out of range (the model has {} feature names)",
+                        names.len()
+                    ),
+                )
+            })?
+            .as_bytes();
         if !b.is_empty() {
             let k = t.len().min(b.len() - 1);
             b[..k].copy_from_slice(&t[..k]);

@@ -19,8 +19,11 @@ use std::io::Read;
 
 /// The 8 bytes every model file starts with.
 pub const MAGIC: [u8; 8] = *b"FKMLP\x1a\r\n";
-/// The format version this library writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this library reads and writes (version 2 adds
+/// the feature names; a model without them is still written as version 1).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this library reads.
+pub const MIN_FORMAT_VERSION: u32 = 1;
 
 /// Limits a file must respect (far above any real scikit-learn model; they
 /// keep a corrupted size field from asking for absurd amounts of memory).
@@ -29,7 +32,7 @@ pub const MAX_LAYERS: usize = 1024;
 pub const MAX_WIDTH: usize = 1 << 24;
 /// Largest number of class labels.
 pub const MAX_LABELS: usize = 1 << 24;
-/// Largest byte length of one text label.
+/// Largest byte length of one text label (and of one feature name).
 pub const MAX_LABEL_BYTES: usize = 1 << 16;
 
 /// What the network predicts.
@@ -114,6 +117,8 @@ pub struct Mlp<T> {
     output: Activation,
     task: Task,
     labels: Labels,
+    /// Names of the input features (scikit-learn's `feature_names_in_`), or empty.
+    feature_names: Vec<String>,
 }
 
 /// Samples per row block of the gemm path (one parallel task: the block goes
@@ -283,7 +288,34 @@ impl<T: PanelFloat> Mlp<T> {
             output,
             task,
             labels,
+            feature_names: Vec::new(),
         })
+    }
+
+    /// The same model with names for its input features (scikit-learn's
+    /// `feature_names_in_`): exactly `n_features()` names of at most
+    /// [`MAX_LABEL_BYTES`] bytes each, or none.
+    pub fn with_feature_names(mut self, names: Vec<String>) -> Result<Self> {
+        if !names.is_empty() && names.len() != self.n_features() {
+            return Err(invalid(format!(
+                "mlp: {} feature names for {} features",
+                names.len(),
+                self.n_features()
+            )));
+        }
+        if let Some(n) = names.iter().find(|n| n.len() > MAX_LABEL_BYTES) {
+            return Err(invalid(format!(
+                "mlp: a feature name of {} bytes, at most {MAX_LABEL_BYTES}",
+                n.len()
+            )));
+        }
+        self.feature_names = names;
+        Ok(self)
+    }
+
+    /// Names of the input features, empty when the model has none.
+    pub fn feature_names(&self) -> &[String] {
+        &self.feature_names
     }
 
     /// Number of input features.
@@ -891,9 +923,38 @@ struct Header {
     output: Activation,
     sizes: Vec<usize>,
     labels: Labels,
+    feature_names: Vec<String>,
 }
 
-fn check_magic_version(head: &[u8]) -> Result<()> {
+/// `n` strings, each a u32 byte length then that many UTF-8 bytes.
+fn read_strings(r: &mut Reader<'_>, n: usize, what: &str) -> Result<Vec<String>> {
+    if n > r.remaining() / 4 {
+        return Err(bad(format!("truncated: {n} {what}s do not fit")));
+    }
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let len = r.u32(what)? as usize;
+        if len > MAX_LABEL_BYTES {
+            return Err(bad(format!(
+                "{what} of {len} bytes, at most {MAX_LABEL_BYTES}"
+            )));
+        }
+        let b = r.take(len, what)?;
+        let s = std::str::from_utf8(b).map_err(|_| bad(format!("{what} is not valid UTF-8")))?;
+        v.push(s.to_string());
+    }
+    Ok(v)
+}
+
+fn write_strings(o: &mut Vec<u8>, v: &[String]) {
+    for s in v {
+        o.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        o.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// Checks the magic bytes and returns the format version.
+fn check_magic_version(head: &[u8]) -> Result<u32> {
     if head.len() < 8 || head[..8] != MAGIC {
         return Err(bad(
             "not a ferrokit MLP model (wrong magic bytes; expected \"FKMLP\\x1a\\r\\n\")".into(),
@@ -903,12 +964,13 @@ fn check_magic_version(head: &[u8]) -> Result<()> {
         return Err(bad("truncated: no format version".into()));
     }
     let v = u32::from_le_bytes(head[8..12].try_into().unwrap());
-    if v != FORMAT_VERSION {
+    if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&v) {
         return Err(Error::UnsupportedVersion(format!(
-            "mlp file: format version {v}, this library reads version {FORMAT_VERSION}"
+            "mlp file: format version {v}, this library reads versions \
+             {MIN_FORMAT_VERSION} to {FORMAT_VERSION}"
         )));
     }
-    Ok(())
+    Ok(v)
 }
 
 fn read_header(r: &mut Reader<'_>) -> Result<Header> {
@@ -917,7 +979,7 @@ fn read_header(r: &mut Reader<'_>) -> Result<Header> {
         check_magic_version(r.buf)?;
         Err(bad("truncated header".into()))
     })?;
-    check_magic_version(head)?;
+    let version = check_magic_version(head)?;
     let dtype = r.u8("dtype")?;
     if dtype != 1 && dtype != 2 {
         return Err(bad(format!(
@@ -993,27 +1055,20 @@ fn read_header(r: &mut Reader<'_>) -> Result<Header> {
                 .collect::<Result<Vec<bool>>>()?;
             Labels::Bool(v)
         }
-        3 => {
-            if n_labels > r.remaining() / 4 {
-                return Err(bad(format!("truncated: {n_labels} text labels do not fit")));
-            }
-            let mut v = Vec::with_capacity(n_labels);
-            for _ in 0..n_labels {
-                let len = r.u32("label length")? as usize;
-                if len > MAX_LABEL_BYTES {
-                    return Err(bad(format!(
-                        "label of {len} bytes, at most {MAX_LABEL_BYTES}"
-                    )));
-                }
-                let b = r.take(len, "label text")?;
-                let s =
-                    std::str::from_utf8(b).map_err(|_| bad("label is not valid UTF-8".into()))?;
-                v.push(s.to_string());
-            }
-            Labels::Text(v)
-        }
+        3 => Labels::Text(read_strings(r, n_labels, "label")?),
         k => return Err(bad(format!("label kind {k}, expected 0..=4"))),
     };
+    let mut feature_names = Vec::new();
+    if version >= 2 {
+        let n = r.u64("feature name count")?;
+        if n != 0 && n != sizes[0] as u64 {
+            return Err(bad(format!(
+                "{n} feature names for {} features (expected 0 or {})",
+                sizes[0], sizes[0]
+            )));
+        }
+        feature_names = read_strings(r, n as usize, "feature name")?;
+    }
     Ok(Header {
         dtype,
         task,
@@ -1021,6 +1076,7 @@ fn read_header(r: &mut Reader<'_>) -> Result<Header> {
         output,
         sizes,
         labels,
+        feature_names,
     })
 }
 
@@ -1057,6 +1113,7 @@ fn read_body<T: MlpFloat>(r: &mut Reader<'_>, h: Header) -> Result<Mlp<T>> {
         layers.push(Dense { coef, intercept });
     }
     Mlp::new(h.sizes, layers, h.hidden, h.output, h.task, h.labels)
+        .and_then(|m| m.with_feature_names(h.feature_names))
         .map_err(|e| bad(format!("inconsistent model: {e}")))
 }
 
@@ -1083,6 +1140,14 @@ impl AnyMlp {
         Ok(model)
     }
 
+    /// Names of the input features, empty when the model has none.
+    pub fn feature_names(&self) -> &[String] {
+        match self {
+            AnyMlp::F32(m) => m.feature_names(),
+            AnyMlp::F64(m) => m.feature_names(),
+        }
+    }
+
     /// Reads a model file.
     pub fn load(path: &std::path::Path) -> Result<AnyMlp> {
         let io = |e: std::io::Error| Error::Io(format!("mlp file {}: {e}", path.display()));
@@ -1105,7 +1170,7 @@ impl AnyMlp {
         AnyMlp::from_bytes(&buf)
     }
 
-    /// The file image of this model (format version 1).
+    /// The file image of this model (format version 1, or 2 when it has feature names).
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             AnyMlp::F32(m) => write_model(m),
@@ -1130,7 +1195,10 @@ impl AnyMlp {
 fn write_model<T: MlpFloat>(m: &Mlp<T>) -> Vec<u8> {
     let mut o = Vec::new();
     o.extend_from_slice(&MAGIC);
-    o.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    // Version 1 unless there are feature names: older readers keep loading
+    // every file that does not need version 2.
+    let version: u32 = if m.feature_names.is_empty() { 1 } else { 2 };
+    o.extend_from_slice(&version.to_le_bytes());
     o.push(T::TAG);
     o.push(m.task as u8);
     o.push(m.hidden as i32 as u8);
@@ -1150,10 +1218,11 @@ fn write_model<T: MlpFloat>(m: &Mlp<T>) -> Vec<u8> {
         Labels::Bool(v) => v
             .iter()
             .for_each(|&x| o.extend_from_slice(&(x as i64).to_le_bytes())),
-        Labels::Text(v) => v.iter().for_each(|s| {
-            o.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            o.extend_from_slice(s.as_bytes());
-        }),
+        Labels::Text(v) => write_strings(&mut o, v),
+    }
+    if version >= 2 {
+        o.extend_from_slice(&(m.feature_names.len() as u64).to_le_bytes());
+        write_strings(&mut o, &m.feature_names);
     }
     for l in &m.layers {
         l.coef.iter().for_each(|&x| x.write_le(&mut o));
@@ -1321,6 +1390,68 @@ mod tests {
                 assert!((one[j] as f64 - p64[s * 3 + j]).abs() < 1e-5);
             }
         }
+    }
+
+    /// Feature names: written as format version 2 and read back; a model
+    /// without them stays version 1 (readable by older versions); bad counts,
+    /// lengths and truncation are format errors; version 1 files still load.
+    #[test]
+    fn feature_names_roundtrip_in_version_2() {
+        let m = model::<f64>(&[3, 4, 2], Activation::Tanh);
+        let plain = AnyMlp::F64(m.clone()).to_bytes();
+        assert_eq!(plain[8..12], 1u32.to_le_bytes());
+        let names: Vec<String> = ["a", "bé", ""].iter().map(|s| s.to_string()).collect();
+        let named = m.clone().with_feature_names(names.clone()).unwrap();
+        let bytes = AnyMlp::F64(named).to_bytes();
+        assert_eq!(bytes[8..12], 2u32.to_le_bytes());
+        let back = AnyMlp::from_bytes(&bytes).unwrap();
+        assert_eq!(back.feature_names(), &names[..]);
+        assert_eq!(back.to_bytes(), bytes);
+        assert!(AnyMlp::from_bytes(&plain)
+            .unwrap()
+            .feature_names()
+            .is_empty());
+        // A version 2 file without names is valid too.
+        let mut v2 = plain[..plain.len() - 4].to_vec();
+        v2[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let at = v2.len() - (3 * 4 + 4 + 4 * 2 + 2) * 8; // before the weights
+        v2.splice(at..at, 0u64.to_le_bytes());
+        let c = crc32(&v2);
+        v2.extend_from_slice(&c.to_le_bytes());
+        assert!(AnyMlp::from_bytes(&v2).unwrap().feature_names().is_empty());
+        // Wrong count, truncation, bad UTF-8 and version 3 are refused.
+        let fix = |mut b: Vec<u8>| {
+            let n = b.len() - 4;
+            let c = crc32(&b[..n]);
+            b[n..].copy_from_slice(&c.to_le_bytes());
+            b
+        };
+        let count_at = at;
+        let mut wrong = bytes.clone();
+        wrong[count_at..count_at + 8].copy_from_slice(&2u64.to_le_bytes());
+        assert!(
+            matches!(AnyMlp::from_bytes(&fix(wrong)), Err(Error::InvalidFormat(e)) if e.contains("feature names"))
+        );
+        let mut utf = bytes.clone();
+        utf[count_at + 8 + 4] = 0xff; // first byte of "a"
+        assert!(
+            matches!(AnyMlp::from_bytes(&fix(utf)), Err(Error::InvalidFormat(e)) if e.contains("UTF-8"))
+        );
+        assert!(AnyMlp::from_bytes(&bytes[..count_at + 10]).is_err());
+        let mut v3 = bytes.clone();
+        v3[8..12].copy_from_slice(&3u32.to_le_bytes());
+        assert!(matches!(
+            AnyMlp::from_bytes(&v3),
+            Err(Error::UnsupportedVersion(_))
+        ));
+        assert!(m.clone().with_feature_names(vec!["x".into()]).is_err());
+        assert!(m
+            .with_feature_names(vec![
+                "x".repeat(MAX_LABEL_BYTES + 1),
+                "y".into(),
+                "z".into()
+            ])
+            .is_err());
     }
 
     /// NaN and infinity propagate on the latency path as on the gemm path (a

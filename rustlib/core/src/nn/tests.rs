@@ -420,11 +420,19 @@ fn mlp_file_roundtrip_and_every_corruption_is_caught() {
     let mut b = bytes.clone();
     b.push(0);
     assert!(AnyMlp::from_bytes(&b).is_err());
+    // Version 3 is unknown; a version 1 image relabelled 2 lacks the
+    // feature-name count, so it is malformed (the checksum catches it first).
+    let mut v3 = bytes.clone();
+    v3[8] = 3;
+    assert!(matches!(
+        AnyMlp::from_bytes(&v3),
+        Err(Error::UnsupportedVersion(_))
+    ));
     let mut v2 = bytes.clone();
     v2[8] = 2;
     assert!(matches!(
         AnyMlp::from_bytes(&v2),
-        Err(Error::UnsupportedVersion(_))
+        Err(Error::InvalidFormat(_))
     ));
     // absurd sizes: huge layer widths are refused before any allocation
     let mut huge = bytes.clone();
