@@ -44,6 +44,21 @@
 #define FK_METRIC_INNER_PRODUCT 3
 
 /*
+ Manhattan (L1) distance `Σ |a_i − b_i|`.
+ */
+#define FK_LP_MANHATTAN 0
+
+/*
+ Chebyshev (L∞) distance `max |a_i − b_i|`.
+ */
+#define FK_LP_CHEBYSHEV 1
+
+/*
+ Minkowski distance `(Σ |a_i − b_i|^p)^(1/p)` for a finite `p > 0`.
+ */
+#define FK_LP_MINKOWSKI 2
+
+/*
  Activation code: identity.
  */
 #define FK_ACT_IDENTITY 0
@@ -624,6 +639,98 @@ fk_status fk_knn_index_rows_f64(const fk_knn_index_f64 *index,
  As `fk_knn_index_free_f32`.
  */
 void fk_knn_index_free_f64(fk_knn_index_f64 *index);
+
+/*
+ The `nx × ny` matrix of `FK_LP_*` distances between the rows of `x`
+ (`nx × dim`) and of `y` (`ny × dim`), row-major into `out` (`n_out` must be
+ `nx * ny`), as double. `p` is the minkowski exponent (ignored otherwise).
+ Exact: differences and sums in double precision in a fixed order; NaN
+ propagates; bit-identical for any thread count. `x` and `y` may be the same
+ buffer. Errors: unknown metric, `p` not finite or `<= 0` for minkowski,
+ `dim == 0` (`FK_ERR_INVALID_ARGUMENT`); wrong `n_out`
+ (`FK_ERR_LENGTH_MISMATCH`); NULL with a non-zero length.
+
+ # Safety
+ `x` / `y` must point to `nx * dim` / `ny * dim` readable doubles and `out` to
+ `n_out` writable doubles that overlap neither input.
+ */
+fk_status fk_lp_pairwise_distances_f64(const double *x,
+                                       size_t nx,
+                                       const double *y,
+                                       size_t ny,
+                                       size_t dim,
+                                       int32_t metric,
+                                       double p,
+                                       double *out,
+                                       size_t n_out);
+
+/*
+ Float input version of `fk_lp_pairwise_distances_f64`; the distances are
+ double (float differences are exact in double).
+
+ # Safety
+ As `fk_lp_pairwise_distances_f64`, with float inputs.
+ */
+fk_status fk_lp_pairwise_distances_f32(const float *x,
+                                       size_t nx,
+                                       const float *y,
+                                       size_t ny,
+                                       size_t dim,
+                                       int32_t metric,
+                                       double p,
+                                       double *out,
+                                       size_t n_out);
+
+/*
+ Exact k-nearest-neighbour search by an `FK_LP_*` distance: for each of the
+ `n_queries` rows of `queries`, the `k` nearest of the `n_database` rows of
+ `database` (both `dim` columns). Writes `n_queries * k` double distances and
+ row indices, query by query, nearest first; ties go to the lower index; NaN
+ distances sort last. `p` is the minkowski exponent (ignored otherwise).
+ Memory O(threads · k); every query is scanned against the whole database by
+ one thread (queries are split between threads), so results are
+ bit-identical for any thread count. Both output lengths must equal
+ `n_queries * k`.
+ Errors: unknown metric, bad `p`, `dim == 0`, `k == 0`, `k > n_database`, an
+ empty database (`FK_ERR_INVALID_ARGUMENT`); other output lengths
+ (`FK_ERR_LENGTH_MISMATCH`); nothing is written on error.
+
+ # Safety
+ `queries` / `database` must point to `n_queries * dim` / `n_database * dim`
+ readable doubles; `out_distances` / `out_indices` to `n_out_distances` /
+ `n_out_indices` writable elements, overlapping nothing else.
+ */
+fk_status fk_lp_knn_search_f64(const double *queries,
+                               size_t n_queries,
+                               const double *database,
+                               size_t n_database,
+                               size_t dim,
+                               size_t k,
+                               int32_t metric,
+                               double p,
+                               double *out_distances,
+                               size_t n_out_distances,
+                               int64_t *out_indices,
+                               size_t n_out_indices);
+
+/*
+ Float input version of `fk_lp_knn_search_f64`; the distances are double.
+
+ # Safety
+ As `fk_lp_knn_search_f64`, with float inputs.
+ */
+fk_status fk_lp_knn_search_f32(const float *queries,
+                               size_t n_queries,
+                               const float *database,
+                               size_t n_database,
+                               size_t dim,
+                               size_t k,
+                               int32_t metric,
+                               double p,
+                               double *out_distances,
+                               size_t n_out_distances,
+                               int64_t *out_indices,
+                               size_t n_out_indices);
 
 /*
  Applies an element-wise activation (`FK_ACT_RELU`, `FK_ACT_SIGMOID`,

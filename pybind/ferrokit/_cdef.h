@@ -10,6 +10,12 @@
 
 #define FK_METRIC_INNER_PRODUCT 3
 
+#define FK_LP_MANHATTAN 0
+
+#define FK_LP_CHEBYSHEV 1
+
+#define FK_LP_MINKOWSKI 2
+
 #define FK_ACT_IDENTITY 0
 
 #define FK_ACT_RELU 1
@@ -211,6 +217,52 @@ fk_status fk_knn_index_rows_f64(const fk_knn_index_f64 *index,
                                 size_t n_out);
 
 void fk_knn_index_free_f64(fk_knn_index_f64 *index);
+
+fk_status fk_lp_pairwise_distances_f64(const double *x,
+                                       size_t nx,
+                                       const double *y,
+                                       size_t ny,
+                                       size_t dim,
+                                       int32_t metric,
+                                       double p,
+                                       double *out,
+                                       size_t n_out);
+
+fk_status fk_lp_pairwise_distances_f32(const float *x,
+                                       size_t nx,
+                                       const float *y,
+                                       size_t ny,
+                                       size_t dim,
+                                       int32_t metric,
+                                       double p,
+                                       double *out,
+                                       size_t n_out);
+
+fk_status fk_lp_knn_search_f64(const double *queries,
+                               size_t n_queries,
+                               const double *database,
+                               size_t n_database,
+                               size_t dim,
+                               size_t k,
+                               int32_t metric,
+                               double p,
+                               double *out_distances,
+                               size_t n_out_distances,
+                               int64_t *out_indices,
+                               size_t n_out_indices);
+
+fk_status fk_lp_knn_search_f32(const float *queries,
+                               size_t n_queries,
+                               const float *database,
+                               size_t n_database,
+                               size_t dim,
+                               size_t k,
+                               int32_t metric,
+                               double p,
+                               double *out_distances,
+                               size_t n_out_distances,
+                               int64_t *out_indices,
+                               size_t n_out_indices);
 
 fk_status fk_activation_f64(int32_t activation,
                             const double *x,

@@ -31,8 +31,7 @@ from typing import Any
 import numpy as np
 
 import ferrokit as fk
-from ferrokit._neighbors_lp import lp_knn_search, lp_pairwise_distances
-from ferrokit.neighbors import knn_search, pairwise_distances
+from ferrokit.neighbors import knn_search, lp_knn_search, lp_pairwise_distances, pairwise_distances
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 

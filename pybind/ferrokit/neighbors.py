@@ -44,7 +44,14 @@ from ferrokit._native import ffi, lib
 
 # NearestNeighbors, KNeighborsClassifier and KNeighborsRegressor (loaded on first use, they need
 # scikit-learn) are left out so that `import *` works without it.
-__all__ = ["METRICS", "KnnIndex", "knn_search", "pairwise_distances"]
+__all__ = [
+    "METRICS",
+    "KnnIndex",
+    "knn_search",
+    "lp_knn_search",
+    "lp_pairwise_distances",
+    "pairwise_distances",
+]
 
 #: Metric name -> the C constant ``FK_METRIC_*``.
 METRICS: dict[str, int] = {
@@ -380,3 +387,7 @@ def __getattr__(name: str) -> Any:
             ) from exc
         return getattr(_neighbors_sklearn, name)
     raise AttributeError(f"module 'ferrokit.neighbors' has no attribute {name!r}")
+
+
+# Manhattan / chebyshev / minkowski (their own module; it uses the helpers above).
+from ferrokit._neighbors_lp import lp_knn_search, lp_pairwise_distances  # noqa: E402

@@ -14,6 +14,7 @@ mod boundary;
 mod fork;
 mod last_error;
 mod neighbors;
+mod neighbors_lp;
 pub mod nn;
 mod runtime;
 mod seed;

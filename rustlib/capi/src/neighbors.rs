@@ -38,7 +38,12 @@ fn metric(name: &'static str, m: i32) -> Result<Metric, FfiError> {
 }
 
 /// `rows * dim` as an element count, or `FK_ERR_TOO_LARGE`.
-fn elems(name: &'static str, arg: &str, rows: usize, dim: usize) -> Result<usize, FfiError> {
+pub(crate) fn elems(
+    name: &'static str,
+    arg: &str,
+    rows: usize,
+    dim: usize,
+) -> Result<usize, FfiError> {
     rows.checked_mul(dim).ok_or_else(|| {
         FfiError::new(
             FkStatus::FK_ERR_TOO_LARGE,
@@ -47,7 +52,7 @@ fn elems(name: &'static str, arg: &str, rows: usize, dim: usize) -> Result<usize
     })
 }
 
-fn check_dim(name: &'static str, dim: usize) -> Result<(), FfiError> {
+pub(crate) fn check_dim(name: &'static str, dim: usize) -> Result<(), FfiError> {
     if dim == 0 {
         return Err(FfiError::new(
             FkStatus::FK_ERR_INVALID_ARGUMENT,
@@ -57,7 +62,7 @@ fn check_dim(name: &'static str, dim: usize) -> Result<(), FfiError> {
     Ok(())
 }
 
-fn prefix(name: &'static str) -> impl Fn(ferrokit_core::Error) -> FfiError {
+pub(crate) fn prefix(name: &'static str) -> impl Fn(ferrokit_core::Error) -> FfiError {
     move |e| {
         let mut f = FfiError::from(e);
         f.message = format!("{name}: {}", f.message);

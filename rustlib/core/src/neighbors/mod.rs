@@ -21,6 +21,7 @@
 //! (about `eps · (‖q‖² + ‖x‖²)`) makes the cut can differ from an exact search.
 
 mod kernels;
+mod lp;
 mod prefilter;
 mod quant;
 mod topk;
@@ -34,6 +35,8 @@ use quant::Codes;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Mutex;
 use topk::{cmp_entry, select_sorted, TopK};
+
+pub use lp::{lp_knn_search, lp_pairwise_distances, LpMetric, LpReduce};
 
 /// Queries per tile.
 pub const QUERY_BLOCK: usize = 256;
