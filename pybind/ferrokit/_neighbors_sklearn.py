@@ -11,7 +11,10 @@ results and output dtypes, so code switches by changing the import:
   ``algorithm="kd_tree"`` with ``p < 1``) are rejected the same way, so code
   that runs here also runs with scikit-learn;
 - ``n_jobs`` sets ferrokit's thread count for the duration of each call
-  (``-1``: every usable CPU); the results do not depend on it;
+  (``-1``: every usable CPU, ``-2`` all but one; ``None`` leaves the current
+  setting); the results do not depend on it. Like :func:`ferrokit.threads`,
+  this is the process-wide setting: other threads calling ferrokit during the
+  call use it too;
 - metrics computed by ferrokit: ``euclidean`` (``l2``), ``sqeuclidean``,
   ``cosine``, ``manhattan`` (``cityblock``, ``l1``), ``chebyshev``
   (``infinity``) and ``minkowski`` with any ``p > 0`` (the default
