@@ -23,6 +23,41 @@
 #define FK_ABI_VERSION 3
 
 /*
+ `fk_model_info.input_kind`: rows of numbers (`x` arrays).
+ */
+#define FK_MODEL_INPUT_NUMERIC 0
+
+/*
+ `fk_model_info.input_kind`: UTF-8 documents (not produced yet).
+ */
+#define FK_MODEL_INPUT_TEXT 1
+
+/*
+ `fk_model_info.task`: regressor (`fk_model_predict_*`).
+ */
+#define FK_MODEL_REGRESSOR 0
+
+/*
+ `fk_model_info.task`: classifier (`fk_model_predict_class_*` gives class indices).
+ */
+#define FK_MODEL_CLASSIFIER 1
+
+/*
+ `fk_model_info.task`: multilabel classifier (0/1 per label).
+ */
+#define FK_MODEL_MULTILABEL 2
+
+/*
+ `fk_model_info.task`: transformers only (`fk_model_transform_*`).
+ */
+#define FK_MODEL_TRANSFORMER 3
+
+/*
+ `fk_model_info.task`: nearest-neighbour index (`fk_model_kneighbors_*`).
+ */
+#define FK_MODEL_NEIGHBORS 4
+
+/*
  Squared euclidean distance `Σ (a_i − b_i)²`; smallest first.
  */
 #define FK_METRIC_SQEUCLIDEAN 0
@@ -284,6 +319,15 @@ typedef int32_t fk_status;
 typedef struct fk_mlp fk_mlp;
 
 /*
+ A loaded pipeline model (opaque). Created by `fk_model_load` /
+ `fk_model_load_bytes`, released by `fk_model_free`.
+
+ Thread safety: every call except `fk_model_free` may run concurrently on
+ one handle from many threads (the model is immutable after loading).
+ */
+typedef struct fk_model fk_model;
+
+/*
  A count vectorizer (opaque): a streaming fit (`fk_count_vectorizer_fit_add*`
  then `fk_count_vectorizer_fit_finish`) or a given vocabulary
  (`fk_count_vectorizer_set_vocabulary`), then `fk_count_vectorizer_transform*`.
@@ -337,6 +381,65 @@ typedef struct fk_text_tables fk_text_tables;
  `fk_vocabulary_ids_i64`, release with `fk_vocabulary_free`.
  */
 typedef struct fk_vocabulary fk_vocabulary;
+
+/*
+ Facts about a loaded model (filled by `fk_model_get_info`).
+ */
+typedef struct {
+  /*
+   `FK_MODEL_INPUT_NUMERIC` or `FK_MODEL_INPUT_TEXT`.
+   */
+  int32_t input_kind;
+  /*
+   `FK_MODEL_REGRESSOR`, `_CLASSIFIER`, `_MULTILABEL`, `_TRANSFORMER` or `_NEIGHBORS`.
+   */
+  int32_t task;
+  /*
+   Columns of x.
+   */
+  size_t n_features;
+  /*
+   Values per row of `fk_model_predict_*` (regressor targets) or
+   `fk_model_predict_class_*` (1 for a classifier, labels of a multilabel model).
+   */
+  size_t n_outputs;
+  /*
+   1 when scikit-learn returns `predict` as a 1-D array.
+   */
+  int32_t predict_1d;
+  /*
+   Columns of `fk_model_predict_proba_*` (0: not available).
+   */
+  size_t n_proba;
+  /*
+   Columns of `fk_model_decision_function_*` (0: not available; 1: binary).
+   */
+  size_t n_decision;
+  /*
+   Columns of `fk_model_transform_*` (0: not available).
+   */
+  size_t n_transform;
+  /*
+   Default k of `fk_model_kneighbors_*` (0: not available).
+   */
+  size_t n_neighbors;
+  /*
+   `FK_LABELS_*` kind of the class labels.
+   */
+  int32_t label_kind;
+  /*
+   Number of class labels (0 unless a classifier).
+   */
+  size_t n_classes;
+  /*
+   Number of feature names (0 when fitted without names, else `n_features`).
+   */
+  size_t n_feature_names;
+  /*
+   Number of steps including the final estimator (`fk_model_step_name`).
+   */
+  size_t n_steps;
+} fk_model_info;
 
 /*
  Facts about a loaded model (filled by `fk_mlp_get_info`).
@@ -400,6 +503,97 @@ extern "C" {
  `buf` must be NULL or point to at least `cap` writable bytes.
  */
 size_t fk_last_error_message(char *buf, size_t cap);
+
+/*
+ Loads a model file into a new handle `*out`. Errors: `FK_ERR_IO` (cannot
+ open/read), `FK_ERR_INVALID_FORMAT` (wrong magic, truncated, corrupted,
+ checksum mismatch, inconsistent), `FK_ERR_UNSUPPORTED_VERSION` (the message
+ names the file's and this library's versions). `*out` is written only on
+ success; free it with `fk_model_free`.
+
+ # Safety
+ `path` must be a NUL-terminated string; `out` must point to a writable `fk_model *`.
+ */
+fk_status fk_model_load(const char *path, fk_model **out);
+
+/*
+ Loads a model from the `n` bytes of a model file image at `data` (the
+ bytes are not kept). Same errors as `fk_model_load` except `FK_ERR_IO`.
+
+ # Safety
+ `data` must point to `n` readable bytes; `out` to a writable `fk_model *`.
+ */
+fk_status fk_model_load_bytes(const uint8_t *data, size_t n, fk_model **out);
+
+/*
+ Frees a model handle. NULL is accepted and does nothing. The handle must
+ not be used afterwards, nor freed twice, nor freed while another thread
+ still calls it.
+
+ # Safety
+ `model` must be NULL or a handle from `fk_model_load*` not yet freed.
+ */
+void fk_model_free(fk_model *model);
+
+/*
+ Describes the model into `*out`.
+
+ # Safety
+ `model` must be a live handle; `out` must point to a writable `fk_model_info`.
+ */
+fk_status fk_model_get_info(const fk_model *model, fk_model_info *out);
+
+/*
+ Copies the `n` labels of an int- or bool-labelled classifier into `out`
+ (`n == n_classes`; booleans as 0/1). Other kinds: `FK_ERR_INVALID_STATE`.
+
+ # Safety
+ `model` must be a live handle; `out` valid for `n` writes.
+ */
+fk_status fk_model_classes_i64(const fk_model *model, int64_t *out, size_t n);
+
+/*
+ Copies the `n` labels of a float-labelled classifier into `out`.
+ Other kinds: `FK_ERR_INVALID_STATE`.
+
+ # Safety
+ `model` must be a live handle; `out` valid for `n` writes.
+ */
+fk_status fk_model_classes_f64(const fk_model *model, double *out, size_t n);
+
+/*
+ Class label `i` as UTF-8 text (integers in decimal, floats in shortest
+ round-trip form, booleans as True/False), copied snprintf-style into `buf`
+ (`cap` bytes, always NUL-terminated when `cap > 0`); `*len` receives the
+ full length without the NUL. `buf` may be NULL with `cap == 0` to ask for
+ the length. `i >= n_classes` gives `FK_ERR_INVALID_ARGUMENT`.
+
+ # Safety
+ `model` must be a live handle; `buf` valid for `cap` bytes; `len` writable.
+ */
+fk_status fk_model_class_label(const fk_model *model, size_t i, char *buf, size_t cap, size_t *len);
+
+/*
+ Feature name `i` (`feature_names_in_` of the fitted pipeline), copied like
+ `fk_model_class_label`. `i >= n_feature_names` gives `FK_ERR_INVALID_ARGUMENT`.
+
+ # Safety
+ As `fk_model_class_label`.
+ */
+fk_status fk_model_feature_name(const fk_model *model,
+                                size_t i,
+                                char *buf,
+                                size_t cap,
+                                size_t *len);
+
+/*
+ Description of step `i` (the final estimator is the last), e.g.
+ `block 1 (standard_scaler "standardscaler")`, copied like `fk_model_class_label`.
+
+ # Safety
+ As `fk_model_class_label`.
+ */
+fk_status fk_model_step_name(const fk_model *model, size_t i, char *buf, size_t cap, size_t *len);
 
 /*
  The `nx × ny` distance matrix between the rows of `x` (`nx × dim`) and of `y`

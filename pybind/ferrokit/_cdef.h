@@ -2,6 +2,20 @@
 
 #define FK_ABI_VERSION 3
 
+#define FK_MODEL_INPUT_NUMERIC 0
+
+#define FK_MODEL_INPUT_TEXT 1
+
+#define FK_MODEL_REGRESSOR 0
+
+#define FK_MODEL_CLASSIFIER 1
+
+#define FK_MODEL_MULTILABEL 2
+
+#define FK_MODEL_TRANSFORMER 3
+
+#define FK_MODEL_NEIGHBORS 4
+
 #define FK_METRIC_SQEUCLIDEAN 0
 
 #define FK_METRIC_EUCLIDEAN 1
@@ -93,6 +107,8 @@ typedef int32_t fk_status;
 
 typedef struct fk_mlp fk_mlp;
 
+typedef struct fk_model fk_model;
+
 typedef struct fk_count_vectorizer fk_count_vectorizer;
 
 typedef struct fk_csr fk_csr;
@@ -108,6 +124,22 @@ typedef struct fk_text_tables fk_text_tables;
 typedef struct fk_vocabulary fk_vocabulary;
 
 typedef struct {
+  int32_t input_kind;
+  int32_t task;
+  size_t n_features;
+  size_t n_outputs;
+  int32_t predict_1d;
+  size_t n_proba;
+  size_t n_decision;
+  size_t n_transform;
+  size_t n_neighbors;
+  int32_t label_kind;
+  size_t n_classes;
+  size_t n_feature_names;
+  size_t n_steps;
+} fk_model_info;
+
+typedef struct {
   int32_t dtype;
   int32_t task;
   size_t n_features;
@@ -121,6 +153,28 @@ typedef struct {
 } fk_mlp_info;
 
 size_t fk_last_error_message(char *buf, size_t cap);
+
+fk_status fk_model_load(const char *path, fk_model **out);
+
+fk_status fk_model_load_bytes(const uint8_t *data, size_t n, fk_model **out);
+
+void fk_model_free(fk_model *model);
+
+fk_status fk_model_get_info(const fk_model *model, fk_model_info *out);
+
+fk_status fk_model_classes_i64(const fk_model *model, int64_t *out, size_t n);
+
+fk_status fk_model_classes_f64(const fk_model *model, double *out, size_t n);
+
+fk_status fk_model_class_label(const fk_model *model, size_t i, char *buf, size_t cap, size_t *len);
+
+fk_status fk_model_feature_name(const fk_model *model,
+                                size_t i,
+                                char *buf,
+                                size_t cap,
+                                size_t *len);
+
+fk_status fk_model_step_name(const fk_model *model, size_t i, char *buf, size_t cap, size_t *len);
 
 fk_status fk_pairwise_distances_f64(const double *x,
                                     size_t nx,

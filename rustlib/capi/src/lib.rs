@@ -13,6 +13,7 @@
 mod boundary;
 mod fork;
 mod last_error;
+pub mod model;
 mod neighbors;
 mod neighbors_lp;
 pub mod nn;
