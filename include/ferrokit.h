@@ -596,6 +596,201 @@ fk_status fk_model_feature_name(const fk_model *model,
 fk_status fk_model_step_name(const fk_model *model, size_t i, char *buf, size_t cap, size_t *len);
 
 /*
+ The metadata text the writer stored in the model (ferrokit's exporter:
+ JSON with producer versions and the numpy dtype of the labels; empty if
+ none), copied like `fk_model_class_label`.
+
+ # Safety
+ As `fk_model_class_label` (without the index).
+ */
+fk_status fk_model_metadata(const fk_model *model, char *buf, size_t cap, size_t *len);
+
+/*
+ Regression values, `n_rows x n_outputs` (regressors; a classifier
+ gives `FK_ERR_INVALID_STATE`: use `fk_model_predict_class_f64`).
+
+ # Safety
+ `model` must be a live handle; `x` valid for `n_rows * n_features`
+ reads; `out` valid for `n_out` writes and disjoint from `x`.
+ */
+fk_status fk_model_predict_f64(const fk_model *model,
+                               const double *x,
+                               size_t n_rows,
+                               size_t n_features,
+                               double *out,
+                               size_t n_out);
+
+/*
+ Float32 version of `fk_model_predict_f64`.
+
+ # Safety
+ `model` must be a live handle; `x` valid for `n_rows * n_features`
+ reads; `out` valid for `n_out` writes and disjoint from `x`.
+ */
+fk_status fk_model_predict_f32(const fk_model *model,
+                               const float *x,
+                               size_t n_rows,
+                               size_t n_features,
+                               float *out,
+                               size_t n_out);
+
+/*
+ Predicted classes as indices into the labels (`fk_model_class_label`),
+ `n_rows` values; a multilabel model writes `n_rows x n_outputs` 0/1
+ indicators. Regressors give `FK_ERR_INVALID_STATE`.
+
+ # Safety
+ `model` must be a live handle; `x` valid for `n_rows * n_features`
+ reads; `out` valid for `n_out` writes and disjoint from `x`.
+ */
+fk_status fk_model_predict_class_f64(const fk_model *model,
+                                     const double *x,
+                                     size_t n_rows,
+                                     size_t n_features,
+                                     int64_t *out,
+                                     size_t n_out);
+
+/*
+ Float32 version of `fk_model_predict_class_f64`.
+
+ # Safety
+ `model` must be a live handle; `x` valid for `n_rows * n_features`
+ reads; `out` valid for `n_out` writes and disjoint from `x`.
+ */
+fk_status fk_model_predict_class_f32(const fk_model *model,
+                                     const float *x,
+                                     size_t n_rows,
+                                     size_t n_features,
+                                     int64_t *out,
+                                     size_t n_out);
+
+/*
+ Class probabilities, `n_rows x n_proba` (binary: `[1 - p, p]`), as
+ scikit-learn's `predict_proba`. `FK_ERR_INVALID_STATE` when `n_proba == 0`.
+
+ # Safety
+ `model` must be a live handle; `x` valid for `n_rows * n_features`
+ reads; `out` valid for `n_out` writes and disjoint from `x`.
+ */
+fk_status fk_model_predict_proba_f64(const fk_model *model,
+                                     const double *x,
+                                     size_t n_rows,
+                                     size_t n_features,
+                                     double *out,
+                                     size_t n_out);
+
+/*
+ Float32 version of `fk_model_predict_proba_f64` (computed in float64, rounded).
+
+ # Safety
+ `model` must be a live handle; `x` valid for `n_rows * n_features`
+ reads; `out` valid for `n_out` writes and disjoint from `x`.
+ */
+fk_status fk_model_predict_proba_f32(const fk_model *model,
+                                     const float *x,
+                                     size_t n_rows,
+                                     size_t n_features,
+                                     float *out,
+                                     size_t n_out);
+
+/*
+ Decision values, `n_rows x n_decision`, as scikit-learn's
+ `decision_function`. `FK_ERR_INVALID_STATE` when `n_decision == 0`.
+
+ # Safety
+ `model` must be a live handle; `x` valid for `n_rows * n_features`
+ reads; `out` valid for `n_out` writes and disjoint from `x`.
+ */
+fk_status fk_model_decision_function_f64(const fk_model *model,
+                                         const double *x,
+                                         size_t n_rows,
+                                         size_t n_features,
+                                         double *out,
+                                         size_t n_out);
+
+/*
+ Float32 version of `fk_model_decision_function_f64`.
+
+ # Safety
+ `model` must be a live handle; `x` valid for `n_rows * n_features`
+ reads; `out` valid for `n_out` writes and disjoint from `x`.
+ */
+fk_status fk_model_decision_function_f32(const fk_model *model,
+                                         const float *x,
+                                         size_t n_rows,
+                                         size_t n_features,
+                                         float *out,
+                                         size_t n_out);
+
+/*
+ The preprocessed rows, `n_rows x n_transform` (pipelines of
+ transformers only; others give `FK_ERR_INVALID_STATE`).
+
+ # Safety
+ `model` must be a live handle; `x` valid for `n_rows * n_features`
+ reads; `out` valid for `n_out` writes and disjoint from `x`.
+ */
+fk_status fk_model_transform_f64(const fk_model *model,
+                                 const double *x,
+                                 size_t n_rows,
+                                 size_t n_features,
+                                 double *out,
+                                 size_t n_out);
+
+/*
+ Float32 version of `fk_model_transform_f64`.
+
+ # Safety
+ `model` must be a live handle; `x` valid for `n_rows * n_features`
+ reads; `out` valid for `n_out` writes and disjoint from `x`.
+ */
+fk_status fk_model_transform_f32(const fk_model *model,
+                                 const float *x,
+                                 size_t n_rows,
+                                 size_t n_features,
+                                 float *out,
+                                 size_t n_out);
+
+/*
+ The `k` nearest training rows of each row of a NearestNeighbors model:
+ `distances` (`n_rows x k`, ascending) and `indices` (`n_rows x k`).
+ Other models give `FK_ERR_INVALID_STATE`; k outside 1..=n_samples
+ gives `FK_ERR_INVALID_ARGUMENT`.
+
+ # Safety
+ `model` must be a live handle; `x` valid for `n_rows * n_features`
+ reads; `distances` / `indices` valid for `n_dist` / `n_idx` writes,
+ disjoint from `x` and each other.
+ */
+fk_status fk_model_kneighbors_f64(const fk_model *model,
+                                  const double *x,
+                                  size_t n_rows,
+                                  size_t n_features,
+                                  size_t k,
+                                  double *distances,
+                                  size_t n_dist,
+                                  int64_t *indices,
+                                  size_t n_idx);
+
+/*
+ Float32 version of `fk_model_kneighbors_f64`.
+
+ # Safety
+ `model` must be a live handle; `x` valid for `n_rows * n_features`
+ reads; `distances` / `indices` valid for `n_dist` / `n_idx` writes,
+ disjoint from `x` and each other.
+ */
+fk_status fk_model_kneighbors_f32(const fk_model *model,
+                                  const float *x,
+                                  size_t n_rows,
+                                  size_t n_features,
+                                  size_t k,
+                                  float *distances,
+                                  size_t n_dist,
+                                  int64_t *indices,
+                                  size_t n_idx);
+
+/*
  The `nx × ny` distance matrix between the rows of `x` (`nx × dim`) and of `y`
  (`ny × dim`), row-major into `out` (`n_out` must be `nx * ny`), for a metric
  `FK_METRIC_*`. Matches scikit-learn's `pairwise_distances`; for

@@ -32,6 +32,8 @@ from ferrokit._errors import (
 )
 from ferrokit._threadpoolctl import register as _register_threadpoolctl
 from ferrokit.core import add_numbers, dot_product, normalize
+from ferrokit.export import export
+from ferrokit.model import Model, load_model
 from ferrokit.runtime import (
     abi_version,
     config,
@@ -69,6 +71,7 @@ __all__ = [
     "InvalidFormatError",
     "InvalidStateError",
     "MisalignedError",
+    "Model",
     "NonFiniteError",
     "NullPointerError",
     "ShapeMismatchError",
@@ -79,9 +82,11 @@ __all__ = [
     "add_numbers",
     "config",
     "dot_product",
+    "export",
     "get_include",
     "get_library",
     "get_num_threads",
+    "load_model",
     "neighbors",
     "nn",
     "normalize",

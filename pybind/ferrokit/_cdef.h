@@ -176,6 +176,98 @@ fk_status fk_model_feature_name(const fk_model *model,
 
 fk_status fk_model_step_name(const fk_model *model, size_t i, char *buf, size_t cap, size_t *len);
 
+fk_status fk_model_metadata(const fk_model *model, char *buf, size_t cap, size_t *len);
+
+fk_status fk_model_predict_f64(const fk_model *model,
+                               const double *x,
+                               size_t n_rows,
+                               size_t n_features,
+                               double *out,
+                               size_t n_out);
+
+fk_status fk_model_predict_f32(const fk_model *model,
+                               const float *x,
+                               size_t n_rows,
+                               size_t n_features,
+                               float *out,
+                               size_t n_out);
+
+fk_status fk_model_predict_class_f64(const fk_model *model,
+                                     const double *x,
+                                     size_t n_rows,
+                                     size_t n_features,
+                                     int64_t *out,
+                                     size_t n_out);
+
+fk_status fk_model_predict_class_f32(const fk_model *model,
+                                     const float *x,
+                                     size_t n_rows,
+                                     size_t n_features,
+                                     int64_t *out,
+                                     size_t n_out);
+
+fk_status fk_model_predict_proba_f64(const fk_model *model,
+                                     const double *x,
+                                     size_t n_rows,
+                                     size_t n_features,
+                                     double *out,
+                                     size_t n_out);
+
+fk_status fk_model_predict_proba_f32(const fk_model *model,
+                                     const float *x,
+                                     size_t n_rows,
+                                     size_t n_features,
+                                     float *out,
+                                     size_t n_out);
+
+fk_status fk_model_decision_function_f64(const fk_model *model,
+                                         const double *x,
+                                         size_t n_rows,
+                                         size_t n_features,
+                                         double *out,
+                                         size_t n_out);
+
+fk_status fk_model_decision_function_f32(const fk_model *model,
+                                         const float *x,
+                                         size_t n_rows,
+                                         size_t n_features,
+                                         float *out,
+                                         size_t n_out);
+
+fk_status fk_model_transform_f64(const fk_model *model,
+                                 const double *x,
+                                 size_t n_rows,
+                                 size_t n_features,
+                                 double *out,
+                                 size_t n_out);
+
+fk_status fk_model_transform_f32(const fk_model *model,
+                                 const float *x,
+                                 size_t n_rows,
+                                 size_t n_features,
+                                 float *out,
+                                 size_t n_out);
+
+fk_status fk_model_kneighbors_f64(const fk_model *model,
+                                  const double *x,
+                                  size_t n_rows,
+                                  size_t n_features,
+                                  size_t k,
+                                  double *distances,
+                                  size_t n_dist,
+                                  int64_t *indices,
+                                  size_t n_idx);
+
+fk_status fk_model_kneighbors_f32(const fk_model *model,
+                                  const float *x,
+                                  size_t n_rows,
+                                  size_t n_features,
+                                  size_t k,
+                                  float *distances,
+                                  size_t n_dist,
+                                  int64_t *indices,
+                                  size_t n_idx);
+
 fk_status fk_pairwise_distances_f64(const double *x,
                                     size_t nx,
                                     const double *y,

@@ -389,6 +389,28 @@ pub unsafe extern "C" fn fk_model_step_name(
     })
 }
 
+/// The metadata text the writer stored in the model (ferrokit's exporter:
+/// JSON with producer versions and the numpy dtype of the labels; empty if
+/// none), copied like `fk_model_class_label`.
+///
+/// # Safety
+/// As `fk_model_class_label` (without the index).
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_metadata(
+    model: *const FkModel,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> FkStatus {
+    guard(|| {
+        const NAME: &str = "fk_model_metadata";
+        // SAFETY: forwarded from this function's contract.
+        let m = unsafe { handle(model, NAME)? };
+        // SAFETY: forwarded from this function's contract.
+        unsafe { copy_text(NAME, &m.info().metadata, buf, cap, len) }
+    })
+}
+
 /// Checks `n_features`, borrows x and the output (disjoint) and runs `f`.
 ///
 /// # Safety
@@ -445,160 +467,427 @@ unsafe fn body<T: ModelFloat, O: Copy>(
     })
 }
 
-macro_rules! model_fn {
-    ($(#[$doc:meta])* $name:ident, $t:ty, $o:ty, $method:ident) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// `model` must be a live handle; `x` valid for `n_rows * n_features`
-        /// reads; `out` valid for `n_out` writes and disjoint from `x`.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(
-            model: *const FkModel,
-            x: *const $t,
-            n_rows: usize,
-            n_features: usize,
-            out: *mut $o,
-            n_out: usize,
-        ) -> FkStatus {
-            // SAFETY: same contract.
-            unsafe {
-                body(
-                    stringify!($name),
-                    model,
-                    x,
-                    n_rows,
-                    n_features,
-                    out,
-                    n_out,
-                    |m, x, o| m.$method(x, n_rows, o),
-                )
-            }
-        }
-    };
+/// Regression values, `n_rows x n_outputs` (regressors; a classifier
+/// gives `FK_ERR_INVALID_STATE`: use `fk_model_predict_class_f64`).
+///
+/// # Safety
+/// `model` must be a live handle; `x` valid for `n_rows * n_features`
+/// reads; `out` valid for `n_out` writes and disjoint from `x`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_predict_f64(
+    model: *const FkModel,
+    x: *const f64,
+    n_rows: usize,
+    n_features: usize,
+    out: *mut f64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body(
+            "fk_model_predict_f64",
+            model,
+            x,
+            n_rows,
+            n_features,
+            out,
+            n_out,
+            |m, x, o| m.predict(x, n_rows, o),
+        )
+    }
+}
+/// Float32 version of `fk_model_predict_f64`.
+///
+/// # Safety
+/// `model` must be a live handle; `x` valid for `n_rows * n_features`
+/// reads; `out` valid for `n_out` writes and disjoint from `x`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_predict_f32(
+    model: *const FkModel,
+    x: *const f32,
+    n_rows: usize,
+    n_features: usize,
+    out: *mut f32,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body(
+            "fk_model_predict_f32",
+            model,
+            x,
+            n_rows,
+            n_features,
+            out,
+            n_out,
+            |m, x, o| m.predict(x, n_rows, o),
+        )
+    }
+}
+/// Predicted classes as indices into the labels (`fk_model_class_label`),
+/// `n_rows` values; a multilabel model writes `n_rows x n_outputs` 0/1
+/// indicators. Regressors give `FK_ERR_INVALID_STATE`.
+///
+/// # Safety
+/// `model` must be a live handle; `x` valid for `n_rows * n_features`
+/// reads; `out` valid for `n_out` writes and disjoint from `x`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_predict_class_f64(
+    model: *const FkModel,
+    x: *const f64,
+    n_rows: usize,
+    n_features: usize,
+    out: *mut i64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body(
+            "fk_model_predict_class_f64",
+            model,
+            x,
+            n_rows,
+            n_features,
+            out,
+            n_out,
+            |m, x, o| m.predict_classes(x, n_rows, o),
+        )
+    }
+}
+/// Float32 version of `fk_model_predict_class_f64`.
+///
+/// # Safety
+/// `model` must be a live handle; `x` valid for `n_rows * n_features`
+/// reads; `out` valid for `n_out` writes and disjoint from `x`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_predict_class_f32(
+    model: *const FkModel,
+    x: *const f32,
+    n_rows: usize,
+    n_features: usize,
+    out: *mut i64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body(
+            "fk_model_predict_class_f32",
+            model,
+            x,
+            n_rows,
+            n_features,
+            out,
+            n_out,
+            |m, x, o| m.predict_classes(x, n_rows, o),
+        )
+    }
+}
+/// Class probabilities, `n_rows x n_proba` (binary: `[1 - p, p]`), as
+/// scikit-learn's `predict_proba`. `FK_ERR_INVALID_STATE` when `n_proba == 0`.
+///
+/// # Safety
+/// `model` must be a live handle; `x` valid for `n_rows * n_features`
+/// reads; `out` valid for `n_out` writes and disjoint from `x`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_predict_proba_f64(
+    model: *const FkModel,
+    x: *const f64,
+    n_rows: usize,
+    n_features: usize,
+    out: *mut f64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body(
+            "fk_model_predict_proba_f64",
+            model,
+            x,
+            n_rows,
+            n_features,
+            out,
+            n_out,
+            |m, x, o| m.predict_proba(x, n_rows, o),
+        )
+    }
+}
+/// Float32 version of `fk_model_predict_proba_f64` (computed in float64, rounded).
+///
+/// # Safety
+/// `model` must be a live handle; `x` valid for `n_rows * n_features`
+/// reads; `out` valid for `n_out` writes and disjoint from `x`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_predict_proba_f32(
+    model: *const FkModel,
+    x: *const f32,
+    n_rows: usize,
+    n_features: usize,
+    out: *mut f32,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body(
+            "fk_model_predict_proba_f32",
+            model,
+            x,
+            n_rows,
+            n_features,
+            out,
+            n_out,
+            |m, x, o| m.predict_proba(x, n_rows, o),
+        )
+    }
+}
+/// Decision values, `n_rows x n_decision`, as scikit-learn's
+/// `decision_function`. `FK_ERR_INVALID_STATE` when `n_decision == 0`.
+///
+/// # Safety
+/// `model` must be a live handle; `x` valid for `n_rows * n_features`
+/// reads; `out` valid for `n_out` writes and disjoint from `x`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_decision_function_f64(
+    model: *const FkModel,
+    x: *const f64,
+    n_rows: usize,
+    n_features: usize,
+    out: *mut f64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body(
+            "fk_model_decision_function_f64",
+            model,
+            x,
+            n_rows,
+            n_features,
+            out,
+            n_out,
+            |m, x, o| m.decision_function(x, n_rows, o),
+        )
+    }
+}
+/// Float32 version of `fk_model_decision_function_f64`.
+///
+/// # Safety
+/// `model` must be a live handle; `x` valid for `n_rows * n_features`
+/// reads; `out` valid for `n_out` writes and disjoint from `x`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_decision_function_f32(
+    model: *const FkModel,
+    x: *const f32,
+    n_rows: usize,
+    n_features: usize,
+    out: *mut f32,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body(
+            "fk_model_decision_function_f32",
+            model,
+            x,
+            n_rows,
+            n_features,
+            out,
+            n_out,
+            |m, x, o| m.decision_function(x, n_rows, o),
+        )
+    }
+}
+/// The preprocessed rows, `n_rows x n_transform` (pipelines of
+/// transformers only; others give `FK_ERR_INVALID_STATE`).
+///
+/// # Safety
+/// `model` must be a live handle; `x` valid for `n_rows * n_features`
+/// reads; `out` valid for `n_out` writes and disjoint from `x`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_transform_f64(
+    model: *const FkModel,
+    x: *const f64,
+    n_rows: usize,
+    n_features: usize,
+    out: *mut f64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body(
+            "fk_model_transform_f64",
+            model,
+            x,
+            n_rows,
+            n_features,
+            out,
+            n_out,
+            |m, x, o| m.transform(x, n_rows, o),
+        )
+    }
+}
+/// Float32 version of `fk_model_transform_f64`.
+///
+/// # Safety
+/// `model` must be a live handle; `x` valid for `n_rows * n_features`
+/// reads; `out` valid for `n_out` writes and disjoint from `x`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_transform_f32(
+    model: *const FkModel,
+    x: *const f32,
+    n_rows: usize,
+    n_features: usize,
+    out: *mut f32,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body(
+            "fk_model_transform_f32",
+            model,
+            x,
+            n_rows,
+            n_features,
+            out,
+            n_out,
+            |m, x, o| m.transform(x, n_rows, o),
+        )
+    }
+}
+/// The `k` nearest training rows of each row of a NearestNeighbors model:
+/// `distances` (`n_rows x k`, ascending) and `indices` (`n_rows x k`).
+/// Other models give `FK_ERR_INVALID_STATE`; k outside 1..=n_samples
+/// gives `FK_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `model` must be a live handle; `x` valid for `n_rows * n_features`
+/// reads; `distances` / `indices` valid for `n_dist` / `n_idx` writes,
+/// disjoint from `x` and each other.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn fk_model_kneighbors_f64(
+    model: *const FkModel,
+    x: *const f64,
+    n_rows: usize,
+    n_features: usize,
+    k: usize,
+    distances: *mut f64,
+    n_dist: usize,
+    indices: *mut i64,
+    n_idx: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        kneighbors_body(
+            "fk_model_kneighbors_f64",
+            model,
+            x,
+            n_rows,
+            n_features,
+            k,
+            distances,
+            n_dist,
+            indices,
+            n_idx,
+        )
+    }
+}
+/// Float32 version of `fk_model_kneighbors_f64`.
+///
+/// # Safety
+/// `model` must be a live handle; `x` valid for `n_rows * n_features`
+/// reads; `distances` / `indices` valid for `n_dist` / `n_idx` writes,
+/// disjoint from `x` and each other.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn fk_model_kneighbors_f32(
+    model: *const FkModel,
+    x: *const f32,
+    n_rows: usize,
+    n_features: usize,
+    k: usize,
+    distances: *mut f32,
+    n_dist: usize,
+    indices: *mut i64,
+    n_idx: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        kneighbors_body(
+            "fk_model_kneighbors_f32",
+            model,
+            x,
+            n_rows,
+            n_features,
+            k,
+            distances,
+            n_dist,
+            indices,
+            n_idx,
+        )
+    }
 }
 
-model_fn!(
-    /// Regression values, `n_rows x n_outputs` (regressors; a classifier
-    /// gives `FK_ERR_INVALID_STATE`: use `fk_model_predict_class_f64`).
-    fk_model_predict_f64, f64, f64, predict
-);
-model_fn!(
-    /// Float32 version of `fk_model_predict_f64`.
-    fk_model_predict_f32, f32, f32, predict
-);
-model_fn!(
-    /// Predicted classes as indices into the labels (`fk_model_class_label`),
-    /// `n_rows` values; a multilabel model writes `n_rows x n_outputs` 0/1
-    /// indicators. Regressors give `FK_ERR_INVALID_STATE`.
-    fk_model_predict_class_f64, f64, i64, predict_classes
-);
-model_fn!(
-    /// Float32 version of `fk_model_predict_class_f64`.
-    fk_model_predict_class_f32, f32, i64, predict_classes
-);
-model_fn!(
-    /// Class probabilities, `n_rows x n_proba` (binary: `[1 - p, p]`), as
-    /// scikit-learn's `predict_proba`. `FK_ERR_INVALID_STATE` when `n_proba == 0`.
-    fk_model_predict_proba_f64, f64, f64, predict_proba
-);
-model_fn!(
-    /// Float32 version of `fk_model_predict_proba_f64` (computed in float64, rounded).
-    fk_model_predict_proba_f32, f32, f32, predict_proba
-);
-model_fn!(
-    /// Decision values, `n_rows x n_decision`, as scikit-learn's
-    /// `decision_function`. `FK_ERR_INVALID_STATE` when `n_decision == 0`.
-    fk_model_decision_function_f64, f64, f64, decision_function
-);
-model_fn!(
-    /// Float32 version of `fk_model_decision_function_f64`.
-    fk_model_decision_function_f32, f32, f32, decision_function
-);
-model_fn!(
-    /// The preprocessed rows, `n_rows x n_transform` (pipelines of
-    /// transformers only; others give `FK_ERR_INVALID_STATE`).
-    fk_model_transform_f64, f64, f64, transform
-);
-model_fn!(
-    /// Float32 version of `fk_model_transform_f64`.
-    fk_model_transform_f32, f32, f32, transform
-);
-
-macro_rules! kneighbors_fn {
-    ($(#[$doc:meta])* $name:ident, $t:ty) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// `model` must be a live handle; `x` valid for `n_rows * n_features`
-        /// reads; `distances` / `indices` valid for `n_dist` / `n_idx` writes,
-        /// disjoint from `x` and each other.
-        #[no_mangle]
-        #[allow(clippy::too_many_arguments)]
-        pub unsafe extern "C" fn $name(
-            model: *const FkModel,
-            x: *const $t,
-            n_rows: usize,
-            n_features: usize,
-            k: usize,
-            distances: *mut $t,
-            n_dist: usize,
-            indices: *mut i64,
-            n_idx: usize,
-        ) -> FkStatus {
-            const NAME: &str = stringify!($name);
-            if overlap(
-                distances.cast_const().cast::<u8>(),
-                n_dist.saturating_mul(std::mem::size_of::<$t>()),
-                indices.cast_const().cast::<u8>(),
-                n_idx.saturating_mul(8),
-            ) != Overlap::Disjoint
-            {
-                return guard(|| {
-                    Err(FfiError::new(
-                        FkStatus::FK_ERR_ALIASING,
-                        format!("{NAME}: distances overlap indices"),
-                    ))
-                });
-            }
-            // SAFETY: same contract; the indices buffer is borrowed inside.
-            unsafe {
-                body(NAME, model, x, n_rows, n_features, distances, n_dist, |m, x, d| {
-                    if overlap(
-                        x.as_ptr().cast::<u8>(),
-                        std::mem::size_of_val(x),
-                        indices.cast_const().cast::<u8>(),
-                        n_idx.saturating_mul(8),
-                    ) != Overlap::Disjoint
-                    {
-                        return Err(ferrokit_core::Error::InvalidArgument(format!(
-                            "{NAME}: indices overlap x"
-                        )));
-                    }
-                    // SAFETY: forwarded from this function's contract.
-                    let i = out_slice(indices, n_idx, Arg(NAME, "indices")).map_err(|e| {
-                        ferrokit_core::Error::InvalidArgument(e.message)
-                    })?;
-                    m.kneighbors(x, n_rows, k, d, i)
-                })
-            }
-        }
+/// Shared body of `fk_model_kneighbors_*`.
+///
+/// # Safety
+/// As `fk_model_kneighbors_f64`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn kneighbors_body<T: ModelFloat>(
+    name: &'static str,
+    model: *const FkModel,
+    x: *const T,
+    n_rows: usize,
+    n_features: usize,
+    k: usize,
+    distances: *mut T,
+    n_dist: usize,
+    indices: *mut i64,
+    n_idx: usize,
+) -> FkStatus {
+    let idx_bytes = n_idx.saturating_mul(8);
+    let idx_ptr = indices.cast_const().cast::<u8>();
+    if overlap(
+        distances.cast_const().cast::<u8>(),
+        n_dist.saturating_mul(std::mem::size_of::<T>()),
+        idx_ptr,
+        idx_bytes,
+    ) != Overlap::Disjoint
+        || overlap(
+            x.cast::<u8>(),
+            n_rows
+                .saturating_mul(n_features)
+                .saturating_mul(std::mem::size_of::<T>()),
+            idx_ptr,
+            idx_bytes,
+        ) != Overlap::Disjoint
+    {
+        return guard(|| {
+            Err(FfiError::new(
+                FkStatus::FK_ERR_ALIASING,
+                format!("{name}: indices overlap x or distances"),
+            ))
+        });
+    }
+    // SAFETY: forwarded from the export's contract; indices is disjoint
+    // from x and distances (checked above) and borrowed only here.
+    let idx = match unsafe { out_slice(indices, n_idx, Arg(name, "indices")) } {
+        Ok(i) => i,
+        Err(e) => return guard(|| Err(e)),
     };
+    // SAFETY: forwarded from the export's contract.
+    unsafe {
+        body(
+            name,
+            model,
+            x,
+            n_rows,
+            n_features,
+            distances,
+            n_dist,
+            |m, x, d| m.kneighbors(x, n_rows, k, d, idx),
+        )
+    }
 }
-
-kneighbors_fn!(
-    /// The `k` nearest training rows of each row of a NearestNeighbors model:
-    /// `distances` (`n_rows x k`, ascending) and `indices` (`n_rows x k`).
-    /// Other models give `FK_ERR_INVALID_STATE`; k outside 1..=n_samples
-    /// gives `FK_ERR_INVALID_ARGUMENT`.
-    fk_model_kneighbors_f64,
-    f64
-);
-kneighbors_fn!(
-    /// Float32 version of `fk_model_kneighbors_f64`.
-    fk_model_kneighbors_f32,
-    f32
-);
 
 #[cfg(test)]
 mod tests {

@@ -204,6 +204,7 @@ fn step(b: &Block, i: usize, width: usize) -> Result<(String, Step)> {
                 mul: None,
                 add: None,
                 clip: None,
+                cast: true,
             }
         }
         kind::MINMAX_SCALER => {
@@ -222,6 +223,7 @@ fn step(b: &Block, i: usize, width: usize) -> Result<(String, Step)> {
                 mul,
                 add,
                 clip,
+                cast: f.opt_int("cast_params", 0, 1)? == Some(1),
             }
         }
         kind::MAXABS_SCALER => {
@@ -235,6 +237,7 @@ fn step(b: &Block, i: usize, width: usize) -> Result<(String, Step)> {
                 mul: None,
                 add: None,
                 clip: clip.then_some((-1.0, 1.0)),
+                cast: f.opt_int("cast_params", 0, 1)? == Some(1),
             }
         }
         kind::NORMALIZER => {
@@ -551,6 +554,11 @@ pub(crate) fn build(blocks: &[Block]) -> Result<Model> {
             )))
         }
     };
+    let metadata = match f.get("metadata") {
+        None => String::new(),
+        Some(Value::Str(s)) => s.clone(),
+        Some(v) => return Err(f.err(format!("metadata is {}, expected a string", v.type_name()))),
+    };
     f.finish()?;
     let mut steps = Vec::new();
     let mut width = n_features;
@@ -584,7 +592,7 @@ pub(crate) fn build(blocks: &[Block]) -> Result<Model> {
         ),
         None => return Err(bad("the model has neither steps nor an estimator".into())),
     };
-    Ok(Model::assemble(
+    let mut m = Model::assemble(
         input,
         n_features,
         feature_names,
@@ -594,7 +602,9 @@ pub(crate) fn build(blocks: &[Block]) -> Result<Model> {
         labels,
         ravel,
         width,
-    ))
+    );
+    m.info.metadata = metadata;
+    Ok(m)
 }
 
 /// Wraps a model of the MLP format (docs/mlp_format.md) as a one-step model.
@@ -677,5 +687,6 @@ pub(crate) fn info_of(
         labels,
         feature_names,
         steps: step_names,
+        metadata: String::new(),
     }
 }

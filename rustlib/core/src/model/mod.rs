@@ -128,6 +128,10 @@ pub struct ModelInfo {
     pub feature_names: Vec<String>,
     /// Every step and the final estimator, as `block i (kind "name")`.
     pub steps: Vec<String>,
+    /// Free-form text the writer stored (ferrokit's exporter: JSON with the
+    /// producer's versions and the numpy dtype of the class labels); never
+    /// interpreted by the loader.
+    pub metadata: String,
 }
 
 impl ModelInfo {

@@ -33,6 +33,9 @@ pub(crate) enum Step {
         mul: Option<Vec<f64>>,
         add: Option<Vec<f64>>,
         clip: Option<(f64, f64)>,
+        /// With float32 input, round the parameters to float32 first
+        /// (scikit-learn's StandardScaler casts `mean_` / `scale_` to X's dtype).
+        cast: bool,
     },
     /// Each row divided by its norm (norms below `10 eps` count as 1).
     Normalize { n: usize, norm: Norm },
@@ -129,24 +132,26 @@ impl Step {
                 mul,
                 add,
                 clip,
+                cast,
                 ..
             } => {
                 let f32 = w.f32;
                 let r = |v: f64| if f32 { v as f32 as f64 } else { v };
+                let p = |v: f64| if f32 && *cast { v as f32 as f64 } else { v };
                 for row in w.data.chunks_exact_mut(cols) {
                     for (j, x) in row.iter_mut().enumerate() {
                         let mut v = *x;
                         if let Some(s) = sub {
-                            v = r(v - s[j]);
+                            v = r(v - p(s[j]));
                         }
                         if let Some(d) = div {
-                            v = r(v / d[j]);
+                            v = r(v / p(d[j]));
                         }
                         if let Some(m) = mul {
-                            v = r(v * m[j]);
+                            v = r(v * p(m[j]));
                         }
                         if let Some(a) = add {
-                            v = r(v + a[j]);
+                            v = r(v + p(a[j]));
                         }
                         if let Some((lo, hi)) = clip {
                             // np.clip: NaN stays NaN.

@@ -1,0 +1,451 @@
+"""Loaded pipeline models: :class:`Model` and :func:`load_model`.
+
+A model file (written by :func:`ferrokit.export`, format in
+``docs/model_format.md``; old ``fk.nn.MLP`` files too) holds a fitted
+scikit-learn pipeline -- preprocessing steps and a final estimator -- as plain
+numbers: loading it never runs code. Predictions equal scikit-learn's and
+inputs are checked the way scikit-learn checks them (number of features,
+feature names of a DataFrame, NaN / infinity where a step refuses them).
+scikit-learn is not needed to load or predict.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from typing import IO, Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ferrokit._buffers import cbytes
+from ferrokit._errors import raise_for_status
+from ferrokit._handle import NativeHandle
+from ferrokit._native import ffi, lib
+
+__all__ = ["Model", "load_model"]
+
+F32 = np.dtype(np.float32)
+F64 = np.dtype(np.float64)
+_TASKS = {0: "regressor", 1: "classifier", 2: "multilabel", 3: "transformer", 4: "neighbors"}
+_CT = {F32: "float[]", F64: "double[]"}
+_NULL = ffi.NULL
+_from_buffer = ffi.from_buffer
+_ndarray = np.ndarray
+_empty = np.empty
+_MISALIGNED = lib.FK_ERR_MISALIGNED
+
+
+def _check(st: int) -> None:
+    if st:
+        raise_for_status(st)
+
+
+def _text(fn: Any, *args: Any) -> str:
+    """A string from an ``fk_model_*`` text accessor (length query, then copy)."""
+    ln = ffi.new("size_t *")
+    _check(fn(*args, _NULL, 0, ln))
+    buf = ffi.new("char[]", ln[0] + 1)
+    _check(fn(*args, buf, ln[0] + 1, ln))
+    return ffi.string(buf, ln[0]).decode("utf-8")
+
+
+def _names_of(X: Any) -> np.ndarray | None:
+    """Column names of a DataFrame-like X as scikit-learn reads them (all
+    strings), None without names; mixed types raise TypeError like scikit-learn."""
+    cols = getattr(X, "columns", None)
+    if cols is None or isinstance(X, np.ndarray):
+        return None
+    names = np.asarray(list(cols), dtype=object)
+    is_str = [isinstance(c, str) for c in names]
+    if all(is_str) and len(names):
+        return names
+    if any(is_str):
+        kinds = sorted({type(c).__name__ for c in names})
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {kinds} as feature name / column name types."
+        )
+    return None
+
+
+class Model:
+    """A fitted pipeline loaded from a model file (thread-safe: any number of
+    threads may predict with one model at once; the GIL is released).
+
+    Create it with :func:`load_model` (path, bytes or binary file) or
+    :meth:`from_bytes`. It owns a native handle, freed by :meth:`close`, at the
+    end of a ``with`` block, or by the garbage collector. Copies and pickles
+    go through the file's bytes (:meth:`to_bytes`).
+
+    Attributes: ``task`` (``"classifier"``, ``"regressor"``, ``"multilabel"``,
+    ``"transformer"`` or ``"neighbors"``), ``n_features_in_``,
+    ``feature_names_in_`` (when fitted on a DataFrame), ``classes_`` (with the
+    dtype scikit-learn had), ``outputs`` (the methods this model has) and
+    ``steps`` (a description of every step).
+
+    >>> import numpy as np, ferrokit as fk
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = np.random.default_rng(0).normal(size=(40, 2)); y = np.where(X[:, 1] > 0, "up", "down")
+    >>> pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    >>> with fk.load_model(fk.export(pipe)) as m:
+    ...     m.predict(X[:3]).tolist() == pipe.predict(X[:3]).tolist(), m.classes_.dtype == pipe.classes_.dtype
+    (True, True)
+    """
+
+    def __init__(self, data: bytes, *, _token: object = None) -> None:
+        if _token is not _PRIVATE:
+            raise TypeError("Model: use ferrokit.load_model(path_or_bytes) or Model.from_bytes(data)")
+        p = ffi.new("fk_model **")
+        _check(lib.fk_model_load_bytes(cbytes(data), len(data), p))
+        self._bytes = data
+        self._own = NativeHandle(p[0], lib.fk_model_free, "Model")
+        info = ffi.new("fk_model_info *")
+        with self._own.borrow("__init__") as h:
+            _check(lib.fk_model_get_info(h, info))
+            self._read_info(h, info)
+        own = self._own
+        f32 = (lib.fk_model_predict_proba_f32, "float[]")
+        f64 = (lib.fk_model_predict_proba_f64, "double[]")
+        # predict_proba's fast path: everything in one attribute lookup.
+        self._fast_proba = (own, self.n_features_in_, self._n_proba, {F32: f32, F64: f64})
+        self._fast_ok = not self._has_names
+
+    def _read_info(self, h: Any, info: Any) -> None:
+        self.task: str = _TASKS[int(info.task)]
+        self.n_features_in_: int = int(info.n_features)
+        self._n_outputs = int(info.n_outputs)
+        self._predict_1d = bool(info.predict_1d)
+        self._n_proba = int(info.n_proba)
+        self._n_decision = int(info.n_decision)
+        self._n_transform = int(info.n_transform)
+        self._n_neighbors = int(info.n_neighbors)
+        self.steps: list[str] = [_text(lib.fk_model_step_name, h, i) for i in range(int(info.n_steps))]
+        meta_text = _text(lib.fk_model_metadata, h)
+        try:
+            self.metadata: dict[str, Any] = json.loads(meta_text) if meta_text else {}
+        except ValueError:
+            self.metadata = {"text": meta_text}
+        names = [_text(lib.fk_model_feature_name, h, i) for i in range(int(info.n_feature_names))]
+        self._has_names = bool(names)
+        if names:
+            self.feature_names_in_: np.ndarray = np.asarray(names, dtype=object)
+        self.classes_: np.ndarray | None = self._read_classes(h, int(info.label_kind), int(info.n_classes))
+        outputs = []
+        if self.task not in ("transformer", "neighbors"):
+            outputs.append("predict")
+        for name, n in (
+            ("predict_proba", self._n_proba),
+            ("decision_function", self._n_decision),
+            ("transform", self._n_transform),
+            ("kneighbors", self._n_neighbors),
+        ):
+            if n:
+                outputs.append(name)
+        self.outputs: tuple[str, ...] = tuple(outputs)
+
+    def _read_classes(self, h: Any, kind: int, n: int) -> np.ndarray | None:
+        if kind == 0:
+            return None
+        dtype = self.metadata.get("classes_dtype") if isinstance(self.metadata, dict) else None
+        if kind in (1, 4):
+            a = np.empty(n, dtype=np.int64)
+            _check(lib.fk_model_classes_i64(h, ffi.from_buffer("int64_t[]", a, require_writable=True), n))
+            out = a.astype(bool) if kind == 4 else a
+        elif kind == 2:
+            out = np.empty(n, dtype=np.float64)
+            _check(lib.fk_model_classes_f64(h, ffi.from_buffer("double[]", out, require_writable=True), n))
+        else:
+            labels = [_text(lib.fk_model_class_label, h, i) for i in range(n)]
+            out = np.array(labels, dtype=object) if dtype == "object" else np.array(labels)
+        if dtype and dtype != "object":
+            try:
+                out = out.astype(np.dtype(dtype))
+            except TypeError:  # a dtype string this numpy does not know: keep ours
+                pass
+        return out
+
+    # ---------------------------------------------------------------- create
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Model:
+        """Loads a model from the bytes of a model file.
+
+        Raises ``InvalidFormatError`` (truncated, corrupted, not a model) or
+        ``UnsupportedVersionError`` (both ``ValueError``).
+
+        >>> import ferrokit as fk
+        >>> fk.Model.from_bytes(b"not a model")
+        Traceback (most recent call last):
+        ...
+        ferrokit.InvalidFormatError: model file: not a ferrokit model (wrong magic bytes; expected "FKMODEL\\x1a")
+        """
+        return cls(bytes(data), _token=_PRIVATE)
+
+    def to_bytes(self) -> bytes:
+        """The model file's bytes (what :meth:`save` writes)."""
+        return self._bytes
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the model file to ``path``."""
+        with open(path, "wb") as f:
+            f.write(self._bytes)
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        return (Model.from_bytes, (self._bytes,))
+
+    # ------------------------------------------------------------- lifetime
+
+    def close(self) -> None:
+        """Frees the native model (waits for running calls; idempotent)."""
+        self._own.close()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._own.closed
+
+    def __enter__(self) -> Model:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self._own.closed else ""
+        return f"<ferrokit.Model {self.task}, {self.n_features_in_} features, {len(self.steps)} steps{state}>"
+
+    # ---------------------------------------------------------------- input
+
+    def _x(self, X: Any, fn: str) -> np.ndarray:
+        """X as a C-contiguous float32/float64 2-D array, checked like scikit-learn."""
+        if fn not in self.outputs:
+            raise AttributeError(
+                f"This {self.task} model has no {fn}; it has {', '.join(self.outputs) or 'nothing'}"
+            )
+        names = _names_of(X)
+        self._check_names(names)
+        if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
+            try:
+                x = np.asarray(X)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"Model.{fn}: X cannot be read as a numeric array ({exc})") from exc
+        else:
+            raise TypeError(f"Model.{fn}: X must be array-like, got {type(X).__name__}")
+        if x.dtype not in (F32, F64):
+            if x.dtype.kind in "biuf":
+                x = x.astype(F64)
+            elif x.dtype.kind in "OUS":
+                try:
+                    x = x.astype(F64)
+                except (ValueError, TypeError) as exc:
+                    raise ValueError(f"Model.{fn}: X holds values that are not numbers ({exc})") from exc
+            else:
+                raise ValueError(f"Model.{fn}: X has dtype {x.dtype}, expected real numbers")
+        if x.ndim != 2:
+            raise ValueError(
+                f"Expected 2D array, got {x.ndim}D array instead (shape {x.shape}). Reshape your data "
+                "either using array.reshape(-1, 1) if your data has a single feature or "
+                "array.reshape(1, -1) if it contains a single sample."
+            )
+        if x.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={x.shape}) while a minimum of 1 is required by Model.{fn}."
+            )
+        if x.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {x.shape[1]} features, but Model is expecting {self.n_features_in_} features as input."
+            )
+        return np.ascontiguousarray(x)
+
+    def _check_names(self, names: np.ndarray | None) -> None:
+        fitted = getattr(self, "feature_names_in_", None)
+        if names is None and fitted is None:
+            return
+        if names is not None and fitted is None:
+            warnings.warn("X has feature names, but Model was fitted without feature names", UserWarning, stacklevel=4)
+            return
+        if names is None:
+            warnings.warn(
+                "X does not have valid feature names, but Model was fitted with feature names",
+                UserWarning,
+                stacklevel=4,
+            )
+            return
+        assert fitted is not None
+        if len(names) == len(fitted) and (names == fitted).all():
+            return
+        seen, now = set(fitted.tolist()), set(names.tolist())
+        unexpected = [n for n in names.tolist() if n not in seen]
+        missing = [n for n in fitted.tolist() if n not in now]
+        msg = "The feature names should match those that were passed during fit.\n"
+        if unexpected:
+            msg += "Feature names unseen at fit time:\n" + "".join(f"- {n}\n" for n in unexpected[:5])
+        if missing:
+            msg += "Feature names seen at fit time, yet now missing:\n" + "".join(f"- {n}\n" for n in missing[:5])
+        if not unexpected and not missing:
+            msg += "Feature names must be in the same order as they were in fit.\n"
+        raise ValueError(msg)
+
+    def _call(self, fn: str, c32: Any, c64: Any, x: np.ndarray, out: np.ndarray) -> None:
+        c, ct = (c32, "float[]") if x.dtype == F32 else (c64, "double[]")
+        ot = "int64_t[]" if out.dtype == np.int64 else ct
+        h = self._own.acquire(fn)
+        try:
+            st = c(h, _from_buffer(ct, x), x.shape[0], x.shape[1], _from_buffer(ot, out, True), out.size)
+        finally:
+            self._own.release()
+        if st:
+            raise_for_status(st)
+
+    # -------------------------------------------------------------- predict
+
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Class probabilities, ``(n_samples, n_classes)`` in ``classes_``
+        order, as the pipeline's ``predict_proba``. float32 input gives float32.
+
+        Raises ``ValueError`` for the wrong number of features, NaN where a
+        step refuses it (as scikit-learn) or infinity; ``AttributeError`` if the
+        final estimator has no probabilities.
+        """
+        # Fast path (one sample costs as much in Python as in the kernel): a
+        # C-contiguous 2-D float32/float64 ndarray of the right width, a model
+        # without feature names. Anything else -- or an error -- takes the
+        # checked path, which converts or explains.
+        own, nf, n_proba, fns = self._fast_proba
+        if type(X) is _ndarray and self._fast_ok:
+            shape = X.shape
+            f = fns.get(X.dtype)
+            if f is not None and len(shape) == 2 and shape[1] == nf and n_proba and shape[0]:
+                fn, ct = f
+                try:
+                    xb = _from_buffer(ct, X)
+                except ValueError:
+                    xb = None
+                if xb is not None:
+                    n = shape[0]
+                    out = _empty((n, n_proba), X.dtype)
+                    h = own.acquire("predict_proba")
+                    try:
+                        st = fn(h, xb, n, nf, _from_buffer(ct, out, True), n * n_proba)
+                    finally:
+                        own.release()
+                    if not st:
+                        return out
+                    if st != _MISALIGNED:
+                        raise_for_status(st)
+        x = self._x(X, "predict_proba")
+        out = np.empty((x.shape[0], self._n_proba), dtype=x.dtype)
+        self._call("predict_proba", lib.fk_model_predict_proba_f32, lib.fk_model_predict_proba_f64, x, out)
+        return out
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Predictions as the pipeline's ``predict``: class labels (with
+        ``classes_``'s dtype), a 0/1 indicator matrix (multilabel), or
+        regression values (1-D when scikit-learn returns 1-D)."""
+        x = self._x(X, "predict")
+        n = x.shape[0]
+        if self.task == "regressor":
+            out = np.empty((n, self._n_outputs), dtype=x.dtype)
+            self._call("predict", lib.fk_model_predict_f32, lib.fk_model_predict_f64, x, out)
+            return out.ravel() if self._predict_1d else out
+        shape = (n, self._n_outputs) if self.task == "multilabel" else (n,)
+        idx = np.empty(shape, dtype=np.int64)
+        self._call("predict", lib.fk_model_predict_class_f32, lib.fk_model_predict_class_f64, x, idx)
+        if self.task == "multilabel":
+            return idx
+        assert self.classes_ is not None
+        return self.classes_.take(idx)
+
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """Decision values as the pipeline's ``decision_function``:
+        ``(n_samples,)`` for a binary classifier, else ``(n_samples, n_classes)``."""
+        x = self._x(X, "decision_function")
+        out = np.empty((x.shape[0], self._n_decision), dtype=x.dtype)
+        self._call(
+            "decision_function", lib.fk_model_decision_function_f32, lib.fk_model_decision_function_f64, x, out
+        )
+        return out.ravel() if self._n_decision == 1 else out
+
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """The pipeline's ``transform`` (pipelines of transformers only)."""
+        x = self._x(X, "transform")
+        out = np.empty((x.shape[0], self._n_transform), dtype=x.dtype)
+        self._call("transform", lib.fk_model_transform_f32, lib.fk_model_transform_f64, x, out)
+        return out
+
+    def kneighbors(
+        self, X: ArrayLike, n_neighbors: int | None = None, return_distance: bool = True
+    ) -> Any:
+        """``(distances, indices)`` of the nearest training rows of each row
+        (a NearestNeighbors model), as its ``kneighbors(X)``."""
+        x = self._x(X, "kneighbors")
+        k = self._n_neighbors if n_neighbors is None else n_neighbors
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"Expected n_neighbors > 0 (an integer). Got {k!r}")
+        k = int(k)
+        n = x.shape[0]
+        dist = np.empty((n, k), dtype=x.dtype)
+        ind = np.empty((n, k), dtype=np.int64)
+        ct = _CT[x.dtype]
+        fn = lib.fk_model_kneighbors_f32 if x.dtype == F32 else lib.fk_model_kneighbors_f64
+        h = self._own.acquire("kneighbors")
+        try:
+            st = fn(
+                h,
+                _from_buffer(ct, x),
+                n,
+                x.shape[1],
+                k,
+                _from_buffer(ct, dist, True),
+                dist.size,
+                _from_buffer("int64_t[]", ind, True),
+                ind.size,
+            )
+        finally:
+            self._own.release()
+        _check(st)
+        return (dist, ind) if return_distance else ind
+
+
+_PRIVATE = object()
+
+
+def load_model(source: str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]) -> Model:
+    """Loads a model file written by :func:`ferrokit.export` (or an
+    ``fk.nn.MLP`` file) from a path, its bytes, or a binary file object.
+
+    Raises ``FerrokitIOError`` (an ``OSError``) when the file cannot be read,
+    ``InvalidFormatError`` / ``UnsupportedVersionError`` (``ValueError``s) for
+    a truncated, corrupted or too new file.
+
+    >>> import numpy as np, ferrokit as fk
+    >>> from sklearn.linear_model import LinearRegression
+    >>> reg = LinearRegression().fit([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])
+    >>> m = fk.load_model(fk.export(reg))
+    >>> m.predict([[3.0]]).round(12).tolist()
+    [7.0]
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return Model.from_bytes(source)
+    if isinstance(source, (str, os.PathLike)):
+        from ferrokit._errors import FerrokitIOError
+
+        try:
+            with open(source, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise FerrokitIOError(f"load_model: cannot read {os.fspath(source)!r}: {exc}") from exc
+        return Model.from_bytes(data)
+    read = getattr(source, "read", None)
+    if read is None:
+        raise TypeError(
+            f"load_model: expected a path, bytes or a binary file object, got {type(source).__name__}"
+        )
+    data = read()
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("load_model: the file object must be opened in binary mode ('rb')")
+    return Model.from_bytes(data)
