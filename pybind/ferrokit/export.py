@@ -240,7 +240,8 @@ def _imputer(name: str, est: Any, base: dict[str, Any]) -> tuple[bytes, int]:
     _fitted(name, est, ("statistics_",))
     if est.add_indicator:
         raise ValueError(
-            f"ferrokit.export: {_who(name, est)}: add_indicator=True is not supported (use add_indicator=False)"
+            f"ferrokit.export: {_who(name, est)}: add_indicator=True is not supported "
+            "(use add_indicator=False)"
         )
     if est.strategy not in ("mean", "median", "most_frequent", "constant"):
         raise ValueError(f"ferrokit.export: {_who(name, est)}: strategy {est.strategy!r} is not supported")
@@ -252,13 +253,22 @@ def _imputer(name: str, est: Any, base: dict[str, Any]) -> tuple[bytes, int]:
         )
     n = _n_in(name, est)
     stats = np.asarray(est.statistics_)
+    if stats.dtype == object and all(
+        isinstance(v, (int, float, np.integer, np.floating)) for v in stats.tolist()
+    ):
+        stats = stats.astype(np.float64)  # strategy="constant" keeps its fill value as an object
     if stats.dtype.kind not in "fiub" or stats.shape != (n,):
         raise ValueError(
             f"ferrokit.export: {_who(name, est)}: statistics_ of dtype {stats.dtype} are not numeric "
             "(only numeric input is supported)"
         )
     stats = stats.astype(np.float64)
-    f: dict[str, Any] = {**base, "n_features": n, "statistics": stats, "missing_values": np.array([float(mv)])}
+    f: dict[str, Any] = {
+        **base,
+        "n_features": n,
+        "statistics": stats,
+        "missing_values": np.array([float(mv)]),
+    }
     width = n
     if est.strategy != "constant" and not est.keep_empty_features:
         keep = np.flatnonzero(~np.isnan(stats))
@@ -340,7 +350,9 @@ def _ovr(name: str, est: Any, width: int) -> tuple[dict[str, Any], str]:
 def _mlp(name: str, est: Any, width: int) -> tuple[dict[str, Any], str]:
     _fitted(name, est, ("coefs_", "intercepts_", "out_activation_"))
     if est.activation not in _HIDDEN:
-        raise ValueError(f"ferrokit.export: {_who(name, est)}: activation {est.activation!r} is not supported")
+        raise ValueError(
+            f"ferrokit.export: {_who(name, est)}: activation {est.activation!r} is not supported"
+        )
     if est.out_activation_ not in _OUTPUT:
         raise ValueError(f"ferrokit.export: {_who(name, est)}: output activation {est.out_activation_!r}")
     coefs = [np.asarray(c) for c in est.coefs_]
@@ -472,6 +484,9 @@ def _to_bytes(obj: Any) -> bytes:
     except ImportError as exc:  # pragma: no cover - sklearn is an optional extra
         raise ImportError("ferrokit.export needs scikit-learn installed") from exc
     steps = _flat_steps(obj)
+    for i, (name, est) in enumerate(steps):
+        if not _known(est):
+            raise _unsupported(name, est, final=i == len(steps) - 1)
     first_name, first = steps[0]
     n_features = getattr(first, "n_features_in_", None)
     if n_features is None:
@@ -541,6 +556,8 @@ def export(estimator: Any, file: str | os.PathLike[str] | IO[bytes] | None = Non
         os.replace(tmp, file)
         return None
     if not hasattr(file, "write"):
-        raise TypeError(f"ferrokit.export: file must be a path, a binary file object or None, got {type(file).__name__}")
+        raise TypeError(
+            f"ferrokit.export: file must be a path, a binary file object or None, got {type(file).__name__}"
+        )
     file.write(data)
     return None

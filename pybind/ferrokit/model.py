@@ -178,10 +178,11 @@ class Model:
         ``UnsupportedVersionError`` (both ``ValueError``).
 
         >>> import ferrokit as fk
-        >>> fk.Model.from_bytes(b"not a model")
-        Traceback (most recent call last):
-        ...
-        ferrokit.InvalidFormatError: model file: not a ferrokit model (wrong magic bytes; expected "FKMODEL\\x1a")
+        >>> try:
+        ...     fk.Model.from_bytes(b"not a model")
+        ... except fk.InvalidFormatError as e:
+        ...     print(e)
+        model file: not a ferrokit model (wrong magic bytes; expected "FKMODEL\\x1a")
         """
         return cls(bytes(data), _token=_PRIVATE)
 
@@ -253,11 +254,13 @@ class Model:
             )
         if x.shape[0] == 0:
             raise ValueError(
-                f"Found array with 0 sample(s) (shape={x.shape}) while a minimum of 1 is required by Model.{fn}."
+                f"Found array with 0 sample(s) (shape={x.shape}) while a minimum of 1 is "
+                f"required by Model.{fn}."
             )
         if x.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"X has {x.shape[1]} features, but Model is expecting {self.n_features_in_} features as input."
+                f"X has {x.shape[1]} features, but Model is expecting {self.n_features_in_} "
+                "features as input."
             )
         return np.ascontiguousarray(x)
 
@@ -266,7 +269,9 @@ class Model:
         if names is None and fitted is None:
             return
         if names is not None and fitted is None:
-            warnings.warn("X has feature names, but Model was fitted without feature names", UserWarning, stacklevel=4)
+            warnings.warn(
+                "X has feature names, but Model was fitted without feature names", UserWarning, stacklevel=4
+            )
             return
         if names is None:
             warnings.warn(
@@ -285,7 +290,9 @@ class Model:
         if unexpected:
             msg += "Feature names unseen at fit time:\n" + "".join(f"- {n}\n" for n in unexpected[:5])
         if missing:
-            msg += "Feature names seen at fit time, yet now missing:\n" + "".join(f"- {n}\n" for n in missing[:5])
+            msg += "Feature names seen at fit time, yet now missing:\n" + "".join(
+                f"- {n}\n" for n in missing[:5]
+            )
         if not unexpected and not missing:
             msg += "Feature names must be in the same order as they were in fit.\n"
         raise ValueError(msg)
@@ -366,7 +373,11 @@ class Model:
         x = self._x(X, "decision_function")
         out = np.empty((x.shape[0], self._n_decision), dtype=x.dtype)
         self._call(
-            "decision_function", lib.fk_model_decision_function_f32, lib.fk_model_decision_function_f64, x, out
+            "decision_function",
+            lib.fk_model_decision_function_f32,
+            lib.fk_model_decision_function_f64,
+            x,
+            out,
         )
         return out.ravel() if self._n_decision == 1 else out
 
@@ -377,9 +388,7 @@ class Model:
         self._call("transform", lib.fk_model_transform_f32, lib.fk_model_transform_f64, x, out)
         return out
 
-    def kneighbors(
-        self, X: ArrayLike, n_neighbors: int | None = None, return_distance: bool = True
-    ) -> Any:
+    def kneighbors(self, X: ArrayLike, n_neighbors: int | None = None, return_distance: bool = True) -> Any:
         """``(distances, indices)`` of the nearest training rows of each row
         (a NearestNeighbors model), as its ``kneighbors(X)``."""
         x = self._x(X, "kneighbors")

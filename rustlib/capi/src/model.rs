@@ -844,49 +844,54 @@ unsafe fn kneighbors_body<T: ModelFloat>(
     indices: *mut i64,
     n_idx: usize,
 ) -> FkStatus {
-    let idx_bytes = n_idx.saturating_mul(8);
-    let idx_ptr = indices.cast_const().cast::<u8>();
-    if overlap(
-        distances.cast_const().cast::<u8>(),
-        n_dist.saturating_mul(std::mem::size_of::<T>()),
-        idx_ptr,
-        idx_bytes,
-    ) != Overlap::Disjoint
-        || overlap(
+    guard(|| {
+        // SAFETY: forwarded from the export's contract.
+        let m = unsafe { handle(model, name)? };
+        let nf = m.info().n_features;
+        if n_features != nf {
+            return Err(FfiError::new(
+                FkStatus::FK_ERR_LENGTH_MISMATCH,
+                format!("{name}: x has {n_features} features, the model expects {nf}"),
+            ));
+        }
+        let nx = n_rows.checked_mul(n_features).ok_or_else(|| {
+            FfiError::new(
+                FkStatus::FK_ERR_TOO_LARGE,
+                format!("{name}: shape ({n_rows}, {n_features}) overflows size_t"),
+            )
+        })?;
+        let bytes = |n: usize, size: usize| n.saturating_mul(size);
+        let (xp, dp, ip) = (
             x.cast::<u8>(),
-            n_rows
-                .saturating_mul(n_features)
-                .saturating_mul(std::mem::size_of::<T>()),
-            idx_ptr,
-            idx_bytes,
-        ) != Overlap::Disjoint
-    {
-        return guard(|| {
-            Err(FfiError::new(
+            distances.cast_const().cast::<u8>(),
+            indices.cast_const().cast::<u8>(),
+        );
+        let (xb, db, ib) = (
+            bytes(nx, std::mem::size_of::<T>()),
+            bytes(n_dist, std::mem::size_of::<T>()),
+            bytes(n_idx, 8),
+        );
+        if overlap(xp, xb, dp, db) != Overlap::Disjoint
+            || overlap(xp, xb, ip, ib) != Overlap::Disjoint
+            || overlap(dp, db, ip, ib) != Overlap::Disjoint
+        {
+            return Err(FfiError::new(
                 FkStatus::FK_ERR_ALIASING,
-                format!("{name}: indices overlap x or distances"),
-            ))
-        });
-    }
-    // SAFETY: forwarded from the export's contract; indices is disjoint
-    // from x and distances (checked above) and borrowed only here.
-    let idx = match unsafe { out_slice(indices, n_idx, Arg(name, "indices")) } {
-        Ok(i) => i,
-        Err(e) => return guard(|| Err(e)),
-    };
-    // SAFETY: forwarded from the export's contract.
-    unsafe {
-        body(
-            name,
-            model,
-            x,
-            n_rows,
-            n_features,
-            distances,
-            n_dist,
-            |m, x, d| m.kneighbors(x, n_rows, k, d, idx),
-        )
-    }
+                format!("{name}: x, distances and indices must not overlap"),
+            ));
+        }
+        // SAFETY: forwarded from the export's contract; the three buffers are
+        // disjoint (checked above).
+        let (xs, d, i) = unsafe {
+            (
+                in_slice(x, nx, Arg(name, "x"))?,
+                out_slice(distances, n_dist, Arg(name, "distances"))?,
+                out_slice(indices, n_idx, Arg(name, "indices"))?,
+            )
+        };
+        m.kneighbors(xs, n_rows, k, d, i)?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
