@@ -383,12 +383,18 @@ def _mlp(name: str, est: Any, width: int) -> tuple[dict[str, Any], str]:
 
 def _knn(name: str, est: Any, width: int) -> tuple[int, dict[str, Any], str]:
     _fitted(name, est, ("_fit_X", "n_samples_fit_"))
+    backend = getattr(est, "_backend", None)
+    metric = getattr(backend, "metric", None)
+    if getattr(est, "_fallback", None) is not None or getattr(backend, "kind", None) != "gemm":
+        metric = getattr(est, "effective_metric_", est.metric)
+    if metric not in _METRICS:
+        raise ValueError(
+            f"ferrokit.export: {_who(name, est)}: metric {metric!r} is not supported "
+            f"(supported: {', '.join(sorted(_METRICS))})"
+        )
     fit_x = np.asarray(est._fit_X)
     if fit_x.dtype not in (np.float32, np.float64) or fit_x.ndim != 2 or fit_x.shape[1] != width:
         raise ValueError(f"ferrokit.export: {_who(name, est)}: unexpected fitted rows {fit_x.shape}")
-    metric = getattr(est, "effective_metric_", est.metric)
-    if metric not in _METRICS:
-        raise ValueError(f"ferrokit.export: {_who(name, est)}: metric {metric!r} is not supported")
     f: dict[str, Any] = {
         "n_features": width,
         "n_samples": fit_x.shape[0],
@@ -399,11 +405,17 @@ def _knn(name: str, est: Any, width: int) -> tuple[int, dict[str, Any], str]:
     t = type(est).__name__
     if t == "NearestNeighbors":
         return _NN, f, ""
-    if est.weights not in ("uniform", "distance"):
-        raise ValueError(f"ferrokit.export: {_who(name, est)}: weights {est.weights!r} is not supported")
-    f["weights"] = 0 if est.weights == "uniform" else 1
+    weights = "uniform" if est.weights is None else est.weights
+    if not isinstance(weights, str) or weights not in ("uniform", "distance"):
+        raise ValueError(
+            f"ferrokit.export: {_who(name, est)}: weights {est.weights!r} is not supported "
+            "(uniform or distance)"
+        )
+    f["weights"] = 0 if weights == "uniform" else 1
     y = np.asarray(est._y)
     if t == "KNeighborsClassifier":
+        if getattr(est, "outputs_2d_", False):
+            raise ValueError(f"ferrokit.export: {_who(name, est)}: multi-output targets are not supported")
         lab, dt = _labels(name, est, est.classes_)
         return _KNN_CLF, {**f, **lab, "y": y.astype(np.int64)}, dt
     f["n_targets"] = 1 if y.ndim == 1 else y.shape[1]

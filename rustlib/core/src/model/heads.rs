@@ -283,7 +283,35 @@ impl Knn {
                 let q: Vec<f32> = w.data.iter().map(|&v| v as f32).collect();
                 let mut d = vec![0.0f32; rows * k];
                 knn_search(&q, db, self.dim, k, self.metric, &mut d, &mut idx)?;
-                dist.iter_mut().zip(&d).for_each(|(o, &v)| *o = v as f64);
+                let dim = self.dim;
+                for ((o, &v), (r, &i)) in dist
+                    .iter_mut()
+                    .zip(&d)
+                    .zip(idx.iter().enumerate().map(|(j, i)| (j / k, i)))
+                {
+                    *o = match self.metric {
+                        // Euclidean distances of float32 rows come in float64,
+                        // summed from the differences (as scikit-learn).
+                        Metric::Euclidean | Metric::SqEuclidean => {
+                            let (qr, xr) =
+                                (&q[r * dim..(r + 1) * dim], &db[i as usize * dim..][..dim]);
+                            let s: f64 = qr
+                                .iter()
+                                .zip(xr)
+                                .map(|(&a, &b)| {
+                                    let t = a as f64 - b as f64;
+                                    t * t
+                                })
+                                .sum();
+                            if self.metric == Metric::Euclidean {
+                                s.sqrt()
+                            } else {
+                                s
+                            }
+                        }
+                        _ => v as f64,
+                    };
+                }
             }
             KnnData::F32(db) => {
                 let db: Vec<f64> = db.iter().map(|&v| v as f64).collect();
