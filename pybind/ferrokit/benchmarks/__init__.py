@@ -38,6 +38,7 @@ SUITES: list[str] = [
     "neighbors",
     "dask",
     "busy",
+    "models",
 ]
 
 

@@ -48,15 +48,16 @@ pub fn kind_name(k: u32) -> &'static str {
     }
 }
 
-/// Field access with errors naming the block; `finish` rejects unread fields.
-struct Fields<'a> {
-    block: &'a Block,
+/// Field access with errors naming the block. Values are moved out of the
+/// block (no copy of large arrays); `finish` rejects fields nobody read.
+struct Fields {
+    kind: u32,
     who: String,
-    used: Vec<bool>,
+    fields: Vec<(String, Option<Value>)>,
 }
 
-impl<'a> Fields<'a> {
-    fn new(block: &'a Block, index: usize) -> Fields<'a> {
+impl Fields {
+    fn new(block: Block, index: usize) -> Fields {
         let name = block
             .fields
             .iter()
@@ -69,23 +70,33 @@ impl<'a> Fields<'a> {
             None => format!("block {index} ({})", kind_name(block.kind)),
         };
         Fields {
-            block,
+            kind: block.kind,
             who,
-            used: vec![false; block.fields.len()],
+            fields: block
+                .fields
+                .into_iter()
+                .map(|f| (f.name, Some(f.value)))
+                .collect(),
         }
     }
 
-    fn get(&mut self, name: &str) -> Option<&'a Value> {
-        let i = self.block.fields.iter().position(|f| f.name == name)?;
-        self.used[i] = true;
-        Some(&self.block.fields[i].value)
+    fn has(&self, name: &str) -> bool {
+        self.fields.iter().any(|(n, v)| n == name && v.is_some())
+    }
+
+    /// Moves the value of field `name` out (None if absent or already taken).
+    fn get(&mut self, name: &str) -> Option<Value> {
+        self.fields
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.take())
     }
 
     fn err(&self, msg: String) -> crate::Error {
         bad(format!("{}: {msg}", self.who))
     }
 
-    fn need(&mut self, name: &str) -> Result<&'a Value> {
+    fn need(&mut self, name: &str) -> Result<Value> {
         self.get(name)
             .ok_or_else(|| self.err(format!("field {name:?} is missing")))
     }
@@ -93,7 +104,7 @@ impl<'a> Fields<'a> {
     fn opt_floats(&mut self, name: &str) -> Result<Option<Vec<f64>>> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::F64(v)) => Ok(Some(v.clone())),
+            Some(Value::F64(v)) => Ok(Some(v)),
             Some(Value::F32(v)) => Ok(Some(v.iter().map(|&x| x as f64).collect())),
             Some(v) => Err(self.err(format!(
                 "field {name:?} is {}, expected float64 or float32",
@@ -117,7 +128,7 @@ impl<'a> Fields<'a> {
         Ok(v)
     }
 
-    fn ints(&mut self, name: &str) -> Result<&'a [i64]> {
+    fn ints(&mut self, name: &str) -> Result<Vec<i64>> {
         match self.need(name)? {
             Value::I64(v) => Ok(v),
             v => Err(self.err(format!(
@@ -129,15 +140,15 @@ impl<'a> Fields<'a> {
 
     fn int(&mut self, name: &str, lo: i64, hi: i64) -> Result<i64> {
         let v = self.ints(name)?;
-        match v {
-            [x] if (lo..=hi).contains(x) => Ok(*x),
+        match v[..] {
+            [x] if (lo..=hi).contains(&x) => Ok(x),
             [x] => Err(self.err(format!("field {name:?} is {x}, expected {lo}..={hi}"))),
             _ => Err(self.err(format!("field {name:?} has {} values, expected 1", v.len()))),
         }
     }
 
     fn opt_int(&mut self, name: &str, lo: i64, hi: i64) -> Result<Option<i64>> {
-        if self.block.fields.iter().any(|f| f.name == name) {
+        if self.has(name) {
             self.int(name, lo, hi).map(Some)
         } else {
             Ok(None)
@@ -153,9 +164,9 @@ impl<'a> Fields<'a> {
         let k = self.int("classes_kind", 1, 4)?;
         let v = self.need("classes")?;
         let labels = match (k, v) {
-            (1, Value::I64(v)) => Labels::Int(v.clone()),
-            (2, Value::F64(v)) => Labels::Float(v.clone()),
-            (3, Value::StrList(v)) => Labels::Text(v.clone()),
+            (1, Value::I64(v)) => Labels::Int(v),
+            (2, Value::F64(v)) => Labels::Float(v),
+            (3, Value::StrList(v)) => Labels::Text(v),
             (4, Value::I64(v)) => Labels::Bool(
                 v.iter()
                     .map(|&b| match b {
@@ -179,11 +190,10 @@ impl<'a> Fields<'a> {
     }
 
     fn finish(self) -> Result<()> {
-        for (f, used) in self.block.fields.iter().zip(&self.used) {
-            if !used && f.name != "name" && f.name != "estimator" {
+        for (name, v) in &self.fields {
+            if v.is_some() && name != "name" && name != "estimator" {
                 return Err(self.err(format!(
-                    "unknown field {:?} (written by a newer ferrokit?)",
-                    f.name
+                    "unknown field {name:?} (written by a newer ferrokit?)"
                 )));
             }
         }
@@ -191,10 +201,10 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn step(b: &Block, i: usize, width: usize) -> Result<(String, Step)> {
+fn step(b: Block, i: usize, width: usize) -> Result<(String, Step)> {
     let mut f = Fields::new(b, i);
     let who = f.who.clone();
-    let st = match b.kind {
+    let st = match f.kind {
         kind::STANDARD_SCALER => {
             let n = f.size("n_features", MAX_WIDTH)?;
             Step::Affine {
@@ -316,7 +326,7 @@ fn step(b: &Block, i: usize, width: usize) -> Result<(String, Step)> {
     Ok((who, st))
 }
 
-fn activation(f: &Fields<'_>, code: i64, hidden: bool) -> Result<Activation> {
+fn activation(f: &Fields, code: i64, hidden: bool) -> Result<Activation> {
     let a = i32::try_from(code)
         .ok()
         .and_then(Activation::from_code)
@@ -335,10 +345,10 @@ fn activation(f: &Fields<'_>, code: i64, hidden: bool) -> Result<Activation> {
 
 type HeadOut = (String, Head, Labels, bool);
 
-fn head(b: &Block, i: usize, width: usize) -> Result<HeadOut> {
+fn head(b: Block, i: usize, width: usize) -> Result<HeadOut> {
     let mut f = Fields::new(b, i);
     let who = f.who.clone();
-    let (h, labels, ravel) = match b.kind {
+    let (h, labels, ravel) = match f.kind {
         kind::LINEAR_REGRESSOR | kind::LINEAR_CLASSIFIER => {
             let n_in = f.size("n_features", MAX_WIDTH)?;
             let n_dec = f.size("n_outputs", MAX_WIDTH)?;
@@ -350,7 +360,7 @@ fn head(b: &Block, i: usize, width: usize) -> Result<HeadOut> {
                 ),
             )?;
             let intercept = f.floats("intercept", Some(n_dec))?;
-            let (proba, last_argmax) = if b.kind == kind::LINEAR_CLASSIFIER {
+            let (proba, last_argmax) = if f.kind == kind::LINEAR_CLASSIFIER {
                 let p = f.int("proba", 0, 4)?;
                 let labels = f.labels()?;
                 let want = if n_dec == 1 { 2 } else { n_dec };
@@ -444,8 +454,8 @@ fn head(b: &Block, i: usize, width: usize) -> Result<HeadOut> {
                 .checked_mul(n_samples)
                 .ok_or_else(|| f.err("size overflows".into()))?;
             let data = match f.need("fit_x")? {
-                Value::F32(v) if v.len() == len => KnnData::F32(v.clone()),
-                Value::F64(v) if v.len() == len => KnnData::F64(v.clone()),
+                Value::F32(v) if v.len() == len => KnnData::F32(v),
+                Value::F64(v) if v.len() == len => KnnData::F64(v),
                 _ => {
                     return Err(f.err(format!(
                         "fit_x must hold n_samples x n_features = {len} float32 or float64 values"
@@ -460,7 +470,7 @@ fn head(b: &Block, i: usize, width: usize) -> Result<HeadOut> {
             };
             let mut labels = Labels::None;
             let mut ravel = false;
-            let target = match b.kind {
+            let target = match f.kind {
                 kind::KNN_CLASSIFIER => {
                     labels = f.labels()?;
                     let n_classes = labels.len();
@@ -525,8 +535,9 @@ fn is_step(k: u32) -> bool {
 }
 
 /// Builds a model from parsed blocks.
-pub(crate) fn build(blocks: &[Block]) -> Result<Model> {
-    let Some((meta, rest)) = blocks.split_first() else {
+pub(crate) fn build(blocks: Vec<Block>) -> Result<Model> {
+    let mut blocks = blocks.into_iter();
+    let Some(meta) = blocks.next() else {
         return Err(bad("no blocks".into()));
     };
     if meta.kind != kind::META {
@@ -547,7 +558,7 @@ pub(crate) fn build(blocks: &[Block]) -> Result<Model> {
     let n_features = f.size("n_features", MAX_WIDTH)?;
     let feature_names = match f.get("feature_names") {
         None => Vec::new(),
-        Some(Value::StrList(v)) if v.len() == n_features => v.clone(),
+        Some(Value::StrList(v)) if v.len() == n_features => v,
         Some(_) => {
             return Err(f.err(format!(
                 "feature_names must be a list of n_features = {n_features} strings"
@@ -556,14 +567,14 @@ pub(crate) fn build(blocks: &[Block]) -> Result<Model> {
     };
     let metadata = match f.get("metadata") {
         None => String::new(),
-        Some(Value::Str(s)) => s.clone(),
+        Some(Value::Str(s)) => s,
         Some(v) => return Err(f.err(format!("metadata is {}, expected a string", v.type_name()))),
     };
     f.finish()?;
     let mut steps = Vec::new();
     let mut width = n_features;
     let mut head_blk: Option<HeadOut> = None;
-    for (j, b) in rest.iter().enumerate() {
+    for (j, b) in blocks.enumerate() {
         let i = j + 1;
         if head_blk.is_some() {
             return Err(bad(format!(

@@ -220,7 +220,7 @@ impl Model {
                 AnyMlp::F32(m) => mlp_f64(m)?,
             }));
         }
-        build::build(&format::parse(buf)?)
+        build::build(format::parse(buf)?)
     }
 
     /// Reads a model file. Errors as [`Model::from_bytes`], plus `Io`.
