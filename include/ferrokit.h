@@ -184,7 +184,8 @@
 #define FK_LABELS_BOOL 4
 
 /*
- Largest thread count `fk_set_num_threads` accepts.
+ Largest thread count `fk_set_num_threads` accepts; `FERROKIT_NUM_THREADS`
+ and `OMP_NUM_THREADS` above it are clamped to it.
  */
 #define FK_MAX_THREADS 1024
 
@@ -1547,8 +1548,17 @@ const char *fk_simd_level(void);
 /*
  The number of threads kernels use: the value set by `fk_set_num_threads`,
  else `FERROKIT_NUM_THREADS`, else `OMP_NUM_THREADS`, else the usable CPUs.
+ An environment value must be a positive integer: one above `FK_MAX_THREADS`
+ is clamped to it, any other (`0`, `-1`, `abc`, `1.5`) is ignored and the
+ next source used; `fk_num_threads_warning` describes what happened.
  */
 size_t fk_get_num_threads(void);
+
+/*
+ The value last given to `fk_set_num_threads` (0: none, so the default of
+ `fk_get_num_threads` applies). Save it to restore a setting exactly.
+ */
+size_t fk_requested_num_threads(void);
 
 /*
  Sets the number of threads kernels use from the next call on; 0 restores the
@@ -1556,6 +1566,18 @@ size_t fk_get_num_threads(void);
  Thread-safe; calls already running finish with the old pool.
  */
 fk_status fk_set_num_threads(size_t n);
+
+/*
+ Describes how `FERROKIT_NUM_THREADS` / `OMP_NUM_THREADS` were not taken as
+ given (clamped to `FK_MAX_THREADS`, or ignored as not a positive integer)
+ and what is used instead; an empty string when they were (or are unset).
+ Copied into `buf` snprintf-style like `fk_last_error_message`; returns the
+ message length (0: nothing to report). Bindings show it to users once.
+
+ # Safety
+ `buf` must be NULL or point to at least `cap` writable bytes.
+ */
+size_t fk_num_threads_warning(char *buf, size_t cap);
 
 /*
  Adds two 32-bit signed integers into `*out`.

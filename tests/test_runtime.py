@@ -66,15 +66,23 @@ def test_default_is_the_usable_cpu_count() -> None:
     assert int(second) == cpus
 
 
-@pytest.mark.parametrize("bad", [0, -1, -(2**40)])
-def test_set_num_threads_rejects_non_positive(bad: int) -> None:
+@pytest.mark.parametrize("bad", [0, -1, -(2**40), 1025, 5000, 2**70])
+def test_set_num_threads_rejects_values_outside_the_range(bad: int) -> None:
     before = fk.get_num_threads()
-    with pytest.raises(ValueError, match=">= 1"):
+    with pytest.raises(ValueError, match=rf"between 1 and 1024 \(or None for the default\), got {bad}$"):
         fk.set_num_threads(bad)
     assert fk.get_num_threads() == before
 
 
-@pytest.mark.parametrize("bad", ["2", 2.0, 1.5, [2], b"2"], ids=repr)
+def test_set_num_threads_accepts_the_whole_range() -> None:
+    assert fk.MAX_THREADS == fk.runtime.MAX_THREADS == 1024
+    with fk.threads(fk.MAX_THREADS):  # accepted (no kernel runs: no pool of 1024 threads)
+        assert fk.get_num_threads() == 1024
+    with fk.threads(1):
+        assert fk.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("bad", ["2", 2.0, 1.5, [2], b"2", True, False, np.True_], ids=repr)
 def test_set_num_threads_rejects_non_integers(bad: object) -> None:
     before = fk.get_num_threads()
     with pytest.raises(TypeError):
@@ -108,6 +116,26 @@ def test_threads_context_with_invalid_value_changes_nothing() -> None:
     with pytest.raises(TypeError), fk.threads("1"):  # type: ignore[arg-type]
         pass
     assert fk.get_num_threads() == 2
+
+
+def test_threads_context_restores_the_default_exactly() -> None:
+    # Not the count in effect but "no explicit setting": a later change of the
+    # default (here FERROKIT_NUM_THREADS) still applies after the block.
+    proc = run_python(
+        "import os, ferrokit as fk\n"
+        "with fk.threads(1):\n"
+        "    pass\n"
+        "print(fk.requested_num_threads())\n"
+        "os.environ['FERROKIT_NUM_THREADS'] = '3'\n"
+        "print(fk.get_num_threads())\n"
+        "fk.set_num_threads(2)\n"
+        "with fk.threads(None):\n"
+        "    print(fk.requested_num_threads())\n"
+        "print(fk.requested_num_threads())\n",
+        FERROKIT_NUM_THREADS="5",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["None", "3", "None", "2"]
 
 
 def test_threads_context_none_uses_default() -> None:
@@ -147,6 +175,85 @@ def test_env_variable_is_the_default_restored_by_none() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "5"
+
+
+ENV_PROBE = (
+    "import warnings\n"
+    "with warnings.catch_warnings(record=True) as w:\n"
+    "    warnings.simplefilter('always')\n"
+    "    import numpy as np, ferrokit as fk\n"
+    "    n = fk.get_num_threads(); cfg = fk.config(); fk.get_num_threads()\n"
+    "    ok = fk.stats.sum(np.ones(300_000)) == 300_000.0\n"
+    "print(n, cfg['threads'], ok)\n"
+    "for m in w: print('WARNING', m.category.__name__, m.message)\n"
+)
+
+
+def _probe(**env: str) -> tuple[list[str], list[str]]:
+    proc = run_python(ENV_PROBE, **env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    return lines[0].split(), [line for line in lines[1:] if line.startswith("WARNING")]
+
+
+@pytest.mark.parametrize("name", ["FERROKIT_NUM_THREADS", "OMP_NUM_THREADS"])
+@pytest.mark.parametrize("value", ["999999", "3000", "99999999999999999999999"])
+def test_too_large_env_value_is_clamped_with_one_warning(name: str, value: str) -> None:
+    # 999999 used to hang the first parallel call (the pool never finished
+    # starting). The probe's sum is too small to start the pool (1024 threads
+    # take seconds to start on a small machine): see the next test for that.
+    out, warns = _probe(**{name: value})
+    assert out == ["1024", "1024", "True"]
+    assert len(warns) == 1, warns
+    assert f'{name}="{value}" is above the maximum of 1024 threads; using the maximum, 1024' in warns[0]
+    assert warns[0].startswith("WARNING RuntimeWarning")
+
+
+@pytest.mark.parametrize("name", ["FERROKIT_NUM_THREADS", "OMP_NUM_THREADS"])
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5", "2e3", "+"])
+def test_invalid_env_value_warns_once_and_falls_back(name: str, value: str) -> None:
+    cpus = len(os.sched_getaffinity(0))
+    out, warns = _probe(**{name: value})
+    assert out == [str(cpus), str(cpus), "True"]
+    assert len(warns) == 1, warns
+    assert (
+        f'{name}="{value}" is not a positive integer (1..=1024): ignored; using the {cpus} usable CPUs'
+        in warns[0]
+    )
+
+
+def test_invalid_ferrokit_variable_falls_back_to_omp() -> None:
+    out, warns = _probe(FERROKIT_NUM_THREADS="abc", OMP_NUM_THREADS="3")
+    assert out == ["3", "3", "True"]
+    assert len(warns) == 1 and warns[0].endswith("ignored; using OMP_NUM_THREADS=3"), warns
+
+
+def test_valid_env_values_give_no_warning_and_config_shows_them() -> None:
+    out, warns = _probe(FERROKIT_NUM_THREADS="3", OMP_NUM_THREADS="abc")  # OMP not consulted
+    assert out == ["3", "3", "True"] and warns == []
+    out, warns = _probe(OMP_NUM_THREADS="4,2")
+    assert out == ["4", "4", "True"] and warns == []
+    proc = run_python(
+        "import ferrokit as fk; c = fk.config()\n"
+        "print(c['threads'], c['threads requested'], c['threads note'])",
+        FERROKIT_NUM_THREADS="-1",
+        OMP_NUM_THREADS="2",
+    )
+    assert proc.returncode == 0
+    assert proc.stdout.split()[:2] == ["2", "None"]
+    assert "ignored; using OMP_NUM_THREADS=2" in proc.stdout
+    assert proc.stderr.count("RuntimeWarning") == 1
+
+
+def test_env_clamp_does_not_hang_a_parallel_call() -> None:
+    # The first parallel call with the clamp in effect finishes (it used to hang
+    # at 999999; a 1024-thread pool on a small machine takes a few seconds).
+    proc = run_python(
+        "import numpy as np, ferrokit as fk\nprint(fk.stats.sum(np.ones(4_000_000)), fk.get_num_threads())",
+        FERROKIT_NUM_THREADS="999999",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["4000000.0", "1024"]
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-2", ""])

@@ -35,11 +35,14 @@ from ferrokit.core import add_numbers, dot_product, normalize
 from ferrokit.export import export
 from ferrokit.model import Model, load_model
 from ferrokit.runtime import (
+    MAX_THREADS,
+    _warn_env_once,
     abi_version,
     config,
     get_include,
     get_library,
     get_num_threads,
+    requested_num_threads,
     set_num_threads,
     show_config,
     simd_level,
@@ -47,6 +50,7 @@ from ferrokit.runtime import (
 )
 
 _register_threadpoolctl()
+_warn_env_once(stacklevel=2)  # a clamped or ignored FERROKIT_NUM_THREADS / OMP_NUM_THREADS
 
 
 def __getattr__(name: str) -> object:
@@ -60,6 +64,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "MAX_THREADS",
     "AliasingError",
     "AllocationError",
     "ClosedError",
@@ -90,6 +95,7 @@ __all__ = [
     "neighbors",
     "nn",
     "normalize",
+    "requested_num_threads",
     "set_num_threads",
     "show_config",
     "simd_level",

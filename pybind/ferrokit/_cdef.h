@@ -584,7 +584,11 @@ const char *fk_simd_level(void);
 
 size_t fk_get_num_threads(void);
 
+size_t fk_requested_num_threads(void);
+
 fk_status fk_set_num_threads(size_t n);
+
+size_t fk_num_threads_warning(char *buf, size_t cap);
 
 fk_status fk_add_numbers(int32_t a, int32_t b, int32_t *out);
 

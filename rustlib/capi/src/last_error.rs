@@ -29,30 +29,39 @@ pub(crate) fn set(msg: &str) {
 pub unsafe extern "C" fn fk_last_error_message(buf: *mut c_char, cap: usize) -> usize {
     crate::boundary::guard_value(0, || {
         LAST_ERROR.with(|m| {
-            let m = m.borrow();
-            let bytes = m.as_bytes();
-            // SAFETY: the caller guarantees buf is NULL or has cap writable bytes.
-            let out = unsafe {
-                crate::slices::out_slice(
-                    buf.cast::<u8>(),
-                    cap,
-                    crate::slices::Arg("fk_last_error_message", "buf"),
-                )
-            };
-            if let Ok(out) = out {
-                if let Some((last, body)) = out.split_last_mut() {
-                    let k = bytes.len().min(body.len());
-                    body[..k].copy_from_slice(&bytes[..k]);
-                    if k < body.len() {
-                        body[k] = 0;
-                    } else {
-                        *last = 0;
-                    }
-                }
-            }
-            bytes.len()
+            // SAFETY: forwarded from this function's contract.
+            unsafe { copy_to_c(m.borrow().as_bytes(), buf, cap, "fk_last_error_message") }
         })
     })
+}
+
+/// Copies `bytes` into `buf` (capacity `cap` bytes, including the terminating
+/// NUL) snprintf-style, as `fk_last_error_message` documents; returns
+/// `bytes.len()`. `func` names the export for the (unreachable) error path.
+///
+/// # Safety
+/// `buf` must be NULL or point to at least `cap` writable bytes.
+pub(crate) unsafe fn copy_to_c(
+    bytes: &[u8],
+    buf: *mut c_char,
+    cap: usize,
+    func: &'static str,
+) -> usize {
+    // SAFETY: the caller guarantees buf is NULL or has cap writable bytes.
+    let out =
+        unsafe { crate::slices::out_slice(buf.cast::<u8>(), cap, crate::slices::Arg(func, "buf")) };
+    if let Ok(out) = out {
+        if let Some((last, body)) = out.split_last_mut() {
+            let k = bytes.len().min(body.len());
+            body[..k].copy_from_slice(&bytes[..k]);
+            if k < body.len() {
+                body[k] = 0;
+            } else {
+                *last = 0;
+            }
+        }
+    }
+    bytes.len()
 }
 
 #[cfg(test)]

@@ -2,11 +2,14 @@
 
 use crate::boundary::{guard, guard_value, FfiError};
 use crate::status::FkStatus;
+use ferrokit_core::threads_env;
 use ferrokit_core::{pool, simd};
 use std::ffi::{c_char, CStr};
 
-/// Largest thread count `fk_set_num_threads` accepts.
+/// Largest thread count `fk_set_num_threads` accepts; `FERROKIT_NUM_THREADS`
+/// and `OMP_NUM_THREADS` above it are clamped to it.
 pub const FK_MAX_THREADS: usize = 1024;
+const _: () = assert!(FK_MAX_THREADS == ferrokit_core::threads_env::MAX_THREADS);
 
 /// The ABI version of the loaded library; compare with `FK_ABI_VERSION` from the
 /// header you compiled against.
@@ -40,9 +43,19 @@ pub extern "C" fn fk_simd_level() -> *const c_char {
 
 /// The number of threads kernels use: the value set by `fk_set_num_threads`,
 /// else `FERROKIT_NUM_THREADS`, else `OMP_NUM_THREADS`, else the usable CPUs.
+/// An environment value must be a positive integer: one above `FK_MAX_THREADS`
+/// is clamped to it, any other (`0`, `-1`, `abc`, `1.5`) is ignored and the
+/// next source used; `fk_num_threads_warning` describes what happened.
 #[no_mangle]
 pub extern "C" fn fk_get_num_threads() -> usize {
     guard_value(1, pool::num_threads)
+}
+
+/// The value last given to `fk_set_num_threads` (0: none, so the default of
+/// `fk_get_num_threads` applies). Save it to restore a setting exactly.
+#[no_mangle]
+pub extern "C" fn fk_requested_num_threads() -> usize {
+    guard_value(0, pool::requested_num_threads)
 }
 
 /// Sets the number of threads kernels use from the next call on; 0 restores the
@@ -59,5 +72,22 @@ pub extern "C" fn fk_set_num_threads(n: usize) -> FkStatus {
         }
         pool::set_num_threads(n);
         Ok(())
+    })
+}
+
+/// Describes how `FERROKIT_NUM_THREADS` / `OMP_NUM_THREADS` were not taken as
+/// given (clamped to `FK_MAX_THREADS`, or ignored as not a positive integer)
+/// and what is used instead; an empty string when they were (or are unset).
+/// Copied into `buf` snprintf-style like `fk_last_error_message`; returns the
+/// message length (0: nothing to report). Bindings show it to users once.
+///
+/// # Safety
+/// `buf` must be NULL or point to at least `cap` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn fk_num_threads_warning(buf: *mut c_char, cap: usize) -> usize {
+    guard_value(0, || {
+        let msg = threads_env::from_env().warning.unwrap_or_default();
+        // SAFETY: forwarded from this function's contract.
+        unsafe { crate::last_error::copy_to_c(msg.as_bytes(), buf, cap, "fk_num_threads_warning") }
     })
 }

@@ -19,6 +19,7 @@ pub mod sched;
 pub mod simd;
 pub mod stats;
 pub mod text;
+pub mod threads_env;
 
 pub use error::{Error, Result};
 pub mod model;

@@ -6,7 +6,8 @@
 //! parent's workers do not exist there and waiting on them would hang forever).
 //!
 //! Size: `set_num_threads(n)` if called with n > 0, else `FERROKIT_NUM_THREADS`,
-//! else `OMP_NUM_THREADS`, else the CPUs this process may use (affinity/cgroup aware).
+//! else `OMP_NUM_THREADS` (validated and clamped, see [`crate::threads_env`]),
+//! else the CPUs this process may use (affinity/cgroup aware).
 //!
 //! Placement: when the pool has no more threads than the CPUs this process may
 //! use, worker `i` is pinned to the `i`-th of those CPUs (as OpenMP's
@@ -58,22 +59,14 @@ pub fn fork_release() {
     let _ = FORK_GUARD.try_with(|g| g.borrow_mut().take());
 }
 
-fn env_threads(name: &str) -> Option<usize> {
-    let v = std::env::var(name).ok()?;
-    // OMP_NUM_THREADS may be a list ("4,2"): the first level is ours.
-    let first = v.split(',').next()?.trim();
-    first.parse::<usize>().ok().filter(|&n| n > 0)
-}
-
-/// The thread count used when none was requested explicitly.
+/// The thread count used when none was requested explicitly:
+/// `FERROKIT_NUM_THREADS`, else `OMP_NUM_THREADS` (validated and clamped to
+/// [`crate::threads_env::MAX_THREADS`], see that module), else the CPUs this
+/// process may use.
 pub fn default_num_threads() -> usize {
-    env_threads("FERROKIT_NUM_THREADS")
-        .or_else(|| env_threads("OMP_NUM_THREADS"))
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
+    crate::threads_env::from_env()
+        .threads
+        .unwrap_or_else(crate::threads_env::usable_cpus)
 }
 
 /// The number of threads kernels use.
@@ -84,6 +77,11 @@ pub fn num_threads() -> usize {
     } else {
         default_num_threads()
     }
+}
+
+/// The value last given to [`set_num_threads`] (0: none, the default applies).
+pub fn requested_num_threads() -> usize {
+    state().requested
 }
 
 /// Sets the number of threads kernels use; 0 restores the default.
@@ -196,11 +194,6 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn env_parsing_takes_first_level_and_ignores_garbage() {
-        assert_eq!(env_threads("FERROKIT_TEST_UNSET_VARIABLE"), None);
-    }
 
     #[test]
     fn run_small_work_stays_on_caller() {
