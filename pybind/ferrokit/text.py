@@ -94,7 +94,7 @@ _align = _sk._align_api_if_sparse
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _STRING_MSG = "Iterable over raw text documents expected, string object received."
 #: Documents per batch: enough for every pool thread, small enough to bound memory.
-BATCH_DOCS = 1 << 14
+BATCH_DOCS = 1 << 16
 
 
 class _Fallback(Exception):

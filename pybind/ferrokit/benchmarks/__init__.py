@@ -39,6 +39,7 @@ SUITES: list[str] = [
     "dask",
     "busy",
     "models",
+    "text",
 ]
 
 

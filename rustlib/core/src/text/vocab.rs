@@ -40,12 +40,36 @@ fn term_hash(b: &[u8]) -> u64 {
     fold(h, 0xFF51_AFD7_ED55_8CCD)
 }
 
+/// A term of at most 15 bytes as one integer: its bytes, and its length in the
+/// top byte (so terms that differ only by trailing NULs stay distinct).
+#[inline(always)]
+fn short_key(b: &[u8]) -> Option<u128> {
+    if b.len() > 15 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..b.len()].copy_from_slice(b);
+    buf[15] = b.len() as u8;
+    Some(u128::from_le_bytes(buf))
+}
+
+#[inline(always)]
+fn short_hash(k: u128) -> u64 {
+    fold(
+        (k as u64) ^ 0x243F_6A88_85A3_08D3,
+        ((k >> 64) as u64) ^ 0x9E37_79B9_7F4A_7C15,
+    )
+}
+
 /// Terms numbered 0, 1, … in insertion order, stored in one byte arena.
+/// Terms of up to 15 bytes (most words and character n-grams) are found by
+/// one integer comparison in `short`; longer ones through `table` and the arena.
 #[derive(Clone, Default)]
 pub struct Vocab {
     arena: Vec<u8>,
     ends: Vec<u64>,
     table: HashTable<(u64, u32)>,
+    short: HashTable<(u128, u32)>,
 }
 
 impl std::fmt::Debug for Vocab {
@@ -80,6 +104,9 @@ impl Vocab {
     /// The id of `term`, if present.
     #[inline]
     pub fn get(&self, term: &[u8]) -> Option<u32> {
+        if let Some(k) = short_key(term) {
+            return self.short.find(short_hash(k), |e| e.0 == k).map(|e| e.1);
+        }
         let h = term_hash(term);
         self.table
             .find(h, |&(hh, id)| hh == h && self.term(id) == term)
@@ -89,6 +116,17 @@ impl Vocab {
     /// The id of `term`, inserting it as the next id if new.
     #[inline]
     pub fn get_or_insert(&mut self, term: &[u8]) -> u32 {
+        if let Some(k) = short_key(term) {
+            let h = short_hash(k);
+            if let Some(e) = self.short.find(h, |e| e.0 == k) {
+                return e.1;
+            }
+            let id = self.ends.len() as u32;
+            self.arena.extend_from_slice(term);
+            self.ends.push(self.arena.len() as u64);
+            self.short.insert_unique(h, (k, id), |e| short_hash(e.0));
+            return id;
+        }
         let h = term_hash(term);
         let (arena, ends) = (&self.arena, &self.ends);
         let term_of = |id: u32| {
@@ -119,42 +157,45 @@ impl Vocab {
 
     /// Approximate heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.arena.capacity() + self.ends.capacity() * 8 + self.table.capacity() * 16
+        self.arena.capacity()
+            + self.ends.capacity() * 8
+            + self.table.capacity() * 16
+            + self.short.capacity() * 32
     }
 }
 
 /// Per-document first-occurrence counting (scikit-learn's `feature_counter`):
-/// `slot[id]` is the position of `id` in the current row, valid when
-/// `stamp[id]` equals the current document's stamp.
+/// a small table from id to the entry's position in the current row. It holds
+/// only the current document's distinct features, so it stays in L1/L2 cache
+/// (a per-id array over the whole vocabulary missed the cache on every feature).
 #[derive(Default)]
 struct RowCounter {
-    stamp: Vec<u32>,
-    slot: Vec<u32>,
-    cur: u32,
+    table: HashTable<(u32, u32)>,
+}
+
+#[inline(always)]
+fn id_hash(id: u32) -> u64 {
+    (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 impl RowCounter {
     fn start_doc(&mut self) {
-        self.cur = self.cur.wrapping_add(1);
-        if self.cur == 0 {
-            self.stamp.iter_mut().for_each(|s| *s = 0);
-            self.cur = 1;
+        if self.table.capacity() > 1 << 16 {
+            // A huge document's table is not kept for the next, small ones.
+            self.table = HashTable::new();
+        } else {
+            self.table.clear();
         }
     }
 
     #[inline]
     fn count(&mut self, id: u32, row_start: usize, indices: &mut Vec<u32>, data: &mut Vec<i32>) {
-        let i = id as usize;
-        if i >= self.stamp.len() {
-            let n = (i + 1).max(self.stamp.len() * 2);
-            self.stamp.resize(n, 0);
-            self.slot.resize(n, 0);
-        }
-        if self.stamp[i] == self.cur {
-            data[row_start + self.slot[i] as usize] += 1;
+        let h = id_hash(id);
+        if let Some(&(_, slot)) = self.table.find(h, |e| e.0 == id) {
+            data[row_start + slot as usize] += 1;
         } else {
-            self.stamp[i] = self.cur;
-            self.slot[i] = (indices.len() - row_start) as u32;
+            let slot = (indices.len() - row_start) as u32;
+            self.table.insert_unique(h, (id, slot), |e| id_hash(e.0));
             indices.push(id);
             data.push(1);
         }
