@@ -293,7 +293,7 @@ class NativeCounter:
     """An ``fk_count_vectorizer``: streaming fit, vocabulary, transform.
 
     >>> c = NativeCounter(NativeAnalyzer("word", (1, 1), True, None))
-    >>> buf, off = pack_list(["b a b"])
+    >>> buf, off = pack_list(["bb aa bb"])
     >>> c.fit_add(buf, off)
     >>> c.fit_size()
     (1, 2)

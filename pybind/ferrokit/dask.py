@@ -654,3 +654,9 @@ def normalize(x: Any, *, split_every: int | None = None) -> Any:
     merged = _stats_graph(list(x.to_delayed().ravel()), dt, 1, se, flatten=True)
     plan = dask.delayed(_plan, pure=True)(merged, dt)
     return x.map_blocks(_normalize_block, plan, dt, dtype=dt, meta=np.empty((0,) * x.ndim, dtype=dt))
+
+
+# Text vectorizers over bags and string columns (ferrokit._dask_text).
+from ferrokit._dask_text import CountVectorizer, HashingVectorizer  # noqa: E402
+
+__all__ += ["CountVectorizer", "HashingVectorizer"]

@@ -274,9 +274,9 @@ class CountVectorizer(_TextMixin, _sk.CountVectorizer):
     Rust (count, document-frequency limits, sorting the vocabulary); otherwise
     scikit-learn's own code finishes on Rust's counts.
 
-    >>> cv = CountVectorizer(ngram_range=(1, 2)).fit(["b a", "a"])
+    >>> cv = CountVectorizer(ngram_range=(1, 2)).fit(["bb aa", "aa"])
     >>> cv.get_feature_names_out().tolist()
-    ['a', 'b', 'b a']
+    ['aa', 'bb', 'bb aa']
     """
 
     def fit_transform(self, raw_documents: Iterable, y: Any = None) -> Any:
