@@ -36,8 +36,8 @@ from ferrokit.benchmarks.common import BLAS_SETTLE_S, blas_limit, cpu_model, fmt
 GOALS = [
     ("1 row, StandardScaler + MLPClassifier(256,128) predict_proba", "mlp_1", 20.0),
     ("1 row, StandardScaler + LogisticRegression predict_proba", "logreg_1", 30.0),
-    ("10000 rows, StandardScaler + MLPClassifier(256,128) predict_proba", "mlp_10000", 2.0),
-    ("10000 rows, StandardScaler + LogisticRegression predict_proba", "logreg_10000", 2.0),
+    ("batch of rows, StandardScaler + MLPClassifier(256,128) predict_proba", "mlp_batch", 2.0),
+    ("batch of rows, StandardScaler + LogisticRegression predict_proba", "logreg_batch", 2.0),
 ]
 N_FEATURES = 20
 
@@ -87,7 +87,8 @@ def _pipelines(quick: bool) -> dict[str, Any]:
 
 
 def bench_predict(quick: bool) -> dict[str, dict[str, float]]:
-    """Seconds per predict_proba call: ``{key: {"ferrokit": s, "scikit-learn": s}}``."""
+    """Seconds per predict_proba call: ``{key: {"ferrokit": s, "scikit-learn": s}}``
+    for one row (``*_1``) and a batch of 10 000 rows (1000 with ``quick``; ``*_batch``)."""
     rng = np.random.default_rng(1)
     one = rng.normal(size=(1, N_FEATURES))
     batch = rng.normal(size=(1000 if quick else 10000, N_FEATURES))
@@ -103,7 +104,7 @@ def bench_predict(quick: bool) -> dict[str, dict[str, float]]:
             repeats=5 if quick else 15,
             inner=200 if quick else 1000,
         )
-        res[f"{name}_10000"] = interleaved(
+        res[f"{name}_batch"] = interleaved(
             {
                 "ferrokit": lambda m=m: m.predict_proba(batch),
                 "scikit-learn": lambda p=pipe: p.predict_proba(batch),
@@ -156,6 +157,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
         "default threads": threads,
         "load average": " ".join(f"{v:.2f}" for v in os.getloadavg()),
         "quick": quick,
+        "batch rows": 1000 if quick else 10000,
         "text pipeline": "not measured: ferrokit.text is not available to export yet",
     }
     with blas_limit(threads):
@@ -196,6 +198,13 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     return 0
 
 
+def _case(key: str, meta: dict[str, Any]) -> str:
+    name, n = key.split("_")
+    pipe = "scaler + MLP(256,128)" if name == "mlp" else "scaler + logistic regression"
+    rows = "1 row" if n == "1" else f"{meta.get('batch rows', 10000)} rows"
+    return f"{pipe}, {rows}"
+
+
 def readme_lines(data: dict[str, Any]) -> list[str]:
     """The README table of ``models.json``."""
     lines = [
@@ -208,7 +217,7 @@ def readme_lines(data: dict[str, Any]) -> list[str]:
         b = busy.get(key)
         rb = f"{b['scikit-learn'] / b['ferrokit']:.1f}x" if b else "-"
         lines.append(
-            f"| {key.replace('_', ', ')} rows | {fmt_time(cases['ferrokit'])} | "
+            f"| {_case(key, data['meta'])} | {fmt_time(cases['ferrokit'])} | "
             f"{fmt_time(cases['scikit-learn'])} | {r:.1f}x | {rb} |"
         )
     ld = data["load"]
@@ -228,5 +237,5 @@ def chart_groups(data: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, f
     groups = []
     for mode, res in data["results"].items():
         for key, cases in res.items():
-            groups.append((f"{key.replace('_', ', ')} rows\n{mode}", dict(cases)))
+            groups.append((f"{_case(key, m)}\n{mode}", dict(cases)))
     return machine_line(m["cpu"], str(m["default threads"]), m.get("load average")), groups
