@@ -223,6 +223,16 @@ class Model:
 
     def _x(self, X: Any, fn: str) -> np.ndarray:
         """X as a C-contiguous float32/float64 2-D array, checked like scikit-learn."""
+        if type(X) is _ndarray and self._fast_ok and fn in self.outputs:
+            shape = X.shape
+            if (
+                len(shape) == 2
+                and shape[0]
+                and shape[1] == self.n_features_in_
+                and X.dtype in _CT
+                and X.flags.c_contiguous
+            ):
+                return X  # the common case, without the checks below
         if fn not in self.outputs:
             raise AttributeError(
                 f"This {self.task} model has no {fn}; it has {', '.join(self.outputs) or 'nothing'}"
