@@ -9,9 +9,11 @@
 //! scikit-learn's `rdist`. Distances are float64 for both input types.
 //!
 //! The queries are cut into tasks of [`QUERY_BLOCK`] rows (each database row
-//! is read once per block) handed out by [`crate::sched`]; each query's answer
-//! is computed by one thread from the whole database, so results are
-//! bit-identical for any thread count. NaN in a query or row gives a NaN distance,
+//! is read once per block) handed out by [`crate::sched`]; a single block (up
+//! to 8 queries) is searched by database chunks of [`DB_CHUNK`] rows instead,
+//! whose candidates are merged under the total order (score, then index). The
+//! tasks never depend on the thread count and every distance is computed the
+//! same way, so results are bit-identical for any thread count. NaN in a query or row gives a NaN distance,
 //! which sorts after every number; ties go to the lower index.
 
 use super::topk::{select_sorted, TopK};
@@ -21,6 +23,8 @@ use crate::{multiversion, Error, Result};
 
 /// Queries that share one pass over the database.
 const QUERY_BLOCK: usize = 8;
+/// Database rows per task when one block of queries is searched by several threads.
+const DB_CHUNK: usize = 4096;
 /// Lanes of the per-pair reduction.
 const LANES: usize = 8;
 /// Element operations below which a call stays on the calling thread.
@@ -356,21 +360,52 @@ pub fn lp_knn_search<T: LpReduce>(
     if nq == 0 {
         return Ok(());
     }
+    let write = |i: usize, mut c: Vec<(f64, usize)>, od: &mut [f64], oi: &mut [i64]| {
+        select_sorted(&mut c, k);
+        for (s, (v, j)) in c.into_iter().enumerate() {
+            od[i * k + s] = metric.finish(v);
+            oi[i * k + s] = j as i64;
+        }
+    };
+    let team = sched::team(queries.len().saturating_mul(nd), MIN_PARALLEL_OPS);
+    // (Unit tests take this path on one thread too, so the naive comparisons
+    // cover it whatever the machine's load lets the team be.)
+    if nq <= QUERY_BLOCK && nd >= 2 * DB_CHUNK && (team.is_parallel() || cfg!(test)) {
+        // Few queries: the database is cut into chunks (tasks); each keeps the
+        // candidates of its rows, merged per query under the total order, so
+        // the k best are the same set (and bits) as one scan's.
+        let parts = team.map(nd.div_ceil(DB_CHUNK), |c| {
+            let (lo, hi) = (c * DB_CHUNK, ((c + 1) * DB_CHUNK).min(nd));
+            let mut tops: Vec<TopK<f64>> = (0..nq).map(|_| TopK::new(k.min(hi - lo))).collect();
+            T::search_block(
+                queries,
+                &database[lo * dim..hi * dim],
+                dim,
+                metric,
+                &mut tops,
+            );
+            let cands: Vec<Vec<(f64, usize)>> = tops
+                .iter()
+                .map(|t| t.candidates().iter().map(|&(v, j)| (v, j + lo)).collect())
+                .collect();
+            cands
+        });
+        for i in 0..nq {
+            let all = parts.iter().flat_map(|p| p[i].iter().copied()).collect();
+            write(i, all, out_distances, out_indices);
+        }
+        return Ok(());
+    }
     let block = |qs: &[T], od: &mut [f64], oi: &mut [i64]| {
         let m = qs.len() / dim;
         let mut tops: Vec<TopK<f64>> = (0..m).map(|_| TopK::new(k)).collect();
         T::search_block(qs, database, dim, metric, &mut tops);
         for (i, top) in tops.iter().enumerate() {
-            let mut c = top.candidates().to_vec();
-            select_sorted(&mut c, k);
-            for (s, (v, j)) in c.into_iter().enumerate() {
-                od[i * k + s] = metric.finish(v);
-                oi[i * k + s] = j as i64;
-            }
+            write(i, top.candidates().to_vec(), od, oi);
         }
     };
     let per_task = QUERY_BLOCK * dim;
-    sched::team(queries.len().saturating_mul(nd), MIN_PARALLEL_OPS).for_each_chunk_mut2(
+    team.for_each_chunk_mut2(
         out_distances,
         QUERY_BLOCK * k,
         out_indices,

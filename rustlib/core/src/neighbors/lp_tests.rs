@@ -90,6 +90,8 @@ fn matches_naive_for_edge_sizes_and_both_types() {
         (9, 33, 17, 4),
         (17, 130, 8, 10),
         (2, 1000, 3, 1),
+        (3, 9001, 4, 5), // few queries: database chunks
+        (1, 8193, 3, 7), // a last chunk of one row
     ] {
         check::<f64>(nq, nd, dim, k);
         check::<f32>(nq, nd, dim, k);
@@ -125,7 +127,12 @@ fn nan_and_infinity() {
 
 #[test]
 fn bit_identical_for_any_thread_count() {
-    let (nq, nd, dim, k) = (61, 3001, 13, 9);
+    for (nq, nd, dim, k) in [(61, 3001, 13, 9), (3, 9001, 40, 300)] {
+        thread_counts_agree(nq, nd, dim, k);
+    }
+}
+
+fn thread_counts_agree(nq: usize, nd: usize, dim: usize, k: usize) {
     let q = grid(nq * dim, 1);
     let x: Vec<f64> = grid(nd * dim, 2).iter().map(|v| v * 1.37 + 0.01).collect();
     let before = crate::pool::num_threads();
