@@ -76,8 +76,24 @@ def context_section(name: str, rows: list[dict]) -> list[str]:
     return lines
 
 
+CHARTS = ROOT / "docs" / "bench"
+
+
+def _chart(results: Path, suite: str) -> list[str]:
+    """Copies ``<results>/<suite>.png`` to docs/bench/ and returns the Markdown
+    that shows it (nothing when the suite wrote no chart)."""
+    import shutil
+
+    png = results / f"{suite}.png"
+    if not png.exists():
+        return []
+    CHARTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(png, CHARTS / png.name)
+    return ["", f"![{suite} benchmark chart](docs/bench/{png.name})"]
+
+
 def main(results_dir: str = "bench-results") -> int:
-    d = ROOT / results_dir
+    d = ROOT / results_dir  # an absolute results_dir stays as it is
     if not any(d.glob("*.json")):
         # Never blank the README's table because of a wrong folder.
         print(f"no benchmark results (*.json) in {d}", file=sys.stderr)
@@ -86,7 +102,13 @@ def main(results_dir: str = "bench-results") -> int:
     seed = d / "seed.json"
     if seed.exists():
         data = json.loads(seed.read_text())
-        lines += ["### Seed functions", "", *seed_section(data), *goals_section("seed", data["goals"])]
+        lines += [
+            "### Seed functions",
+            *_chart(d, "seed"),
+            "",
+            *seed_section(data),
+            *goals_section("seed", data["goals"]),
+        ]
     for path in sorted(d.glob("*.json")):
         if path.name == "seed.json":
             continue
@@ -98,8 +120,9 @@ def main(results_dir: str = "bench-results") -> int:
             extra = importlib.import_module(f"ferrokit.benchmarks.{path.stem}").readme_lines(data)
         except (ImportError, AttributeError):
             pass
-        if "goals" in data or extra:
-            lines += ["", f"### {path.stem}", *extra]
+        chart = _chart(d, path.stem)
+        if "goals" in data or extra or chart:
+            lines += ["", f"### {path.stem}", *chart, *extra]
         if "goals" in data:
             lines += goals_section(path.stem, data["goals"])
         if data.get("context"):
