@@ -1,4 +1,4 @@
-"""Command line: ``python -m ferrokit [--version | config | selftest | bench]``."""
+"""Command line: ``python -m ferrokit [--version | config | selftest | bench | serve]``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv
+    if args_in[:1] == ["serve"]:
+        from ferrokit._serve import main as serve
+
+        return serve(args_in[1:])
     parser = argparse.ArgumentParser(prog="python -m ferrokit", description=__doc__)
     parser.add_argument("--version", action="store_true", help="print versions, threads and SIMD level")
     sub = parser.add_subparsers(dest="command")
@@ -19,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
         "--suite",
         action="append",
         help="run only this suite (repeatable); the suites are listed in ferrokit.benchmarks.SUITES",
+    )
+    sub.add_parser(
+        "serve",
+        help="run the Open Inference Protocol server on a model file or folder "
+        "(`python -m ferrokit serve --help` lists its options)",
     )
     args = parser.parse_args(argv)
 
