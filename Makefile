@@ -78,7 +78,7 @@ ATHERIS := $(PYTHON) tests/fuzz/fuzz_python_api.py
 fuzz-deps: deps
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked --version 0.13.2
 
-FUZZ_TARGETS := c_abi_seed mlp_load c_abi_kernels model_load
+FUZZ_TARGETS := c_abi_seed mlp_load c_abi_kernels model_load serve_decode
 
 # $(1): seconds per cargo-fuzz target, $(2): seconds of atheris.
 define run_fuzzers

@@ -40,6 +40,7 @@ SUITES: list[str] = [
     "busy",
     "models",
     "text",
+    "serve",
 ]
 
 

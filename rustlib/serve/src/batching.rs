@@ -4,6 +4,7 @@
 //! method, then splits the answers.
 
 use crate::model::{Method, MethodOutput, Rows, ServeModel};
+use crate::protocol::ApiError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// The answer to one job: one output per requested method, or an error.
-pub type JobResult = Result<Vec<MethodOutput>, String>;
+pub type JobResult = Result<Vec<MethodOutput>, ApiError>;
 
 /// One request's work.
 pub struct Job {
@@ -180,9 +181,11 @@ fn run_group(model: &dyn ServeModel, group: Vec<Job>, observer: &dyn BatchObserv
                 r0 = r1;
             }
         }
-        Err(e) => {
+        Err(_) => {
+            // One request's rows can fail the whole batch (a value a step
+            // refuses): answer each on its own, so only that one gets the error.
             for j in group {
-                let _ = j.reply.send(Err(e.clone()));
+                let _ = j.reply.send(run_methods(model, &j.rows, j.n, &methods));
             }
         }
     }
@@ -204,11 +207,14 @@ mod tests {
         fn info(&self) -> &ModelInfo {
             &self.info
         }
-        fn run(&self, _m: Method, rows: &Rows, n: usize) -> Result<MethodOutput, String> {
+        fn run(&self, _m: Method, rows: &Rows, n: usize) -> Result<MethodOutput, ApiError> {
             self.calls.lock().unwrap().push(n);
             let Rows::F64(v) = rows else {
-                return Err("f64 only".into());
+                return Err(ApiError::bad("f64 only"));
             };
+            if v.iter().any(|x| x.is_nan()) {
+                return Err(ApiError::bad("NaN"));
+            }
             Ok(MethodOutput {
                 data: OutputData::F64(v.iter().map(|x| 2.0 * x).collect()),
                 cols: Some(2),
@@ -268,6 +274,25 @@ mod tests {
         }
         // 0 + 1 + 2 + 0 + 1 rows in one call.
         assert_eq!(*model.calls.lock().unwrap(), vec![4]);
+        // A job the model refuses fails alone; its batch mates are answered.
+        let mut rxs = vec![];
+        for bad in [false, true, false] {
+            let (tx, rx) = oneshot::channel();
+            let v = if bad { f64::NAN } else { 1.0 };
+            b.submit(Job {
+                rows: Rows::F64(vec![v, v]),
+                n: 1,
+                methods: vec![Method::Predict],
+                reply: tx,
+            })
+            .unwrap();
+            rxs.push((bad, rx));
+        }
+        for (bad, rx) in rxs {
+            let r = rx.blocking_recv().unwrap();
+            assert_eq!(r.is_err(), bad);
+        }
+        assert_eq!(b.depth(), 0);
         drop(b);
     }
 }

@@ -4,8 +4,8 @@
 
 use crate::batching::{run_methods, Job, SubmitError};
 use crate::http::State;
-use crate::model::{prepare_rows, Method, MethodOutput};
-use crate::protocol::{ApiError, ErrorKind, InferRequest, InferResponse, OutputTensor};
+use crate::model::{internal, prepare_rows, Method, MethodOutput};
+use crate::protocol::{ApiError, InferRequest, InferResponse, OutputTensor};
 use crate::repository::{Entry, MODEL_VERSION};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -80,10 +80,6 @@ impl Drop for Waiting<'_> {
     }
 }
 
-fn internal(e: String) -> ApiError {
-    ApiError::new(ErrorKind::Internal, format!("model failed: {e}"))
-}
-
 async fn compute(
     state: &Arc<State>,
     entry: &Arc<Entry>,
@@ -110,8 +106,7 @@ async fn compute(
         })?;
         return rx
             .await
-            .map_err(|_| internal("the batch worker stopped".into()))?
-            .map_err(internal);
+            .map_err(|_| internal("the batch worker stopped".into()))?;
     }
     let permit = match state.slots.try_acquire() {
         Ok(p) => p,
@@ -140,5 +135,5 @@ async fn compute(
             .map_err(|e| internal(format!("compute task failed: {e}")))?
     };
     drop(permit);
-    r.map_err(internal)
+    r
 }

@@ -15,6 +15,7 @@ pub mod encode;
 pub mod log;
 pub mod metrics;
 pub mod model;
+pub mod pipeline;
 pub mod protocol;
 pub mod repository;
 

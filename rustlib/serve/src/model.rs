@@ -2,7 +2,7 @@
 //! request's input tensor into the model's rows, and the adapter over
 //! ferrokit's MLP files (`ferrokit_core::nn::mlp::AnyMlp`).
 
-use crate::protocol::{ApiError, DataType, InputTensor, OutputData, TensorData};
+use crate::protocol::{ApiError, DataType, ErrorKind, InputTensor, OutputData, TensorData};
 use ferrokit_core::nn::mlp::{AnyMlp, Labels, Mlp, PanelFloat, Task};
 
 /// An output a model can compute, named as MLServer's scikit-learn runtime
@@ -49,14 +49,16 @@ impl Method {
 pub enum Native {
     F32,
     F64,
+    /// FP32 requests as float32, every other datatype as float64.
+    Any,
 }
 
 impl Native {
-    /// The protocol datatype.
+    /// The protocol datatype of its metadata.
     pub fn datatype(self) -> DataType {
         match self {
             Native::F32 => DataType::F32,
-            Native::F64 => DataType::F64,
+            Native::F64 | Native::Any => DataType::F64,
         }
     }
 }
@@ -170,7 +172,7 @@ pub trait ServeModel: Send + Sync {
     /// Inputs, outputs and their types.
     fn info(&self) -> &ModelInfo;
     /// Runs `method` on `n` rows (in the layout [`prepare_rows`] made).
-    fn run(&self, method: Method, rows: &Rows, n: usize) -> Result<MethodOutput, String>;
+    fn run(&self, method: Method, rows: &Rows, n: usize) -> Result<MethodOutput, ApiError>;
 }
 
 /// Turns a request's input tensor into rows for a model, checking its kind
@@ -194,8 +196,8 @@ pub fn prepare_rows(info: &ModelInfo, t: &InputTensor) -> Result<(Rows, usize), 
                 }
             };
             let rows = match (&t.data, dtype) {
-                (TensorData::F32(v), Native::F32) => Rows::F32(v.clone()),
-                (TensorData::F64(v), Native::F64) => Rows::F64(v.clone()),
+                (TensorData::F32(v), Native::F32 | Native::Any) => Rows::F32(v.clone()),
+                (TensorData::F64(v), Native::F64 | Native::Any) => Rows::F64(v.clone()),
                 (TensorData::F32(v), Native::F64) => {
                     Rows::F64(v.iter().map(|&x| x as f64).collect())
                 }
@@ -348,11 +350,11 @@ fn mlp_run<T: Wrap>(
     method: Method,
     rows: &Rows,
     n: usize,
-) -> Result<MethodOutput, String> {
-    let x = T::as_rows(rows).ok_or("rows of the wrong element type")?;
+) -> Result<MethodOutput, ApiError> {
+    let x = T::as_rows(rows).ok_or_else(|| internal("rows of the wrong element type".into()))?;
     let nf = m.n_features();
     let n_out = m.n_outputs();
-    let e = |e: ferrokit_core::Error| e.to_string();
+    let e = |e: ferrokit_core::Error| internal(e.to_string());
     match (method, m.task()) {
         (Method::Predict, Task::Regressor) => {
             let mut out = vec![T::ZERO; n * n_out];
@@ -387,7 +389,7 @@ fn mlp_run<T: Wrap>(
                 cols: Some(cols),
             })
         }
-        (other, _) => Err(format!("this model has no {}", other.name())),
+        (other, _) => Err(ApiError::bad(format!("this model has no {}", other.name()))),
     }
 }
 
@@ -406,7 +408,7 @@ impl ServeModel for MlpModel {
     fn info(&self) -> &ModelInfo {
         &self.info
     }
-    fn run(&self, method: Method, rows: &Rows, n: usize) -> Result<MethodOutput, String> {
+    fn run(&self, method: Method, rows: &Rows, n: usize) -> Result<MethodOutput, ApiError> {
         match &self.mlp {
             AnyMlp::F32(m) => mlp_run(m, method, rows, n),
             AnyMlp::F64(m) => mlp_run(m, method, rows, n),
@@ -414,12 +416,22 @@ impl ServeModel for MlpModel {
     }
 }
 
+/// A 500 with `message`.
+pub fn internal(message: String) -> ApiError {
+    ApiError::new(ErrorKind::Internal, format!("model failed: {message}"))
+}
+
 /// Loads a model file image of any format this server knows (told apart by
-/// the magic bytes).
+/// the magic bytes): pipeline files (`fk.export`) and MLP files (kept in
+/// their own element type, so float32 MLPs compute in float32).
 pub fn model_from_bytes(bytes: &[u8]) -> Result<Box<dyn ServeModel>, String> {
     if bytes.starts_with(&ferrokit_core::nn::mlp::MAGIC) {
         let m = AnyMlp::from_bytes(bytes).map_err(|e| e.to_string())?;
         return Ok(Box::new(MlpModel::new(m)));
+    }
+    if bytes.starts_with(&ferrokit_core::model::format::MAGIC) {
+        let m = ferrokit_core::model::Model::from_bytes(bytes).map_err(|e| e.to_string())?;
+        return Ok(Box::new(crate::pipeline::PipelineModel::new(m)?));
     }
     Err("not a ferrokit model file (unknown magic bytes)".into())
 }
