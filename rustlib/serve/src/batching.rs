@@ -149,19 +149,30 @@ fn worker(
                 .into_iter()
                 .partition(|j| j.methods == key.0 && std::mem::discriminant(&j.rows) == key.1);
             jobs = rest;
-            let k = group.len();
-            run_group(&*model, group, &*observer);
-            done(k);
+            run_group(&*model, group, &*observer, &depth);
         }
     }
 }
 
-fn run_group(model: &dyn ServeModel, group: Vec<Job>, observer: &dyn BatchObserver) {
+/// Answers a job; it stops counting against the queue first (so a client
+/// that sends again as soon as it has its answer finds its place free).
+fn reply(j: Job, r: JobResult, depth: &AtomicUsize) {
+    depth.fetch_sub(1, Ordering::AcqRel);
+    let _ = j.reply.send(r);
+}
+
+fn run_group(
+    model: &dyn ServeModel,
+    group: Vec<Job>,
+    observer: &dyn BatchObserver,
+    depth: &AtomicUsize,
+) {
     let methods = group[0].methods.clone();
     if group.len() == 1 {
         let j = group.into_iter().next().expect("one job");
         observer.batch(j.n, 1);
-        let _ = j.reply.send(run_methods(model, &j.rows, j.n, &methods));
+        let r = run_methods(model, &j.rows, j.n, &methods);
+        reply(j, r, depth);
         return;
     }
     let total: usize = group.iter().map(|j| j.n).sum();
@@ -177,7 +188,7 @@ fn run_group(model: &dyn ServeModel, group: Vec<Job>, observer: &dyn BatchObserv
             for j in group {
                 let r1 = r0 + j.n;
                 let mine = outs.iter().map(|o| o.rows(r0, r1)).collect();
-                let _ = j.reply.send(Ok(mine));
+                reply(j, Ok(mine), depth);
                 r0 = r1;
             }
         }
@@ -185,7 +196,8 @@ fn run_group(model: &dyn ServeModel, group: Vec<Job>, observer: &dyn BatchObserv
             // One request's rows can fail the whole batch (a value a step
             // refuses): answer each on its own, so only that one gets the error.
             for j in group {
-                let _ = j.reply.send(run_methods(model, &j.rows, j.n, &methods));
+                let r = run_methods(model, &j.rows, j.n, &methods);
+                reply(j, r, depth);
             }
         }
     }
