@@ -18,6 +18,10 @@ these; a parameter or fitted state the file cannot reproduce raises
   ferrokit's KNeighborsClassifier / KNeighborsRegressor / NearestNeighbors
   (the training rows are stored), or one of the steps above (a transformer
   pipeline: ``transform`` only).
+
+Not yet: text vectorizers (HashingVectorizer / CountVectorizer /
+TfidfVectorizer) -- a pipeline with one raises ``TypeError`` like any other
+unsupported step.
 """
 
 from __future__ import annotations

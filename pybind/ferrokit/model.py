@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from typing import IO, Any
 
 import numpy as np
@@ -21,6 +20,7 @@ from numpy.typing import ArrayLike
 
 from ferrokit._buffers import cbytes
 from ferrokit._errors import raise_for_status
+from ferrokit._feature_names import check_feature_names
 from ferrokit._handle import NativeHandle
 from ferrokit._native import ffi, lib
 
@@ -49,25 +49,6 @@ def _text(fn: Any, *args: Any) -> str:
     buf = ffi.new("char[]", ln[0] + 1)
     _check(fn(*args, buf, ln[0] + 1, ln))
     return ffi.string(buf, ln[0]).decode("utf-8")
-
-
-def _names_of(X: Any) -> np.ndarray | None:
-    """Column names of a DataFrame-like X as scikit-learn reads them (all
-    strings), None without names; mixed types raise TypeError like scikit-learn."""
-    cols = getattr(X, "columns", None)
-    if cols is None or isinstance(X, np.ndarray):
-        return None
-    names = np.asarray(list(cols), dtype=object)
-    is_str = [isinstance(c, str) for c in names]
-    if all(is_str) and len(names):
-        return names
-    if any(is_str):
-        kinds = sorted({type(c).__name__ for c in names})
-        raise TypeError(
-            "Feature names are only supported if all input features have string names, "
-            f"but your input has {kinds} as feature name / column name types."
-        )
-    return None
 
 
 class Model:
@@ -237,8 +218,7 @@ class Model:
             raise AttributeError(
                 f"This {self.task} model has no {fn}; it has {', '.join(self.outputs) or 'nothing'}"
             )
-        names = _names_of(X)
-        self._check_names(names)
+        check_feature_names("Model", getattr(self, "feature_names_in_", None), X)
         if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
             try:
                 x = np.asarray(X)
@@ -273,39 +253,6 @@ class Model:
                 "features as input."
             )
         return np.ascontiguousarray(x)
-
-    def _check_names(self, names: np.ndarray | None) -> None:
-        fitted = getattr(self, "feature_names_in_", None)
-        if names is None and fitted is None:
-            return
-        if names is not None and fitted is None:
-            warnings.warn(
-                "X has feature names, but Model was fitted without feature names", UserWarning, stacklevel=4
-            )
-            return
-        if names is None:
-            warnings.warn(
-                "X does not have valid feature names, but Model was fitted with feature names",
-                UserWarning,
-                stacklevel=4,
-            )
-            return
-        assert fitted is not None
-        if len(names) == len(fitted) and (names == fitted).all():
-            return
-        seen, now = set(fitted.tolist()), set(names.tolist())
-        unexpected = [n for n in names.tolist() if n not in seen]
-        missing = [n for n in fitted.tolist() if n not in now]
-        msg = "The feature names should match those that were passed during fit.\n"
-        if unexpected:
-            msg += "Feature names unseen at fit time:\n" + "".join(f"- {n}\n" for n in unexpected[:5])
-        if missing:
-            msg += "Feature names seen at fit time, yet now missing:\n" + "".join(
-                f"- {n}\n" for n in missing[:5]
-            )
-        if not unexpected and not missing:
-            msg += "Feature names must be in the same order as they were in fit.\n"
-        raise ValueError(msg)
 
     def _call(self, fn: str, c32: Any, c64: Any, x: np.ndarray, out: np.ndarray) -> None:
         c, ct = (c32, "float[]") if x.dtype == F32 else (c64, "double[]")
