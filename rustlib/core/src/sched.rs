@@ -262,7 +262,9 @@ where
 /// caller waited for the helpers after finishing its own share; when that wait
 /// exceeds a quarter of the call, the next calls run on the calling thread
 /// alone for a back-off period (doubling while it keeps happening, 2 ms to
-/// 256 ms; halved by each good call), then helpers are offered again. A helper that starts at once (an
+/// 256 ms; halved by each good call), then helpers are offered again --
+/// unless more threads are runnable than there are CPUs plus one, in which
+/// case the back-off is extended without a probe. A helper that starts at once (an
 /// idle core, or a core whose other thread only spins and yields, like
 /// OpenBLAS's idle workers) never triggers it. Results never depend on it.
 pub mod backoff {
@@ -296,9 +298,37 @@ pub mod backoff {
     }
 
     pub(super) fn helpers_welcome() -> bool {
-        DISABLED.load(Ordering::Relaxed) != 0
-            || now_ns() >= UNTIL_NS.load(Ordering::Relaxed)
-            || env_off()
+        if DISABLED.load(Ordering::Relaxed) != 0 || env_off() {
+            return true;
+        }
+        let now = now_ns();
+        if now < UNTIL_NS.load(Ordering::Relaxed) {
+            return false;
+        }
+        let len = LENGTH_NS.load(Ordering::Relaxed);
+        if len > 0 && crowded() {
+            // A back-off just ended but more threads are runnable than there
+            // are CPUs: a probe would only pay a wake-up wait again. Extend
+            // it (one read of /proc/loadavg per back-off period).
+            UNTIL_NS.store(now + len, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// More threads runnable right now than the CPUs plus one (Linux:
+    /// `/proc/loadavg`'s running count, which includes the calling thread).
+    fn crowded() -> bool {
+        let Ok(text) = std::fs::read_to_string("/proc/loadavg") else {
+            return false;
+        };
+        let running = text
+            .split_whitespace()
+            .nth(3)
+            .and_then(|f| f.split('/').next())
+            .and_then(|n| n.parse::<usize>().ok());
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        running.is_some_and(|r| r > cpus + 1)
     }
 
     /// Records one parallel call: `own` = the caller's share (until it found no
