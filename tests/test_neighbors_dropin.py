@@ -245,6 +245,15 @@ def test_bad_input_raises_like_sklearn(name: str) -> None:
         est.kneighbors_graph(X, mode="blah")
 
 
+def test_p_none_with_minkowski_is_left_to_sklearn() -> None:
+    # p=None is allowed by scikit-learn's parameter checks; no kernel takes it.
+    X = _data(10, 2, np.float64, 0)
+    with pytest.warns(fkn.SklearnFallbackWarning), pytest.raises((TypeError, ValueError)):
+        fkn.NearestNeighbors(p=None).fit(X).kneighbors(X)
+    with pytest.raises((TypeError, ValueError)):
+        skn.NearestNeighbors(p=None, algorithm="brute").fit(X).kneighbors(X)
+
+
 def test_weight_function_all_zero_raises() -> None:
     X, y = [[0, 1], [1, 2], [2, 3], [3, 4]], [0, 0, 1, 1]
     clf = fkn.KNeighborsClassifier(n_neighbors=3, weights=lambda d: np.where(d > 0.5, 0, 1)).fit(X, y)

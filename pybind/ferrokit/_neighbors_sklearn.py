@@ -146,7 +146,8 @@ class _NeighborsBase(BaseEstimator):
             X = X._fit_X
         elif isinstance(X, _TREE_TYPES):
             X = np.asarray(X.data)
-        if eff == "minkowski" and params.get("p", 2) < 1:
+        p = params.get("p", 2)
+        if eff == "minkowski" and isinstance(p, numbers.Real) and p < 1:
             if self.algorithm in ("kd_tree", "ball_tree"):
                 raise ValueError(
                     f'algorithm="{self.algorithm}" does not support 0 < p < 1 for '
