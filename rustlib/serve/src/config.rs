@@ -12,6 +12,8 @@ use std::path::PathBuf;
 /// /v2/repository/models/{name}/load|unload, /metrics (Prometheus).
 /// SIGTERM / SIGINT: stop accepting, finish in-flight requests, exit 0.
 /// SIGHUP: reload every model file without dropping requests.
+/// gRPC (with --grpc-port): inference.GRPCInferenceService, typed contents or
+/// raw_input_contents / raw_output_contents.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "ferrokit-serve", version, about, long_about)]
 pub struct Config {
@@ -26,6 +28,11 @@ pub struct Config {
     /// HTTP port (0: any free port, printed in the "listening" log line).
     #[arg(long, env = "FERROKIT_SERVE_PORT", default_value_t = 8080)]
     pub port: u16,
+
+    /// gRPC port (inference.GRPCInferenceService over HTTP/2; 0: any free
+    /// port, logged). No gRPC listener unless set.
+    #[arg(long, env = "FERROKIT_SERVE_GRPC_PORT")]
+    pub grpc_port: Option<u16>,
 
     /// Runtime worker threads (0: one per CPU).
     #[arg(long, env = "FERROKIT_SERVE_WORKERS", default_value_t = 0)]

@@ -72,7 +72,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
-fn authorized(state: &State, req: &Request<Incoming>) -> bool {
+pub(crate) fn authorized(state: &State, req: &Request<Incoming>) -> bool {
     let Some(token) = &state.cfg.auth_token else {
         return true;
     };
@@ -288,7 +288,7 @@ fn model_metadata(state: &State, name: &str) -> Result<Resp, ApiError> {
     ))
 }
 
-async fn read_body(state: &State, req: Request<Incoming>) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(state: &State, req: Request<Incoming>) -> Result<Bytes, ApiError> {
     let max = state.cfg.max_body_bytes;
     let too_big = || {
         ApiError::new(

@@ -8,9 +8,9 @@ use crate::http::{handle, State};
 use crate::log::{self, Level};
 use crate::metrics::Metrics;
 use crate::repository::Repository;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -18,6 +18,16 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::Semaphore;
+
+/// Accepts on `l`, or never when there is no listener.
+async fn accept_opt(
+    l: &Option<TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    match l {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
 
 fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -101,6 +111,27 @@ async fn serve(cfg: Config, request_level: Level) -> i32 {
         }
     };
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
+    let grpc_listener = match cfg.grpc_port {
+        None => None,
+        Some(p) => {
+            let gaddr = format!("{}:{p}", cfg.host);
+            match TcpListener::bind(&gaddr).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    log::log(
+                        Level::Error,
+                        "cannot listen (gRPC)",
+                        fields! {"address" => gaddr, "error" => e.to_string()},
+                    );
+                    return 1;
+                }
+            }
+        }
+    };
+    let grpc_local = grpc_listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.to_string());
     let slots = if cfg.max_concurrency == 0 {
         cpus()
     } else {
@@ -117,11 +148,12 @@ async fn serve(cfg: Config, request_level: Level) -> i32 {
         ready: AtomicBool::new(true),
         request_level,
     });
-    log::log(
-        Level::Info,
-        "listening",
-        fields! {"address" => local, "models" => loaded, "version" => env!("CARGO_PKG_VERSION")},
-    );
+    let mut f =
+        fields! {"address" => local, "models" => loaded, "version" => env!("CARGO_PKG_VERSION")};
+    if let Some(g) = grpc_local {
+        f.insert("grpc_address".into(), g.into());
+    }
+    log::log(Level::Info, "listening", f);
     let (mut term, mut int, mut hup) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -139,6 +171,10 @@ async fn serve(cfg: Config, request_level: Level) -> i32 {
         .timer(TokioTimer::new())
         .header_read_timeout(read_timeout)
         .keep_alive(true);
+    let mut h2 = http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(60)))
+        .max_concurrent_streams(1024);
     let why = loop {
         tokio::select! {
             conn = listener.accept() => match conn {
@@ -160,6 +196,24 @@ async fn serve(cfg: Config, request_level: Level) -> i32 {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             },
+            conn = accept_opt(&grpc_listener) => match conn {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let st = state.clone();
+                    let conn = h2.serve_connection(
+                        TokioIo::new(stream),
+                        service_fn(move |req| crate::grpc::handle(st.clone(), req)),
+                    );
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                }
+                Err(e) => {
+                    log::log(Level::Warn, "accept failed (gRPC)", fields! {"error" => e.to_string()});
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
             _ = hup.recv() => {
@@ -177,6 +231,7 @@ async fn serve(cfg: Config, request_level: Level) -> i32 {
     };
     state.ready.store(false, Ordering::Relaxed);
     drop(listener);
+    drop(grpc_listener);
     log::log(
         Level::Info,
         "shutting down: finishing in-flight requests",
