@@ -221,6 +221,7 @@ def test_bit_identical_for_any_thread_count(n_threads):
 
 def test_batches_of_an_iterator_equal_one_list(monkeypatch):
     monkeypatch.setattr(fk, "BATCH_DOCS", 7)
+    monkeypatch.setattr(fk, "LIST_BATCH_DOCS", 5)
     docs = [f"doc {i} w{i % 5} w{i % 11} Σ" for i in range(100)]
     a = fk.CountVectorizer(ngram_range=(1, 2))
     xa = a.fit_transform(iter(docs))
@@ -230,6 +231,9 @@ def test_batches_of_an_iterator_equal_one_list(monkeypatch):
     assert list(a.vocabulary_.items()) == list(b.vocabulary_.items())
     assert_same(a.transform(iter(docs)), b.transform(docs))
     assert_same(fk.HashingVectorizer().transform(iter(docs)), sk.HashingVectorizer().transform(docs))
+    assert_same(fk.HashingVectorizer().transform(docs), sk.HashingVectorizer().transform(docs))
+    c = fk.CountVectorizer(ngram_range=(1, 2))
+    assert_same(c.fit_transform(docs), xb)
 
 
 def test_callable_analyzer_with_non_string_features_falls_back():

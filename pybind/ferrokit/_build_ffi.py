@@ -102,11 +102,6 @@ static int fkpy_seq_to_f64(void *seq, double *out, size_t n) {
     return rc;
 }
 
-/* In the stable ABI since 3.10 and exported by every CPython 3: declared here
- * because cffi compiles against the 3.2 limited API. For a compact ASCII str it
- * returns the object's own buffer (no copy, no allocation). */
-PyAPI_FUNC(const char *) PyUnicode_AsUTF8AndSize(PyObject *unicode, Py_ssize_t *size);
-
 /* Packs items start..start+n of a list or tuple (passed as id(obj)) into one
  * UTF-8 buffer plus n + 1 offsets (Arrow layout), in one C loop. str items
  * are copied as UTF-8; bytes items are decoded with `encoding`/`errors` first
@@ -134,8 +129,8 @@ static int64_t fkpy_pack_strs(void *seq, size_t start, size_t n, const char *enc
     for (size_t i = 0; i < n; i++) {
         Py_ssize_t k = (Py_ssize_t)(start + i);
         PyObject *v = is_list ? PyList_GetItem(o, k) : PyTuple_GetItem(o, k);
-        PyObject *tmp = NULL;
-        const char *s;
+        PyObject *tmp = NULL, *enc;
+        char *s;
         Py_ssize_t sz;
         if (PyBytes_Check(v) && encoding != NULL) {
             char *raw;
@@ -151,10 +146,14 @@ static int64_t fkpy_pack_strs(void *seq, size_t start, size_t n, const char *enc
             rc = (int64_t)i;
             goto done;
         }
-        s = PyUnicode_AsUTF8AndSize(v, &sz);
-        if (s == NULL) {
+        /* A temporary bytes object, not PyUnicode_AsUTF8AndSize: that one keeps
+         * a UTF-8 copy inside every non-ASCII str for as long as it lives
+         * (the corpus' memory twice over). */
+        enc = PyUnicode_AsUTF8String(v);
+        Py_XDECREF(tmp);
+        if (enc == NULL || PyBytes_AsStringAndSize(enc, &s, &sz) < 0) {
             PyErr_Clear();
-            Py_XDECREF(tmp);
+            Py_XDECREF(enc);
             rc = (int64_t)i;
             goto done;
         }
@@ -163,7 +162,7 @@ static int64_t fkpy_pack_strs(void *seq, size_t start, size_t n, const char *enc
         } else {
             rc = -2;
         }
-        Py_XDECREF(tmp);
+        Py_DECREF(enc);
         pos += (size_t)sz;
         offsets[i + 1] = pos;
     }

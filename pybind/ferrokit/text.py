@@ -95,6 +95,8 @@ DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _STRING_MSG = "Iterable over raw text documents expected, string object received."
 #: Documents per batch: enough for every pool thread, small enough to bound memory.
 BATCH_DOCS = 1 << 16
+#: Documents per batch of a list or tuple.
+LIST_BATCH_DOCS = 1 << 20
 
 
 class _Fallback(Exception):
@@ -113,8 +115,11 @@ def _chunks(X: Any) -> Iterator[tuple[list | tuple, int, int]]:
     if isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype.kind in "OUS":
         X = X.tolist()
     if type(X) is list or type(X) is tuple:
-        for s in range(0, len(X), BATCH_DOCS):
-            yield X, s, min(BATCH_DOCS, len(X) - s)
+        # Already in memory: larger batches (fewer pieces to concatenate); the
+        # UTF-8 copy of a batch is about the size of its documents.
+        step = LIST_BATCH_DOCS
+        for s in range(0, len(X), step):
+            yield X, s, min(step, len(X) - s)
         return
     it = iter(X)
     while True:

@@ -364,19 +364,27 @@ impl CountBuilder {
         for &i in &rows.indices {
             df[i as usize] += 1;
         }
-        let mut kept: Vec<u32> = (0..n_terms as u32)
+        let kept: Vec<u32> = (0..n_terms as u32)
             .filter(|&i| {
                 let d = df[i as usize] as f64;
                 d <= high && d >= low
             })
             .collect();
-        kept.par_sort_unstable_by(|&a, &b| vocab.term(a).cmp(vocab.term(b)));
+        // Sort by the first 8 bytes (big-endian, zero-padded: the same order as
+        // the bytes), comparing whole terms only on equal prefixes.
+        let mut keyed: Vec<(u64, u32)> =
+            kept.iter().map(|&t| (prefix8(vocab.term(t)), t)).collect();
+        drop(kept);
+        keyed.par_sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| vocab.term(a.1).cmp(vocab.term(b.1)))
+        });
         let mut ids = vec![u32::MAX; n_terms];
-        for (rank, &t) in kept.iter().enumerate() {
+        for (rank, &(_, t)) in keyed.iter().enumerate() {
             ids[t as usize] = rank as u32;
         }
-        let n_cols = kept.len();
-        drop(kept);
+        let n_cols = keyed.len();
+        drop(keyed);
         if n_cols != n_terms {
             // Drop removed terms' entries (row order kept).
             let mut w = 0usize;
@@ -405,6 +413,16 @@ impl CountBuilder {
             vocabulary: FittedVocab { vocab, ids, n_cols },
         }
     }
+}
+
+/// The first 8 bytes of `b` as a big-endian integer (zero-padded): comparing
+/// these compares the terms' byte order up to ties.
+#[inline]
+fn prefix8(b: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    let n = b.len().min(8);
+    buf[..n].copy_from_slice(&b[..n]);
+    u64::from_be_bytes(buf)
 }
 
 /// Sorts the entries of every row by column.
@@ -497,5 +515,41 @@ impl FittedVocab {
         let mut m = Csr::concat(self.n_cols, parts);
         sort_rows(&mut m);
         Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::Strings;
+
+    #[test]
+    fn sorted_features_follow_byte_order_beyond_the_prefix() {
+        let terms: [&[u8]; 7] = [
+            b"abcdefghij2",
+            b"abcdefghij1",
+            b"ab\0",
+            b"ab",
+            b"b",
+            b"abcdefgh",
+            "\u{e9}t\u{e9}".as_bytes(),
+        ];
+        let mut buf = Vec::new();
+        let mut off = vec![0u64];
+        for t in terms {
+            buf.extend_from_slice(t);
+            off.push(buf.len() as u64);
+        }
+        let doc_ptr = [0u64, terms.len() as u64];
+        let input = Input::features(Strings::new(&buf, &off).unwrap(), &doc_ptr).unwrap();
+        let mut b = CountBuilder::new();
+        b.add(&input, None).unwrap();
+        let fit = b.finish(f64::INFINITY, 0.0, true);
+        let mut sorted = terms.to_vec();
+        sorted.sort();
+        for (k, t) in terms.iter().enumerate() {
+            let rank = sorted.iter().position(|s| s == t).unwrap() as u32;
+            assert_eq!(fit.vocabulary.ids[k], rank, "{t:?}");
+        }
     }
 }
