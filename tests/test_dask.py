@@ -354,8 +354,33 @@ def test_normalize_edge_cases(client) -> None:
     assert np.array_equal(fkd.normalize(da.from_array(big, chunks=1)).compute(), fk.normalize(big))
     with pytest.raises(ValueError, match="infinity"):
         fkd.normalize(da.from_array(np.array([1.0, np.inf, 2.0]), chunks=1)).compute()
-    with pytest.raises(TypeError, match=r"dask\.array"):
-        fkd.normalize(np.ones(3))
+    with pytest.raises(TypeError, match=r"dask\.array\.Array or an in-memory array, got Bag"):
+        fkd.normalize(db.from_sequence([1.0, 2.0]))
+    with pytest.raises(ValueError, match="split_every must be >= 2"):
+        fkd.normalize(np.ones(3), split_every=1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+@pytest.mark.parametrize("shape", [(0,), (1,), (7,), (5, 3), (2, 3, 4), (100_003,)])
+def test_normalize_in_memory_input_like_the_scalers(shape, dtype) -> None:
+    # numpy input is scaled in memory (as the Dask scalers fit numpy input):
+    # the result of ferrokit.normalize, same dtype rules, bit for bit.
+    x = (np.random.default_rng(5).normal(size=shape) * 100).astype(dtype)
+    got = fkd.normalize(x)
+    want = fk.normalize(x)
+    assert isinstance(got, np.ndarray) and got.dtype == want.dtype and got.shape == x.shape
+    assert np.array_equal(got, want, equal_nan=True)
+    if x.size:
+        assert np.array_equal(fkd.normalize(x.tolist()), fk.normalize(x.tolist()), equal_nan=True)
+    if x.ndim == 1 and 1 < x.size < 100:
+        assert np.array_equal(fkd.normalize(da.from_array(x, chunks=3)).compute(), want, equal_nan=True)
+
+
+def test_normalize_in_memory_bad_input() -> None:
+    with pytest.raises(ValueError, match="infinity"):
+        fkd.normalize(np.array([1.0, np.inf]))
+    with pytest.raises(TypeError, match="real numbers"):  # as ferrokit.normalize
+        fkd.normalize(np.array(["a", "b"]))
     with pytest.raises(ValueError, match="real numbers"):
         fkd.normalize(da.from_array(np.array(["a", "b"]), chunks=1))
 

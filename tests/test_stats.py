@@ -171,6 +171,44 @@ def test_partial_stats_weights(rng: np.random.Generator) -> None:
         stats.partial_stats(x, sample_weight=w[:-1])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "bad,row,shown",
+    [(-1.0, 0, "-1.0"), (np.nan, 2, "nan"), (np.inf, 6, "inf"), (-np.inf, 4, "-inf"), (-1e-30, 1, "-1")],
+)
+def test_partial_stats_rejects_negative_nan_and_infinite_weights(dtype, bad, row, shown) -> None:
+    x = np.ones((7, 3), dtype=dtype)
+    w = np.ones(7, dtype=dtype)
+    w[row] = bad
+    with pytest.raises(ValueError, match=rf"finite and non-negative; row {row} has weight {shown}"):
+        stats.partial_stats(x, sample_weight=w)
+    w2 = w.copy()
+    w2[row] = 0.0
+    w2[-1] = bad  # the first bad row is named
+    with pytest.raises(ValueError, match="row 6 has"):
+        stats.partial_stats(x, sample_weight=w2)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 100_003])
+def test_partial_stats_accepts_zero_and_positive_weights(n: int) -> None:
+    x = np.arange(n * 2, dtype=np.float64).reshape(n, 2)
+    w = np.zeros(n)
+    w[::2] = 2.0
+    w[1::4] = -0.0  # negative zero is not negative
+    s = stats.partial_stats(x, sample_weight=w)
+    np.testing.assert_allclose(s.count, w.sum())
+    if n:
+        with pytest.raises(ValueError, match="non-negative"):
+            stats.partial_stats(x, sample_weight=w - 3)
+
+
+@pytest.mark.parametrize("other", [3, None, "x", np.zeros((8, 2)), {"count": 1}], ids=repr)
+def test_column_stats_merge_rejects_other_types(other) -> None:
+    s = stats.partial_stats(np.ones((2, 2)))
+    with pytest.raises(TypeError, match=r"ColumnStats\.merge: other must be a ColumnStats, got "):
+        s.merge(other)
+
+
 def test_bit_identical_for_any_thread_count(rng: np.random.Generator) -> None:
     x = rng.normal(size=(70_001, 32))
     res = []

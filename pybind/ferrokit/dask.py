@@ -24,10 +24,14 @@ rechunked to one column chunk (the row chunks stay). Data-dependent errors
 (infinity) are found while computing: ``fit`` raises scikit-learn's
 ``ValueError``; ``transform`` raises it from the chunk that holds the value.
 
-On ``dask.distributed`` workers, ferrokit's thread pool follows the worker's
-``nthreads`` (set by the first ferrokit task on each worker, or at worker
-start with :func:`register_worker_plugin`), so ``nthreads`` Dask threads
-share ``nthreads`` kernel threads instead of oversubscribing the cores.
+On ``dask.distributed`` worker processes, ferrokit's thread pool follows the
+worker's ``nthreads`` (set by the first ferrokit task on each worker, or at
+worker start with :func:`register_worker_plugin`), so ``nthreads`` Dask
+threads share ``nthreads`` kernel threads instead of oversubscribing the
+cores. Workers that share the caller's process (``processes=False``, or any
+process that also runs a scheduler, a client or other workers) leave the
+pool alone: it is the caller's setting, and every worker thread already
+shares that one pool.
 
 Needs the optional extra: ``pip install 'ferrokit[dask]'``.
 
@@ -87,10 +91,37 @@ _F16 = np.dtype(np.float16)
 _threads_done_for: tuple[int, int] | None = None
 
 
+def _owns_its_process(worker: Any) -> bool:
+    """True when ``worker`` is alone in its process (a worker process started by
+    a nanny or ``dask worker``): no other worker, scheduler or client lives
+    there. False for in-process clusters (``processes=False``), whose workers
+    are threads of the caller's process, and when in doubt."""
+    try:
+        from distributed import Client, Scheduler, Worker
+
+        others = [w for w in Worker._instances if w is not worker]
+        return not others and not list(Scheduler._instances) and not list(Client._instances)
+    except (ImportError, AttributeError, TypeError):  # pragma: no cover - other distributed versions
+        return False
+
+
+def _size_pool_for(worker: Any, force: bool = False) -> None:
+    """Sets the pool to ``worker``'s ``nthreads`` (once per worker unless
+    ``force``), only in a worker process of its own (never the caller's setting)."""
+    global _threads_done_for
+    n = int(worker.state.nthreads)
+    key = (id(worker), n)
+    if _threads_done_for == key and not force:
+        return
+    _threads_done_for = key
+    if _owns_its_process(worker):
+        set_num_threads(max(n, 1))
+
+
 def _follow_worker_threads() -> None:
     """On a ``distributed`` worker: size ferrokit's pool to the worker's
-    ``nthreads`` (once per worker). Elsewhere: nothing."""
-    global _threads_done_for
+    ``nthreads`` (once per worker, only in a worker process of its own).
+    Elsewhere: nothing."""
     if "distributed" not in sys.modules:
         return  # not a distributed worker process
     try:
@@ -99,11 +130,7 @@ def _follow_worker_threads() -> None:
         worker = get_worker()
     except (ImportError, ValueError):
         return
-    n = int(worker.state.nthreads)
-    key = (id(worker), n)
-    if _threads_done_for != key:
-        set_num_threads(max(n, 1))
-        _threads_done_for = key
+    _size_pool_for(worker)
 
 
 try:
@@ -116,7 +143,9 @@ class WorkerThreads(_WorkerPluginBase):  # type: ignore[misc,valid-type]
     """``distributed`` worker plugin: ferrokit's pool size = the worker's ``nthreads``.
 
     ferrokit tasks do this themselves on their first run; the plugin does it
-    when a worker starts (for your own tasks calling ferrokit kernels).
+    when a worker starts (for your own tasks calling ferrokit kernels). Only in
+    worker processes of their own: in-process workers (``processes=False``)
+    leave the caller's setting unchanged.
 
     >>> from ferrokit.dask import WorkerThreads
     >>> WorkerThreads.name
@@ -126,10 +155,7 @@ class WorkerThreads(_WorkerPluginBase):  # type: ignore[misc,valid-type]
     name = "ferrokit-threads"
 
     def setup(self, worker: Any) -> None:
-        global _threads_done_for
-        n = int(worker.state.nthreads)
-        set_num_threads(max(n, 1))
-        _threads_done_for = (id(worker), n)
+        _size_pool_for(worker, force=True)
 
 
 def register_worker_plugin(client: Any = None) -> None:
@@ -637,20 +663,32 @@ def normalize(x: Any, *, split_every: int | None = None) -> Any:
     The minimum and maximum (NaN ignored) come from a tree of Rust statistics
     tasks; the result is a dask array of ``x``'s chunks, floating dtype
     (float32 stays float32, integers give float64). Infinity raises
-    ``ValueError`` when computed.
+    ``ValueError`` when computed. Like the Dask scalers, in-memory input
+    (numpy arrays, lists) is handled in memory: the result is
+    ``ferrokit.normalize(x)``, a numpy array.
 
     >>> import dask.array as da
+    >>> import numpy as np
     >>> from ferrokit.dask import normalize
     >>> normalize(da.arange(5.0, chunks=2)).compute()
     array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    >>> normalize(np.array([2.0, 4.0, 3.0]))
+    array([0. , 1. , 0.5])
     """
-    if not isinstance(x, da.Array):
-        raise TypeError(f"ferrokit.dask.normalize: x must be a dask.array.Array, got {type(x).__name__}")
-    _check_float_dtype(x.dtype, "ferrokit.dask.normalize")
-    dt = x.dtype if x.dtype in (_F64, _F32) else _F64
     se = SPLIT_EVERY if split_every is None else int(split_every)
     if se < 2:
         raise ValueError(f"ferrokit.dask.normalize: split_every must be >= 2, got {split_every!r}")
+    if not isinstance(x, da.Array):
+        if dask.is_dask_collection(x):
+            raise TypeError(
+                "ferrokit.dask.normalize: x must be a dask.array.Array or an in-memory array, "
+                f"got {type(x).__name__} (use .to_dask_array() for dataframes)"
+            )
+        from ferrokit.core import normalize as _normalize_in_memory
+
+        return _normalize_in_memory(x)
+    _check_float_dtype(x.dtype, "ferrokit.dask.normalize")
+    dt = x.dtype if x.dtype in (_F64, _F32) else _F64
     merged = _stats_graph(list(x.to_delayed().ravel()), dt, 1, se, flatten=True)
     plan = dask.delayed(_plan, pure=True)(merged, dt)
     return x.map_blocks(_normalize_block, plan, dt, dtype=dt, meta=np.empty((0,) * x.ndim, dtype=dt))

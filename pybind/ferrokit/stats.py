@@ -234,7 +234,19 @@ class ColumnStats:
         return int(self.count.shape[0])
 
     def merge(self, other: ColumnStats) -> ColumnStats:
-        """Statistics of the rows of ``self`` and ``other`` together (a new object)."""
+        """Statistics of the rows of ``self`` and ``other`` together (a new object).
+
+        Raises ``TypeError`` when ``other`` is not a :class:`ColumnStats` and
+        ``ShapeMismatchError`` (a ``ValueError``) when its feature count differs.
+
+        >>> import numpy as np
+        >>> from ferrokit.stats import partial_stats
+        >>> s = partial_stats(np.array([[1.0], [2.0]])).merge(partial_stats(np.array([[4.0]])))
+        >>> s.count, s.mean()
+        (array([3.]), array([2.33333333]))
+        """
+        if not isinstance(other, ColumnStats):
+            raise TypeError(f"ColumnStats.merge: other must be a ColumnStats, got {type(other).__name__}")
         if other.n_features != self.n_features:
             raise ShapeMismatchError(
                 f"ColumnStats.merge: other has {other.n_features} features, expected {self.n_features}"
@@ -258,11 +270,24 @@ class ColumnStats:
             return np.where(d > 0, self.m2 / np.where(d > 0, d, 1), np.nan)
 
 
+def _check_weights(w: np.ndarray) -> None:
+    """ValueError unless every weight is finite and >= 0 (one vectorized pass)."""
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(w) & (w >= 0)
+    if not ok.all():
+        i = int(np.argmin(ok))
+        raise ValueError(
+            f"partial_stats: sample_weight must be finite and non-negative; row {i} has weight {float(w[i])}"
+        )
+
+
 def partial_stats(X: ArrayLike, *, sample_weight: ArrayLike | None = None) -> ColumnStats:
     """Per-column statistics of a 2-D array in one pass (NaNs skipped and counted).
 
-    ``sample_weight`` (one non-negative weight per row) weights count, sum,
-    m2, sum_abs and sum_sq. Merge results of chunks with :meth:`ColumnStats.merge`.
+    ``sample_weight`` (one finite, non-negative weight per row) weights count,
+    sum, m2, sum_abs and sum_sq; a negative, NaN or infinite weight raises
+    ``ValueError`` naming the first such row. Merge results of chunks with
+    :meth:`ColumnStats.merge`.
 
     >>> import numpy as np
     >>> from ferrokit.stats import partial_stats
@@ -280,6 +305,7 @@ def partial_stats(X: ArrayLike, *, sample_weight: ArrayLike | None = None) -> Co
             raise ShapeMismatchError(
                 f"partial_stats: sample_weight must have shape ({x.shape[0]},), got {w.shape}"
             )
+        _check_weights(w)
     return ColumnStats.from_packed(_colstats_raw(x, w))
 
 
