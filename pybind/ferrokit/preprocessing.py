@@ -61,6 +61,14 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
         "pip install 'ferrokit[sklearn]'. ferrokit.stats works without it."
     ) from exc
 
+try:  # scikit-learn >= 1.9: the callback API (set_callbacks), as its StandardScaler has it
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # pragma: no cover - older scikit-learn: no callbacks there either
+
+    class CallbackSupportMixin:  # type: ignore[no-redef]
+        """Stand-in for scikit-learn < 1.9, which has no callback API."""
+
+
 from ferrokit._buffers import F32, F64, c_contiguous
 from ferrokit.stats import (
     ColumnStats,
@@ -70,6 +78,24 @@ from ferrokit.stats import (
     _normalize_rows_call,
     _param,
 )
+
+
+class _NoCallbacks:
+    """The callback context of a scikit-learn without the callback API."""
+
+    def call_on_fit_task_begin(self, **kwargs: Any) -> None:
+        pass
+
+    def call_on_fit_task_end(self, **kwargs: Any) -> None:
+        pass
+
+
+def _callback_context(est: Any) -> Any:
+    """``est``'s root callback context for one fit task (scikit-learn 1.9's
+    ``_init_callback_context``: sets its callbacks up), or a no-op stand-in."""
+    init = getattr(est, "_init_callback_context", None)
+    return _NoCallbacks() if init is None else init()
+
 
 __all__ = ["MaxAbsScaler", "MinMaxScaler", "Normalizer", "StandardScaler"]
 
@@ -326,13 +352,17 @@ class _ignore_all_nan_warning:
 # ---------------------------------------------------------------- StandardScaler
 
 
-class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class StandardScaler(CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Removes the mean and scales to unit variance (scikit-learn's StandardScaler).
 
     Fitted attributes: ``scale_``, ``mean_``, ``var_``, ``n_features_in_``,
     ``n_samples_seen_`` (a scalar, or one count per feature when NaNs make
     them differ), ``feature_names_in_``. ``sample_weight`` is supported in
     ``fit``/``partial_fit``; sparse CSR/CSC input with ``with_mean=False``.
+    With scikit-learn >= 1.9, ``set_callbacks(...)`` works as for scikit-learn's
+    StandardScaler (the only scaler there with callbacks): each ``fit`` /
+    ``partial_fit`` is one task (setup, on_fit_task_begin, on_fit_task_end,
+    teardown).
 
     >>> import numpy as np
     >>> from ferrokit.preprocessing import StandardScaler
@@ -377,6 +407,10 @@ class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             reset=first_call,
         )
         n_features = xv.shape[1]
+        callback_ctx = _callback_context(self)
+        callback_ctx.call_on_fit_task_begin(
+            estimator=self, X=xv, y=y, metadata={"sample_weight": sample_weight}
+        )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, xv, dtype=xv.dtype)
         dtype = np.int64 if sample_weight is None else xv.dtype
@@ -397,6 +431,13 @@ class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self.scale_ = _handle_zeros_in_scale(np.sqrt(self.var_), copy=False, constant_mask=constant_mask)
         else:
             self.scale_ = None
+        callback_ctx.call_on_fit_task_end(
+            estimator=self,
+            X=xv,
+            y=y,
+            metadata={"sample_weight": sample_weight},
+            reconstruction_attributes={},
+        )
         return self
 
     def _partial_fit_sparse(self, xv: Any, sample_weight: Any, dtype: Any) -> None:
