@@ -127,6 +127,54 @@ def test_fork_while_another_thread_rebuilds_the_pool_does_not_hang_the_child() -
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_fork_while_other_threads_are_inside_parallel_calls_does_not_hang_the_child() -> None:
+    # Two threads keep running parallel kernels (pool workers busy, the pool's
+    # and the scheduler's state in use) while the main thread forks again and
+    # again; each child runs parallel kernels itself and exits. A child that
+    # inherited a lock held by a thread that does not exist there would hang:
+    # the alarm turns that into a failed child.
+    code = (
+        FORK_SCRIPT
+        + """
+    import signal
+    import threading
+    from ferrokit import stats
+
+    m = rng.standard_normal((300_001, 7))
+    want_var = stats.var(m, axis=0)
+    stop = threading.Event()
+    calls = [0, 0]
+
+    def hammer(i):
+        while not stop.is_set():
+            assert fk.dot_product(x, y) == want_dot
+            assert np.array_equal(stats.var(m, axis=0), want_var)
+            calls[i] += 1
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    codes = []
+    try:
+        for _ in range(40):
+            pid = os.fork()
+            if pid == 0:
+                signal.alarm(20)
+                ok = np.array_equal(stats.var(m, axis=0), want_var) and child_work()
+                os._exit(0 if ok else 3)
+            codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    print("codes", codes, "calls", calls)
+    sys.exit(0 if codes == [0] * 40 and min(calls) > 0 else 1)
+    """
+    )
+    r = _run(code, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_multiprocessing_fork_pool_runs_parallel_kernels() -> None:
     code = (
         FORK_SCRIPT
