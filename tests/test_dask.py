@@ -429,11 +429,15 @@ def test_worker_killed_during_fit(client, tmp_path) -> None:
     chunks_run = [int(i) for i, _ in done]
     assert set(chunks_run) == set(range(200))
     assert len(chunks_run) > 200  # chunks whose results died with the worker were computed again
-    assert {int(p) for _, p in done} - set(pids.values())  # ... by the restarted worker
     for k in ("mean_", "var_", "scale_", "n_samples_seen_"):
         assert np.array_equal(getattr(got, k), getattr(expected, k), equal_nan=True), k
     _assert_same_fit(got, _sk("StandardScaler", x))
-    client.wait_for_workers(2, timeout=30)
+    # The nanny restarts the killed worker. Whether the new process gets any of
+    # the recomputed chunks is the scheduler's timing (on a loaded machine the
+    # surviving worker often finishes them all first), so only the restart is
+    # checked, not who recomputed.
+    client.wait_for_workers(2, timeout=60)
+    assert set(client.run(os.getpid).values()) - set(pids.values())
 
 
 # ---------------------------------------------------------------- bad input (errors at call time)
