@@ -57,12 +57,14 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from ferrokit._errors import ClosedError
 from ferrokit._native import ffi
 
-__all__ = ["NativeHandle"]
+__all__ = ["HandleOwner", "NativeHandle"]
+
+_Self = TypeVar("_Self", bound="HandleOwner")
 
 
 class _GilHandle:
@@ -212,3 +214,34 @@ _HAS_GIL: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
 #: ``fk_*_free`` (any callable taking the pointer), ``kind`` names the object
 #: in error messages (``"MLP.predict: the MLP is closed"``).
 NativeHandle: type[_GilHandle] = _GilHandle if _HAS_GIL else _LockedHandle
+
+
+class HandleOwner:
+    """Base of every public object over one native handle (``MLP``,
+    ``KnnIndex``, ``Model``): the lifetime methods written once.
+
+    Subclasses set ``self._own = NativeHandle(...)`` in their constructor and
+    borrow it in their methods; ``close()``, ``closed``, and the context
+    manager come from here, so every object behaves the same way.
+    """
+
+    __slots__ = ()
+    _own: _GilHandle
+
+    def close(self) -> None:
+        """Frees the native object (idempotent). Calls running in other
+        threads finish first: the free happens when the last one returns.
+        Afterwards every method raises :class:`~ferrokit.ClosedError` (a
+        ``ValueError``)."""
+        self._own.close()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._own.closed
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike
 from ferrokit._buffers import cbytes
 from ferrokit._errors import raise_for_status
 from ferrokit._feature_names import check_feature_names
-from ferrokit._handle import NativeHandle
+from ferrokit._handle import HandleOwner, NativeHandle
 from ferrokit._native import ffi, lib
 
 __all__ = ["Model", "load_model"]
@@ -51,7 +51,7 @@ def _text(fn: Any, *args: Any) -> str:
     return ffi.string(buf, ln[0]).decode("utf-8")
 
 
-class Model:
+class Model(HandleOwner):
     """A fitted pipeline loaded from a model file (thread-safe: any number of
     threads may predict with one model at once; the GIL is released).
 
@@ -180,21 +180,6 @@ class Model:
         return (Model.from_bytes, (self._bytes,))
 
     # ------------------------------------------------------------- lifetime
-
-    def close(self) -> None:
-        """Frees the native model (waits for running calls; idempotent)."""
-        self._own.close()
-
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`close`."""
-        return self._own.closed
-
-    def __enter__(self) -> Model:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = " closed" if self._own.closed else ""

@@ -39,7 +39,7 @@ from numpy.typing import ArrayLike
 
 from ferrokit._buffers import F32, F64, as_matrix, cbuf, cbuf_out
 from ferrokit._errors import ClosedError, InvalidArgumentError, ShapeMismatchError, raise_for_status
-from ferrokit._handle import NativeHandle
+from ferrokit._handle import HandleOwner, NativeHandle
 from ferrokit._native import ffi, lib
 
 # NearestNeighbors, KNeighborsClassifier and KNeighborsRegressor (loaded on first use, they need
@@ -196,7 +196,7 @@ def knn_search(
     return dist, ind
 
 
-class KnnIndex:
+class KnnIndex(HandleOwner):
     """An exact k-NN index owned by the native library (a C index handle).
 
     Rows added are copied into the index (with their norms, computed once).
@@ -339,26 +339,6 @@ class KnnIndex:
         # metric and the dtype: every copy owns its own native index (closing
         # one never affects another). A closed index raises ClosedError here.
         return (_restore_index, (self._dim, self._metric, self._dtype.name, self.rows()))
-
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`close`."""
-        return self._own.closed
-
-    def close(self) -> None:
-        """Releases the native index (idempotent).
-
-        Calls running in other threads finish first: the handle is freed right
-        away, or when the last of them returns. Afterwards every method raises
-        :class:`~ferrokit.ClosedError` (a ``ValueError``).
-        """
-        self._own.close()
-
-    def __enter__(self) -> KnnIndex:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         try:

@@ -45,7 +45,7 @@ from ferrokit._buffers import (
 )
 from ferrokit._errors import InvalidStateError, ShapeMismatchError, raise_for_status
 from ferrokit._feature_names import check_feature_names
-from ferrokit._handle import NativeHandle
+from ferrokit._handle import HandleOwner, NativeHandle
 from ferrokit._native import ffi, lib
 
 __all__ = [
@@ -514,7 +514,7 @@ def _model_bytes(
     return body + struct.pack("<I", zlib.crc32(body))
 
 
-class MLP:
+class MLP(HandleOwner):
     """A multi-layer perceptron run by ferrokit (thread-safe: any number of
     threads may predict with one model at once; the GIL is released).
 
@@ -765,23 +765,6 @@ class MLP:
         return self._feature_names
 
     # ------------------------------------------------------------- lifetime
-
-    def close(self) -> None:
-        """Frees the native model (idempotent). Calls running in other threads
-        finish first: the free happens when the last one returns. Afterwards
-        every method raises :class:`~ferrokit.ClosedError`."""
-        self._own.close()
-
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`close`."""
-        return self._own.closed
-
-    def __enter__(self) -> MLP:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._own.closed else f"{self.n_features_in_} -> {self.n_outputs_}"
