@@ -60,10 +60,13 @@ def seed_section(data: dict) -> list[str]:
 def goals_section(name: str, goals: list[dict]) -> list[str]:
     lines = ["", f"Speed goals ({name}):", "", "| goal | measured | required | |", "|---|---:|---:|---|"]
     for g in goals:
-        lines.append(
-            f"| {g['goal']} | {g['ratio']:.2f}x | {g['required']:.2f}x | "
-            f"{'met' if g['met'] else '**missed**'} |"
-        )
+        # A ratio goal gives numbers ("2.00x"); a goal in other units (the serve
+        # suite's latencies, "<= 5" ms) gives its requirement as text.
+        if isinstance(g["required"], str):
+            measured, required = f"{g['ratio']:.4g}", g["required"]
+        else:
+            measured, required = f"{g['ratio']:.2f}x", f"{g['required']:.2f}x"
+        lines.append(f"| {g['goal']} | {measured} | {required} | {'met' if g['met'] else '**missed**'} |")
     return lines
 
 
