@@ -4,6 +4,7 @@ talk HTTP to it (stdlib only), build models, encode Triton binary requests."""
 from __future__ import annotations
 
 import http.client
+import importlib
 import json
 import os
 import signal
@@ -17,6 +18,31 @@ from typing import Any
 import numpy as np
 
 import ferrokit as fk
+
+PROTO = Path(__file__).resolve().parent.parent / "rustlib" / "serve" / "proto" / "grpc_predict_v2.proto"
+
+
+def grpc_modules(out: Path) -> tuple[Any, Any]:
+    """The Python messages and stub generated (grpc_tools.protoc) from the
+    server's .proto into `out`: (grpc_predict_v2_pb2, grpc_predict_v2_pb2_grpc)."""
+    from grpc_tools import protoc
+
+    rc = protoc.main(
+        ["protoc", f"-I{PROTO.parent}", f"--python_out={out}", f"--grpc_python_out={out}", str(PROTO)]
+    )
+    assert rc == 0
+    sys.path.insert(0, str(out))
+    try:
+        msgs = importlib.import_module("grpc_predict_v2_pb2")
+        svc = importlib.import_module("grpc_predict_v2_pb2_grpc")
+    finally:
+        sys.path.remove(str(out))
+    return msgs, svc
+
+
+def grpc_port(server: Server) -> int:
+    """The gRPC port a server started with ``--grpc-port 0`` logged."""
+    return next(int(e["grpc_address"].rsplit(":", 1)[1]) for e in server.logs() if "grpc_address" in e)
 
 
 def make_models(folder: Path) -> dict[str, Any]:

@@ -4,41 +4,29 @@ predictions equal to scikit-learn, errors as gRPC status codes."""
 
 from __future__ import annotations
 
-import importlib
-import sys
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from serve_support import Server, make_models
+from serve_support import Server, grpc_modules, grpc_port, make_models
 
 pytest.importorskip("sklearn")
 grpc = pytest.importorskip("grpc")
 pytest.importorskip("grpc_tools")
+psutil = pytest.importorskip("psutil")
 
-PROTO = Path(__file__).resolve().parent.parent / "rustlib" / "serve" / "proto" / "grpc_predict_v2.proto"
+MAX_BODY = 4 << 20
+
 Models = tuple[Path, dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
 def pb(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The Python messages and stub generated from the server's .proto."""
-    from grpc_tools import protoc
-
-    out = tmp_path_factory.mktemp("pb")
-    rc = protoc.main(
-        ["protoc", f"-I{PROTO.parent}", f"--python_out={out}", f"--grpc_python_out={out}", str(PROTO)]
-    )
-    assert rc == 0
-    sys.path.insert(0, str(out))
-    try:
-        msgs = importlib.import_module("grpc_predict_v2_pb2")
-        svc = importlib.import_module("grpc_predict_v2_pb2_grpc")
-    finally:
-        sys.path.remove(str(out))
-    return msgs, svc
+    return grpc_modules(tmp_path_factory.mktemp("pb"))
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +37,21 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Models:
 
 @pytest.fixture(scope="module")
 def server(models: Models, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = Server(models[0], "--grpc-port", "0", log=tmp_path_factory.mktemp("log") / "serve.log")
+    s = Server(
+        models[0],
+        "--grpc-port",
+        "0",
+        "--max-body-bytes",
+        str(MAX_BODY),
+        log=tmp_path_factory.mktemp("log") / "serve.log",
+    )
     yield s
     assert s.stop() == 0
 
 
 @pytest.fixture(scope="module")
 def stub(server: Server, pb: Any) -> Iterator[Any]:
-    port = next(int(e["grpc_address"].rsplit(":", 1)[1]) for e in server.logs() if "grpc_address" in e)
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_port(server)}") as ch:
         yield pb[1].GRPCInferenceServiceStub(ch)
 
 
@@ -169,3 +163,64 @@ def test_repository(stub: Any, pb: Any) -> None:
     assert not stub.ModelReady(m.ModelReadyRequest(name="reg")).ready
     stub.RepositoryModelLoad(m.RepositoryModelLoadRequest(model_name="reg"))
     assert stub.ModelReady(m.ModelReadyRequest(name="reg")).ready
+
+
+def test_hostile_messages(server: Server, stub: Any, pb: Any) -> None:
+    """Shape claims far larger than the data, raw/typed mismatches, garbage and
+    truncated protobuf, unknown fields, a message over the body limit, stalled
+    connections: the right status codes, and the server keeps serving."""
+    m = pb[0]
+    proc = psutil.Process(server.proc.pid)
+    rss0 = proc.memory_info().rss
+
+    def code(req: Any) -> Any:
+        with pytest.raises(grpc.RpcError) as e:
+            stub.ModelInfer(req)
+        return e.value.code()
+
+    for shape in ([10**9, 8], [2**62, 2**62], [2**31] * 16, [-1, 8]):
+        for raw in (False, True):
+            req = infer_request(m, np.ones((1, 8)), "FP64", "fp64_contents", [], raw)
+            del req.inputs[0].shape[:]
+            req.inputs[0].shape.extend(shape)
+            assert code(req) == grpc.StatusCode.INVALID_ARGUMENT, (shape, raw)
+    two_raw = infer_request(m, np.ones((1, 8)), "FP64", "fp64_contents", [], True)
+    two_raw.raw_input_contents.append(b"\0" * 64)
+    assert code(two_raw) == grpc.StatusCode.INVALID_ARGUMENT
+    both = infer_request(m, np.ones((1, 8)), "FP64", "fp64_contents", [], True)
+    both.inputs[0].contents.fp64_contents.extend([1.0] * 8)
+    assert code(both) == grpc.StatusCode.INVALID_ARGUMENT
+    contents = m.InferTensorContents(bytes_contents=[b"\xff\xfe"])
+    t = m.ModelInferRequest.InferInputTensor(name="x", datatype="BYTES", shape=[1], contents=contents)
+    text = m.ModelInferRequest(model_name="clf", inputs=[t])
+    assert code(text) == grpc.StatusCode.INVALID_ARGUMENT
+
+    # Raw protobuf bytes through a generic channel: garbage, truncated, and a
+    # valid request with unknown fields (ignored, as protobuf says).
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_port(server)}") as ch:
+        call = ch.unary_unary("/inference.GRPCInferenceService/ModelInfer")
+        good = infer_request(m, np.ones((2, 8)), "FP64", "fp64_contents", ["predict_proba"], True)
+        wire = good.SerializeToString()
+        for bad in (b"\xff" * 40, wire[: len(wire) // 2], b"\x0a\xff\xff\xff\xff\x0f"):
+            with pytest.raises(grpc.RpcError) as e:
+                call(bad)
+            assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        unknown = wire + b"\x98\x06\x01" + b"\xa2\x06\x03abc"  # fields 99 (varint) and 100 (bytes)
+        r = m.ModelInferResponse.FromString(call(unknown))
+        assert r.model_name == "clf" and len(r.raw_output_contents) == 1
+        # Over --max-body-bytes: RESOURCE_EXHAUSTED.
+        with pytest.raises(grpc.RpcError) as e:
+            call(b"\x0a\x05" + b"x" * (MAX_BODY + 10))
+        assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    # Connections that stall in the HTTP/2 preface or send garbage.
+    socks = []
+    for i in range(30):
+        s = socket.create_connection(("127.0.0.1", grpc_port(server)), timeout=10)
+        s.sendall(b"PRI * HTTP/2.0\r\n"[: i % 16] if i % 2 else b"\x00" * 100)
+        socks.append(s)
+    r = stub.ModelInfer(infer_request(m, np.ones((1, 8)), "FP64", "fp64_contents", ["predict"], False))
+    assert list(r.outputs[0].shape) == [1]
+    for s in socks:
+        s.close()
+    assert stub.ServerLive(m.ServerLiveRequest()).live
+    assert proc.memory_info().rss < rss0 + (64 << 20)
