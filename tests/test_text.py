@@ -280,3 +280,20 @@ def test_fast_paths_do_not_call_sklearn_counting(monkeypatch):
         fk.TfidfVectorizer(**params).fit_transform(docs)
         fk.HashingVectorizer(**params).transform(docs)
     fk.CountVectorizer(analyzer=str.split).fit_transform(["a b"])
+
+
+def test_packer_grows_once_per_overflow_and_keeps_what_is_packed():
+    from ferrokit._text_native import Packer
+
+    p = Packer()
+    # Characters estimate 1 byte each; CJK needs 3: the buffer overflows mid-way.
+    items = ["x" * 100_000, "\u4e2d" * 70_000, b"bytes", "", "\u00e9" * 3]
+    buf, off = p.pack(items, 0, len(items))
+    want = [s.encode() if isinstance(s, str) else s for s in items]
+    assert off.tolist() == np.cumsum([0] + [len(w) for w in want]).tolist()
+    assert bytes(buf) == b"".join(want)
+    # A slice of the list, then a bad item after the buffer has grown.
+    buf, off = p.pack(items, 1, 2)
+    assert bytes(buf) == want[1] + want[2]
+    assert p.pack(["\u4e2d" * 300_000, "ok", 3, "x"], 0, 4) == 2
+    assert p.pack([], 0, 0)[1].tolist() == [0]

@@ -36,7 +36,7 @@ int32_t fkpy_take_status(void);
 int fkpy_seq_to_f64(void *seq, double *out, size_t n);
 int64_t fkpy_pack_strs(void *seq, size_t start, size_t n, const char *encoding,
                        const char *errors, uint64_t *offsets, char *buf, size_t cap,
-                       size_t *needed);
+                       size_t *state);
 int fkpy_fill_dict(void *dict, const char *buf, const uint64_t *offsets,
                    const int64_t *values, size_t n);
 """
@@ -106,27 +106,50 @@ static int fkpy_seq_to_f64(void *seq, double *out, size_t n) {
  * UTF-8 buffer plus n + 1 offsets (Arrow layout), in one C loop. str items
  * are copied as UTF-8; bytes items are decoded with `encoding`/`errors` first
  * (as bytes.decode; with encoding NULL, bytes items are rejected like any other
- * type). Returns -1 on success; -2 if `buf` (of `cap` bytes) is
- * too small, with the size needed in *needed; -3 if the object is not a list
- * or tuple long enough; else the index (from `start`) of the first item that
- * is neither str nor bytes or cannot be converted (lone surrogates, a decode
- * error): the caller then takes the general path, which raises exactly what
- * scikit-learn raises. */
+ * type). Resumable: state[0] is the number of items already packed (offsets
+ * 0..=state[0] valid, the buffer filled up to offsets[state[0]]); a first call
+ * passes state[0] = 0. Returns -1 when all n are packed; -2 when `buf` (of
+ * `cap` bytes) is too small: state[0] items are packed and state[1] bytes are
+ * needed in all for the next one (on a first call with a buffer smaller than
+ * the items' characters, nothing is packed and state[1] is that estimate); the
+ * caller grows the buffer (keeping its first offsets[state[0]] bytes) and calls
+ * again. -3 if the object is not a list or tuple long enough; else the index
+ * (from `start`) of the first item that is neither str nor bytes or cannot be
+ * converted (lone surrogates, a decode error): the caller then takes the
+ * general path, which raises exactly what scikit-learn raises. */
 static int64_t fkpy_pack_strs(void *seq, size_t start, size_t n, const char *encoding,
                               const char *errors, uint64_t *offsets, char *buf, size_t cap,
-                              size_t *needed) {
+                              size_t *state) {
     PyObject *o = (PyObject *)seq;
     PyGILState_STATE g = PyGILState_Ensure();
     int64_t rc = -1;
     int is_list = PyList_Check(o), is_tuple = PyTuple_Check(o);
     Py_ssize_t len = is_list ? PyList_Size(o) : is_tuple ? PyTuple_Size(o) : -1;
-    size_t pos = 0;
-    if (len < 0 || (size_t)len < start + n) {
+    size_t first = state[0], pos;
+    if (len < 0 || (size_t)len < start + n || first > n) {
         rc = -3;
         goto done;
     }
-    offsets[0] = 0;
-    for (size_t i = 0; i < n; i++) {
+    if (first == 0) {
+        /* A lower bound of the UTF-8 size (one byte per character): one
+         * allocation of about the right size instead of growing and copying. */
+        size_t est = 0;
+        offsets[0] = 0;
+        for (size_t i = 0; i < n; i++) {
+            PyObject *v = is_list ? PyList_GetItem(o, (Py_ssize_t)(start + i))
+                                  : PyTuple_GetItem(o, (Py_ssize_t)(start + i));
+            Py_ssize_t l = PyUnicode_Check(v) ? PyUnicode_GetLength(v)
+                           : PyBytes_Check(v) ? PyBytes_Size(v) : 0;
+            est += l > 0 ? (size_t)l : 0;
+        }
+        if (est > cap) {
+            state[1] = est;
+            rc = -2;
+            goto done;
+        }
+    }
+    pos = (size_t)offsets[first];
+    for (size_t i = first; i < n; i++) {
         Py_ssize_t k = (Py_ssize_t)(start + i);
         PyObject *v = is_list ? PyList_GetItem(o, k) : PyTuple_GetItem(o, k);
         PyObject *tmp = NULL, *enc;
@@ -157,18 +180,19 @@ static int64_t fkpy_pack_strs(void *seq, size_t start, size_t n, const char *enc
             rc = (int64_t)i;
             goto done;
         }
-        if (rc == -1 && pos + (size_t)sz <= cap) {
-            memcpy(buf + pos, s, (size_t)sz);
-        } else {
+        if (pos + (size_t)sz > cap) {
+            Py_DECREF(enc);
+            state[0] = i;
+            state[1] = pos + (size_t)sz;
             rc = -2;
+            goto done;
         }
+        memcpy(buf + pos, s, (size_t)sz);
         Py_DECREF(enc);
         pos += (size_t)sz;
         offsets[i + 1] = pos;
     }
-    if (rc == -2) {
-        *needed = pos;
-    }
+    state[0] = n;
 done:
     PyGILState_Release(g);
     return rc;

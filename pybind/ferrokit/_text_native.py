@@ -152,16 +152,20 @@ class Packer:
     """
 
     def __init__(self, encoding: str | None = "utf-8", errors: str = "strict") -> None:
-        self.buf = np.empty(1 << 16, dtype=np.uint8)
+        self.buf = np.empty(0, dtype=np.uint8)
         self._enc = ffi.NULL if encoding is None else ffi.new("char[]", encoding.encode())
         self._err = ffi.new("char[]", errors.encode())
-        self._needed = ffi.new("size_t *")
+        self._state = ffi.new("size_t[2]")
 
     def pack(self, seq: list | tuple, start: int, n: int) -> tuple[np.ndarray, np.ndarray] | int:
         """``(buf, offsets)`` of ``seq[start:start + n]``, or the index (from
         ``start``) of the first item that is not ``str``/``bytes`` or does not
-        convert. ``buf`` is a view of the reusable buffer: valid until the next call."""
+        convert. ``buf`` is a view of the reusable buffer: valid until the next call.
+        Every item is encoded once: when the buffer is full, it grows (keeping
+        what is packed) and packing resumes."""
         off = np.empty(n + 1, dtype=np.uint64)
+        state = self._state
+        state[0] = 0
         while True:
             rc = lib.fkpy_pack_strs(
                 ffi.cast("void *", id(seq)),
@@ -172,12 +176,19 @@ class Packer:
                 ffi.from_buffer("uint64_t[]", off),
                 ffi.from_buffer("char[]", self.buf),
                 len(self.buf),
-                self._needed,
+                state,
             )
             if rc == -1:
                 return self.buf[: int(off[-1])], off
             if rc == -2:
-                self.buf = np.empty(max(int(self._needed[0]), 2 * len(self.buf)), dtype=np.uint8)
+                used = int(off[state[0]]) if state[0] else 0
+                need = int(state[1])
+                # A first estimate counts characters: room for 3 bytes each
+                # (pages never written are never resident); later, grow by half.
+                size = 3 * need + 64 if not used else max(need + need // 2, 2 * len(self.buf))
+                grown = np.empty(size, dtype=np.uint8)
+                grown[:used] = self.buf[:used]
+                self.buf = grown
                 continue
             if rc == -3:  # pragma: no cover - callers pass lists/tuples of the right length
                 raise TypeError("internal: pack expects a list or tuple")

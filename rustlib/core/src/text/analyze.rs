@@ -1,7 +1,7 @@
 //! Analyzers: one document in, its features (tokens / n-grams) out, in
 //! exactly the order scikit-learn's `build_analyzer()` produces them.
 
-use super::tables::CharTables;
+use super::tables::{CharTables, BYTE_MULTI, BYTE_OTHER, BYTE_WORD};
 use crate::{Error, Result};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -219,41 +219,49 @@ fn char_bounds(s: &str, bounds: &mut Vec<u32>) {
 /// The maximal runs of two or more word characters (`(?u)\b\w\w+\b`), as byte ranges.
 pub(crate) fn find_tokens(t: &CharTables, doc: &str, out: &mut Vec<(u32, u32)>) {
     let b = doc.as_bytes();
-    let mut i = 0;
+    let cls = &t.byte_class;
     let n = b.len();
+    // (is a word character, its byte length) of the character at byte `i`.
+    let classify = |i: usize| -> (bool, usize) {
+        match cls[b[i] as usize] {
+            BYTE_WORD => (true, 1),
+            BYTE_OTHER => (false, 1),
+            _ => {
+                let c = doc[i..].chars().next().unwrap_or('\0');
+                (t.is_word(c), c.len_utf8())
+            }
+        }
+    };
+    let mut i = 0;
     while i < n {
-        // Skip non-word characters.
-        let c0 = b[i];
-        let (is_w, w) = if c0 < 128 {
-            (t.is_word(c0 as char), 1)
-        } else {
-            let c = doc[i..].chars().next().unwrap_or('\0');
-            (t.is_word(c), c.len_utf8())
-        };
+        // Skip ASCII non-word characters in a tight loop, then classify one character.
+        while i < n && cls[b[i] as usize] == BYTE_OTHER {
+            i += 1;
+        }
+        if i >= n {
+            break;
+        }
+        let (is_w, first) = classify(i);
+        let start = i;
+        i += first;
         if !is_w {
-            i += w;
             continue;
         }
-        let start = i;
-        let mut chars = 1;
-        i += w;
-        while i < n {
-            let c0 = b[i];
-            if c0 < 128 {
-                if !t.is_word(c0 as char) {
-                    break;
-                }
+        loop {
+            while i < n && cls[b[i] as usize] == BYTE_WORD {
                 i += 1;
-            } else {
-                let c = doc[i..].chars().next().unwrap_or('\0');
-                if !t.is_word(c) {
-                    break;
-                }
-                i += c.len_utf8();
             }
-            chars += 1;
+            if i < n && cls[b[i] as usize] == BYTE_MULTI {
+                let (is_w, w) = classify(i);
+                if is_w {
+                    i += w;
+                    continue;
+                }
+            }
+            break;
         }
-        if chars >= 2 {
+        // Two or more characters: more bytes than the first character's.
+        if i - start > first {
             out.push((start as u32, i as u32));
         }
     }

@@ -3,7 +3,7 @@
 use super::analyze::{Analyzer, Scratch};
 use super::csr::Csr;
 use super::input::{split, Input};
-use super::murmur::{column_and_sign, murmurhash3_32};
+use super::murmur::{murmurhash3_32, Columns};
 use crate::{pool, Error, Result};
 use rayon::prelude::*;
 
@@ -79,27 +79,30 @@ pub fn hash_documents(
             "n_features must be in [1, 2**31 - 1], got {n_features}"
         )));
     }
+    let cols = Columns::new(n_features);
     let parts = par_ranges(input, |a, b| {
         let mut scratch = Scratch::default();
-        let mut row: Vec<(u32, i32)> = Vec::new();
+        // (column << 1) | negative: sorting these sorts by column, and each
+        // column's sum is its positive count minus its negative count.
+        let mut row: Vec<u64> = Vec::new();
         let mut out = Csr::empty(n_features as usize);
         for i in a..b {
             row.clear();
             doc_features(input, analyzer, i, &mut scratch, |f| {
-                let (col, sign) = column_and_sign(murmurhash3_32(f, 0), n_features);
-                let v = if alternate_sign { sign as i32 } else { 1 };
-                row.push((col, v));
+                let h = murmurhash3_32(f, 0);
+                let neg = alternate_sign && h < 0;
+                row.push(((cols.column(h) as u64) << 1) | neg as u64);
             })?;
-            row.sort_unstable_by_key(|e| e.0);
+            row.sort_unstable();
             let mut k = 0;
             while k < row.len() {
-                let col = row[k].0;
+                let col = row[k] >> 1;
                 let mut sum = 0i32;
-                while k < row.len() && row[k].0 == col {
-                    sum += row[k].1;
+                while k < row.len() && row[k] >> 1 == col {
+                    sum += 1 - 2 * (row[k] & 1) as i32;
                     k += 1;
                 }
-                out.indices.push(col);
+                out.indices.push(col as u32);
                 out.data.push(sum);
             }
             out.indptr.push(out.indices.len() as u64);

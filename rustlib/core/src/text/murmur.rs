@@ -51,6 +51,32 @@ pub fn column_and_sign(h: i32, n_features: u32) -> (u32, i8) {
     (col, if h >= 0 { 1 } else { -1 })
 }
 
+/// `abs(h) % n_features` with the division replaced by a mask when
+/// `n_features` is a power of two (the default 2**20): same columns as
+/// [`column_and_sign`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Columns {
+    n: u32,
+    mask: Option<u32>,
+}
+
+impl Columns {
+    pub(crate) fn new(n_features: u32) -> Self {
+        Columns {
+            n: n_features,
+            mask: n_features.is_power_of_two().then(|| n_features - 1),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn column(&self, h: i32) -> u32 {
+        match self.mask {
+            Some(m) => h.unsigned_abs() & m,
+            None => h.unsigned_abs() % self.n,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +90,25 @@ mod tests {
         assert_eq!(murmurhash3_32(b"hello world", 0), 1586663183);
         assert_eq!(column_and_sign(i32::MIN, 10), ((1u32 << 31) % 10, -1));
         assert_eq!(column_and_sign(-7, 5), (2, -1));
+    }
+
+    #[test]
+    fn masked_columns_equal_remainders() {
+        for n in [1u32, 2, 3, 16, 1 << 20, (1 << 31) - 1, 1 << 30] {
+            let c = Columns::new(n);
+            for h in [
+                0,
+                1,
+                -1,
+                7,
+                -7,
+                i32::MAX,
+                i32::MIN,
+                123_456_789,
+                -987_654_321,
+            ] {
+                assert_eq!(c.column(h), column_and_sign(h, n).0, "n = {n}, h = {h}");
+            }
+        }
     }
 }

@@ -77,7 +77,18 @@ pub struct CharTables {
     /// ASCII word-character flags.
     ascii_word: [bool; 128],
     ascii_space: [bool; 128],
+    /// Per byte of UTF-8: [`BYTE_WORD`] for an ASCII word character,
+    /// [`BYTE_OTHER`] for another ASCII character, [`BYTE_MULTI`] for a byte
+    /// of a multi-byte character (decode to classify).
+    pub(crate) byte_class: [u8; 256],
 }
+
+/// [`CharTables`]' byte class of an ASCII word character.
+pub(crate) const BYTE_WORD: u8 = 1;
+/// [`CharTables`]' byte class of an ASCII non-word character.
+pub(crate) const BYTE_OTHER: u8 = 0;
+/// [`CharTables`]' byte class of a byte >= 0x80.
+pub(crate) const BYTE_MULTI: u8 = 2;
 
 impl CharTables {
     /// Builds the tables from their parts (as produced from Python by
@@ -162,9 +173,15 @@ impl CharTables {
         }
         let mut ascii_word = [false; 128];
         let mut ascii_space = [false; 128];
+        let mut byte_class = [BYTE_MULTI; 256];
         for b in 0..128u8 {
             ascii_word[b as usize] = word.contains(b as char);
             ascii_space[b as usize] = space.contains(b as char);
+            byte_class[b as usize] = if ascii_word[b as usize] {
+                BYTE_WORD
+            } else {
+                BYTE_OTHER
+            };
         }
         CharTables {
             word,
@@ -175,6 +192,7 @@ impl CharTables {
             lower_bmp,
             ascii_word,
             ascii_space,
+            byte_class,
         }
     }
 
@@ -214,11 +232,26 @@ impl CharTables {
             return;
         }
         out.reserve(s.len());
-        for (i, c) in s.char_indices() {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            // A run of ASCII characters: copied and lowercased in bulk.
+            let run = b[i..]
+                .iter()
+                .position(|&c| c >= 0x80)
+                .unwrap_or(b.len() - i);
+            if run > 0 {
+                let start = out.len();
+                out.push_str(&s[i..i + run]);
+                out.as_mut_str()[start..].make_ascii_lowercase();
+                i += run;
+                if i == b.len() {
+                    break;
+                }
+            }
+            let c = s[i..].chars().next().unwrap_or('\0');
             let cp = c as u32;
-            if cp < 128 {
-                out.push(c.to_ascii_lowercase());
-            } else if cp == 0x3A3 {
+            if cp == 0x3A3 {
                 out.push(if self.final_sigma(s, i) { 'ς' } else { 'σ' });
             } else if cp < 0x1_0000 {
                 match self.lower_bmp[cp as usize] {
@@ -232,6 +265,7 @@ impl CharTables {
                     None => out.push(c),
                 }
             }
+            i += c.len_utf8();
         }
     }
 
