@@ -297,3 +297,32 @@ def test_packer_grows_once_per_overflow_and_keeps_what_is_packed():
     assert bytes(buf) == want[1] + want[2]
     assert p.pack(["\u4e2d" * 300_000, "ok", 3, "x"], 0, 4) == 2
     assert p.pack([], 0, 0)[1].tolist() == [0]
+
+
+def test_vocabulary_dict_is_built_on_first_use():
+    docs = ["The cat ΟΔΟΣ sat", "a dog x² sat", "cat dog"]
+    ref = sk.CountVectorizer(ngram_range=(1, 2)).fit(docs)
+    cv = fk.CountVectorizer(ngram_range=(1, 2))
+    assert not hasattr(cv, "vocabulary_")
+    cv.fit_transform(docs)
+    assert "vocabulary_" not in vars(cv)
+    # transform uses the native vocabulary without building the dict
+    assert_same(cv.transform(docs[::-1]), ref.transform(docs[::-1]))
+    assert "vocabulary_" not in vars(cv)
+    cv2 = pickle.loads(pickle.dumps(cv))
+    assert list(cv2.__dict__["vocabulary_"].items()) == list(ref.vocabulary_.items())
+    assert list(cv.vocabulary_.items()) == list(ref.vocabulary_.items())
+    assert cv.vocabulary_ is cv.__dict__["vocabulary_"]
+    assert cv.get_feature_names_out().tolist() == ref.get_feature_names_out().tolist()
+    # assignment and deletion as on scikit-learn's class, lazy or not
+    cv.fit(docs)
+    cv.vocabulary_ = {"sat": 0}
+    assert cv.vocabulary_ == {"sat": 0}
+    assert cv.transform(["sat sat"]).toarray().tolist() == [[2]]
+    cv.fit(docs)
+    del cv.vocabulary_
+    assert not hasattr(cv, "vocabulary_")
+    with pytest.raises(AttributeError):
+        del cv.vocabulary_
+    tv = fk.TfidfVectorizer().fit(docs)
+    assert list(tv.vocabulary_.items()) == list(sk.TfidfVectorizer().fit(docs).vocabulary_.items())

@@ -211,6 +211,8 @@ class _TextMixin:
         return X
 
     def __getstate__(self) -> dict:
+        if "_fk_lazy_vocab" in self.__dict__:
+            self.vocabulary_  # noqa: B018 - builds the dict, which is pickled
         state = super().__getstate__()
         return {k: v for k, v in state.items() if not k.startswith("_fk_")}
 
@@ -284,6 +286,44 @@ class CountVectorizer(_TextMixin, _sk.CountVectorizer):
     ['aa', 'bb', 'bb aa']
     """
 
+    @property
+    def vocabulary_(self) -> dict:
+        """The fitted ``{term: column}`` dict, in scikit-learn's order.
+
+        After a ``fit``/``fit_transform`` that ran in Rust, the dict is built
+        from the native vocabulary on first access (building a dict of a
+        large vocabulary costs as much as the whole count); ``transform`` and
+        pickling work either way. Assigning or deleting it works as on
+        scikit-learn's class.
+        """
+        d = self.__dict__
+        if "vocabulary_" in d:
+            return d["vocabulary_"]
+        lazy = d.get("_fk_lazy_vocab")
+        if lazy is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute 'vocabulary_'")
+        counter = lazy[0]
+        voc = counter.vocabulary()
+        d["vocabulary_"] = voc
+        d["_fk_vocab"] = (voc, len(voc), counter)
+        d.pop("_fk_lazy_vocab", None)
+        return voc
+
+    @vocabulary_.setter
+    def vocabulary_(self, value: dict) -> None:
+        self.__dict__.pop("_fk_lazy_vocab", None)
+        self.__dict__["vocabulary_"] = value
+
+    @vocabulary_.deleter
+    def vocabulary_(self) -> None:
+        lazy = self.__dict__.pop("_fk_lazy_vocab", None)
+        if self.__dict__.pop("vocabulary_", None) is None and lazy is None:
+            raise AttributeError("vocabulary_")
+
+    def _check_vocabulary(self) -> None:
+        if "_fk_lazy_vocab" not in self.__dict__:  # else fitted and not empty
+            super()._check_vocabulary()
+
     def fit_transform(self, raw_documents: Iterable, y: Any = None) -> Any:
         """Learns the vocabulary and returns the document-term matrix (see scikit-learn)."""
         if self.max_features is not None or self.vocabulary is not None or _fast_dtype(self.dtype) is None:
@@ -316,9 +356,10 @@ class CountVectorizer(_TextMixin, _sk.CountVectorizer):
         X = sp.csr_array((data, indices, indptr), shape=shape, copy=False)
         if self.binary:
             X.data.fill(1)
-        vocabulary = counter.vocabulary()
-        self.vocabulary_ = vocabulary
-        self._fk_vocab = (vocabulary, len(vocabulary), counter)
+        # vocabulary_ becomes a dict on first use (see the vocabulary_ property).
+        self.__dict__.pop("vocabulary_", None)
+        self.__dict__.pop("_fk_vocab", None)
+        self._fk_lazy_vocab = (counter, shape[1])
         return _align(X)
 
     def _fk_finish_python(self, X: Any, vocabulary: dict) -> Any:
@@ -357,6 +398,9 @@ class CountVectorizer(_TextMixin, _sk.CountVectorizer):
         """A native counter holding ``vocabulary_`` (cached while the same dict
         object of the same size is the vocabulary), or None if it has terms
         that are not strings or ids outside ``[0, len)``."""
+        lazy = self.__dict__.get("_fk_lazy_vocab")
+        if lazy is not None:
+            return lazy[0]
         voc = self.vocabulary_
         cached = getattr(self, "_fk_vocab", None)
         if cached is not None and cached[0] is voc and cached[1] == len(voc):
@@ -407,7 +451,8 @@ class CountVectorizer(_TextMixin, _sk.CountVectorizer):
                     parts.append(counter.transform_features(b[1], b[2], b[3], dt))
         except _Fallback:
             return super()._count_vocab(raw_documents, fixed_vocab)
-        n_cols = len(self.vocabulary_)
+        lazy = self.__dict__.get("_fk_lazy_vocab")
+        n_cols = lazy[1] if lazy is not None else len(self.vocabulary_)
         if not parts:
             it = np.int32
             X = sp.csr_array(
@@ -415,6 +460,10 @@ class CountVectorizer(_TextMixin, _sk.CountVectorizer):
             )
         else:
             X = _stack(parts, n_cols, dt, sorted_rows=True)
+        if lazy is not None:
+            # A vocabulary still held natively is fitted, so scikit-learn's
+            # caller here is transform, which discards the dict: not built.
+            return None, _align(X)
         return self.vocabulary_, _align(X)
 
 
