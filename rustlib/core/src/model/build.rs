@@ -7,6 +7,8 @@
 use super::format::{bad, Block, Value};
 use super::heads::{Head, Knn, KnnData, KnnTarget, KnnWeights, Linear, ProbaRule};
 use super::steps::{Norm, Step};
+use super::text::{SparseMlp, TextPipe};
+use super::text_build;
 use super::{InputKind, Model, ModelInfo, ModelTask};
 use crate::neighbors::Metric;
 use crate::nn::mlp::{Dense, Labels, Mlp, Task, MAX_WIDTH};
@@ -21,6 +23,8 @@ pub mod kind {
     pub const MAXABS_SCALER: u32 = 3;
     pub const NORMALIZER: u32 = 4;
     pub const SIMPLE_IMPUTER: u32 = 5;
+    pub const TEXT_VECTORIZER: u32 = 6;
+    pub const TFIDF: u32 = 7;
     pub const LINEAR_REGRESSOR: u32 = 16;
     pub const LINEAR_CLASSIFIER: u32 = 17;
     pub const MLP: u32 = 18;
@@ -38,6 +42,8 @@ pub fn kind_name(k: u32) -> &'static str {
         kind::MAXABS_SCALER => "maxabs_scaler",
         kind::NORMALIZER => "normalizer",
         kind::SIMPLE_IMPUTER => "simple_imputer",
+        kind::TEXT_VECTORIZER => "text_vectorizer",
+        kind::TFIDF => "tfidf",
         kind::LINEAR_REGRESSOR => "linear_regressor",
         kind::LINEAR_CLASSIFIER => "linear_classifier",
         kind::MLP => "mlp",
@@ -50,14 +56,14 @@ pub fn kind_name(k: u32) -> &'static str {
 
 /// Field access with errors naming the block. Values are moved out of the
 /// block (no copy of large arrays); `finish` rejects fields nobody read.
-struct Fields {
-    kind: u32,
-    who: String,
+pub(super) struct Fields {
+    pub(super) kind: u32,
+    pub(super) who: String,
     fields: Vec<(String, Option<Value>)>,
 }
 
 impl Fields {
-    fn new(block: Block, index: usize) -> Fields {
+    pub(super) fn new(block: Block, index: usize) -> Fields {
         let name = block
             .fields
             .iter()
@@ -80,28 +86,28 @@ impl Fields {
         }
     }
 
-    fn has(&self, name: &str) -> bool {
+    pub(super) fn has(&self, name: &str) -> bool {
         self.fields.iter().any(|(n, v)| n == name && v.is_some())
     }
 
     /// Moves the value of field `name` out (None if absent or already taken).
-    fn get(&mut self, name: &str) -> Option<Value> {
+    pub(super) fn get(&mut self, name: &str) -> Option<Value> {
         self.fields
             .iter_mut()
             .find(|(n, _)| n == name)
             .and_then(|(_, v)| v.take())
     }
 
-    fn err(&self, msg: String) -> crate::Error {
+    pub(super) fn err(&self, msg: String) -> crate::Error {
         bad(format!("{}: {msg}", self.who))
     }
 
-    fn need(&mut self, name: &str) -> Result<Value> {
+    pub(super) fn need(&mut self, name: &str) -> Result<Value> {
         self.get(name)
             .ok_or_else(|| self.err(format!("field {name:?} is missing")))
     }
 
-    fn opt_floats(&mut self, name: &str) -> Result<Option<Vec<f64>>> {
+    pub(super) fn opt_floats(&mut self, name: &str) -> Result<Option<Vec<f64>>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::F64(v)) => Ok(Some(v)),
@@ -113,7 +119,7 @@ impl Fields {
         }
     }
 
-    fn floats(&mut self, name: &str, len: Option<usize>) -> Result<Vec<f64>> {
+    pub(super) fn floats(&mut self, name: &str, len: Option<usize>) -> Result<Vec<f64>> {
         let v = self
             .opt_floats(name)?
             .ok_or_else(|| self.err(format!("field {name:?} is missing")))?;
@@ -128,7 +134,7 @@ impl Fields {
         Ok(v)
     }
 
-    fn ints(&mut self, name: &str) -> Result<Vec<i64>> {
+    pub(super) fn ints(&mut self, name: &str) -> Result<Vec<i64>> {
         match self.need(name)? {
             Value::I64(v) => Ok(v),
             v => Err(self.err(format!(
@@ -138,7 +144,7 @@ impl Fields {
         }
     }
 
-    fn int(&mut self, name: &str, lo: i64, hi: i64) -> Result<i64> {
+    pub(super) fn int(&mut self, name: &str, lo: i64, hi: i64) -> Result<i64> {
         let v = self.ints(name)?;
         match v[..] {
             [x] if (lo..=hi).contains(&x) => Ok(x),
@@ -147,7 +153,7 @@ impl Fields {
         }
     }
 
-    fn opt_int(&mut self, name: &str, lo: i64, hi: i64) -> Result<Option<i64>> {
+    pub(super) fn opt_int(&mut self, name: &str, lo: i64, hi: i64) -> Result<Option<i64>> {
         if self.has(name) {
             self.int(name, lo, hi).map(Some)
         } else {
@@ -155,12 +161,12 @@ impl Fields {
         }
     }
 
-    fn size(&mut self, name: &str, max: usize) -> Result<usize> {
+    pub(super) fn size(&mut self, name: &str, max: usize) -> Result<usize> {
         Ok(self.int(name, 1, max as i64)? as usize)
     }
 
     /// `classes` (+ `classes_kind`): the labels of a classifier.
-    fn labels(&mut self) -> Result<Labels> {
+    pub(super) fn labels(&mut self) -> Result<Labels> {
         let k = self.int("classes_kind", 1, 4)?;
         let v = self.need("classes")?;
         let labels = match (k, v) {
@@ -189,7 +195,7 @@ impl Fields {
         Ok(labels)
     }
 
-    fn finish(self) -> Result<()> {
+    pub(super) fn finish(self) -> Result<()> {
         for (name, v) in &self.fields {
             if v.is_some() && name != "name" && name != "estimator" {
                 return Err(self.err(format!(
@@ -201,7 +207,7 @@ impl Fields {
     }
 }
 
-fn step(b: Block, i: usize, width: usize) -> Result<(String, Step)> {
+pub(super) fn step(b: Block, i: usize, width: usize) -> Result<(String, Step)> {
     let mut f = Fields::new(b, i);
     let who = f.who.clone();
     let st = match f.kind {
@@ -552,10 +558,12 @@ pub(crate) fn build(blocks: Vec<Block>) -> Result<Model> {
         0 => InputKind::Numeric,
         _ => InputKind::Text,
     };
-    if input == InputKind::Text {
-        return Err(f.err("text input is not supported by this ferrokit yet".into()));
-    }
     let n_features = f.size("n_features", MAX_WIDTH)?;
+    if input == InputKind::Text && n_features != 1 {
+        return Err(f.err(format!(
+            "a text model takes one document per row: n_features is {n_features}, expected 1"
+        )));
+    }
     let feature_names = match f.get("feature_names") {
         None => Vec::new(),
         Some(Value::StrList(v)) if v.len() == n_features => v,
@@ -574,6 +582,8 @@ pub(crate) fn build(blocks: Vec<Block>) -> Result<Model> {
     let mut steps = Vec::new();
     let mut width = n_features;
     let mut head_blk: Option<HeadOut> = None;
+    let mut text: Option<TextPipe> = None;
+    let mut text_names = Vec::new();
     for (j, b) in blocks.enumerate() {
         let i = j + 1;
         if head_blk.is_some() {
@@ -585,7 +595,31 @@ pub(crate) fn build(blocks: Vec<Block>) -> Result<Model> {
         if b.kind == kind::META {
             return Err(bad(format!("block {i}: a second meta block")));
         }
-        if is_step(b.kind) {
+        if input == InputKind::Text && text.is_none() {
+            if b.kind != kind::TEXT_VECTORIZER {
+                return Err(bad(format!(
+                    "block {i} ({}): the first step of a text model must be a text_vectorizer",
+                    kind_name(b.kind)
+                )));
+            }
+            let (who, v) = text_build::vectorizer(b, i)?;
+            width = v.n_cols;
+            text_names.push(who);
+            text = Some(TextPipe {
+                vectorizer: v,
+                steps: Vec::new(),
+                mlp: None,
+            });
+        } else if let (true, Some(t)) = (is_step(b.kind), text.as_mut()) {
+            let (who, s) = text_build::sparse_step(b, i, width)?;
+            text_names.push(who);
+            t.steps.push(s);
+        } else if matches!(b.kind, kind::TEXT_VECTORIZER | kind::TFIDF) {
+            return Err(bad(format!(
+                "block {i} ({}) needs text input (the meta block says numeric)",
+                kind_name(b.kind)
+            )));
+        } else if is_step(b.kind) {
             let s = step(b, i, width)?;
             width = s.1.n_out();
             steps.push(s);
@@ -593,9 +627,22 @@ pub(crate) fn build(blocks: Vec<Block>) -> Result<Model> {
             head_blk = Some(head(b, i, width)?);
         }
     }
+    if let Some(t) = text.as_mut() {
+        match &head_blk {
+            Some((who, Head::Knn(_), ..)) => {
+                return Err(bad(format!(
+                    "{who}: k-nearest neighbours on text input are not supported"
+                )))
+            }
+            Some((who, Head::Mlp(m), ..)) => {
+                t.mlp = Some(SparseMlp::new(m).map_err(|e| bad(format!("{who}: {e}")))?);
+            }
+            _ => {}
+        }
+    }
     let (head_name, head, labels, ravel) = match head_blk {
         Some(h) => h,
-        None if !steps.is_empty() => (
+        None if !steps.is_empty() || text.is_some() => (
             "transform".to_string(),
             Head::Transform,
             Labels::None,
@@ -614,6 +661,12 @@ pub(crate) fn build(blocks: Vec<Block>) -> Result<Model> {
         ravel,
         width,
     );
+    if let Some(t) = text {
+        let mut names = text_names;
+        names.append(&mut m.info.steps);
+        m.info.steps = names;
+        m.text = Some(Box::new(t));
+    }
     m.info.metadata = metadata;
     Ok(m)
 }

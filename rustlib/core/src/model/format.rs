@@ -10,8 +10,11 @@ use crate::{Error, Result};
 
 /// The 8 bytes every model file starts with.
 pub const MAGIC: [u8; 8] = *b"FKMODEL\x1a";
-/// The format version this library writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this library reads and writes (2 added text
+/// models: meta `input` 1 and block kinds 6 and 7). [`write`] writes the
+/// lowest version that can hold the blocks ([`version_needed`]), so files
+/// without text stay readable by older ferrokit versions.
+pub const FORMAT_VERSION: u32 = 2;
 /// The oldest format version this library reads.
 pub const MIN_FORMAT_VERSION: u32 = 1;
 /// Bytes of the fixed header.
@@ -346,6 +349,28 @@ pub fn parse(buf: &[u8]) -> Result<Vec<Block>> {
     Ok(blocks)
 }
 
+/// The lowest format version that can hold `blocks`: 2 when they describe a
+/// text model (meta `input` 1, a `text_vectorizer` or `tfidf` block), else 1.
+pub fn version_needed(blocks: &[Block]) -> u32 {
+    let text = blocks.iter().any(|b| {
+        matches!(b.kind, 6 | 7)
+            || (b.kind == 0
+                && b.fields
+                    .iter()
+                    .any(|f| f.name == "input" && f.value != Value::I64(vec![0])))
+    });
+    if text {
+        2
+    } else {
+        1
+    }
+}
+
+/// The version in a file image's header (call after [`parse`] succeeded).
+pub fn header_version(buf: &[u8]) -> u32 {
+    u32::from_le_bytes(buf[8..12].try_into().unwrap())
+}
+
 /// Writes blocks as a file image (the inverse of [`parse`]).
 ///
 /// ```
@@ -356,7 +381,7 @@ pub fn parse(buf: &[u8]) -> Result<Vec<Block>> {
 pub fn write(blocks: &[Block]) -> Vec<u8> {
     let mut o = Vec::new();
     o.extend_from_slice(&MAGIC);
-    o.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    o.extend_from_slice(&version_needed(blocks).to_le_bytes());
     o.extend_from_slice(&0u32.to_le_bytes());
     o.extend_from_slice(&0u64.to_le_bytes()); // file length, patched below
     o.extend_from_slice(&(blocks.len() as u32).to_le_bytes());

@@ -43,6 +43,10 @@ mod heads;
 mod steps;
 #[cfg(test)]
 mod tests;
+mod text;
+mod text_build;
+#[cfg(test)]
+mod text_tests;
 
 pub use build::{kind, kind_name};
 pub use heads::{KnnWeights, ProbaRule};
@@ -53,6 +57,43 @@ use crate::nn::mlp::{AnyMlp, Dense, Mlp, Task, MAGIC as MLP_MAGIC};
 use crate::{Error, Result};
 use heads::{argmax, Head, KnnTarget};
 use steps::{check_input, Accept, Step, Work};
+use text::{SparseWork, TextPipe};
+
+pub use crate::text::{Csr, Strings};
+
+/// The input of one call: rows of numbers or documents.
+#[derive(Clone, Copy)]
+enum In<'a, T> {
+    Num(&'a [T], usize),
+    Text(&'a Strings<'a>),
+}
+
+impl<T> In<'_, T> {
+    fn n_rows(&self) -> usize {
+        match self {
+            In::Num(_, n) => *n,
+            In::Text(d) => d.len(),
+        }
+    }
+    fn name(&self, base: &'static str) -> &'static str {
+        match (self, base) {
+            (In::Num(..), b) => b,
+            (In::Text(_), "model_predict") => "model_predict_text",
+            (In::Text(_), "model_predict_classes") => "model_predict_classes_text",
+            (In::Text(_), "model_predict_proba") => "model_predict_proba_text",
+            (In::Text(_), "model_decision_function") => "model_decision_function_text",
+            (In::Text(_), _) => "model_transform_text",
+        }
+    }
+}
+
+/// Rows after the preprocessing steps.
+enum Rows {
+    Dense(Work),
+    Sparse(SparseWork),
+}
+
+type MlpIn<'a> = (&'a Mlp<f64>, std::borrow::Cow<'a, [f64]>, usize);
 
 /// Element types a model accepts as input (and writes as output).
 pub trait ModelFloat: crate::neighbors::KnnFloat {
@@ -71,7 +112,8 @@ impl ModelFloat for f64 {
 pub enum InputKind {
     /// Rows of numbers.
     Numeric = 0,
-    /// Documents (UTF-8 strings); not produced by this version yet.
+    /// Documents (UTF-8 strings): one document per row; use the `*_text`
+    /// methods ([`Model::predict_text`], …).
     Text = 1,
 }
 
@@ -154,6 +196,8 @@ pub struct Model {
     steps: Vec<(String, Step)>,
     head_name: String,
     head: Head,
+    /// Text models: vectorizer, sparse steps and the sparse form of an MLP.
+    text: Option<Box<TextPipe>>,
 }
 
 fn mlp_f64(m: Mlp<f32>) -> Result<Mlp<f64>> {
@@ -207,6 +251,7 @@ impl Model {
             steps,
             head_name,
             head,
+            text: None,
         }
     }
 
@@ -220,7 +265,15 @@ impl Model {
                 AnyMlp::F32(m) => mlp_f64(m)?,
             }));
         }
-        build::build(format::parse(buf)?)
+        let blocks = format::parse(buf)?;
+        let (have, need) = (format::header_version(buf), format::version_needed(&blocks));
+        if have < need {
+            return Err(format::bad(format!(
+                "the blocks describe a text model, which needs format version {need}, \
+                 but the header says version {have}"
+            )));
+        }
+        build::build(blocks)
     }
 
     /// Reads a model file. Errors as [`Model::from_bytes`], plus `Io`.
@@ -303,10 +356,56 @@ impl Model {
         }
     }
 
-    /// Regression values, `n_rows × n_outputs` (regressors only; classifiers
-    /// use [`Model::predict_classes`]).
-    pub fn predict<T: ModelFloat>(&self, x: &[T], n_rows: usize, out: &mut [T]) -> Result<()> {
-        let name = "model_predict";
+    /// Runs the pipeline's steps on `input` (numbers or documents).
+    fn rows<T: ModelFloat>(&self, name: &str, input: In<'_, T>) -> Result<Rows> {
+        match (input, &self.text) {
+            (In::Num(x, n), None) => Ok(Rows::Dense(self.prepare(name, x, n)?)),
+            (In::Text(docs), Some(t)) => Ok(Rows::Sparse(t.run(docs)?)),
+            (In::Num(..), Some(_)) => Err(Error::InvalidArgument(format!(
+                "{name}: this model takes text (one document per row); use the text variant"
+            ))),
+            (In::Text(_), None) => Err(Error::InvalidArgument(format!(
+                "{name}: this model takes numbers ({} features per row), not text",
+                self.info.n_features
+            ))),
+        }
+    }
+
+    fn linear(l: &heads::Linear, rows: &Rows, n: usize, out: &mut [f64]) {
+        match rows {
+            Rows::Dense(w) => l.decision(&w.data, n, out),
+            Rows::Sparse(s) => l.decision_sparse(s, out),
+        }
+    }
+
+    /// The network and its input: the whole MLP on dense rows; on sparse
+    /// rows the first layer as a sparse gather, then the rest of the network.
+    fn mlp<'a>(&'a self, m: &'a Mlp<f64>, rows: &'a Rows) -> Result<MlpIn<'a>> {
+        match (rows, self.text.as_ref().and_then(|t| t.mlp.as_ref())) {
+            (Rows::Dense(w), _) => Ok((m, std::borrow::Cow::Borrowed(&w.data[..]), w.cols)),
+            (Rows::Sparse(s), Some(sm)) => Ok((
+                &sm.tail,
+                std::borrow::Cow::Owned(sm.hidden(s)?),
+                sm.tail.n_features(),
+            )),
+            (Rows::Sparse(_), None) => Err(Error::InvalidState(
+                "sparse rows reached an MLP without its sparse first layer".into(),
+            )),
+        }
+    }
+
+    fn dense(rows: &Rows) -> Result<&Work> {
+        match rows {
+            Rows::Dense(w) => Ok(w),
+            Rows::Sparse(_) => Err(Error::InvalidState(
+                "sparse rows reached a k-NN model".into(),
+            )),
+        }
+    }
+
+    fn predict_in<T: ModelFloat>(&self, input: In<'_, T>, out: &mut [T]) -> Result<()> {
+        let name = input.name("model_predict");
+        let n_rows = input.n_rows();
         if self.info.task != ModelTask::Regressor {
             let hint = if matches!(
                 self.info.task,
@@ -320,16 +419,134 @@ impl Model {
         }
         let n_out = self.info.n_outputs;
         Self::check_out(name, out.len(), n_rows, n_out)?;
-        let w = self.prepare(name, x, n_rows)?;
+        let rows = self.rows(name, input)?;
         let mut res = vec![0.0f64; n_rows * n_out];
         match &self.head {
-            Head::Linear(l) => l.decision(&w.data, n_rows, &mut res),
-            Head::Mlp(m) => m.forward(&w.data, n_rows, w.cols, &mut res)?,
-            Head::Knn(k) => k.values(&w, n_rows, &mut res)?,
+            Head::Linear(l) => Self::linear(l, &rows, n_rows, &mut res),
+            Head::Mlp(m) => {
+                let (m, x, c) = self.mlp(m, &rows)?;
+                m.forward(&x, n_rows, c, &mut res)?
+            }
+            Head::Knn(k) => k.values(Self::dense(&rows)?, n_rows, &mut res)?,
             Head::Transform => unreachable!(),
         }
         Self::write(&res, out);
         Ok(())
+    }
+
+    fn predict_classes_in<T: ModelFloat>(&self, input: In<'_, T>, out: &mut [i64]) -> Result<()> {
+        let name = input.name("model_predict_classes");
+        let n_rows = input.n_rows();
+        if !matches!(
+            self.info.task,
+            ModelTask::Classifier | ModelTask::Multilabel
+        ) {
+            return Err(self.unavailable(name, "; use predict"));
+        }
+        Self::check_out(name, out.len(), n_rows, self.info.n_outputs)?;
+        let rows = self.rows(name, input)?;
+        match &self.head {
+            Head::Linear(l) => {
+                let mut d = vec![0.0f64; n_rows * l.n_dec];
+                Self::linear(l, &rows, n_rows, &mut d);
+                if l.n_dec == 1 {
+                    for (o, &v) in out.iter_mut().zip(&d) {
+                        *o = (v > 0.0) as i64;
+                    }
+                } else {
+                    for (o, r) in out.iter_mut().zip(d.chunks_exact(l.n_dec)) {
+                        *o = argmax(r, l.last_argmax) as i64;
+                    }
+                }
+            }
+            Head::Mlp(m) => {
+                let (m, x, c) = self.mlp(m, &rows)?;
+                m.predict_class(&x, n_rows, c, out)?
+            }
+            Head::Knn(k) => {
+                let KnnTarget::Classes { n_classes, .. } = k.target else {
+                    unreachable!()
+                };
+                let mut p = vec![0.0f64; n_rows * n_classes];
+                k.proba(Self::dense(&rows)?, n_rows, &mut p)?;
+                for (o, r) in out.iter_mut().zip(p.chunks_exact(n_classes)) {
+                    *o = argmax(r, false) as i64;
+                }
+            }
+            Head::Transform => unreachable!(),
+        }
+        Ok(())
+    }
+
+    fn predict_proba_in<T: ModelFloat>(&self, input: In<'_, T>, out: &mut [T]) -> Result<()> {
+        let name = input.name("model_predict_proba");
+        let n_rows = input.n_rows();
+        let cols = self.info.n_proba;
+        if cols == 0 {
+            return Err(self.unavailable(name, ""));
+        }
+        Self::check_out(name, out.len(), n_rows, cols)?;
+        let rows = self.rows(name, input)?;
+        let mut res = vec![0.0f64; n_rows * cols];
+        match &self.head {
+            Head::Linear(l) => {
+                let mut d = vec![0.0f64; n_rows * l.n_dec];
+                Self::linear(l, &rows, n_rows, &mut d);
+                l.proba_from(&d, &mut res);
+            }
+            Head::Mlp(m) => {
+                let multilabel = m.task() == Task::Multilabel;
+                let (m, x, c) = self.mlp(m, &rows)?;
+                if multilabel {
+                    m.forward(&x, n_rows, c, &mut res)?
+                } else {
+                    m.predict_proba(&x, n_rows, c, &mut res)?
+                }
+            }
+            Head::Knn(k) => k.proba(Self::dense(&rows)?, n_rows, &mut res)?,
+            Head::Transform => unreachable!(),
+        }
+        Self::write(&res, out);
+        Ok(())
+    }
+
+    fn decision_function_in<T: ModelFloat>(&self, input: In<'_, T>, out: &mut [T]) -> Result<()> {
+        let name = input.name("model_decision_function");
+        let n_rows = input.n_rows();
+        let cols = self.info.n_decision;
+        let Head::Linear(l) = &self.head else {
+            return Err(self.unavailable(name, ""));
+        };
+        if cols == 0 {
+            return Err(self.unavailable(name, ""));
+        }
+        Self::check_out(name, out.len(), n_rows, cols)?;
+        let rows = self.rows(name, input)?;
+        let mut res = vec![0.0f64; n_rows * cols];
+        Self::linear(l, &rows, n_rows, &mut res);
+        Self::write(&res, out);
+        Ok(())
+    }
+
+    fn transform_in<T: ModelFloat>(&self, input: In<'_, T>, out: &mut [T]) -> Result<()> {
+        let name = input.name("model_transform");
+        let n_rows = input.n_rows();
+        let cols = self.info.n_transform;
+        if cols == 0 {
+            return Err(self.unavailable(name, ""));
+        }
+        Self::check_out(name, out.len(), n_rows, cols)?;
+        match self.rows(name, input)? {
+            Rows::Dense(w) => Self::write(&w.data, out),
+            Rows::Sparse(s) => Self::write(&s.to_dense(), out),
+        }
+        Ok(())
+    }
+
+    /// Regression values, `n_rows × n_outputs` (regressors only; classifiers
+    /// use [`Model::predict_classes`]).
+    pub fn predict<T: ModelFloat>(&self, x: &[T], n_rows: usize, out: &mut [T]) -> Result<()> {
+        self.predict_in(In::Num(x, n_rows), out)
     }
 
     /// Predicted classes as indices into [`ModelInfo::labels`] (`n_rows`
@@ -342,43 +559,7 @@ impl Model {
         n_rows: usize,
         out: &mut [i64],
     ) -> Result<()> {
-        let name = "model_predict_classes";
-        if !matches!(
-            self.info.task,
-            ModelTask::Classifier | ModelTask::Multilabel
-        ) {
-            return Err(self.unavailable(name, "; use predict"));
-        }
-        Self::check_out(name, out.len(), n_rows, self.info.n_outputs)?;
-        let w = self.prepare(name, x, n_rows)?;
-        match &self.head {
-            Head::Linear(l) => {
-                let mut d = vec![0.0f64; n_rows * l.n_dec];
-                l.decision(&w.data, n_rows, &mut d);
-                if l.n_dec == 1 {
-                    for (o, &v) in out.iter_mut().zip(&d) {
-                        *o = (v > 0.0) as i64;
-                    }
-                } else {
-                    for (o, r) in out.iter_mut().zip(d.chunks_exact(l.n_dec)) {
-                        *o = argmax(r, l.last_argmax) as i64;
-                    }
-                }
-            }
-            Head::Mlp(m) => m.predict_class(&w.data, n_rows, w.cols, out)?,
-            Head::Knn(k) => {
-                let KnnTarget::Classes { n_classes, .. } = k.target else {
-                    unreachable!()
-                };
-                let mut p = vec![0.0f64; n_rows * n_classes];
-                k.proba(&w, n_rows, &mut p)?;
-                for (o, r) in out.iter_mut().zip(p.chunks_exact(n_classes)) {
-                    *o = argmax(r, false) as i64;
-                }
-            }
-            Head::Transform => unreachable!(),
-        }
-        Ok(())
+        self.predict_classes_in(In::Num(x, n_rows), out)
     }
 
     /// Class probabilities, `n_rows × n_proba` (binary: `[1 - p, p]`).
@@ -388,29 +569,7 @@ impl Model {
         n_rows: usize,
         out: &mut [T],
     ) -> Result<()> {
-        let name = "model_predict_proba";
-        let cols = self.info.n_proba;
-        if cols == 0 {
-            return Err(self.unavailable(name, ""));
-        }
-        Self::check_out(name, out.len(), n_rows, cols)?;
-        let w = self.prepare(name, x, n_rows)?;
-        let mut res = vec![0.0f64; n_rows * cols];
-        match &self.head {
-            Head::Linear(l) => {
-                let mut d = vec![0.0f64; n_rows * l.n_dec];
-                l.decision(&w.data, n_rows, &mut d);
-                l.proba_from(&d, &mut res);
-            }
-            Head::Mlp(m) if m.task() == Task::Multilabel => {
-                m.forward(&w.data, n_rows, w.cols, &mut res)?
-            }
-            Head::Mlp(m) => m.predict_proba(&w.data, n_rows, w.cols, &mut res)?,
-            Head::Knn(k) => k.proba(&w, n_rows, &mut res)?,
-            Head::Transform => unreachable!(),
-        }
-        Self::write(&res, out);
-        Ok(())
+        self.predict_proba_in(In::Num(x, n_rows), out)
     }
 
     /// Decision values, `n_rows × n_decision` (linear classifiers).
@@ -420,33 +579,97 @@ impl Model {
         n_rows: usize,
         out: &mut [T],
     ) -> Result<()> {
-        let name = "model_decision_function";
-        let cols = self.info.n_decision;
-        let Head::Linear(l) = &self.head else {
-            return Err(self.unavailable(name, ""));
-        };
-        if cols == 0 {
-            return Err(self.unavailable(name, ""));
-        }
-        Self::check_out(name, out.len(), n_rows, cols)?;
-        let w = self.prepare(name, x, n_rows)?;
-        let mut res = vec![0.0f64; n_rows * cols];
-        l.decision(&w.data, n_rows, &mut res);
-        Self::write(&res, out);
-        Ok(())
+        self.decision_function_in(In::Num(x, n_rows), out)
     }
 
     /// The preprocessed rows, `n_rows × n_transform` (transformer pipelines).
     pub fn transform<T: ModelFloat>(&self, x: &[T], n_rows: usize, out: &mut [T]) -> Result<()> {
-        let name = "model_transform";
-        let cols = self.info.n_transform;
-        if cols == 0 {
+        self.transform_in(In::Num(x, n_rows), out)
+    }
+
+    /// Text models ([`InputKind::Text`]): regression values of the documents
+    /// `docs` (one row per document), `docs.len() × n_outputs`, as
+    /// [`Model::predict`]. The text twins (`*_text`) take documents as one
+    /// UTF-8 buffer plus offsets ([`Strings`]); [`crate::text::pack`] builds
+    /// them from `&[&str]`. The output type `T` only chooses how results are
+    /// written: a text model computes in the dtype its vectorizer was saved
+    /// with (float32 or float64), like scikit-learn.
+    ///
+    /// ```
+    /// use ferrokit_core::model::format::{write, Block, Value};
+    /// use ferrokit_core::model::{kind, Model};
+    /// use ferrokit_core::text::{pack, Strings};
+    /// let ints = |v: &[i64]| Value::I64(v.to_vec());
+    /// let ascii = |s: &str| Value::StrList(s.split(' ').map(String::from).collect());
+    /// let bytes = write(&[
+    ///     Block::new(kind::META).with("input", ints(&[1])).with("n_features", ints(&[1])),
+    ///     Block::new(kind::TEXT_VECTORIZER)
+    ///         .with("analyzer", ints(&[0])).with("ngram_range", ints(&[1, 1]))
+    ///         .with("lowercase", ints(&[1])).with("strip_accents", ints(&[0]))
+    ///         .with("binary", ints(&[0])).with("dtype", ints(&[1]))
+    ///         .with("n_features", ints(&[2])).with("vocabulary", ascii("bad good"))
+    ///         // Python's \w, \s and lowercase on ASCII (a real file has all of Unicode).
+    ///         .with("word", ints(&[48, 57, 65, 90, 95, 95, 97, 122]))
+    ///         .with("space", ints(&[9, 13, 28, 32]))
+    ///         .with("case_ignorable", ints(&[39, 39, 46, 46, 58, 58, 94, 94, 96, 96]))
+    ///         .with("cased", ints(&[65, 90, 97, 122]))
+    ///         .with("lower_cp", ints(&[])).with("lower_to", Value::StrList(vec![])),
+    ///     Block::new(kind::LINEAR_REGRESSOR)
+    ///         .with("n_features", ints(&[2])).with("n_outputs", ints(&[1]))
+    ///         .with("coef", Value::F64(vec![-1.0, 1.0])).with("intercept", Value::F64(vec![0.5])),
+    /// ]);
+    /// let m = Model::from_bytes(&bytes).unwrap();
+    /// let (buf, off) = pack(&["Good GOOD bad", ""]);
+    /// let mut out = [0.0f64; 2];
+    /// m.predict_text(&Strings::new(&buf, &off).unwrap(), &mut out).unwrap();
+    /// assert_eq!(out, [1.5, 0.5]);
+    /// ```
+    pub fn predict_text<T: ModelFloat>(&self, docs: &Strings<'_>, out: &mut [T]) -> Result<()> {
+        self.predict_in(In::<T>::Text(docs), out)
+    }
+
+    /// Text models: predicted classes of `docs` as [`Model::predict_classes`].
+    pub fn predict_classes_text(&self, docs: &Strings<'_>, out: &mut [i64]) -> Result<()> {
+        self.predict_classes_in(In::<f64>::Text(docs), out)
+    }
+
+    /// Text models: class probabilities of `docs`, `docs.len() × n_proba`.
+    pub fn predict_proba_text<T: ModelFloat>(
+        &self,
+        docs: &Strings<'_>,
+        out: &mut [T],
+    ) -> Result<()> {
+        self.predict_proba_in(In::<T>::Text(docs), out)
+    }
+
+    /// Text models: decision values of `docs`, `docs.len() × n_decision`.
+    pub fn decision_function_text<T: ModelFloat>(
+        &self,
+        docs: &Strings<'_>,
+        out: &mut [T],
+    ) -> Result<()> {
+        self.decision_function_in(In::<T>::Text(docs), out)
+    }
+
+    /// Text transformer pipelines: the features of `docs` as a dense
+    /// `docs.len() × n_transform` matrix (see [`Model::transform_text_sparse`]).
+    pub fn transform_text<T: ModelFloat>(&self, docs: &Strings<'_>, out: &mut [T]) -> Result<()> {
+        self.transform_in(In::<T>::Text(docs), out)
+    }
+
+    /// Text transformer pipelines: the features of `docs` as the sparse CSR
+    /// matrix scikit-learn's pipeline returns (same entries in the same order,
+    /// explicit zeros of cancelling hashed signs kept; values in float64,
+    /// exactly the float32 values when the vectorizer's dtype is float32).
+    pub fn transform_text_sparse(&self, docs: &Strings<'_>) -> Result<Csr<f64>> {
+        let name = "model_transform_text";
+        if self.info.n_transform == 0 {
             return Err(self.unavailable(name, ""));
         }
-        Self::check_out(name, out.len(), n_rows, cols)?;
-        let w = self.prepare(name, x, n_rows)?;
-        Self::write(&w.data, out);
-        Ok(())
+        match self.rows(name, In::<f64>::Text(docs))? {
+            Rows::Sparse(s) => Ok(s.into_csr()),
+            Rows::Dense(_) => unreachable!("text input gives sparse rows"),
+        }
     }
 
     /// The `k` nearest training rows of each row (NearestNeighbors):

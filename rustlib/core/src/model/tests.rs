@@ -391,7 +391,7 @@ fn versions_are_named_in_errors() {
     seal(&mut b);
     match Model::from_bytes(&b) {
         Err(Error::UnsupportedVersion(m)) => {
-            assert!(m.contains("version 7") && m.contains("1 to 1"), "{m}")
+            assert!(m.contains("version 7") && m.contains("1 to 2"), "{m}")
         }
         other => panic!("{other:?}"),
     }
