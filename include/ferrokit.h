@@ -20,7 +20,7 @@
  Version of the C ABI. Bumped on any incompatible change to an existing
  function, type or status number; the header carries the same value.
  */
-#define FK_ABI_VERSION 3
+#define FK_ABI_VERSION 4
 
 /*
  `fk_model_info.input_kind`: rows of numbers (`x` arrays).
@@ -28,7 +28,7 @@
 #define FK_MODEL_INPUT_NUMERIC 0
 
 /*
- `fk_model_info.input_kind`: UTF-8 documents (not produced yet).
+ `fk_model_info.input_kind`: UTF-8 documents, one per row (`fk_model_*_text*`).
  */
 #define FK_MODEL_INPUT_TEXT 1
 
@@ -790,6 +790,146 @@ fk_status fk_model_kneighbors_f32(const fk_model *model,
                                   size_t n_dist,
                                   int64_t *indices,
                                   size_t n_idx);
+
+/*
+ Text models (`FK_MODEL_INPUT_TEXT`): regression values of `n` documents,
+ `n x n_outputs`. Documents are one UTF-8 buffer plus `n + 1` offsets
+ (Arrow layout, as `fk_text_*`): document `i` is
+ `buf[offsets[i] .. offsets[i + 1]]`; `n_offsets == 0` means no documents.
+ Invalid UTF-8 gives `FK_ERR_INVALID_ARGUMENT` naming the document; a
+ numeric model gives `FK_ERR_INVALID_ARGUMENT`. The model computes in the
+ dtype its vectorizer was saved with; `_f32` / `_f64` choose the output type.
+
+ # Safety
+ `model` must be a live handle; `buf` / `offsets` readable for `buf_len` /
+ `n_offsets` elements; `out` writable for `n_out` elements, disjoint from both.
+ */
+fk_status fk_model_predict_text_f64(const fk_model *model,
+                                    const uint8_t *buf,
+                                    size_t buf_len,
+                                    const uint64_t *offsets,
+                                    size_t n_offsets,
+                                    double *out,
+                                    size_t n_out);
+
+/*
+ Float32 output version of `fk_model_predict_text_f64`.
+
+ # Safety
+ As `fk_model_predict_text_f64`.
+ */
+fk_status fk_model_predict_text_f32(const fk_model *model,
+                                    const uint8_t *buf,
+                                    size_t buf_len,
+                                    const uint64_t *offsets,
+                                    size_t n_offsets,
+                                    float *out,
+                                    size_t n_out);
+
+/*
+ Text models: predicted classes of the documents as indices into the
+ labels (`n` values; multilabel: `n x n_outputs` 0/1), as
+ `fk_model_predict_class_f64`. Documents as in `fk_model_predict_text_f64`.
+
+ # Safety
+ As `fk_model_predict_text_f64`.
+ */
+fk_status fk_model_predict_class_text(const fk_model *model,
+                                      const uint8_t *buf,
+                                      size_t buf_len,
+                                      const uint64_t *offsets,
+                                      size_t n_offsets,
+                                      int64_t *out,
+                                      size_t n_out);
+
+/*
+ Text models: class probabilities of the documents, `n x n_proba`.
+ Documents as in `fk_model_predict_text_f64`.
+
+ # Safety
+ As `fk_model_predict_text_f64`.
+ */
+fk_status fk_model_predict_proba_text_f64(const fk_model *model,
+                                          const uint8_t *buf,
+                                          size_t buf_len,
+                                          const uint64_t *offsets,
+                                          size_t n_offsets,
+                                          double *out,
+                                          size_t n_out);
+
+/*
+ Float32 output version of `fk_model_predict_proba_text_f64`.
+
+ # Safety
+ As `fk_model_predict_text_f64`.
+ */
+fk_status fk_model_predict_proba_text_f32(const fk_model *model,
+                                          const uint8_t *buf,
+                                          size_t buf_len,
+                                          const uint64_t *offsets,
+                                          size_t n_offsets,
+                                          float *out,
+                                          size_t n_out);
+
+/*
+ Text models: decision values of the documents, `n x n_decision`
+ (linear classifiers). Documents as in `fk_model_predict_text_f64`.
+
+ # Safety
+ As `fk_model_predict_text_f64`.
+ */
+fk_status fk_model_decision_function_text_f64(const fk_model *model,
+                                              const uint8_t *buf,
+                                              size_t buf_len,
+                                              const uint64_t *offsets,
+                                              size_t n_offsets,
+                                              double *out,
+                                              size_t n_out);
+
+/*
+ Float32 output version of `fk_model_decision_function_text_f64`.
+
+ # Safety
+ As `fk_model_predict_text_f64`.
+ */
+fk_status fk_model_decision_function_text_f32(const fk_model *model,
+                                              const uint8_t *buf,
+                                              size_t buf_len,
+                                              const uint64_t *offsets,
+                                              size_t n_offsets,
+                                              float *out,
+                                              size_t n_out);
+
+/*
+ Text transformer pipelines: the features of the documents as a DENSE
+ row-major `n x n_transform` matrix (zeros included; scikit-learn's result
+ is the same values as a sparse matrix). Documents as in
+ `fk_model_predict_text_f64`.
+
+ # Safety
+ As `fk_model_predict_text_f64`.
+ */
+fk_status fk_model_transform_text_f64(const fk_model *model,
+                                      const uint8_t *buf,
+                                      size_t buf_len,
+                                      const uint64_t *offsets,
+                                      size_t n_offsets,
+                                      double *out,
+                                      size_t n_out);
+
+/*
+ Float32 output version of `fk_model_transform_text_f64`.
+
+ # Safety
+ As `fk_model_predict_text_f64`.
+ */
+fk_status fk_model_transform_text_f32(const fk_model *model,
+                                      const uint8_t *buf,
+                                      size_t buf_len,
+                                      const uint64_t *offsets,
+                                      size_t n_offsets,
+                                      float *out,
+                                      size_t n_out);
 
 /*
  The `nx × ny` distance matrix between the rows of `x` (`nx × dim`) and of `y`

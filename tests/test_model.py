@@ -437,7 +437,7 @@ def test_newer_version_names_both_versions(small_file: bytes) -> None:
     b = bytearray(small_file[:-4])
     b[8:12] = struct.pack("<I", 9)
     b += struct.pack("<I", zlib.crc32(bytes(b)))
-    with pytest.raises(fk.UnsupportedVersionError, match=r"version 9.*1 to 1"):
+    with pytest.raises(fk.UnsupportedVersionError, match=r"version 9.*1 to 2"):
         fk.load_model(bytes(b))
 
 

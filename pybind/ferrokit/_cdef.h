@@ -1,6 +1,6 @@
 /* cffi declarations of ferrokit, generated with include/ferrokit.h; do not edit. */
 
-#define FK_ABI_VERSION 3
+#define FK_ABI_VERSION 4
 
 #define FK_MODEL_INPUT_NUMERIC 0
 
@@ -267,6 +267,78 @@ fk_status fk_model_kneighbors_f32(const fk_model *model,
                                   size_t n_dist,
                                   int64_t *indices,
                                   size_t n_idx);
+
+fk_status fk_model_predict_text_f64(const fk_model *model,
+                                    const uint8_t *buf,
+                                    size_t buf_len,
+                                    const uint64_t *offsets,
+                                    size_t n_offsets,
+                                    double *out,
+                                    size_t n_out);
+
+fk_status fk_model_predict_text_f32(const fk_model *model,
+                                    const uint8_t *buf,
+                                    size_t buf_len,
+                                    const uint64_t *offsets,
+                                    size_t n_offsets,
+                                    float *out,
+                                    size_t n_out);
+
+fk_status fk_model_predict_class_text(const fk_model *model,
+                                      const uint8_t *buf,
+                                      size_t buf_len,
+                                      const uint64_t *offsets,
+                                      size_t n_offsets,
+                                      int64_t *out,
+                                      size_t n_out);
+
+fk_status fk_model_predict_proba_text_f64(const fk_model *model,
+                                          const uint8_t *buf,
+                                          size_t buf_len,
+                                          const uint64_t *offsets,
+                                          size_t n_offsets,
+                                          double *out,
+                                          size_t n_out);
+
+fk_status fk_model_predict_proba_text_f32(const fk_model *model,
+                                          const uint8_t *buf,
+                                          size_t buf_len,
+                                          const uint64_t *offsets,
+                                          size_t n_offsets,
+                                          float *out,
+                                          size_t n_out);
+
+fk_status fk_model_decision_function_text_f64(const fk_model *model,
+                                              const uint8_t *buf,
+                                              size_t buf_len,
+                                              const uint64_t *offsets,
+                                              size_t n_offsets,
+                                              double *out,
+                                              size_t n_out);
+
+fk_status fk_model_decision_function_text_f32(const fk_model *model,
+                                              const uint8_t *buf,
+                                              size_t buf_len,
+                                              const uint64_t *offsets,
+                                              size_t n_offsets,
+                                              float *out,
+                                              size_t n_out);
+
+fk_status fk_model_transform_text_f64(const fk_model *model,
+                                      const uint8_t *buf,
+                                      size_t buf_len,
+                                      const uint64_t *offsets,
+                                      size_t n_offsets,
+                                      double *out,
+                                      size_t n_out);
+
+fk_status fk_model_transform_text_f32(const fk_model *model,
+                                      const uint8_t *buf,
+                                      size_t buf_len,
+                                      const uint64_t *offsets,
+                                      size_t n_offsets,
+                                      float *out,
+                                      size_t n_out);
 
 fk_status fk_pairwise_distances_f64(const double *x,
                                     size_t nx,

@@ -19,9 +19,18 @@ these; a parameter or fitted state the file cannot reproduce raises
   (the training rows are stored), or one of the steps above (a transformer
   pipeline: ``transform`` only).
 
-Not yet: text vectorizers (HashingVectorizer / CountVectorizer /
-TfidfVectorizer) -- a pipeline with one raises ``TypeError`` like any other
-unsupported step.
+Text pipelines (the model then takes documents): a HashingVectorizer,
+CountVectorizer or TfidfVectorizer (scikit-learn's or ferrokit's; built-in
+analyzers, the default ``token_pattern``, ``input='content'``) first,
+optionally followed by TfidfTransformer (after a Count/HashingVectorizer),
+Normalizer, MaxAbsScaler and StandardScaler(with_mean=False), then one of the
+linear final estimators or an MLP (with at least one hidden layer), or nothing
+(``transform`` gives the sparse features). The file stores the vocabulary in
+column order, ``idf_``, the stop words and this Python's character tables
+(word characters, whitespace, lowercase, accent stripping), so C and the
+server tokenize exactly like this Python. A callable analyzer, tokenizer,
+preprocessor or strip_accents raises ``TypeError``; another token_pattern,
+input or dtype ``ValueError``.
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ import zlib
 from typing import IO, Any
 
 import numpy as np
+
+from ferrokit import _export_text as _text
 
 __all__ = ["SUPPORTED_ESTIMATORS", "SUPPORTED_STEPS", "export"]
 
@@ -101,10 +112,11 @@ def _block(kind: int, fields: dict[str, Any]) -> bytes:
     return b"".join(body)
 
 
-def _file(blocks: list[bytes]) -> bytes:
+def _file(blocks: list[bytes], version: int = _VERSION) -> bytes:
+    """A file image; version 1 unless it holds a text model (version 2)."""
     body = b"".join(blocks)
     total = 32 + len(body) + 4
-    image = _MAGIC + struct.pack("<IIQII", _VERSION, 0, total, len(blocks), 0) + body
+    image = _MAGIC + struct.pack("<IIQII", version, 0, total, len(blocks), 0) + body
     return image + struct.pack("<I", zlib.crc32(image))
 
 
@@ -292,8 +304,10 @@ _LINEAR_REG = ("LinearRegression", "Ridge", "SGDRegressor", "LinearSVR")
 _SK_LINEAR = ("sklearn.linear_model", "sklearn.svm")
 
 
-def _coef(name: str, est: Any, width: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(coef as (n_outputs, width) float64, intercept (n_outputs,), 1-D coef?)"""
+def _coef(name: str, est: Any, width: int, sparse_f32: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(coef as (n_outputs, width) float64, intercept (n_outputs,), 1-D coef?);
+    float32 weights stay float32 for a text model of dtype float32
+    (``sparse_f32``), whose sparse decision scikit-learn computes in float32."""
     _fitted(name, est, ("coef_", "intercept_"))
     coef = np.asarray(est.coef_)
     ravel = coef.ndim == 1
@@ -303,8 +317,11 @@ def _coef(name: str, est: Any, width: int) -> tuple[np.ndarray, np.ndarray, bool
             f"ferrokit.export: {_who(name, est)}: coef_ of shape {coef.shape} does not take "
             f"{width} features (a sparse or unusual fitted state is not supported)"
         )
-    b = np.broadcast_to(np.asarray(est.intercept_, dtype=np.float64), (coef2.shape[0],))
-    return coef2.astype(np.float64), np.ascontiguousarray(b), ravel
+    keep32 = sparse_f32 and coef.dtype == np.float32
+    b = np.broadcast_to(
+        np.asarray(est.intercept_, dtype=np.float32 if keep32 else np.float64), (coef2.shape[0],)
+    )
+    return coef2.astype(np.float32 if keep32 else np.float64), np.ascontiguousarray(b), ravel
 
 
 def _proba_rule(est: Any) -> int:
@@ -316,8 +333,10 @@ def _proba_rule(est: Any) -> int:
     return 0
 
 
-def _linear_classifier(name: str, est: Any, width: int) -> tuple[dict[str, Any], str]:
-    coef, b, _ = _coef(name, est, width)
+def _linear_classifier(
+    name: str, est: Any, width: int, sparse_f32: bool = False
+) -> tuple[dict[str, Any], str]:
+    coef, b, _ = _coef(name, est, width, sparse_f32)
     _fitted(name, est, ("classes_",))
     lab, dt = _labels(name, est, est.classes_)
     if getattr(getattr(est, "_label_binarizer", None), "y_type_", "").startswith("multilabel"):
@@ -326,7 +345,7 @@ def _linear_classifier(name: str, est: Any, width: int) -> tuple[dict[str, Any],
     return {**f, "proba": _proba_rule(est), **lab}, dt
 
 
-def _ovr(name: str, est: Any, width: int) -> tuple[dict[str, Any], str]:
+def _ovr(name: str, est: Any, width: int, sparse_f32: bool = False) -> tuple[dict[str, Any], str]:
     _fitted(name, est, ("estimators_", "classes_"))
     if est.label_binarizer_.y_type_ not in ("binary", "multiclass"):
         raise ValueError(f"ferrokit.export: {_who(name, est)}: multilabel targets are not supported")
@@ -337,7 +356,7 @@ def _ovr(name: str, est: Any, width: int) -> tuple[dict[str, Any], str]:
             f"ferrokit.export: {_who(name, est)} wraps {', '.join(kinds)}; only OneVsRestClassifier "
             f"over {', '.join(_LINEAR_CLF)} is supported"
         )
-    parts = [_coef(name, e, width) for e in subs]
+    parts = [_coef(name, e, width, sparse_f32) for e in subs]
     if any(c.shape[0] != 1 for c, _, _ in parts):
         raise ValueError(f"ferrokit.export: {_who(name, est)}: inner estimators must be binary")
     coef = np.vstack([c for c, _, _ in parts])
@@ -429,19 +448,19 @@ def _knn(name: str, est: Any, width: int) -> tuple[int, dict[str, Any], str]:
     return _KNN_REG, f, ""
 
 
-def _final(name: str, est: Any, width: int) -> tuple[bytes, str]:
+def _final(name: str, est: Any, width: int, sparse_f32: bool = False) -> tuple[bytes, str]:
     base = {"name": name, "estimator": _qualname(est)}
     if _is(est, ("MLPClassifier", "MLPRegressor"), ("sklearn.neural_network",)):
         f, dt = _mlp(name, est, width)
         return _block(_MLP, {**base, **f}), dt
     if _is(est, _LINEAR_CLF, _SK_LINEAR):
-        f, dt = _linear_classifier(name, est, width)
+        f, dt = _linear_classifier(name, est, width, sparse_f32)
         return _block(_LIN_CLF, {**base, **f}), dt
     if _is(est, ("OneVsRestClassifier",), ("sklearn.multiclass",)):
-        f, dt = _ovr(name, est, width)
+        f, dt = _ovr(name, est, width, sparse_f32)
         return _block(_LIN_CLF, {**base, **f}), dt
     if _is(est, _LINEAR_REG, _SK_LINEAR):
-        coef, b, ravel = _coef(name, est, width)
+        coef, b, ravel = _coef(name, est, width, sparse_f32)
         f = {"n_features": width, "n_outputs": coef.shape[0], "coef": coef, "intercept": b}
         if ravel:
             f["ravel"] = 1
@@ -500,6 +519,8 @@ def _to_bytes(obj: Any) -> bytes:
     except ImportError as exc:  # pragma: no cover - sklearn is an optional extra
         raise ImportError("ferrokit.export needs scikit-learn installed") from exc
     steps = _flat_steps(obj)
+    if _text.is_vectorizer(steps[0][1]):
+        return _text_to_bytes(obj, steps, sklearn.__version__)
     for i, (name, est) in enumerate(steps):
         if not _known(est):
             raise _unsupported(name, est, final=i == len(steps) - 1)
@@ -538,6 +559,59 @@ def _to_bytes(obj: Any) -> bytes:
         info["classes_dtype"] = classes_dtype
     meta["metadata"] = json.dumps(info, sort_keys=True)
     return _file([_block(_META, meta), *blocks])
+
+
+def _text_to_bytes(obj: Any, steps: list[tuple[str, Any]], sk_version: str) -> bytes:
+    """A text pipeline: vectorizer blocks, sparse steps, final estimator."""
+    name, vec = steps[0]
+    blocks, width, text_info = _text.vectorizer_blocks(name, vec, _block)
+    classes_dtype = ""
+    rest = steps[1:]
+    for i, (name, est) in enumerate(rest):
+        last = i == len(rest) - 1
+        if _text.is_tfidf_transformer(est):
+            if i != 0 or type(vec).__name__ == "TfidfVectorizer":
+                raise ValueError(
+                    f"ferrokit.export: {_who(name, est)} must directly follow a CountVectorizer "
+                    "or HashingVectorizer"
+                )
+            blocks += _text.transformer_blocks(name, est, _block, width)
+        elif _is(est, ("Normalizer", "MaxAbsScaler", "StandardScaler"), _SK_PRE):
+            if getattr(est, "with_mean", False) or getattr(est, "clip", False):
+                raise ValueError(
+                    f"ferrokit.export: {_who(name, est)}: centering or clipping sparse text features "
+                    "is not supported (StandardScaler needs with_mean=False, MaxAbsScaler clip=False)"
+                )
+            got = _step(name, est, width)
+            assert got is not None
+            if got[1] != width:
+                raise ValueError(
+                    f"ferrokit.export: {_who(name, est)} takes {got[1]} columns, receives {width}"
+                )
+            blocks.append(got[0])
+        elif last and _known(est) and not _is(est, SUPPORTED_STEPS, (*_PRE, "sklearn.impute")):
+            if _is(est, ("KNeighborsClassifier", "KNeighborsRegressor", "NearestNeighbors"), ("ferrokit",)):
+                raise TypeError(f"ferrokit.export: {_who(name, est)}: k-NN models on text are not supported")
+            if (
+                _is(est, ("MLPClassifier", "MLPRegressor"), ("sklearn.neural_network",))
+                and len(est.coefs_) < 2
+            ):
+                raise ValueError(f"ferrokit.export: {_who(name, est)}: an MLP on text needs a hidden layer")
+            blk, classes_dtype = _final(name, est, width, text_info["dtype"] == "<f4")
+            blocks.append(blk)
+        else:
+            raise TypeError(
+                f"ferrokit.export: {_who(name, est)} is not supported in a text pipeline. "
+                f"Supported: {_text.SUPPORTED_TEXT}; then one of {', '.join(SUPPORTED_ESTIMATORS[:-3])} "
+                "or nothing."
+            )
+    from ferrokit import __version__
+
+    info: dict[str, Any] = {"producer": f"ferrokit {__version__}", "sklearn": sk_version, "text": text_info}
+    if classes_dtype:
+        info["classes_dtype"] = classes_dtype
+    meta = {"input": 1, "n_features": 1, "metadata": json.dumps(info, sort_keys=True)}
+    return _file([_block(_META, meta), *blocks], version=2)
 
 
 def export(estimator: Any, file: str | os.PathLike[str] | IO[bytes] | None = None) -> bytes | None:

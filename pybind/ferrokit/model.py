@@ -93,10 +93,13 @@ class Model(HandleOwner):
         f64 = (lib.fk_model_predict_proba_f64, "double[]")
         # predict_proba's fast path: everything in one attribute lookup.
         self._fast_proba = (own, self.n_features_in_, self._n_proba, {F32: f32, F64: f64})
-        self._fast_ok = not self._has_names
+        self._fast_ok = not self._has_names and not self._is_text
 
     def _read_info(self, h: Any, info: Any) -> None:
         self.task: str = _TASKS[int(info.task)]
+        self._is_text = int(info.input_kind) == lib.FK_MODEL_INPUT_TEXT
+        #: ``"text"`` (documents in, one per row) or ``"numeric"`` (rows of numbers).
+        self.input_kind: str = "text" if self._is_text else "numeric"
         self.n_features_in_: int = int(info.n_features)
         self._n_outputs = int(info.n_outputs)
         self._predict_1d = bool(info.predict_1d)
@@ -114,6 +117,8 @@ class Model(HandleOwner):
         self._has_names = bool(names)
         if names:
             self.feature_names_in_: np.ndarray = np.asarray(names, dtype=object)
+        text = self.metadata.get("text") if isinstance(self.metadata, dict) else None
+        self._text_info: dict[str, str] = text if isinstance(text, dict) else {}
         self.classes_: np.ndarray | None = self._read_classes(h, int(info.label_kind), int(info.n_classes))
         outputs = []
         if self.task not in ("transformer", "neighbors"):
@@ -183,7 +188,8 @@ class Model(HandleOwner):
 
     def __repr__(self) -> str:
         state = " closed" if self._own.closed else ""
-        return f"<ferrokit.Model {self.task}, {self.n_features_in_} features, {len(self.steps)} steps{state}>"
+        what = "text" if self._is_text else f"{self.n_features_in_} features"
+        return f"<ferrokit.Model {self.task}, {what}, {len(self.steps)} steps{state}>"
 
     # ---------------------------------------------------------------- input
 
@@ -239,6 +245,126 @@ class Model(HandleOwner):
             )
         return np.ascontiguousarray(x)
 
+    # ----------------------------------------------------------------- text
+
+    def _docs(self, X: Any, fn: str) -> tuple[np.ndarray, np.ndarray, int]:
+        """Documents as one UTF-8 buffer plus offsets (``str``, or ``bytes``
+        decoded with the vectorizer's ``encoding`` / ``decode_error``)."""
+        from ferrokit._text_native import Packer
+
+        if fn not in self.outputs:
+            raise AttributeError(
+                f"This {self.task} model has no {fn}; it has {', '.join(self.outputs) or 'nothing'}"
+            )
+        if isinstance(X, (str, bytes)):
+            raise ValueError("Iterable over raw text documents expected, string object received.")
+        if isinstance(X, np.ndarray):
+            if X.ndim != 1 or X.dtype.kind not in "OUS":
+                raise TypeError(
+                    f"Model.{fn}: this text model takes a 1-D sequence of str or bytes documents, "
+                    f"got an array of dtype {X.dtype} and shape {X.shape}"
+                )
+            seq: Any = X.tolist()
+        elif isinstance(X, (list, tuple)):
+            seq = X
+        elif (hasattr(X, "__iter__") and not hasattr(X, "shape")) or type(X).__name__ == "Series":
+            seq = list(X)
+        else:
+            raise TypeError(
+                f"Model.{fn}: this text model takes a sequence of str or bytes documents, "
+                f"got {type(X).__name__}"
+            )
+        enc = self._text_info.get("encoding", "utf-8")
+        err = self._text_info.get("decode_error", "strict")
+        r = Packer(enc, err).pack(seq, 0, len(seq))
+        if isinstance(r, int):
+            bad = seq[r]
+            if isinstance(bad, bytes):
+                bad.decode(enc, err)  # raises the UnicodeDecodeError scikit-learn raises
+            if isinstance(bad, float) and bad != bad:
+                raise ValueError("np.nan is an invalid document, expected byte or unicode string.")
+            raise TypeError(
+                f"Model.{fn}: document {r} is {type(bad).__name__}, expected str or bytes "
+                "(this model takes text)"
+            )
+        buf, off = r
+        return buf, off, len(seq)
+
+    def _text_call(self, fn: str, c: Any, buf: np.ndarray, off: np.ndarray, out: np.ndarray) -> None:
+        ot = "int64_t[]" if out.dtype == np.int64 else _CT[out.dtype]
+        h = self._own.acquire(fn)
+        try:
+            st = c(
+                h,
+                _from_buffer("uint8_t[]", buf),
+                len(buf),
+                _from_buffer("uint64_t[]", off),
+                len(off),
+                _from_buffer(ot, out, True),
+                out.size,
+            )
+        finally:
+            self._own.release()
+        if st:
+            raise_for_status(st)
+
+    def _no_docs(self, fn: str, n: int) -> None:
+        if n == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape=(0, {self._n_transform or self._n_proba})) while a "
+                f"minimum of 1 is required by Model.{fn}."
+            )
+
+    def _text_out(self, fn: str, X: Any) -> np.ndarray:
+        buf, off, n = self._docs(X, fn)
+        self._no_docs(fn, n)
+        cols = self._n_proba if fn == "predict_proba" else self._n_decision
+        out = np.empty((n, cols), dtype=F64)
+        c = (
+            lib.fk_model_predict_proba_text_f64
+            if fn == "predict_proba"
+            else lib.fk_model_decision_function_text_f64
+        )
+        self._text_call(fn, c, buf, off, out)
+        return out
+
+    def _text_predict(self, X: Any) -> np.ndarray:
+        buf, off, n = self._docs(X, "predict")
+        self._no_docs("predict", n)
+        if self.task == "regressor":
+            out = np.empty((n, self._n_outputs), dtype=F64)
+            self._text_call("predict", lib.fk_model_predict_text_f64, buf, off, out)
+            return out.ravel() if self._predict_1d else out
+        shape = (n, self._n_outputs) if self.task == "multilabel" else (n,)
+        idx = np.empty(shape, dtype=np.int64)
+        self._text_call("predict", lib.fk_model_predict_class_text, buf, off, idx)
+        if self.task == "multilabel":
+            return idx
+        assert self.classes_ is not None
+        return self.classes_.take(idx)
+
+    def _text_transform(self, X: Any) -> Any:
+        import scipy.sparse as sp
+
+        buf, off, n = self._docs(X, "transform")
+        cols = self._n_transform
+        dt = np.dtype(self._text_info.get("dtype", "<f8"))
+        if n == 0 and not (len(self.steps) == 1 and self._text_info.get("vectorizer") == "CountVectorizer"):
+            # As scikit-learn: only a bare CountVectorizer gives a matrix of no rows.
+            self._no_docs("transform", n)
+        f32 = dt == F32
+        step = max(1, (1 << 22) // max(cols, 1))  # rows per dense chunk (<= 32 MB)
+        parts = []
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            dense = np.empty((b - a, cols), dtype=F32 if f32 else F64)
+            c = lib.fk_model_transform_text_f32 if f32 else lib.fk_model_transform_text_f64
+            self._text_call("transform", c, buf, np.ascontiguousarray(off[a : b + 1]), dense)
+            parts.append(sp.csr_matrix(dense.astype(dt, copy=False)))
+        if not parts:
+            return sp.csr_matrix((0, cols), dtype=dt)
+        return parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
+
     def _call(self, fn: str, c32: Any, c64: Any, x: np.ndarray, out: np.ndarray) -> None:
         c, ct = (c32, "float[]") if x.dtype == F32 else (c64, "double[]")
         ot = "int64_t[]" if out.dtype == np.int64 else ct
@@ -264,6 +390,8 @@ class Model(HandleOwner):
         # C-contiguous 2-D float32/float64 ndarray of the right width, a model
         # without feature names. Anything else -- or an error -- takes the
         # checked path, which converts or explains.
+        if self._is_text:
+            return self._text_out("predict_proba", X)
         own, nf, n_proba, fns = self._fast_proba
         if type(X) is _ndarray and self._fast_ok:
             shape = X.shape
@@ -295,6 +423,8 @@ class Model(HandleOwner):
         """Predictions as the pipeline's ``predict``: class labels (with
         ``classes_``'s dtype), a 0/1 indicator matrix (multilabel), or
         regression values (1-D when scikit-learn returns 1-D)."""
+        if self._is_text:
+            return self._text_predict(X)
         x = self._x(X, "predict")
         n = x.shape[0]
         if self.task == "regressor":
@@ -312,6 +442,9 @@ class Model(HandleOwner):
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Decision values as the pipeline's ``decision_function``:
         ``(n_samples,)`` for a binary classifier, else ``(n_samples, n_classes)``."""
+        if self._is_text:
+            out = self._text_out("decision_function", X)
+            return out.ravel() if self._n_decision == 1 else out
         x = self._x(X, "decision_function")
         out = np.empty((x.shape[0], self._n_decision), dtype=x.dtype)
         self._call(
@@ -324,7 +457,12 @@ class Model(HandleOwner):
         return out.ravel() if self._n_decision == 1 else out
 
     def transform(self, X: ArrayLike) -> np.ndarray:
-        """The pipeline's ``transform`` (pipelines of transformers only)."""
+        """The pipeline's ``transform`` (pipelines of transformers only). A
+        text model returns a ``scipy.sparse.csr_matrix`` in the vectorizer's
+        dtype (the same values as scikit-learn's; explicit zeros where hashed
+        signs cancel are not kept)."""
+        if self._is_text:
+            return self._text_transform(X)
         x = self._x(X, "transform")
         out = np.empty((x.shape[0], self._n_transform), dtype=x.dtype)
         self._call("transform", lib.fk_model_transform_f32, lib.fk_model_transform_f64, x, out)
@@ -333,6 +471,8 @@ class Model(HandleOwner):
     def kneighbors(self, X: ArrayLike, n_neighbors: int | None = None, return_distance: bool = True) -> Any:
         """``(distances, indices)`` of the nearest training rows of each row
         (a NearestNeighbors model), as its ``kneighbors(X)``."""
+        if self._is_text:
+            raise AttributeError("This text model has no kneighbors")
         x = self._x(X, "kneighbors")
         k = self._n_neighbors if n_neighbors is None else n_neighbors
         if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:

@@ -4,8 +4,10 @@ A fitted scikit-learn pipeline, exported with :func:`ferrokit.export` and
 loaded with :func:`ferrokit.load_model`, against the same pipeline in
 scikit-learn, in one process: one row (the latency of a single request) and
 a batch of 10 000 rows, for Pipeline(StandardScaler, MLPClassifier(256, 128))
-and Pipeline(StandardScaler, LogisticRegression); and the load time of a
-~100 MB model file next to the time of reading its bytes.
+and Pipeline(StandardScaler, LogisticRegression); one document (about 40
+words) through Pipeline(TfidfVectorizer(ngram_range=(1, 2)),
+LogisticRegression) with 5 classes; and the load time of a ~100 MB model file
+next to the time of reading its bytes.
 
 Every number is the median of interleaved repeats (ferrokit and scikit-learn
 alternate), measured twice: on the machine as it is, and with one core kept
@@ -36,6 +38,7 @@ from ferrokit.benchmarks.common import BLAS_SETTLE_S, blas_limit, cpu_model, fmt
 GOALS = [
     ("1 row, StandardScaler + MLPClassifier(256,128) predict_proba", "mlp_1", 20.0),
     ("1 row, StandardScaler + LogisticRegression predict_proba", "logreg_1", 30.0),
+    ("1 document, TfidfVectorizer + LogisticRegression predict_proba", "tfidf_logreg_1", 20.0),
     ("batch of rows, StandardScaler + MLPClassifier(256,128) predict_proba", "mlp_batch", 2.0),
     ("batch of rows, StandardScaler + LogisticRegression predict_proba", "logreg_batch", 2.0),
 ]
@@ -115,6 +118,40 @@ def bench_predict(quick: bool) -> dict[str, dict[str, float]]:
     return res
 
 
+def _corpus(n: int, seed: int, words: np.ndarray) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(words, size=int(rng.integers(20, 60)))) for _ in range(n)]
+
+
+def bench_text(quick: bool) -> dict[str, dict[str, float]]:
+    """Seconds per predict_proba call of one document through
+    Pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.default_rng(3)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyzé"))
+    words = np.array(["".join(rng.choice(letters, size=int(rng.integers(2, 9)))) for _ in range(5000)])
+    docs = _corpus(500 if quick else 3000, 4, words)
+    y = np.array([len(d) % 5 for d in docs])
+    pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(max_iter=200)).fit(docs, y)
+    m = fk.load_model(fk.export(pipe))
+    one = _corpus(1, 5, words)
+    check = _corpus(50, 6, words)
+    assert np.allclose(m.predict_proba(check), pipe.predict_proba(check), rtol=1e-12, atol=1e-15)
+    return {
+        "tfidf_logreg_1": interleaved(
+            {
+                "ferrokit": lambda: m.predict_proba(one),
+                "scikit-learn": lambda: pipe.predict_proba(one),
+            },
+            repeats=5 if quick else 15,
+            inner=50 if quick else 300,
+        )
+    }
+
+
 def bench_load(quick: bool) -> dict[str, float]:
     """Load time of a large model file (a NearestNeighbors index of float64
     rows) against reading its bytes; MB/s of both."""
@@ -158,12 +195,11 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
         "load average": " ".join(f"{v:.2f}" for v in os.getloadavg()),
         "quick": quick,
         "batch rows": 1000 if quick else 10000,
-        "text pipeline": "not measured: ferrokit.text is not available to export yet",
     }
     with blas_limit(threads):
-        results = {"as is": bench_predict(quick)}
+        results = {"as is": {**bench_predict(quick), **bench_text(quick)}}
         with busy_core():
-            results["one busy core"] = bench_predict(quick)
+            results["one busy core"] = {**bench_predict(quick), **bench_text(quick)}
     load = bench_load(quick)
     print(f"ferrokit models benchmark ({meta['cpu']}, {threads} threads; medians)")
     for mode, res in results.items():

@@ -14,12 +14,12 @@
 use crate::boundary::{guard, FfiError};
 use crate::slices::{in_slice, out_ref, out_slice, overlap, Arg, Overlap};
 use crate::status::FkStatus;
-use ferrokit_core::model::{Labels, Model, ModelFloat};
+use ferrokit_core::model::{Labels, Model, ModelFloat, Strings};
 use std::ffi::{c_char, CStr};
 
 /// `fk_model_info.input_kind`: rows of numbers (`x` arrays).
 pub const FK_MODEL_INPUT_NUMERIC: i32 = 0;
-/// `fk_model_info.input_kind`: UTF-8 documents (not produced yet).
+/// `fk_model_info.input_kind`: UTF-8 documents, one per row (`fk_model_*_text*`).
 pub const FK_MODEL_INPUT_TEXT: i32 = 1;
 /// `fk_model_info.task`: regressor (`fk_model_predict_*`).
 pub const FK_MODEL_REGRESSOR: i32 = 0;
@@ -892,6 +892,336 @@ unsafe fn kneighbors_body<T: ModelFloat>(
         m.kneighbors(xs, n_rows, k, d, i)?;
         Ok(())
     })
+}
+
+// ------------------------------------------------------------------ text
+
+/// The shared body of the text exports: documents in Arrow layout
+/// (`buf`, `buf_len`, `offsets`, `n_offsets`; `n_offsets == 0` is no
+/// documents), `out` checked to be disjoint from both.
+///
+/// # Safety
+/// `model` a live handle; `buf` / `offsets` readable for `buf_len` /
+/// `n_offsets` elements; `out` writable for `n_out` elements.
+#[allow(clippy::too_many_arguments)]
+unsafe fn body_text<O>(
+    name: &'static str,
+    model: *const FkModel,
+    buf: *const u8,
+    buf_len: usize,
+    offsets: *const u64,
+    n_offsets: usize,
+    out: *mut O,
+    n_out: usize,
+    f: impl FnOnce(&Model, &Strings<'_>, &mut [O]) -> ferrokit_core::Result<()>,
+) -> FkStatus {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let m = unsafe { handle(model, name)? };
+        let out_bytes = n_out.saturating_mul(std::mem::size_of::<O>());
+        for (p, len, what) in [
+            (buf, buf_len, "buf"),
+            (offsets.cast::<u8>(), n_offsets.saturating_mul(8), "offsets"),
+        ] {
+            if overlap(p, len, out.cast_const().cast::<u8>(), out_bytes) != Overlap::Disjoint {
+                return Err(FfiError::new(
+                    FkStatus::FK_ERR_ALIASING,
+                    format!("{name}: out overlaps {what}"),
+                ));
+            }
+        }
+        // SAFETY: forwarded contract; out is disjoint from the inputs.
+        let (b, off, o) = unsafe {
+            (
+                in_slice(buf, buf_len, Arg(name, "buf"))?,
+                in_slice(offsets, n_offsets, Arg(name, "offsets"))?,
+                out_slice(out, n_out, Arg(name, "out"))?,
+            )
+        };
+        let docs = Strings::new(b, off).map_err(|e| {
+            let mut fe = FfiError::from(e);
+            fe.message = format!("{name}: {}", fe.message);
+            fe
+        })?;
+        f(m, &docs, o)?;
+        Ok(())
+    })
+}
+
+/// Text models (`FK_MODEL_INPUT_TEXT`): regression values of `n` documents,
+/// `n x n_outputs`. Documents are one UTF-8 buffer plus `n + 1` offsets
+/// (Arrow layout, as `fk_text_*`): document `i` is
+/// `buf[offsets[i] .. offsets[i + 1]]`; `n_offsets == 0` means no documents.
+/// Invalid UTF-8 gives `FK_ERR_INVALID_ARGUMENT` naming the document; a
+/// numeric model gives `FK_ERR_INVALID_ARGUMENT`. The model computes in the
+/// dtype its vectorizer was saved with; `_f32` / `_f64` choose the output type.
+///
+/// # Safety
+/// `model` must be a live handle; `buf` / `offsets` readable for `buf_len` /
+/// `n_offsets` elements; `out` writable for `n_out` elements, disjoint from both.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_predict_text_f64(
+    model: *const FkModel,
+    buf: *const u8,
+    buf_len: usize,
+    offsets: *const u64,
+    n_offsets: usize,
+    out: *mut f64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body_text(
+            "fk_model_predict_text_f64",
+            model,
+            buf,
+            buf_len,
+            offsets,
+            n_offsets,
+            out,
+            n_out,
+            |m, d, o| m.predict_text(d, o),
+        )
+    }
+}
+/// Float32 output version of `fk_model_predict_text_f64`.
+///
+/// # Safety
+/// As `fk_model_predict_text_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_predict_text_f32(
+    model: *const FkModel,
+    buf: *const u8,
+    buf_len: usize,
+    offsets: *const u64,
+    n_offsets: usize,
+    out: *mut f32,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body_text(
+            "fk_model_predict_text_f32",
+            model,
+            buf,
+            buf_len,
+            offsets,
+            n_offsets,
+            out,
+            n_out,
+            |m, d, o| m.predict_text(d, o),
+        )
+    }
+}
+/// Text models: predicted classes of the documents as indices into the
+/// labels (`n` values; multilabel: `n x n_outputs` 0/1), as
+/// `fk_model_predict_class_f64`. Documents as in `fk_model_predict_text_f64`.
+///
+/// # Safety
+/// As `fk_model_predict_text_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_predict_class_text(
+    model: *const FkModel,
+    buf: *const u8,
+    buf_len: usize,
+    offsets: *const u64,
+    n_offsets: usize,
+    out: *mut i64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body_text(
+            "fk_model_predict_class_text",
+            model,
+            buf,
+            buf_len,
+            offsets,
+            n_offsets,
+            out,
+            n_out,
+            |m, d, o| m.predict_classes_text(d, o),
+        )
+    }
+}
+/// Text models: class probabilities of the documents, `n x n_proba`.
+/// Documents as in `fk_model_predict_text_f64`.
+///
+/// # Safety
+/// As `fk_model_predict_text_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_predict_proba_text_f64(
+    model: *const FkModel,
+    buf: *const u8,
+    buf_len: usize,
+    offsets: *const u64,
+    n_offsets: usize,
+    out: *mut f64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body_text(
+            "fk_model_predict_proba_text_f64",
+            model,
+            buf,
+            buf_len,
+            offsets,
+            n_offsets,
+            out,
+            n_out,
+            |m, d, o| m.predict_proba_text(d, o),
+        )
+    }
+}
+/// Float32 output version of `fk_model_predict_proba_text_f64`.
+///
+/// # Safety
+/// As `fk_model_predict_text_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_predict_proba_text_f32(
+    model: *const FkModel,
+    buf: *const u8,
+    buf_len: usize,
+    offsets: *const u64,
+    n_offsets: usize,
+    out: *mut f32,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body_text(
+            "fk_model_predict_proba_text_f32",
+            model,
+            buf,
+            buf_len,
+            offsets,
+            n_offsets,
+            out,
+            n_out,
+            |m, d, o| m.predict_proba_text(d, o),
+        )
+    }
+}
+/// Text models: decision values of the documents, `n x n_decision`
+/// (linear classifiers). Documents as in `fk_model_predict_text_f64`.
+///
+/// # Safety
+/// As `fk_model_predict_text_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_decision_function_text_f64(
+    model: *const FkModel,
+    buf: *const u8,
+    buf_len: usize,
+    offsets: *const u64,
+    n_offsets: usize,
+    out: *mut f64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body_text(
+            "fk_model_decision_function_text_f64",
+            model,
+            buf,
+            buf_len,
+            offsets,
+            n_offsets,
+            out,
+            n_out,
+            |m, d, o| m.decision_function_text(d, o),
+        )
+    }
+}
+/// Float32 output version of `fk_model_decision_function_text_f64`.
+///
+/// # Safety
+/// As `fk_model_predict_text_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_decision_function_text_f32(
+    model: *const FkModel,
+    buf: *const u8,
+    buf_len: usize,
+    offsets: *const u64,
+    n_offsets: usize,
+    out: *mut f32,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body_text(
+            "fk_model_decision_function_text_f32",
+            model,
+            buf,
+            buf_len,
+            offsets,
+            n_offsets,
+            out,
+            n_out,
+            |m, d, o| m.decision_function_text(d, o),
+        )
+    }
+}
+/// Text transformer pipelines: the features of the documents as a DENSE
+/// row-major `n x n_transform` matrix (zeros included; scikit-learn's result
+/// is the same values as a sparse matrix). Documents as in
+/// `fk_model_predict_text_f64`.
+///
+/// # Safety
+/// As `fk_model_predict_text_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_transform_text_f64(
+    model: *const FkModel,
+    buf: *const u8,
+    buf_len: usize,
+    offsets: *const u64,
+    n_offsets: usize,
+    out: *mut f64,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body_text(
+            "fk_model_transform_text_f64",
+            model,
+            buf,
+            buf_len,
+            offsets,
+            n_offsets,
+            out,
+            n_out,
+            |m, d, o| m.transform_text(d, o),
+        )
+    }
+}
+/// Float32 output version of `fk_model_transform_text_f64`.
+///
+/// # Safety
+/// As `fk_model_predict_text_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_transform_text_f32(
+    model: *const FkModel,
+    buf: *const u8,
+    buf_len: usize,
+    offsets: *const u64,
+    n_offsets: usize,
+    out: *mut f32,
+    n_out: usize,
+) -> FkStatus {
+    // SAFETY: same contract.
+    unsafe {
+        body_text(
+            "fk_model_transform_text_f32",
+            model,
+            buf,
+            buf_len,
+            offsets,
+            n_offsets,
+            out,
+            n_out,
+            |m, d, o| m.transform_text(d, o),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,15 @@ struct ModelInfo {
 
 type Predict =
     unsafe extern "C" fn(*const c_void, *const f64, usize, usize, *mut f64, usize) -> i32;
+type PredictText = unsafe extern "C" fn(
+    *const c_void,
+    *const u8,
+    usize,
+    *const u64,
+    usize,
+    *mut f64,
+    usize,
+) -> i32;
 
 extern "C" {
     fn fk_model_load_bytes(data: *const u8, n: usize, out: *mut *mut c_void) -> i32;
@@ -85,6 +94,51 @@ extern "C" {
         n: usize,
         d: usize,
         o: *mut f64,
+        no: usize,
+    ) -> i32;
+    fn fk_model_predict_text_f64(
+        m: *const c_void,
+        b: *const u8,
+        nb: usize,
+        off: *const u64,
+        noff: usize,
+        o: *mut f64,
+        no: usize,
+    ) -> i32;
+    fn fk_model_predict_proba_text_f64(
+        m: *const c_void,
+        b: *const u8,
+        nb: usize,
+        off: *const u64,
+        noff: usize,
+        o: *mut f64,
+        no: usize,
+    ) -> i32;
+    fn fk_model_decision_function_text_f64(
+        m: *const c_void,
+        b: *const u8,
+        nb: usize,
+        off: *const u64,
+        noff: usize,
+        o: *mut f64,
+        no: usize,
+    ) -> i32;
+    fn fk_model_transform_text_f64(
+        m: *const c_void,
+        b: *const u8,
+        nb: usize,
+        off: *const u64,
+        noff: usize,
+        o: *mut f64,
+        no: usize,
+    ) -> i32;
+    fn fk_model_predict_class_text(
+        m: *const c_void,
+        b: *const u8,
+        nb: usize,
+        off: *const u64,
+        noff: usize,
+        o: *mut i64,
         no: usize,
     ) -> i32;
     fn fk_model_predict_class_f32(
@@ -156,6 +210,46 @@ fuzz_target!(|data: &[u8]| {
         .max(info.n_decision)
         .max(info.n_transform)
         .max(info.n_neighbors);
+    if info.input_kind == 1 && widest <= 4096 {
+        // Text model: three documents (ASCII, non-ASCII, empty).
+        let text =
+            "The Caf\u{e9} \u{3a3}\u{3bf}\u{3c6}\u{3af}\u{3b1} stra\u{df}e x1 y_2".as_bytes();
+        let off = [0u64, 9, text.len() as u64, text.len() as u64];
+        let rows = 3;
+        let mut o = vec![0.0f64; rows * widest];
+        let mut c = vec![0i64; rows * widest];
+        let calls: [(PredictText, usize); 4] = [
+            (fk_model_predict_text_f64, info.n_outputs),
+            (fk_model_predict_proba_text_f64, info.n_proba),
+            (fk_model_decision_function_text_f64, info.n_decision),
+            (fk_model_transform_text_f64, info.n_transform),
+        ];
+        // SAFETY: every buffer holds at least the length passed; model is live.
+        unsafe {
+            for (f, w) in calls {
+                let s = f(
+                    model,
+                    text.as_ptr(),
+                    text.len(),
+                    off.as_ptr(),
+                    off.len(),
+                    o.as_mut_ptr(),
+                    rows * w,
+                );
+                assert!(known(s));
+            }
+            let s = fk_model_predict_class_text(
+                model,
+                text.as_ptr(),
+                text.len(),
+                off.as_ptr(),
+                off.len(),
+                c.as_mut_ptr(),
+                rows * info.n_outputs,
+            );
+            assert!(known(s));
+        }
+    }
     if info.n_features <= 4096 && widest <= 4096 {
         let rows = 3;
         let nf = info.n_features;

@@ -358,6 +358,10 @@ fn head(b: Block, i: usize, width: usize) -> Result<HeadOut> {
         kind::LINEAR_REGRESSOR | kind::LINEAR_CLASSIFIER => {
             let n_in = f.size("n_features", MAX_WIDTH)?;
             let n_dec = f.size("n_outputs", MAX_WIDTH)?;
+            let f32_weights = matches!(
+                f.fields.iter().find(|(n, _)| n == "coef"),
+                Some((_, Some(Value::F32(_))))
+            );
             let coef = f.floats(
                 "coef",
                 Some(
@@ -403,6 +407,7 @@ fn head(b: Block, i: usize, width: usize) -> Result<HeadOut> {
                     intercept,
                     proba: rule,
                     last_argmax,
+                    f32_weights,
                 }),
                 labels,
                 ravel,

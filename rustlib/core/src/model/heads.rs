@@ -87,6 +87,10 @@ pub(crate) struct Linear {
     pub proba: Option<ProbaRule>,
     /// Ties of the multiclass argmax go to the LAST maximum (OneVsRestClassifier).
     pub last_argmax: bool,
+    /// `coef` was stored as float32 (fitted on float32 data): on sparse
+    /// rows the decision is computed in float32, as scipy does for a
+    /// float32 matrix times float32 weights.
+    pub f32_weights: bool,
 }
 
 /// The final estimator.

@@ -254,6 +254,14 @@ impl Linear {
             let (idx, val) = w.row(r);
             for (j, oj) in o.iter_mut().enumerate() {
                 let c = &self.coef[j * n_in..(j + 1) * n_in];
+                if self.f32_weights && w.f32 {
+                    let mut s = 0.0f32;
+                    for (&k, &v) in idx.iter().zip(val) {
+                        s += v as f32 * c[k as usize] as f32;
+                    }
+                    *oj = (s + self.intercept[j] as f32) as f64;
+                    continue;
+                }
                 let mut s = 0.0f64;
                 for (&k, &v) in idx.iter().zip(val) {
                     s += v * c[k as usize];
