@@ -28,6 +28,15 @@ impl<T> Csr<T> {
         }
     }
 
+    /// Removes every row (keeps the allocated capacity).
+    pub fn clear(&mut self) {
+        self.n_rows = 0;
+        self.indptr.clear();
+        self.indptr.push(0);
+        self.indices.clear();
+        self.data.clear();
+    }
+
     /// Number of stored entries.
     pub fn nnz(&self) -> usize {
         self.indices.len()

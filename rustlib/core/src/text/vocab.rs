@@ -10,7 +10,7 @@
 use super::analyze::{Analyzer, Scratch};
 use super::csr::Csr;
 use super::hashing::{doc_features, par_ranges};
-use super::input::Input;
+use super::input::{split, Input};
 use crate::{pool, Error, Result};
 use hashbrown::HashTable;
 use rayon::prelude::*;
@@ -43,22 +43,22 @@ fn term_hash(b: &[u8]) -> u64 {
 /// A term of at most 15 bytes as one integer: its bytes, and its length in the
 /// top byte (so terms that differ only by trailing NULs stay distinct).
 #[inline(always)]
-fn short_key(b: &[u8]) -> Option<u128> {
+fn short_key(b: &[u8]) -> Option<[u64; 2]> {
     if b.len() > 15 {
         return None;
     }
     let mut buf = [0u8; 16];
     buf[..b.len()].copy_from_slice(b);
     buf[15] = b.len() as u8;
-    Some(u128::from_le_bytes(buf))
+    let k = u128::from_le_bytes(buf);
+    // Two u64 halves, not a u128: table entries of 24 bytes instead of 32
+    // (u128 is 16-byte aligned).
+    Some([k as u64, (k >> 64) as u64])
 }
 
 #[inline(always)]
-fn short_hash(k: u128) -> u64 {
-    fold(
-        (k as u64) ^ 0x243F_6A88_85A3_08D3,
-        ((k >> 64) as u64) ^ 0x9E37_79B9_7F4A_7C15,
-    )
+fn short_hash(k: [u64; 2]) -> u64 {
+    fold(k[0] ^ 0x243F_6A88_85A3_08D3, k[1] ^ 0x9E37_79B9_7F4A_7C15)
 }
 
 /// Terms numbered 0, 1, … in insertion order, stored in one byte arena.
@@ -69,7 +69,7 @@ pub struct Vocab {
     arena: Vec<u8>,
     ends: Vec<u64>,
     table: HashTable<(u64, u32)>,
-    short: HashTable<(u128, u32)>,
+    short: HashTable<([u64; 2], u32)>,
 }
 
 impl std::fmt::Debug for Vocab {
@@ -147,6 +147,14 @@ impl Vocab {
         id
     }
 
+    /// Removes every term (keeps the allocated capacity).
+    pub fn clear(&mut self) {
+        self.arena.clear();
+        self.ends.clear();
+        self.table.clear();
+        self.short.clear();
+    }
+
     /// All terms as one buffer plus `len + 1` offsets (Arrow layout), in id order.
     pub fn to_strings(&self) -> (&[u8], Vec<u64>) {
         let mut off = Vec::with_capacity(self.len() + 1);
@@ -160,7 +168,7 @@ impl Vocab {
         self.arena.capacity()
             + self.ends.capacity() * 8
             + self.table.capacity() * 16
-            + self.short.capacity() * 32
+            + self.short.capacity() * 24
     }
 }
 
@@ -301,38 +309,86 @@ impl CountBuilder {
         } else {
             input.weight(0, n) as usize
         };
-        if pool::num_threads() <= 1 || bytes < super::hashing::MIN_PARALLEL_BYTES {
+        let threads = pool::num_threads();
+        if threads <= 1 || bytes < super::hashing::MIN_PARALLEL_BYTES {
             return count_range(input, analyzer, 0, n, &mut self.vocab, &mut self.rows);
         }
-        let parts = par_ranges(input, |a, b| {
-            let mut v = Vocab::default();
-            let mut rows = Csr::empty(0);
-            count_range(input, analyzer, a, b, &mut v, &mut rows)?;
-            Ok((v, rows))
-        })?;
-        // Merge in document order: local ids -> global ids.
-        for (v, rows) in parts {
-            let map: Vec<u32> = (0..v.len() as u32)
-                .map(|id| self.vocab.get_or_insert(v.term(id)))
-                .collect();
-            let Csr {
-                indptr,
-                indices,
-                data,
-                n_rows,
-                ..
-            } = rows;
+        // Rounds of one range per thread: while one round is merged into the
+        // vocabulary (in document order), the next is counted. Only two rounds
+        // of per-range vocabularies exist at a time, not one per range of the
+        // whole batch (which doubled the peak memory of a large vocabulary).
+        // Ranges of at most about 512 KiB bound the per-range vocabularies.
+        let ranges = split(input, (threads * 8).max(bytes >> 19));
+        let count = |&(a, b): &(usize, usize), slot: &mut (Vocab, Csr<i32>)| -> Result<()> {
+            count_range(input, analyzer, a, b, &mut slot.0, &mut slot.1)
+        };
+        pool::run(bytes, super::hashing::MIN_PARALLEL_BYTES, |par| {
+            // Per-range state is recycled (cleared, capacity kept) from round
+            // to round instead of freed and allocated again.
+            let mut pending: Vec<(Vocab, Csr<i32>)> = Vec::new();
+            let mut spare: Vec<(Vocab, Csr<i32>)> = Vec::new();
+            for round in ranges.chunks(threads) {
+                let prev = std::mem::take(&mut pending);
+                let mut slots: Vec<(Vocab, Csr<i32>)> = (0..round.len())
+                    .map(|_| {
+                        spare
+                            .pop()
+                            .unwrap_or_else(|| (Vocab::default(), Csr::empty(0)))
+                    })
+                    .collect();
+                let (freed, counted) = pool::join(
+                    par,
+                    || self.merge(prev),
+                    || {
+                        if par {
+                            round
+                                .par_iter()
+                                .zip(slots.par_iter_mut())
+                                .try_for_each(|(r, slot)| count(r, slot))
+                        } else {
+                            round
+                                .iter()
+                                .zip(slots.iter_mut())
+                                .try_for_each(|(r, slot)| count(r, slot))
+                        }
+                    },
+                );
+                spare.extend(freed);
+                counted?;
+                pending = slots;
+            }
+            self.merge(pending);
+            Ok(())
+        })
+    }
+
+    /// Appends per-range counts (local ids) in order, numbering new terms;
+    /// returns the per-range state emptied for reuse.
+    fn merge(&mut self, parts: Vec<(Vocab, Csr<i32>)>) -> Vec<(Vocab, Csr<i32>)> {
+        let nnz: usize = parts.iter().map(|p| p.1.nnz()).sum();
+        let rows: usize = parts.iter().map(|p| p.1.n_rows).sum();
+        self.rows.indices.reserve(nnz);
+        self.rows.data.reserve(nnz);
+        self.rows.indptr.reserve(rows);
+        let mut map: Vec<u32> = Vec::new();
+        let mut emptied = Vec::with_capacity(parts.len());
+        for (mut v, mut rows) in parts {
+            map.clear();
+            map.extend((0..v.len() as u32).map(|id| self.vocab.get_or_insert(v.term(id))));
             let base = self.rows.indices.len() as u64;
             self.rows
                 .indices
-                .extend(indices.iter().map(|&i| map[i as usize]));
-            self.rows.data.extend(data);
+                .extend(rows.indices.iter().map(|&i| map[i as usize]));
+            self.rows.data.extend_from_slice(&rows.data);
             self.rows
                 .indptr
-                .extend(indptr.iter().skip(1).map(|p| p + base));
-            self.rows.n_rows += n_rows;
+                .extend(rows.indptr.iter().skip(1).map(|p| p + base));
+            self.rows.n_rows += rows.n_rows;
+            v.clear();
+            rows.clear();
+            emptied.push((v, rows));
         }
-        Ok(())
+        emptied
     }
 
     /// Finishes the fit like scikit-learn's `CountVectorizer.fit_transform`.
@@ -439,22 +495,29 @@ fn sort_rows(rows: &mut Csr<i32>) {
         ind = rest_i;
         dat = rest_d;
     }
-    let work = |(i, d): &mut (&mut [u32], &mut [i32])| {
+    // Ids are distinct within a row: sorting (id << 32 | count) sorts by id.
+    let work = |keys: &mut Vec<u64>, (i, d): &mut (&mut [u32], &mut [i32])| {
         if i.windows(2).all(|w| w[0] <= w[1]) {
             return;
         }
-        let mut v: Vec<(u32, i32)> = i.iter().copied().zip(d.iter().copied()).collect();
-        v.sort_unstable_by_key(|e| e.0);
-        for (k, (a, b)) in v.into_iter().enumerate() {
-            i[k] = a;
-            d[k] = b;
+        keys.clear();
+        keys.extend(
+            i.iter()
+                .zip(d.iter())
+                .map(|(&a, &b)| ((a as u64) << 32) | b as u32 as u64),
+        );
+        keys.sort_unstable();
+        for (k, &x) in keys.iter().enumerate() {
+            i[k] = (x >> 32) as u32;
+            d[k] = x as u32 as i32;
         }
     };
     pool::run(nnz, 1 << 16, |par| {
         if par {
-            pairs.par_iter_mut().for_each(work);
+            pairs.par_iter_mut().for_each_init(Vec::new, work);
         } else {
-            pairs.iter_mut().for_each(work);
+            let mut keys = Vec::new();
+            pairs.iter_mut().for_each(|p| work(&mut keys, p));
         }
     });
 }
@@ -522,6 +585,52 @@ impl FittedVocab {
 mod tests {
     use super::*;
     use crate::text::Strings;
+
+    #[test]
+    fn rounds_of_ranges_give_the_sequential_fit() {
+        use crate::text::{AnalyzerKind, CharTables};
+        use std::sync::Arc;
+        // About 2.5 MB: several 512 KiB ranges per thread, several rounds.
+        let mut docs = Vec::new();
+        let mut x: u64 = 7;
+        for d in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..(d % 40) {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                s.push_str(&format!("w{} ", (x >> 33) % (1 + d as u64 * 3)));
+            }
+            docs.push(s);
+        }
+        let refs: Vec<&str> = docs.iter().map(|s| s.as_str()).collect();
+        let (buf, off) = crate::text::pack(&refs);
+        let a = Analyzer::new(
+            Arc::new(CharTables::ascii_std()),
+            AnalyzerKind::Word,
+            (1, 2),
+            true,
+            None,
+        )
+        .unwrap();
+        let fit = |threads: usize| {
+            crate::pool::set_num_threads(threads);
+            let mut b = CountBuilder::new();
+            b.add(&Input::Text(Strings::new(&buf, &off).unwrap()), Some(&a))
+                .unwrap();
+            crate::pool::set_num_threads(0);
+            let f = b.finish(f64::INFINITY, 1.0, true);
+            (
+                f.matrix,
+                f.vocabulary.ids,
+                f.vocabulary.vocab.to_strings().0.to_vec(),
+            )
+        };
+        let one = fit(1);
+        assert!(one.0.nnz() > 100_000);
+        assert!(fit(3) == one);
+        assert!(fit(2) == one);
+    }
 
     #[test]
     fn sorted_features_follow_byte_order_beyond_the_prefix() {
