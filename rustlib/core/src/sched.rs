@@ -73,26 +73,33 @@ impl Team {
             return;
         }
         let next = AtomicUsize::new(0);
-        let claim = |helper: bool| loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= n_tasks {
-                break;
+        let claim = |helper: bool| {
+            let mut claimed = 0;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n_tasks {
+                    break claimed;
+                }
+                if helper {
+                    slow::pause();
+                }
+                task(i);
+                claimed += 1;
             }
-            if helper {
-                slow::pause();
-            }
-            task(i);
         };
         let start = std::time::Instant::now();
         let mut own = std::time::Duration::ZERO;
+        let mut mine = 0;
         pool.in_place_scope(|s| {
             for _ in 0..helpers {
-                s.spawn(|_| claim(true));
+                s.spawn(|_| {
+                    claim(true);
+                });
             }
-            claim(false);
+            mine = claim(false);
             own = start.elapsed();
         });
-        backoff::record(own, start.elapsed() - own);
+        backoff::record(own, start.elapsed() - own, mine, n_tasks);
     }
 
     /// `task(i)` for every `i` in `0..n_tasks`, results in task order.
@@ -258,15 +265,22 @@ where
 /// task), because the tasks borrow the caller's data. On an oversubscribed
 /// machine a sleeping worker can take many milliseconds to get a CPU, far
 /// longer than the call (measured here at load 15 on 2 cores: a 1.6 ms softmax
-/// took 19 ms at 2 threads). So each parallel call measures how long its
-/// caller waited for the helpers after finishing its own share; when that wait
-/// exceeds a quarter of the call, the next calls run on the calling thread
-/// alone for a back-off period (doubling while it keeps happening, 2 ms to
-/// 256 ms; halved by each good call), then helpers are offered again --
-/// unless more threads are runnable than there are CPUs plus one, in which
-/// case the back-off is extended without a probe. A helper that starts at once (an
-/// idle core, or a core whose other thread only spins and yields, like
-/// OpenBLAS's idle workers) never triggers it. Results never depend on it.
+/// took 19 ms at 2 threads); with one other busy process, the helper that
+/// shares its core with it is descheduled for a time slice of several ms now
+/// and then. So each parallel call checks whether the helpers paid: the
+/// caller ran `mine` of the `n` tasks in `own`, so alone it would have needed
+/// about `own · n / mine` (an estimate that flatters the helpers a little for
+/// memory-bound kernels, where the caller ran slower because they shared the
+/// memory bus — those gain little either way). When the call took longer than
+/// that (its own share plus the wait for the helpers at the end), the next
+/// calls run on the calling thread alone for a back-off period (doubling while
+/// it keeps happening, 2 ms to 256 ms; halved by each call that paid), then
+/// helpers are offered again -- unless more threads are runnable than there
+/// are CPUs plus one, in which case the back-off is extended without a probe.
+/// (An earlier rule, "the wait exceeded a quarter of the caller's share",
+/// also backed off when a helper was slow but still saved time: with one busy
+/// core StandardScaler.fit ran at 1.00x of 1 thread instead of 1.29x.)
+/// Results never depend on it.
 pub mod backoff {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
@@ -331,10 +345,20 @@ pub mod backoff {
         running.is_some_and(|r| r > cpus + 1)
     }
 
+    /// `true` when a parallel call paid: its time (`own` + `waited`) was at
+    /// most what the caller alone would have needed at the speed it showed
+    /// (`own` for `mine` of `n` tasks), with 20 µs of slack for the timer
+    /// and the hand-off.
+    pub fn paid(own: Duration, waited: Duration, mine: usize, n: usize) -> bool {
+        let alone = own.as_secs_f64() * n as f64 / mine.max(1) as f64;
+        (own + waited).as_secs_f64() <= alone + 20e-6
+    }
+
     /// Records one parallel call: `own` = the caller's share (until it found no
-    /// task left), `waited` = the time it then waited for the helpers.
-    pub(super) fn record(own: Duration, waited: Duration) {
-        if waited <= own / 4 + Duration::from_micros(20) {
+    /// task left), `waited` = the time it then waited for the helpers, `mine`
+    /// of the `n` tasks ran on the caller.
+    pub(super) fn record(own: Duration, waited: Duration, mine: usize, n: usize) {
+        if paid(own, waited, mine, n) {
             // A good call halves the next back-off (one lucky probe on a
             // loaded machine does not bring back the short one).
             LENGTH_NS.store(LENGTH_NS.load(Ordering::Relaxed) / 2, Ordering::Relaxed);
@@ -442,16 +466,34 @@ mod tests {
     #[test]
     fn helpers_back_off_after_long_waits_and_come_back() {
         use std::time::Duration;
+        let ms = Duration::from_millis;
         for _ in 0..8 {
-            backoff::record(Duration::from_millis(1), Duration::from_millis(5));
+            backoff::record(ms(1), ms(5), 10, 16);
         }
         assert!(!backoff::helpers_welcome());
         assert!(!team(1, 0).is_parallel());
         backoff::set_disabled(false); // resets the back-off
         assert!(backoff::helpers_welcome());
-        backoff::record(Duration::from_millis(4), Duration::from_micros(100));
+        backoff::record(ms(4), Duration::from_micros(100), 8, 16);
+        assert!(backoff::helpers_welcome());
+        // A long wait that still beat the caller alone is no reason to back off.
+        backoff::record(ms(10), ms(4), 10, 16);
         assert!(backoff::helpers_welcome());
         backoff::set_disabled(false);
+    }
+
+    #[test]
+    fn a_call_paid_when_it_beat_the_caller_alone() {
+        use std::time::Duration;
+        let us = Duration::from_micros;
+        // Caller ran 10 of 16 tasks in 10 ms: alone about 16 ms.
+        assert!(backoff::paid(us(10_000), us(5_000), 10, 16));
+        assert!(!backoff::paid(us(10_000), us(7_000), 10, 16));
+        // Caller ran everything: any wait beyond the slack is a loss.
+        assert!(backoff::paid(us(1_000), us(10), 4, 4));
+        assert!(!backoff::paid(us(1_000), us(500), 4, 4));
+        // Nothing ran on the caller (0 tasks): never divides by zero.
+        assert!(backoff::paid(us(0), us(10), 0, 4));
     }
 
     #[test]
