@@ -23,13 +23,14 @@
 mod kernels;
 mod lp;
 mod prefilter;
+mod prefilter_batch;
 mod quant;
 mod topk;
 
 use crate::float::Float;
 use crate::pool;
 use crate::sched;
-use crate::simd::gemm::{gemm_abt, GemmElement};
+use crate::simd::gemm::{gemm_abt, gemm_abt_chained, GemmElement};
 use crate::{Error, Result};
 use quant::Codes;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
@@ -475,6 +476,28 @@ fn search_impl<T: KnnFloat>(
         finish(&s, 0, cands, out_d, out_i);
         return;
     }
+    let flops = nq.saturating_mul(nd).saturating_mul(dim);
+    let team = sched::team(flops, MIN_PARALLEL_FLOPS);
+    // Many queries: an int8 matrix product of the codes (when the index has
+    // them) leaves a few candidates per query to score in float.
+    if let Some(tops) = codes
+        .filter(|_| prefilter::worthwhile(nd, k))
+        .and_then(|c| prefilter_batch::candidates(&s, &qaux, c, &team))
+    {
+        let block = |qb: usize, od: &mut [T], oi: &mut [i64]| {
+            let q0 = qb * QUERY_BLOCK;
+            finish(
+                &s,
+                q0,
+                |i, c| c.extend_from_slice(tops[q0 + i].candidates()),
+                od,
+                oi,
+            );
+        };
+        let rows = QUERY_BLOCK * k;
+        team.for_each_chunk_mut2(out_d, rows, out_i, rows, block);
+        return;
+    }
     let qblocks = nq.div_ceil(QUERY_BLOCK);
     let (chunk_rows, nchunks) = chunking(nq, nd, k);
     let ntasks = qblocks * nchunks;
@@ -497,7 +520,8 @@ fn search_impl<T: KnnFloat>(
                 // The last query block of a batch may hold only a few queries.
                 T::small_dots(qs, m, xb, n, dim, t);
             } else {
-                gemm_abt(m, n, dim, qs, dim, xb, dim, t, n);
+                // Every entry a `chain_dot` (as the batch pre-scan scores).
+                gemm_abt_chained(m, n, dim, qs, dim, xb, dim, t, n);
             }
             T::scan_tile(t, m, n, metric, qa, &xaux[xs..xs + n], xs, &mut tops);
             xs += n;
@@ -505,8 +529,6 @@ fn search_impl<T: KnnFloat>(
         tops
     };
 
-    let flops = nq.saturating_mul(nd).saturating_mul(dim);
-    let team = sched::team(flops, MIN_PARALLEL_FLOPS);
     {
         let results: Vec<Vec<TopK<T>>> = team.map(ntasks, task);
         // Merge the chunk winners of each query, recompute their distances
@@ -903,6 +925,8 @@ pub fn pairwise_distances<T: KnnFloat>(
     Ok(())
 }
 
+#[cfg(test)]
+mod prefilter_batch_tests;
 #[cfg(test)]
 mod prefilter_tests;
 #[cfg(test)]

@@ -31,7 +31,7 @@ const PIECE_ROWS: usize = 4096;
 /// Rows per test against the running threshold (the bits of a u32 mask).
 const GROUP: usize = 32;
 /// Candidate lists are pruned against the running threshold at this length.
-const PRUNE_AT: usize = 4096;
+pub(super) const PRUNE_AT: usize = 4096;
 /// Searches of fewer database rows than this skip the pre-scan (the full scan
 /// is short; the codes do not pay).
 const MIN_ROWS: usize = 4096;
@@ -50,7 +50,7 @@ pub(crate) fn worthwhile(nd: usize, k: usize) -> bool {
 
 /// What the bounds need of one query (see `quant`; `μ` is the codes' centre).
 #[derive(Clone, Copy)]
-struct QueryBounds {
+pub(super) struct QueryBounds {
     /// Query code step.
     scale: f32,
     /// `‖q − μ − scale·g‖` bound.
@@ -74,14 +74,14 @@ struct QueryBounds {
 }
 
 /// The code fields of a piece of rows.
-struct RowsBounds<'a> {
-    dots: &'a [i32],
-    scale: &'a [f32],
-    err: &'a [f32],
-    norm: &'a [f32],
-    mag: &'a [f32],
-    shift: &'a [f32],
-    aux: &'a [f32],
+pub(super) struct RowsBounds<'a> {
+    pub(super) dots: &'a [i32],
+    pub(super) scale: &'a [f32],
+    pub(super) err: &'a [f32],
+    pub(super) norm: &'a [f32],
+    pub(super) mag: &'a [f32],
+    pub(super) shift: &'a [f32],
+    pub(super) aux: &'a [f32],
 }
 
 /// `lo[j] ≤ score_j ≤ hi[j]` for the rows of a piece, where `score_j` is what
@@ -162,19 +162,80 @@ fn bounds_body(
 }
 
 multiversion! {
-    fn bounds(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, lo: &mut [f32], hi: &mut [f32]) -> () = bounds_body;
+    pub(super) fn bounds(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, lo: &mut [f32], hi: &mut [f32]) -> () = bounds_body;
 }
 
 /// One part's result: the k smallest upper bounds it saw and the rows whose
 /// lower bound did not exceed its running threshold; `None` if too many rows
 /// stayed candidates (the bounds do not separate this data).
 type Part = Option<PartFound>;
-type PartFound = (TopK<f32>, Vec<(f32, usize)>);
+pub(super) type PartFound = (TopK<f32>, Vec<(f32, usize)>);
 
 /// `true` unless `lower` exceeds `t` (a NaN bound proves nothing: the row stays).
 #[inline(always)]
-fn may_reach(lower: f32, t: f32) -> bool {
+pub(super) fn may_reach(lower: f32, t: f32) -> bool {
     lower <= t || lower.is_nan()
+}
+
+/// Offers the rows `x0 ..` of a piece, whose bounds are `lo` / `hi`, to the
+/// running top-k of upper bounds and keeps those that can still be among the
+/// k best as candidates `(lower bound, row)`.
+#[inline(always)]
+pub(super) fn offer_piece(
+    lo: &[f32],
+    hi: &[f32],
+    x0: usize,
+    upper: &mut TopK<f32>,
+    cands: &mut Vec<(f32, usize)>,
+) {
+    for (o, (l, h)) in lo.chunks(GROUP).zip(hi.chunks(GROUP)).enumerate() {
+        let j0 = x0 + o * GROUP;
+        match upper.threshold() {
+            // Most groups: every lower bound above t (then every upper
+            // bound is too), found with one vectorized pass.
+            Some(t) if !l.iter().fold(false, |a, &v| a | may_reach(v, t)) => {}
+            Some(t) => {
+                // Bits of the rows that can enter the top-k of upper bounds
+                // and of the rows that stay candidates.
+                let (mut enter, mut keep) = (0u32, 0u32);
+                for i in 0..l.len() {
+                    enter |= u32::from(h[i] <= t) << i;
+                    keep |= u32::from(may_reach(l[i], t)) << i;
+                }
+                while enter != 0 {
+                    let i = enter.trailing_zeros() as usize;
+                    upper.offer(h[i], j0 + i);
+                    enter &= enter - 1;
+                }
+                while keep != 0 {
+                    let i = keep.trailing_zeros() as usize;
+                    cands.push((l[i], j0 + i));
+                    keep &= keep - 1;
+                }
+            }
+            None => {
+                for i in 0..l.len() {
+                    upper.offer(h[i], j0 + i);
+                    cands.push((l[i], j0 + i));
+                }
+            }
+        }
+    }
+}
+
+/// Prunes a long candidate list against the running threshold; `false` when
+/// more than `max_cands` remain (the bounds do not separate this data).
+#[inline]
+pub(super) fn prune(upper: &TopK<f32>, cands: &mut Vec<(f32, usize)>, max_cands: usize) -> bool {
+    if cands.len() >= PRUNE_AT {
+        if let Some(t) = upper.threshold() {
+            cands.retain(|&(l, _)| may_reach(l, t));
+        }
+        if cands.len() > max_cands {
+            return false;
+        }
+    }
+    true
 }
 
 /// The pre-scan of rows `r0 .. r1` (`r0` a multiple of 16).
@@ -216,46 +277,9 @@ fn scan_part_body(
             aux: &codes.aux[x0..x0 + n],
         };
         bounds(metric, q, &rows, &mut lo[..n], &mut hi[..n]);
-        for (o, (l, h)) in lo[..n].chunks(GROUP).zip(hi[..n].chunks(GROUP)).enumerate() {
-            let j0 = x0 + o * GROUP;
-            match upper.threshold() {
-                // Most groups: every lower bound above t (then every upper
-                // bound is too), found with one vectorized pass.
-                Some(t) if !l.iter().fold(false, |a, &v| a | may_reach(v, t)) => {}
-                Some(t) => {
-                    // Bits of the rows that can enter the top-k of upper bounds
-                    // and of the rows that stay candidates.
-                    let (mut enter, mut keep) = (0u32, 0u32);
-                    for i in 0..l.len() {
-                        enter |= u32::from(h[i] <= t) << i;
-                        keep |= u32::from(may_reach(l[i], t)) << i;
-                    }
-                    while enter != 0 {
-                        let i = enter.trailing_zeros() as usize;
-                        upper.offer(h[i], j0 + i);
-                        enter &= enter - 1;
-                    }
-                    while keep != 0 {
-                        let i = keep.trailing_zeros() as usize;
-                        cands.push((l[i], j0 + i));
-                        keep &= keep - 1;
-                    }
-                }
-                None => {
-                    for i in 0..l.len() {
-                        upper.offer(h[i], j0 + i);
-                        cands.push((l[i], j0 + i));
-                    }
-                }
-            }
-        }
-        if cands.len() >= PRUNE_AT {
-            if let Some(t) = upper.threshold() {
-                cands.retain(|&(l, _)| may_reach(l, t));
-            }
-            if cands.len() > max_cands {
-                return None;
-            }
+        offer_piece(&lo[..n], &hi[..n], x0, &mut upper, &mut cands);
+        if !prune(&upper, &mut cands, max_cands) {
+            return None;
         }
         x0 += n;
     }
@@ -264,6 +288,65 @@ fn scan_part_body(
 
 multiversion! {
     fn scan_part(g: &[i8], q: &QueryBounds, metric: Metric, codes: &Codes, k: usize, range: (usize, usize), max_cands: usize) -> Part = scan_part_body;
+}
+
+/// The rows that can be among the k best, from the parts of one query's
+/// pre-scan: those whose lower bound does not exceed `t`, the k-th smallest
+/// upper bound over all parts. `None` when `t` proves nothing (fewer than k
+/// finite upper bounds: values whose terms overflow float32) or more than
+/// `max_cands` rows remain.
+pub(super) fn survivors(parts: &[&PartFound], k: usize, max_cands: usize) -> Option<Vec<usize>> {
+    let mut uppers: Vec<(f32, usize)> = parts
+        .iter()
+        .flat_map(|(u, _)| u.candidates().iter().copied())
+        .collect();
+    if uppers.len() < k {
+        return None;
+    }
+    uppers.select_nth_unstable_by(k - 1, cmp_entry);
+    let t = uppers[k - 1].0;
+    if t.is_nan() || t == f32::INFINITY {
+        return None;
+    }
+    let rows: Vec<usize> = parts
+        .iter()
+        .flat_map(|(_, c)| c.iter().filter(|&&(l, _)| may_reach(l, t)).map(|&(_, j)| j))
+        .collect();
+    (rows.len() <= max_cands).then_some(rows)
+}
+
+/// A query's code (`4 · d4` bytes, zero-padded) and what the bounds need of
+/// it; `None` when it has no usable code (NaN, infinite or huge values).
+pub(super) fn query_code<T: KnnFloat>(
+    codes: &Codes,
+    qrow: &[T],
+    qaux: T,
+    metric: Metric,
+) -> Option<(Vec<i8>, QueryBounds)> {
+    let dim = qrow.len();
+    let mut g = vec![0i8; 4 * codes.d4()];
+    let code = codes.code(qrow, &mut g[..dim]);
+    if code.err.is_infinite() {
+        return None;
+    }
+    let q = QueryBounds {
+        scale: code.scale,
+        err: code.err,
+        norm: code.norm,
+        mag: code.mag,
+        // q·μ = μ·q (the inner-product shift of a query has no −‖μ‖²).
+        shift: match metric {
+            Metric::SqEuclidean | Metric::Euclidean => code.centred_sq as f32,
+            Metric::InnerProduct | Metric::Cosine => code.mu_dot as f32,
+        },
+        aux: qaux.to_f64() as f32,
+        offset: 128 * g.iter().map(|&v| i32::from(v)).sum::<i32>(),
+        // 8× the worst-case float32 rounding of a dim-long dot product
+        // (2⁻²⁴ per term) plus the few operations around it.
+        rho: (dim as f32 + 16.0) * f32::EPSILON * 4.0,
+        eta: (dim as f32 * (127.0 * 127.0 + 4.0) + 64.0) * f32::from_bits(1),
+    };
+    Some((g, q))
 }
 
 /// The top-k candidates of each query of `s` (fewer than `SMALL_QUERIES`),
@@ -304,28 +387,7 @@ pub(crate) fn candidates<T: KnnFloat>(
     let mut scored = 0;
     for i in 0..nq {
         let qrow = &queries[i * dim..(i + 1) * dim];
-        let mut g = vec![0i8; 4 * codes.d4()];
-        let code = codes.code(qrow, &mut g[..dim]);
-        if code.err.is_infinite() {
-            return None;
-        }
-        let q = QueryBounds {
-            scale: code.scale,
-            err: code.err,
-            norm: code.norm,
-            mag: code.mag,
-            // q·μ = μ·q (the inner-product shift of a query has no −‖μ‖²).
-            shift: match metric {
-                Metric::SqEuclidean | Metric::Euclidean => code.centred_sq as f32,
-                Metric::InnerProduct | Metric::Cosine => code.mu_dot as f32,
-            },
-            aux: qaux[i].to_f64() as f32,
-            offset: 128 * g.iter().map(|&v| i32::from(v)).sum::<i32>(),
-            // 8× the worst-case float32 rounding of a dim-long dot product
-            // (2⁻²⁴ per term) plus the few operations around it.
-            rho: (dim as f32 + 16.0) * f32::EPSILON * 4.0,
-            eta: (dim as f32 * (127.0 * 127.0 + 4.0) + 64.0) * f32::from_bits(1),
-        };
+        let (g, q) = query_code(codes, qrow, qaux[i], metric)?;
         let run = |p: usize| {
             scan_part(
                 &g,
@@ -346,25 +408,8 @@ pub(crate) fn candidates<T: KnnFloat>(
             }
         });
         let results: Vec<PartFound> = results.into_iter().collect::<Option<_>>()?;
-        // t = the k-th smallest upper bound over all parts.
-        let mut uppers: Vec<(f32, usize)> = results
-            .iter()
-            .flat_map(|(u, _)| u.candidates().iter().copied())
-            .collect();
-        uppers.select_nth_unstable_by(k - 1, cmp_entry);
-        let t = uppers[k - 1].0;
-        if t.is_nan() || t == f32::INFINITY {
-            // Fewer than k rows have a finite upper bound (values whose terms
-            // overflow float32): nothing can be skipped.
-            return None;
-        }
-        let mut rows: Vec<usize> = results
-            .iter()
-            .flat_map(|(_, c)| c.iter().filter(|&&(l, _)| may_reach(l, t)).map(|&(_, j)| j))
-            .collect();
-        if rows.len() > max_cands {
-            return None;
-        }
+        let refs: Vec<&PartFound> = results.iter().collect();
+        let mut rows = survivors(&refs, k, max_cands)?;
         rows.sort_unstable();
         scored += rows.len();
         // Score the survivors exactly as the full scan does.

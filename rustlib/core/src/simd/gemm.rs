@@ -216,12 +216,127 @@ mod sealed {
 pub trait GemmElement: sealed::Sealed + Copy + Default + 'static {
     /// The multiplicative identity (the `beta` factor of the product).
     const ONE: Self;
+    /// `a · b + c` with one rounding.
+    fn fused(a: Self, b: Self, c: Self) -> Self;
+    /// The nearest value of the type.
+    fn of_f64(v: f64) -> Self;
+    /// The bits (widened).
+    fn bits(self) -> u64;
 }
 impl GemmElement for f32 {
     const ONE: Self = 1.0;
+    #[inline(always)]
+    fn fused(a: Self, b: Self, c: Self) -> Self {
+        a.mul_add(b, c)
+    }
+    fn of_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn bits(self) -> u64 {
+        u64::from(self.to_bits())
+    }
 }
 impl GemmElement for f64 {
     const ONE: Self = 1.0;
+    #[inline(always)]
+    fn fused(a: Self, b: Self, c: Self) -> Self {
+        a.mul_add(b, c)
+    }
+    fn of_f64(v: f64) -> Self {
+        v
+    }
+    fn bits(self) -> u64 {
+        self.to_bits()
+    }
+}
+
+/// Depth up to which [`gemm_abt`] multiplies in one pass (the `gemm` crate
+/// splits longer dot products into blocks of at most 512 and adds the partial
+/// results).
+pub const CHAIN_MAX_DEPTH: usize = 512;
+
+/// One entry of a [`gemm_abt`] product the way its micro-kernel computes it:
+/// one fused multiply-add per element, in order, from zero. Valid for depths up
+/// to [`CHAIN_MAX_DEPTH`] and blocks that take the packed micro-kernel (see
+/// [`takes_microkernel`]); [`chain_matches_gemm`] checks it on the running CPU.
+#[inline]
+pub fn chain_dot<T: GemmElement>(a: &[T], b: &[T]) -> T {
+    a.iter()
+        .zip(b)
+        .fold(T::default(), |acc, (&x, &y)| T::fused(x, y, acc))
+}
+
+/// `true` when `gemm` computes an `m × n` block of depth `k` with its packed
+/// micro-kernel, whose entries are [`chain_dot`]s (smaller blocks go to
+/// horizontal dot-product kernels, one-row/one-column blocks to gemv kernels,
+/// depths of 1 or 2 to an outer-product loop: other summation orders).
+pub fn takes_microkernel(m: usize, n: usize, k: usize) -> bool {
+    m >= 2 && n >= 2 && m * n > 256 && (3..=CHAIN_MAX_DEPTH).contains(&k)
+}
+
+/// [`gemm_abt`] for blocks that [`takes_microkernel`] and [`chain_dot`] for
+/// every entry of the others, so that every entry of the product is a
+/// [`chain_dot`] whenever [`chain_matches_gemm`] holds (and `k` ≤
+/// [`CHAIN_MAX_DEPTH`]).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_abt_chained<T: GemmElement>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    lda: usize,
+    b: &[T],
+    ldb: usize,
+    dst: &mut [T],
+    ldd: usize,
+) {
+    if takes_microkernel(m, n, k) || k > CHAIN_MAX_DEPTH {
+        gemm_abt(m, n, k, a, lda, b, ldb, dst, ldd);
+        return;
+    }
+    for i in 0..m {
+        for j in 0..n {
+            dst[i * ldd + j] = chain_dot(&a[i * lda..i * lda + k], &b[j * ldb..j * ldb + k]);
+        }
+    }
+}
+
+/// Whether [`gemm_abt`]'s micro-kernel computes [`chain_dot`]s on this CPU:
+/// checked once per type on pseudo-random data, one block of each shape the
+/// neighbour search uses (the `gemm` crate picks its kernel from the CPU, so
+/// this is what guarantees that a search scoring single pairs by
+/// [`chain_dot`] agrees bit for bit with one scoring them by [`gemm_abt`]).
+pub fn chain_matches_gemm<T: GemmElement>() -> bool {
+    use std::sync::OnceLock;
+    static F32: OnceLock<bool> = OnceLock::new();
+    static F64: OnceLock<bool> = OnceLock::new();
+    let cell = if std::mem::size_of::<T>() == 4 {
+        &F32
+    } else {
+        &F64
+    };
+    *cell.get_or_init(|| {
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // Uniform in [-1, 1): products and sums round, so the order shows.
+            T::of_f64(((s >> 11) as f64 / (1u64 << 52) as f64) - 1.0)
+        };
+        [(8, 40, 37), (256, 67, 128), (5, 1024, 130), (17, 33, 512)]
+            .into_iter()
+            .all(|(m, n, k)| {
+                let a: Vec<T> = (0..m * k).map(|_| next()).collect();
+                let b: Vec<T> = (0..n * k).map(|_| next()).collect();
+                let mut d = vec![T::default(); m * n];
+                gemm_abt(m, n, k, &a, k, &b, k, &mut d, n);
+                (0..m * n).all(|e| {
+                    let (i, j) = (e / n, e % n);
+                    chain_dot(&a[i * k..(i + 1) * k], &b[j * k..(j + 1) * k]).bits() == d[e].bits()
+                })
+            })
+    })
 }
 
 /// (`gemm` picks its micro-kernel from the CPU itself, ignoring `simd::set_max_level`.)
@@ -310,6 +425,49 @@ mod tests {
             }
             for j in n..9 {
                 assert_eq!(dst[i * 9 + j], -1.0, "untouched padding");
+            }
+        }
+    }
+
+    #[test]
+    fn chained_product_is_chain_dots_for_every_shape() {
+        assert!(
+            chain_matches_gemm::<f32>(),
+            "gemm's f32 micro-kernel is not a fused chain here"
+        );
+        assert!(
+            chain_matches_gemm::<f64>(),
+            "gemm's f64 micro-kernel is not a fused chain here"
+        );
+        let mut s = 7u64;
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) as f32 - 0.5
+        };
+        for (m, n, k) in [
+            (256, 1024, 128),
+            (4, 1024, 128),
+            (4, 64, 128),
+            (4, 65, 128),
+            (200, 1, 128),
+            (7, 3, 2),
+            (9, 100, 1),
+            (16, 16, 3),
+            (33, 300, 512),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|_| next()).collect();
+            let b: Vec<f32> = (0..n * k).map(|_| next()).collect();
+            let mut d = vec![0.0f32; m * n];
+            gemm_abt_chained(m, n, k, &a, k, &b, k, &mut d, n);
+            for i in 0..m {
+                for j in 0..n {
+                    let c = chain_dot(&a[i * k..(i + 1) * k], &b[j * k..(j + 1) * k]);
+                    assert_eq!(
+                        c.to_bits(),
+                        d[i * n + j].to_bits(),
+                        "{m}x{n}x{k} at {i},{j}"
+                    );
+                }
             }
         }
     }

@@ -65,6 +65,42 @@ pub fn block_dots(g: &[i8], blocks: &[u8], d4: usize, out: &mut [i32]) {
     block_dots_portable(g, blocks, d4, out);
 }
 
+/// Queries per pass of [`multi_block_dots`]'s vector kernel (each block of
+/// codes is loaded once per group of this many queries).
+pub const QUERY_GROUP: usize = 8;
+
+/// The portable definition of [`multi_block_dots`].
+fn multi_block_dots_portable(gs: &[i8], nq: usize, blocks: &[u8], d4: usize, out: &mut [i32]) {
+    let rows = out.len() / nq.max(1);
+    for (g, o) in gs.chunks_exact(4 * d4).zip(out.chunks_exact_mut(rows)) {
+        block_dots_portable(g, blocks, d4, o);
+    }
+}
+
+/// The codes of `nq` queries (`gs`: `nq` rows of `4 · d4` signed bytes)
+/// against the same blocks: `out[i · rows + 16b + r] = Σ_e (c + 128) · g_i[e]`
+/// for query `i` and row `r` of block `b`, where `rows = out.len() / nq` is
+/// 16 times the number of blocks — the query-batch form of [`block_dots`]
+/// (an int8 matrix product). Exact integer arithmetic: every variant gives
+/// the same result.
+pub fn multi_block_dots(gs: &[i8], nq: usize, blocks: &[u8], d4: usize, out: &mut [i32]) {
+    assert_eq!(gs.len(), nq * 4 * d4);
+    if nq == 0 {
+        assert!(out.is_empty());
+        return;
+    }
+    assert_eq!(out.len() % (nq * BLOCK_ROWS), 0);
+    let rows = out.len() / nq;
+    assert_eq!(blocks.len(), rows / BLOCK_ROWS * d4 * GROUP_BYTES);
+    #[cfg(target_arch = "x86_64")]
+    if fast() {
+        // SAFETY: fast() is true only if the CPU reports avx512f and avx512vnni;
+        // the lengths were asserted above.
+        return unsafe { x86::multi_block_dots_vnni(gs, nq, blocks, d4, out) };
+    }
+    multi_block_dots_portable(gs, nq, blocks, d4, out);
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::{BLOCK_ROWS, GROUP_BYTES};
@@ -107,6 +143,64 @@ mod x86 {
             }
         }
     }
+
+    /// # Safety
+    /// The CPU must support avx512f and avx512vnni; lengths as
+    /// `multi_block_dots` (`gs`: `nq · 4 · d4` bytes, `blocks`: `rows / 16`
+    /// blocks, `out`: `nq · rows` values, `nq ≥ 1`).
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    pub unsafe fn multi_block_dots_vnni(
+        gs: &[i8],
+        nq: usize,
+        blocks: &[u8],
+        d4: usize,
+        out: &mut [i32],
+    ) {
+        const G: usize = super::QUERY_GROUP;
+        let rows = out.len() / nq;
+        let nb = rows / BLOCK_ROWS;
+        let bb = d4 * GROUP_BYTES;
+        let qstride = 4 * d4;
+        let full = nq / G * G;
+        for b in 0..nb {
+            // SAFETY: block b spans bytes [b·bb, (b+1)·bb) of `blocks` (nb blocks
+            // asserted by the caller); group k reads 64 bytes at b·bb + k·64.
+            // Query i's bytes 4k..4k+4 lie at i·qstride + 4k < nq·4·d4 =
+            // gs.len(). Stores write 16 i32 at i·rows + 16b ≤ i·rows + rows − 16,
+            // inside out (nq·rows values).
+            unsafe {
+                let bp = blocks.as_ptr().add(b * bb);
+                let mut q0 = 0;
+                while q0 < full {
+                    let gp = gs.as_ptr().add(q0 * qstride);
+                    let mut acc = [_mm512_setzero_si512(); G];
+                    for k in 0..d4 {
+                        let x = _mm512_loadu_si512(bp.add(k * GROUP_BYTES) as *const _);
+                        for (a, s) in acc.iter_mut().enumerate() {
+                            let q = (gp.add(a * qstride + 4 * k) as *const i32).read_unaligned();
+                            *s = _mm512_dpbusd_epi32(*s, x, _mm512_set1_epi32(q));
+                        }
+                    }
+                    for (a, s) in acc.iter().enumerate() {
+                        let o = out.as_mut_ptr().add((q0 + a) * rows + b * BLOCK_ROWS);
+                        _mm512_storeu_si512(o as *mut _, *s);
+                    }
+                    q0 += G;
+                }
+                for q in full..nq {
+                    let gp = gs.as_ptr().add(q * qstride);
+                    let mut s = _mm512_setzero_si512();
+                    for k in 0..d4 {
+                        let x = _mm512_loadu_si512(bp.add(k * GROUP_BYTES) as *const _);
+                        let g = (gp.add(4 * k) as *const i32).read_unaligned();
+                        s = _mm512_dpbusd_epi32(s, x, _mm512_set1_epi32(g));
+                    }
+                    let o = out.as_mut_ptr().add(q * rows + b * BLOCK_ROWS);
+                    _mm512_storeu_si512(o as *mut _, s);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +233,32 @@ mod tests {
                 let mut out = vec![0i32; nb * BLOCK_ROWS];
                 block_dots(&g, &blocks, d4, &mut out);
                 assert_eq!(out, want, "d4={d4} {cap:?}");
+            }
+            crate::simd::set_max_level(None);
+        }
+    }
+
+    #[test]
+    fn query_batches_match_single_queries_exactly() {
+        let _level = crate::simd::test_level_lock();
+        for (d4, nq) in [(1usize, 1usize), (3, 7), (32, 8), (33, 19), (5, 0)] {
+            let nb = 3;
+            let gs: Vec<i8> = (0..nq * 4 * d4)
+                .map(|i| (i as i32 * 53 % 255 - 127) as i8)
+                .collect();
+            let blocks: Vec<u8> = (0..nb * d4 * GROUP_BYTES)
+                .map(|i| (i * 97 % 256) as u8)
+                .collect();
+            let rows = nb * BLOCK_ROWS;
+            let mut want = vec![0i32; nq * rows];
+            for (g, w) in gs.chunks_exact(4 * d4).zip(want.chunks_exact_mut(rows)) {
+                block_dots_portable(g, &blocks, d4, w);
+            }
+            for cap in [crate::simd::Level::Baseline, crate::simd::Level::Avx512] {
+                crate::simd::set_max_level(Some(cap));
+                let mut out = vec![-1i32; nq * rows];
+                multi_block_dots(&gs, nq, &blocks, d4, &mut out);
+                assert_eq!(out, want, "d4={d4} nq={nq} {cap:?}");
             }
             crate::simd::set_max_level(None);
         }

@@ -1,0 +1,235 @@
+//! The batch pre-scan (`prefilter_batch`) must give exactly the float scan's
+//! result — the same indices and the same distance bits — on any data, for any
+//! thread count, and must actually run on ordinary data.
+
+use super::quant::Codes;
+use super::tests::{data as uniform, search_dir, METRICS};
+use super::*;
+
+type Bits = (Vec<u64>, Vec<i64>);
+
+fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+    pool::set_num_threads(threads);
+    let r = f();
+    pool::set_num_threads(0);
+    r
+}
+
+/// The batch pre-scan's result and the rows scored per query on average, or
+/// `None` if it declined.
+fn pre<T: KnnFloat>(q: &[T], x: &[T], dim: usize, k: usize, metric: Metric) -> Option<Bits> {
+    let xaux = row_aux(x, dim, metric);
+    let mut codes = Codes::new(dim, metric);
+    codes.append(x, &xaux);
+    let s = Search {
+        queries: q,
+        database: x,
+        xaux: &xaux,
+        dim,
+        nq: q.len() / dim,
+        nd: x.len() / dim,
+        k,
+        metric,
+        backward: false,
+    };
+    let qaux = row_aux(q, dim, metric);
+    let team = sched::team(1, 0);
+    let tops = prefilter_batch::candidates(&s, &qaux, &codes, &team)?;
+    assert_eq!(tops.len(), s.nq);
+    let mut d = vec![T::ZERO; s.nq * k];
+    let mut i = vec![0i64; s.nq * k];
+    finish(
+        &s,
+        0,
+        |qi, c| c.extend_from_slice(tops[qi].candidates()),
+        &mut d,
+        &mut i,
+    );
+    Some((d.iter().map(|v| v.to_f64().to_bits()).collect(), i))
+}
+
+/// Same result as the float scan whenever the batch pre-scan runs; returns
+/// whether it ran.
+fn agree<T: KnnFloat>(q: &[f64], x: &[f64], dim: usize, k: usize, metric: Metric) -> bool {
+    let q: Vec<T> = q.iter().map(|&v| T::from_f64(v)).collect();
+    let x: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
+    let want = search_dir(&q, &x, dim, k, metric, false);
+    match pre(&q, &x, dim, k, metric) {
+        Some(got) => {
+            assert_eq!(got, want, "dim={dim} k={k} {metric:?}");
+            true
+        }
+        None => false,
+    }
+}
+
+fn vnni() -> bool {
+    prefilter::available()
+}
+
+#[test]
+fn random_batches_same_result_as_the_float_scan() {
+    // 4 queries (the smallest batch), 5 (a partial kernel group), 257 (a last
+    // GEMM block of one query, scored by small_dots), odd database sizes.
+    for (nd, dim) in [(4096usize, 128usize), (5001, 16), (6007, 130), (4099, 3)] {
+        let x = uniform(nd * dim, 3 + dim as u64);
+        for nq in [4usize, 5, 257] {
+            let q = uniform(nq * dim, 5 + nq as u64);
+            for metric in METRICS {
+                for k in [1usize, 10, 50] {
+                    let ran = (
+                        agree::<f32>(&q, &x, dim, k, metric),
+                        agree::<f64>(&q, &x, dim, k, metric),
+                    );
+                    if vnni() && dim >= 16 {
+                        assert!(
+                            ran.0 && ran.1,
+                            "declined random data: {nd}x{dim} nq={nq} k={k} {metric:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn ties_duplicates_and_non_finite_values() {
+    let (nd, dim) = (5000, 16);
+    let base = uniform(7 * dim, 21);
+    let mut x: Vec<f64> = (0..nd * dim)
+        .map(|e| base[(e / dim % 7) * dim + e % dim])
+        .collect();
+    for (row, v) in [
+        (11usize, 0.0),
+        (4000, 0.0),
+        (17, f64::NAN),
+        (2500, f64::INFINITY),
+        (333, 1e300),
+    ] {
+        x[row * dim..(row + 1) * dim].fill(v);
+    }
+    x[1234 * dim + 3] = f64::NAN;
+    // Queries: equal to every 7th row, zero, random, and integer-valued
+    // (exact ties in float).
+    let mut q = base[..dim].to_vec();
+    q.extend(vec![0.0; dim]);
+    q.extend(uniform(dim, 22));
+    q.extend(uniform(dim, 23).iter().map(|v| (v * 3.0).round()));
+    for metric in METRICS {
+        for k in [1usize, 10, 70] {
+            agree::<f32>(&q, &x, dim, k, metric);
+            agree::<f64>(&q, &x, dim, k, metric);
+        }
+    }
+    // Integer-valued database: many exactly equal distances.
+    let xi: Vec<f64> = uniform(nd * dim, 24)
+        .iter()
+        .map(|v| (v * 3.0).round())
+        .collect();
+    for metric in METRICS {
+        agree::<f32>(&q, &xi, dim, 10, metric);
+    }
+}
+
+#[test]
+fn a_non_finite_query_declines() {
+    let dim = 16;
+    let x: Vec<f32> = uniform(5000 * dim, 1).iter().map(|&v| v as f32).collect();
+    let mut q: Vec<f32> = uniform(6 * dim, 2).iter().map(|&v| v as f32).collect();
+    q[2 * dim + 3] = f32::NAN;
+    assert!(pre(&q, &x, dim, 5, Metric::SqEuclidean).is_none());
+}
+
+#[test]
+fn index_batches_equal_one_shot_search_for_any_thread_count() {
+    // Through the public API: an index (codes when this CPU has VNNI) and the
+    // one-shot search (never codes) agree bit for bit, at 1, 2 and 3 threads,
+    // also with a slowed pool worker.
+    let (nd, dim, k) = (20_001, 64, 10);
+    let x: Vec<f32> = uniform(nd * dim, 31).iter().map(|&v| v as f32).collect();
+    let q: Vec<f32> = uniform(300 * dim, 32).iter().map(|&v| v as f32).collect();
+    for metric in METRICS {
+        let mut ix = KnnIndex::<f32>::new(dim, metric).unwrap();
+        ix.add(&x[..7777 * dim]).unwrap();
+        ix.add(&x[7777 * dim..]).unwrap();
+        let (mut d0, mut i0) = (vec![0.0f32; 300 * k], vec![0i64; 300 * k]);
+        knn_search(&q, &x, dim, k, metric, &mut d0, &mut i0).unwrap();
+        let want: Vec<u32> = d0.iter().map(|v| v.to_bits()).collect();
+        for (threads, delay) in [(1, 0), (2, 0), (3, 0), (2, 300)] {
+            sched::slow::set_helper_delay_us(delay);
+            let (mut d1, mut i1) = (vec![0.0f32; 300 * k], vec![0i64; 300 * k]);
+            with_threads(threads, || ix.search(&q, k, &mut d1, &mut i1)).unwrap();
+            sched::slow::set_helper_delay_us(0);
+            assert_eq!(i1, i0, "{metric:?} threads={threads}");
+            assert_eq!(d1.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
+        }
+    }
+}
+
+#[test]
+fn many_small_random_cases() {
+    let mut s = 91u64;
+    let mut next = |m: u64| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) % m
+    };
+    for case in 0..40u64 {
+        let nd = 4096 + next(3000) as usize;
+        let dim = 1 + next(40) as usize;
+        let nq = 4 + next(20) as usize;
+        let k = 1 + next(60) as usize;
+        let kind = next(3);
+        let offset = next(5) as f64;
+        let mut vals = uniform((nd + nq) * dim, 2000 + case);
+        for v in vals.iter_mut() {
+            *v = match kind {
+                0 => *v,
+                1 => (*v * 3.0).round(),
+                _ => offset + *v * 0.1,
+            };
+        }
+        let (x, q) = vals.split_at(nd * dim);
+        let metric = METRICS[next(4) as usize];
+        agree::<f32>(q, x, dim, k, metric);
+        agree::<f64>(q, x, dim, k, metric);
+    }
+}
+
+#[test]
+fn rows_tied_up_to_rounding_pick_the_float_scans_rows() {
+    // 300 rows are permutations of one vector near the constant query: their
+    // exact distances (and inner products) are all equal, and which k of them
+    // the float scan selects depends only on how its dot products round. The
+    // batch pre-scan must pick the same ones (it scores them the same way).
+    let (nd, dim) = (5000, 32);
+    let mut x = uniform(nd * dim, 41);
+    let base: Vec<f64> = uniform(dim, 42).iter().map(|v| 0.7 + 0.01 * v).collect();
+    let mut s = 5u64;
+    let mut next = |m: usize| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) as usize % m
+    };
+    for r in 0..300 {
+        let row = r * nd / 300 + 3;
+        let mut p = base.clone();
+        for i in (1..dim).rev() {
+            p.swap(i, next(i + 1));
+        }
+        x[row * dim..(row + 1) * dim].copy_from_slice(&p);
+    }
+    let mut q = Vec::new();
+    for c in [0.7, 0.7001, 0.69, 1.3, 0.3] {
+        q.extend(vec![c; dim]);
+    }
+    for metric in METRICS {
+        for k in [5usize, 20] {
+            let ran = agree::<f32>(&q, &x, dim, k, metric);
+            assert!(ran || !vnni(), "{metric:?} k={k} declined");
+        }
+    }
+}
