@@ -335,13 +335,24 @@ pub fn knn_search<T: KnnFloat>(
     let nd = rows_of(database.len(), dim, "database")?;
     check_search(queries, nd, dim, k, out_distances, out_indices)?;
     let xaux = row_aux(database, dim, metric);
+    let nq = queries.len() / dim;
+    // A large batch codes the database for the int8 pre-scan (what an index
+    // keeps): the result is the same, bit for bit.
+    let codes = (nq >= prefilter_batch::CODE_ON_THE_FLY_QUERIES
+        && prefilter::worthwhile(nd, k)
+        && dim <= quant::MAX_DIM)
+        .then(|| {
+            let mut c = Codes::new(dim, metric);
+            c.append(database, &xaux);
+            c
+        });
     search_impl(
         Search {
             queries,
             database,
             xaux: &xaux,
             dim,
-            nq: queries.len() / dim,
+            nq,
             nd,
             k,
             metric,
@@ -349,7 +360,7 @@ pub fn knn_search<T: KnnFloat>(
             // end of it is what the cache still holds.
             backward: metric != Metric::InnerProduct || ONE_SHOT_ORDER.next_backward(),
         },
-        None,
+        codes.as_ref(),
         out_distances,
         out_indices,
     );

@@ -39,6 +39,11 @@ const PIECE_ROWS: usize = 512;
 /// The work is cut into about this many tasks.
 const TARGET_TASKS: usize = 16;
 
+/// Queries from which a one-shot search codes the database for the batch
+/// pre-scan: coding costs about as much as scanning the database in float for
+/// a few queries, and the pre-scan saves most of every query's float scan.
+pub(crate) const CODE_ON_THE_FLY_QUERIES: usize = 64;
+
 /// `true` when the batch pre-scan can run for this search: codes that match
 /// it, a depth whose float products are [`chain_dot`]s on this CPU.
 pub(crate) fn applies<T: KnnFloat>(s: &Search<'_, T>, codes: &Codes) -> bool {
@@ -137,14 +142,15 @@ pub(crate) fn candidates<T: KnnFloat>(
     let rescore = |qt: usize| -> Option<Vec<TopK<T>>> {
         let q0 = qt * QUERIES;
         let m = QUERIES.min(nq - q0);
-        let mut tops = Vec::with_capacity(m);
-        for i in 0..m {
-            let mine: Vec<&PartFound> = (0..chunks).map(|c| &parts[qt * chunks + c][i]).collect();
-            let mut rows = survivors(&mine, k, max_cands)?;
-            rows.sort_unstable();
-            tops.push(score_rows(s, qaux, q0 + i, &rows));
-        }
-        Some(tops)
+        (0..m)
+            .map(|i| {
+                let mine: Vec<&PartFound> =
+                    (0..chunks).map(|c| &parts[qt * chunks + c][i]).collect();
+                let mut rows = survivors(&mine, k, max_cands)?;
+                rows.sort_unstable();
+                Some(score_rows(s, qaux, q0 + i, &rows))
+            })
+            .collect()
     };
     let tops: Vec<Option<Vec<TopK<T>>>> = team.map(qtasks, rescore);
     let mut all = Vec::with_capacity(nq);
