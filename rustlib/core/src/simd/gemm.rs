@@ -222,6 +222,8 @@ pub trait GemmElement: sealed::Sealed + Copy + Default + 'static {
     fn of_f64(v: f64) -> Self;
     /// The bits (widened).
     fn bits(self) -> u64;
+    /// [`chain_dot`] for this type.
+    fn chain(a: &[Self], b: &[Self]) -> Self;
 }
 impl GemmElement for f32 {
     const ONE: Self = 1.0;
@@ -234,6 +236,9 @@ impl GemmElement for f32 {
     }
     fn bits(self) -> u64 {
         u64::from(self.to_bits())
+    }
+    fn chain(a: &[Self], b: &[Self]) -> Self {
+        chain_f32(a, b)
     }
 }
 impl GemmElement for f64 {
@@ -248,6 +253,9 @@ impl GemmElement for f64 {
     fn bits(self) -> u64 {
         self.to_bits()
     }
+    fn chain(a: &[Self], b: &[Self]) -> Self {
+        chain_f64(a, b)
+    }
 }
 
 /// Depth up to which [`gemm_abt`] multiplies in one pass (the `gemm` crate
@@ -261,9 +269,23 @@ pub const CHAIN_MAX_DEPTH: usize = 512;
 /// [`takes_microkernel`]); [`chain_matches_gemm`] checks it on the running CPU.
 #[inline]
 pub fn chain_dot<T: GemmElement>(a: &[T], b: &[T]) -> T {
+    T::chain(a, b)
+}
+
+/// The portable definition of [`chain_dot`] (`mul_add` is one rounding on
+/// every CPU; the vector copies below turn it into the FMA instruction).
+#[inline(always)]
+fn chain_body<T: GemmElement>(a: &[T], b: &[T]) -> T {
     a.iter()
         .zip(b)
         .fold(T::default(), |acc, (&x, &y)| T::fused(x, y, acc))
+}
+
+crate::multiversion! {
+    fn chain_f32(a: &[f32], b: &[f32]) -> f32 = chain_body::<f32>;
+}
+crate::multiversion! {
+    fn chain_f64(a: &[f64], b: &[f64]) -> f64 = chain_body::<f64>;
 }
 
 /// `true` when `gemm` computes an `m × n` block of depth `k` with its packed
@@ -469,6 +491,12 @@ mod tests {
                     );
                 }
             }
+            // The portable copy (libm's fused multiply-add) gives the same bits.
+            let _level = crate::simd::test_level_lock();
+            crate::simd::set_max_level(Some(crate::simd::Level::Baseline));
+            let c = chain_dot(&a[..k], &b[(n - 1) * k..]);
+            crate::simd::set_max_level(None);
+            assert_eq!(c.to_bits(), d[n - 1].to_bits(), "portable {m}x{n}x{k}");
         }
     }
 }
