@@ -13,6 +13,12 @@
 //! unique and merging per-chunk winners gives the same result on 1 or 64
 //! threads.
 //!
+//! Index searches (and one-shot searches of 64 queries or more) first
+//! pre-scan int8 codes of the rows with proven error bounds (`prefilter`,
+//! `prefilter_batch`) where the CPU has AVX-512 VNNI, and score in float only
+//! the rows that can be among the k best — with the same scores the tile scan
+//! would compute, so the result is the same bit for bit.
+//!
 //! Accuracy: the selection uses scores computed in the input precision (f32
 //! for f32). The k distances returned are then recomputed exactly (differences
 //! or dot products summed in float64) and the k results re-sorted by them, so
@@ -705,7 +711,9 @@ fn finish<T: KnnFloat>(
 /// handle): rows are copied in by [`KnnIndex::add`], their norms computed once.
 /// Searches of one or a few queries pre-scan int8 codes of the rows (kept where
 /// that is fast, see `prefilter`) and fall back to scanning the rows in
-/// alternating directions ([`ScanOrder`]).
+/// alternating directions ([`ScanOrder`]); batches pre-scan them with an int8
+/// matrix product (`prefilter_batch`). Both give the float scan's result bit
+/// for bit.
 #[derive(Debug)]
 pub struct KnnIndex<T> {
     dim: usize,
