@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
-/// Requests with more input elements than this compute on a blocking thread
+/// Requests with more input elements (or bytes of text) than this compute on a blocking thread
 /// (smaller ones inline: a thread hop costs more than their kernel).
 const INLINE_ELEMENTS: usize = 1 << 16;
 
@@ -126,7 +126,7 @@ async fn compute(
                 .map_err(|_| ApiError::unavailable("server shutting down"))?
         }
     };
-    let r = if rows.len() <= INLINE_ELEMENTS {
+    let r = if rows.cost() <= INLINE_ELEMENTS {
         run_methods(&*entry.model, &rows, n, &methods)
     } else {
         let model = entry.model.clone();

@@ -100,12 +100,92 @@ impl ModelInfo {
     }
 }
 
+/// Documents in the layout of `ferrokit_core::text::Strings` (Arrow's): one
+/// UTF-8 buffer and `n + 1` offsets, the first 0. Every document is valid UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Docs {
+    buf: Vec<u8>,
+    offsets: Vec<u64>,
+}
+
+impl Default for Docs {
+    fn default() -> Docs {
+        Docs::with_capacity(0, 0)
+    }
+}
+
+impl Docs {
+    /// No documents, with room for `n` of `bytes` bytes in all.
+    pub fn with_capacity(n: usize, bytes: usize) -> Docs {
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        Docs {
+            buf: Vec::with_capacity(bytes),
+            offsets,
+        }
+    }
+
+    /// Packs `items`, refusing one that is not UTF-8 (a 400 naming the input
+    /// `name` and the element).
+    ///
+    /// ```
+    /// use ferrokit_serve::model::Docs;
+    /// let d = Docs::pack("x", &[b"ab".to_vec(), vec![]]).unwrap();
+    /// assert_eq!((d.len(), d.bytes()), (2, 2));
+    /// let e = Docs::pack("x", &[b"ok".to_vec(), vec![0xff]]).unwrap_err();
+    /// assert!(e.message.contains("element 1 is not valid UTF-8"));
+    /// ```
+    pub fn pack(name: &str, items: &[Vec<u8>]) -> Result<Docs, ApiError> {
+        let bytes = items.iter().map(Vec::len).sum();
+        let mut d = Docs::with_capacity(items.len(), bytes);
+        for (i, item) in items.iter().enumerate() {
+            if let Err(e) = std::str::from_utf8(item) {
+                return Err(ApiError::bad(format!(
+                    "input '{name}': element {i} is not valid UTF-8 ({e})"
+                )));
+            }
+            d.buf.extend_from_slice(item);
+            d.offsets.push(d.buf.len() as u64);
+        }
+        Ok(d)
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// True when there are no documents.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of all documents.
+    pub fn bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Appends the documents of `other`.
+    pub fn extend(&mut self, other: &Docs) {
+        let base = self.buf.len() as u64;
+        self.buf.extend_from_slice(&other.buf);
+        self.offsets
+            .extend(other.offsets[1..].iter().map(|&o| o + base));
+    }
+
+    /// The documents as the model's input.
+    pub fn strings(&self) -> ferrokit_core::text::Strings<'_> {
+        ferrokit_core::text::Strings::new(&self.buf, &self.offsets)
+            .expect("offsets built by pack/extend are valid")
+    }
+}
+
 /// A batch of rows in the model's own layout.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rows {
     F32(Vec<f32>),
     F64(Vec<f64>),
-    Text(Vec<String>),
+    Text(Docs),
 }
 
 impl Rows {
@@ -114,7 +194,7 @@ impl Rows {
         match (self, other) {
             (Rows::F32(a), Rows::F32(b)) => a.extend_from_slice(b),
             (Rows::F64(a), Rows::F64(b)) => a.extend_from_slice(b),
-            (Rows::Text(a), Rows::Text(b)) => a.extend_from_slice(b),
+            (Rows::Text(a), Rows::Text(b)) => a.extend(b),
             _ => return false,
         }
         true
@@ -124,10 +204,10 @@ impl Rows {
         match self {
             Rows::F32(_) => Rows::F32(Vec::with_capacity(n)),
             Rows::F64(_) => Rows::F64(Vec::with_capacity(n)),
-            Rows::Text(_) => Rows::Text(Vec::with_capacity(n)),
+            Rows::Text(_) => Rows::Text(Docs::with_capacity(n, 0)),
         }
     }
-    /// Number of elements.
+    /// Number of elements (documents for text).
     pub fn len(&self) -> usize {
         match self {
             Rows::F32(v) => v.len(),
@@ -138,6 +218,14 @@ impl Rows {
     /// True when there are no elements.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+    /// The size of the work, to decide whether it runs inline: elements, or
+    /// bytes of text.
+    pub fn cost(&self) -> usize {
+        match self {
+            Rows::Text(d) => d.bytes().max(d.len()),
+            other => other.len(),
+        }
     }
 }
 
@@ -229,14 +317,7 @@ pub fn prepare_rows(info: &ModelInfo, t: &InputTensor) -> Result<(Rows, usize), 
                     t.datatype.name()
                 )));
             };
-            let mut out = Vec::with_capacity(docs.len());
-            for (i, d) in docs.iter().enumerate() {
-                out.push(String::from_utf8(d.clone()).map_err(|e| {
-                    ApiError::bad(format!(
-                        "input '{name}': element {i} is not valid UTF-8 ({e})"
-                    ))
-                })?);
-            }
+            let out = Docs::pack(name, docs)?;
             Ok((Rows::Text(out), n))
         }
     }

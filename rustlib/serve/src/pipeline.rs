@@ -4,10 +4,13 @@
 //!
 //! The model takes float32 or float64 rows: FP32 requests compute as
 //! scikit-learn does on a float32 array and answer FP32; every other numeric
-//! datatype computes in float64.
+//! datatype computes in float64. Text pipelines (a vectorizer first) take
+//! one UTF-8 document per row (BYTES, shape `[n]` or `[n, 1]`) and answer
+//! FP64 (computed in the dtype the vectorizer was saved with, as
+//! scikit-learn does).
 
 use crate::model::{
-    label_datatype, map_labels, InputKind, Method, MethodOutput, ModelInfo, Native, Rows,
+    label_datatype, map_labels, Docs, InputKind, Method, MethodOutput, ModelInfo, Native, Rows,
     ServeModel, TensorSpec,
 };
 use crate::protocol::{ApiError, DataType, OutputData};
@@ -36,13 +39,9 @@ fn cols(one_d: bool, c: usize) -> Option<usize> {
 }
 
 impl PipelineModel {
-    /// Wraps a loaded pipeline (text pipelines are refused: this server
-    /// version takes numeric rows only).
+    /// Wraps a loaded pipeline (numeric or text).
     pub fn new(model: Model) -> Result<PipelineModel, String> {
         let mi = model.info();
-        if mi.input != CoreInput::Numeric {
-            return Err("text pipelines are not served by this version".into());
-        }
         let f64t = DataType::F64;
         let mut outputs = Vec::new();
         let mut default_method = Method::Predict;
@@ -84,13 +83,20 @@ impl PipelineModel {
                 spec("transform", f64t, Some(mi.n_transform)),
             ));
         }
+        let (input_kind, input) = match mi.input {
+            CoreInput::Numeric => (
+                InputKind::Numeric {
+                    n_features: mi.n_features,
+                    dtype: Native::Any,
+                },
+                spec("input-0", f64t, Some(mi.n_features)),
+            ),
+            CoreInput::Text => (InputKind::Text, spec("input-0", DataType::Bytes, None)),
+        };
         let info = ModelInfo {
             platform: "ferrokit".into(),
-            input_kind: InputKind::Numeric {
-                n_features: mi.n_features,
-                dtype: Native::Any,
-            },
-            input: spec("input-0", f64t, Some(mi.n_features)),
+            input_kind,
+            input,
             outputs,
             default_method,
         };
@@ -125,22 +131,65 @@ fn api(e: ferrokit_core::Error) -> ApiError {
     }
 }
 
-fn run<T: Wrap>(m: &Model, method: Method, x: &[T], n: usize) -> Result<MethodOutput, ApiError> {
+/// Most elements of one answer (a dense `transform` of a text pipeline has a
+/// column per vocabulary term or hash bucket).
+pub const MAX_OUTPUT_ELEMENTS: usize = 1 << 25;
+
+/// A request's rows as the model's input: numbers or documents.
+enum In<'a, T> {
+    Num(&'a [T]),
+    Text(&'a Docs),
+}
+
+fn run<T: Wrap>(
+    m: &Model,
+    method: Method,
+    x: In<'_, T>,
+    n: usize,
+) -> Result<MethodOutput, ApiError> {
     let mi = m.info();
     let floats = |c: usize, one_d: bool, f: &dyn Fn(&mut [T]) -> ferrokit_core::Result<()>| {
-        let mut out = vec![T::from_f64(0.0); n * c];
+        let size = n.checked_mul(c).filter(|&s| s <= MAX_OUTPUT_ELEMENTS);
+        let Some(size) = size else {
+            return Err(ApiError::bad(format!(
+                "the answer would have {n} x {c} values, over the limit of {MAX_OUTPUT_ELEMENTS}; \
+                 send fewer rows per request"
+            )));
+        };
+        let mut out = vec![T::from_f64(0.0); size];
         f(&mut out).map_err(api)?;
         Ok(MethodOutput {
             data: T::wrap(out),
             cols: cols(one_d, c),
         })
     };
+    // One closure per method, over numbers or documents.
+    let predict = |o: &mut [T]| match &x {
+        In::Num(x) => m.predict(x, n, o),
+        In::Text(d) => m.predict_text(&d.strings(), o),
+    };
+    let proba = |o: &mut [T]| match &x {
+        In::Num(x) => m.predict_proba(x, n, o),
+        In::Text(d) => m.predict_proba_text(&d.strings(), o),
+    };
+    let decision = |o: &mut [T]| match &x {
+        In::Num(x) => m.decision_function(x, n, o),
+        In::Text(d) => m.decision_function_text(&d.strings(), o),
+    };
+    let transform = |o: &mut [T]| match &x {
+        In::Num(x) => m.transform(x, n, o),
+        In::Text(d) => m.transform_text(&d.strings(), o),
+    };
     match method {
         Method::Predict => match mi.task {
-            ModelTask::Regressor => floats(mi.n_outputs, mi.predict_1d, &|o| m.predict(x, n, o)),
+            ModelTask::Regressor => floats(mi.n_outputs, mi.predict_1d, &predict),
             ModelTask::Classifier | ModelTask::Multilabel => {
                 let mut idx = vec![0i64; n * mi.n_outputs];
-                m.predict_classes(x, n, &mut idx).map_err(api)?;
+                match &x {
+                    In::Num(x) => m.predict_classes(x, n, &mut idx),
+                    In::Text(d) => m.predict_classes_text(&d.strings(), &mut idx),
+                }
+                .map_err(api)?;
                 Ok(if mi.task == ModelTask::Multilabel {
                     MethodOutput {
                         data: OutputData::I64(idx),
@@ -155,11 +204,9 @@ fn run<T: Wrap>(m: &Model, method: Method, x: &[T], n: usize) -> Result<MethodOu
             }
             _ => Err(ApiError::bad("this model has no predict")),
         },
-        Method::PredictProba => floats(mi.n_proba, false, &|o| m.predict_proba(x, n, o)),
-        Method::DecisionFunction => floats(mi.n_decision, mi.n_decision == 1, &|o| {
-            m.decision_function(x, n, o)
-        }),
-        Method::Transform => floats(mi.n_transform, false, &|o| m.transform(x, n, o)),
+        Method::PredictProba => floats(mi.n_proba, false, &proba),
+        Method::DecisionFunction => floats(mi.n_decision, mi.n_decision == 1, &decision),
+        Method::Transform => floats(mi.n_transform, false, &transform),
     }
 }
 
@@ -168,10 +215,13 @@ impl ServeModel for PipelineModel {
         &self.info
     }
     fn run(&self, method: Method, rows: &Rows, n: usize) -> Result<MethodOutput, ApiError> {
+        let text = self.info.input_kind == InputKind::Text;
         match rows {
-            Rows::F32(x) => run(&self.model, method, x, n),
-            Rows::F64(x) => run(&self.model, method, x, n),
+            Rows::F32(x) if !text => run(&self.model, method, In::Num(x), n),
+            Rows::F64(x) if !text => run(&self.model, method, In::Num(x), n),
+            Rows::Text(d) if text => run::<f64>(&self.model, method, In::Text(d), n),
             Rows::Text(_) => Err(ApiError::bad("this model takes numbers, not text")),
+            _ => Err(ApiError::bad("this model takes text (BYTES), not numbers")),
         }
     }
 }
@@ -245,5 +295,129 @@ mod tests {
             e.message
         );
         assert!(m.run(Method::Transform, &rows, n).is_err());
+    }
+
+    /// A CountVectorizer(vocabulary bad, good) + binary LogisticRegression text
+    /// pipeline (ASCII character tables: enough here).
+    fn text_pipeline() -> PipelineModel {
+        let ints = |v: &[i64]| Value::I64(v.to_vec());
+        let bytes = write(&[
+            Block::new(kind::META)
+                .with("input", ints(&[1]))
+                .with("n_features", ints(&[1])),
+            Block::new(kind::TEXT_VECTORIZER)
+                .with("analyzer", ints(&[0]))
+                .with("ngram_range", ints(&[1, 1]))
+                .with("lowercase", ints(&[1]))
+                .with("strip_accents", ints(&[0]))
+                .with("binary", ints(&[0]))
+                .with("dtype", ints(&[1]))
+                .with("n_features", ints(&[2]))
+                .with(
+                    "vocabulary",
+                    Value::StrList(vec!["bad".into(), "good".into()]),
+                )
+                .with("word", ints(&[48, 57, 65, 90, 95, 95, 97, 122]))
+                .with("space", ints(&[9, 13, 28, 32]))
+                .with("case_ignorable", ints(&[39, 39]))
+                .with("cased", ints(&[65, 90, 97, 122]))
+                .with("lower_cp", ints(&[]))
+                .with("lower_to", Value::StrList(vec![])),
+            Block::new(kind::LINEAR_CLASSIFIER)
+                .with("n_features", ints(&[2]))
+                .with("n_outputs", ints(&[1]))
+                .with("coef", Value::F64(vec![-1.0, 1.0]))
+                .with("intercept", Value::F64(vec![-0.5]))
+                .with("proba", ints(&[1]))
+                .with("classes_kind", ints(&[3]))
+                .with("classes", Value::StrList(vec!["neg".into(), "pos".into()])),
+        ]);
+        PipelineModel::new(Model::from_bytes(&bytes).unwrap()).unwrap()
+    }
+
+    fn docs(shape: Vec<usize>, items: &[&[u8]]) -> InputTensor {
+        InputTensor {
+            name: "text".into(),
+            datatype: DataType::Bytes,
+            shape,
+            data: TensorData::Bytes(items.iter().map(|d| d.to_vec()).collect()),
+        }
+    }
+
+    #[test]
+    fn text_pipeline_takes_documents() {
+        let m = text_pipeline();
+        let info = m.info();
+        assert_eq!(info.input_kind, InputKind::Text);
+        assert_eq!(
+            (info.input.datatype, info.input.shape.clone()),
+            (DataType::Bytes, vec![-1])
+        );
+        let names: Vec<&str> = info.outputs.iter().map(|(m, _)| m.name()).collect();
+        assert_eq!(names, ["predict", "predict_proba", "decision_function"]);
+        assert_eq!(info.outputs[0].1.datatype, DataType::Bytes);
+        assert_eq!(info.outputs[2].1.shape, vec![-1]);
+        let all: [&[u8]; 3] = [b"Good GOOD bad", b"", "bad, b\u{e9}d".as_bytes()];
+        for shape in [vec![3], vec![3, 1]] {
+            let (rows, n) = crate::model::prepare_rows(info, &docs(shape, &all)).unwrap();
+            assert_eq!(n, 3);
+            let d = m.run(Method::DecisionFunction, &rows, n).unwrap();
+            assert_eq!(d.data, OutputData::F64(vec![0.5, -0.5, -1.5]));
+            assert_eq!(d.shape(n), vec![3]);
+            let p = m.run(Method::Predict, &rows, n).unwrap();
+            assert_eq!(
+                p.data,
+                OutputData::Bytes(vec!["pos".into(), "neg".into(), "neg".into()])
+            );
+            let pr = m.run(Method::PredictProba, &rows, n).unwrap();
+            let OutputData::F64(v) = pr.data else {
+                panic!("FP64 probabilities")
+            };
+            let p1 = 1.0 / (1.0 + (-0.5f64).exp());
+            assert!((v[1] - p1).abs() < 1e-15 && (v[0] - (1.0 - p1)).abs() < 1e-15);
+        }
+        // Documents batched together answer as they do alone.
+        let (mut a, _) = crate::model::prepare_rows(info, &docs(vec![1], &all[..1])).unwrap();
+        let (b, _) = crate::model::prepare_rows(info, &docs(vec![2], &all[1..])).unwrap();
+        assert!(a.extend(&b));
+        let (whole, _) = crate::model::prepare_rows(info, &docs(vec![3], &all)).unwrap();
+        assert_eq!(a, whole);
+        // Zero documents.
+        let (rows, n) = crate::model::prepare_rows(info, &docs(vec![0], &[])).unwrap();
+        assert_eq!(m.run(Method::PredictProba, &rows, n).unwrap().data.len(), 0);
+    }
+
+    #[test]
+    fn text_pipeline_refuses_what_is_not_text() {
+        let m = text_pipeline();
+        let info = m.info();
+        let bad =
+            crate::model::prepare_rows(info, &docs(vec![2], &[b"ok", b"\xff\xfe"])).unwrap_err();
+        assert_eq!(bad.kind, crate::protocol::ErrorKind::BadRequest);
+        assert!(
+            bad.message.contains("element 1 is not valid UTF-8"),
+            "{}",
+            bad.message
+        );
+        assert!(crate::model::prepare_rows(info, &docs(vec![1, 2], &[b"a", b"b"])).is_err());
+        let nums = InputTensor {
+            name: "x".into(),
+            datatype: DataType::F64,
+            shape: vec![1],
+            data: TensorData::F64(vec![1.0]),
+        };
+        let e = crate::model::prepare_rows(info, &nums).unwrap_err();
+        assert!(e.message.contains("takes text (BYTES)"), "{}", e.message);
+        assert!(m
+            .run(Method::Predict, &Rows::F64(vec![1.0, 2.0]), 1)
+            .is_err());
+        let numeric = pipeline();
+        assert!(numeric
+            .run(
+                Method::Predict,
+                &Rows::Text(crate::model::Docs::default()),
+                0
+            )
+            .is_err());
     }
 }
