@@ -2,7 +2,9 @@
 uvicorn + scikit-learn and MLServer + mlserver-sklearn, all serving the same
 Pipeline(StandardScaler, MLPClassifier(256, 128)) (64 float64 features, 10
 classes) over the Open Inference Protocol's JSON, one row per request asking
-for ``predict_proba``.
+for ``predict_proba``; and a text case: Pipeline(TfidfVectorizer,
+LogisticRegression) on 4 classes, one short document per request (BYTES),
+``predict_proba``, ferrokit-serve against FastAPI.
 
 The load generator is ``oha`` (installed with ``cargo install oha`` when
 missing); each server runs at concurrency 1 and 32 for ``DURATION`` seconds,
@@ -59,7 +61,10 @@ app = FastAPI()
 async def infer(name: str, request: Request):
     req = await request.json()
     inp = req["inputs"][0]
-    X = np.asarray(inp["data"], dtype=np.float64).reshape(inp["shape"])
+    if inp["datatype"] == "BYTES":
+        X = inp["data"]  # one document per row
+    else:
+        X = np.asarray(inp["data"], dtype=np.float64).reshape(inp["shape"])
     p = model.predict_proba(X)
     return JSONResponse({"model_name": name, "outputs": [
         {"name": "predict_proba", "datatype": "FP64", "shape": list(p.shape), "data": p.ravel().tolist()}]})
@@ -149,15 +154,42 @@ def make_pipeline(folder: Path) -> tuple[Any, np.ndarray, str]:
     return pipe, rng.normal(size=(1, N_FEATURES)), name
 
 
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+TEXT_WORDS = 5000
+TEXT_CLASSES = 4
+
+
+def make_text_pipeline(folder: Path) -> tuple[Any, str]:
+    """Fits the text case's Pipeline(TfidfVectorizer, LogisticRegression) on a
+    synthetic corpus (a 5000-word vocabulary, Zipf-like word frequencies, 4
+    topics), writes ``text.joblib`` and ``text.fk``; returns (pipeline, one
+    short document)."""
+    import joblib
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline as mk
+
+    import ferrokit as fk
+
+    rng = np.random.default_rng(1)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    words = sorted({"".join(rng.choice(letters, size=int(rng.integers(3, 10)))) for _ in range(TEXT_WORDS)})
+    freq = 1.0 / np.arange(1, len(words) + 1)
+    topics = [rng.permutation(freq) for _ in range(TEXT_CLASSES)]
+    docs, y = [], []
+    for i in range(4000):
+        t = i % TEXT_CLASSES
+        n = int(rng.integers(5, 40))
+        docs.append(" ".join(rng.choice(words, size=n, p=topics[t] / topics[t].sum())))
+        y.append(f"topic-{t}")
+    pipe = mk(TfidfVectorizer(sublinear_tf=True), LogisticRegression(max_iter=300)).fit(docs, y)
+    joblib.dump(pipe, folder / "text.joblib")
+    fk.export(pipe, str(folder / "text.fk"))
+    doc = "The " + " ".join(rng.choice(words, size=12)) + ", quite short!"
+    return pipe, doc
+
+
+def _wait_http(url: str, proc: subprocess.Popen, body: bytes, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
-    body = json.dumps(
-        {
-            "inputs": [
-                {"name": "input-0", "shape": [1, N_FEATURES], "datatype": "FP64", "data": [0.0] * N_FEATURES}
-            ]
-        }
-    ).encode()
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
@@ -204,7 +236,7 @@ def run_oha(oha: str, url: str, body: str, conc: int, seconds: float) -> dict[st
 def bench_server(
     name: str, cmd: list[str], env: dict[str, str], url: str, oha: str, body: str, secs: float
 ) -> dict:
-    """Starts a server, warms it, runs every concurrency, stops it."""
+    """Starts a server, warms it, runs every concurrency (``CONCURRENCY``), stops it."""
     print(f"  {name}: starting", flush=True)
     proc = subprocess.Popen(
         cmd,
@@ -215,7 +247,7 @@ def bench_server(
     )
     out: dict[str, Any] = {}
     try:
-        _wait_http(url, proc)
+        _wait_http(url, proc, body.encode())
         run_oha(oha, url, body, 8, min(2.0, secs))  # warm-up
         for c in CONCURRENCY:
             cpu0 = _cpu_seconds(proc.pid)
@@ -344,10 +376,12 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     else:
         notes.append("MLServer 1.7.1 + mlserver-sklearn could not be installed")
 
-    goals = _goals(results)
-    notes.append("text pipeline goal not measured: ferrokit model files have no text pipelines yet")
+    text = bench_text(work, oha, secs, fast_py)
+    goals = _goals(results) + _text_goals(text)
     meta = {"cpu": cpu_model(), "cores": os.cpu_count(), "seconds per run": secs, "quick": quick,
-            "load average": os.getloadavg(), "scikit-learn": sk_version, "model file": fk_file}  # fmt: skip
+            "load average": os.getloadavg(), "scikit-learn": sk_version, "model file": fk_file,
+            "text case": f"Pipeline(TfidfVectorizer(sublinear_tf=True), LogisticRegression), {TEXT_WORDS} "
+                         f"words, {TEXT_CLASSES} classes, one short document per request"}  # fmt: skip
     print("\ngoals:")
     for g in goals:
         print(
@@ -358,11 +392,77 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "serve.json").write_text(
-        json.dumps({"meta": meta, "results": results, "goals": goals, "notes": notes}, indent=2)
+        json.dumps({"meta": meta, "results": results, "text": text, "goals": goals, "notes": notes}, indent=2)
     )
     print(f"\nwrote {out / 'serve.json'}")
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def bench_text(work: Path, oha: str, secs: float, fast_py: Path | None) -> dict[str, Any]:
+    """The text case: ferrokit-serve and FastAPI (2 workers) serving the same
+    TfidfVectorizer + LogisticRegression pipeline, one short document per
+    request, at every concurrency."""
+    from ferrokit._serve import server_binary
+
+    _pipe, doc = make_text_pipeline(work)
+    body = json.dumps(
+        {
+            "inputs": [{"name": "input-0", "shape": [1], "datatype": "BYTES", "data": [doc]}],
+            "outputs": [{"name": "predict_proba"}],
+        }
+    )
+    out: dict[str, Any] = {}
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/v2/models/text/infer"
+    out["ferrokit-serve"] = bench_server(
+        "ferrokit-serve (text)",
+        [str(server_binary()), str(work / "text.fk"), "--port", str(port), "--log-level", "warn"],
+        {},
+        url,
+        oha,
+        body,
+        secs,
+    )
+    if fast_py is not None:
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}/v2/models/text/infer"
+        out["FastAPI+uvicorn, 2 workers"] = bench_server(
+            "FastAPI+uvicorn, 2 workers (text)",
+            [
+                str(fast_py),
+                "-m",
+                "uvicorn",
+                "fastapi_app:app",
+                "--app-dir",
+                str(work),
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            {"BENCH_MODEL": str(work / "text.joblib"), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+            url,
+            oha,
+            body,
+            secs,
+        )
+    return out
+
+
+def _text_goals(text: dict[str, Any]) -> list[dict[str, Any]]:
+    fk = text.get("ferrokit-serve", {})
+    fa = text.get("FastAPI+uvicorn, 2 workers", {})
+    goals = []
+    for c in ("32", "1"):
+        if c in fk and c in fa:
+            r = fk[c]["rps"] / fa[c]["rps"]
+            goal = {"goal": f"text c={c} req/s vs FastAPI 2 workers", "ratio": r, "required": ">= 10"}
+            goals.append({**goal, "met": r >= 10})
+    return goals
 
 
 def _goals(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -394,7 +494,9 @@ def readme_lines(data: dict[str, Any]) -> list[str]:
         "| server | concurrency | req/s | p50 | p99 | server CPU s |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for name, res in data["results"].items():
+    rows = list(data["results"].items())
+    rows += [(f"{name} (text)", res) for name, res in data.get("text", {}).items()]
+    for name, res in rows:
         for c in ("1", "32"):
             if c in res:
                 r = res[c]
@@ -402,4 +504,6 @@ def readme_lines(data: dict[str, Any]) -> list[str]:
                     f"| {name} | {c} | {r['rps']:.0f} | {r['p50'] * 1e3:.3f} ms | {r['p99'] * 1e3:.3f} ms | "
                     f"{r['server_cpu_s']:.1f} |"
                 )
+    if data.get("text"):
+        lines += ["", f"Text rows: {m.get('text case', 'Pipeline(TfidfVectorizer, LogisticRegression)')}."]
     return lines

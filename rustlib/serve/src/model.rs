@@ -68,8 +68,38 @@ impl Native {
 pub enum InputKind {
     /// Rows of `n_features` numbers.
     Numeric { n_features: usize, dtype: Native },
-    /// One UTF-8 document per row.
-    Text,
+    /// One UTF-8 document per row; bytes that are not UTF-8 are handled as
+    /// the vectorizer's `decode_error` says.
+    Text { decode: DecodeError },
+}
+
+/// scikit-learn's `decode_error` for documents given as bytes (UTF-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Refuse them (400), like Python's `strict`.
+    Strict,
+    /// Each invalid sequence becomes U+FFFD, like Python's `replace`.
+    Replace,
+    /// Invalid sequences are dropped, like Python's `ignore`.
+    Ignore,
+}
+
+impl DecodeError {
+    /// The value of scikit-learn's parameter.
+    ///
+    /// ```
+    /// use ferrokit_serve::model::DecodeError;
+    /// assert_eq!(DecodeError::parse("replace"), Some(DecodeError::Replace));
+    /// assert_eq!(DecodeError::parse("surrogateescape"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<DecodeError> {
+        match s {
+            "strict" => Some(DecodeError::Strict),
+            "replace" => Some(DecodeError::Replace),
+            "ignore" => Some(DecodeError::Ignore),
+            _ => None,
+        }
+    }
 }
 
 /// A tensor's name, datatype and shape (-1 for the batch dimension).
@@ -125,26 +155,41 @@ impl Docs {
         }
     }
 
-    /// Packs `items`, refusing one that is not UTF-8 (a 400 naming the input
-    /// `name` and the element).
+    /// Packs `items`; one that is not UTF-8 is refused (a 400 naming the
+    /// input `name` and the element) or repaired as `decode` says.
     ///
     /// ```
-    /// use ferrokit_serve::model::Docs;
-    /// let d = Docs::pack("x", &[b"ab".to_vec(), vec![]]).unwrap();
+    /// use ferrokit_serve::model::{DecodeError, Docs};
+    /// let d = Docs::pack("x", &[b"ab".to_vec(), vec![]], DecodeError::Strict).unwrap();
     /// assert_eq!((d.len(), d.bytes()), (2, 2));
-    /// let e = Docs::pack("x", &[b"ok".to_vec(), vec![0xff]]).unwrap_err();
+    /// let bad = [b"ok".to_vec(), b"a\xffb".to_vec()];
+    /// let e = Docs::pack("x", &bad, DecodeError::Strict).unwrap_err();
     /// assert!(e.message.contains("element 1 is not valid UTF-8"));
+    /// let d = Docs::pack("x", &bad, DecodeError::Replace).unwrap();
+    /// assert_eq!(d.strings().get(1), "a\u{fffd}b".as_bytes());
+    /// let d = Docs::pack("x", &bad, DecodeError::Ignore).unwrap();
+    /// assert_eq!(d.strings().get(1), b"ab");
     /// ```
-    pub fn pack(name: &str, items: &[Vec<u8>]) -> Result<Docs, ApiError> {
+    pub fn pack(name: &str, items: &[Vec<u8>], decode: DecodeError) -> Result<Docs, ApiError> {
         let bytes = items.iter().map(Vec::len).sum();
         let mut d = Docs::with_capacity(items.len(), bytes);
         for (i, item) in items.iter().enumerate() {
-            if let Err(e) = std::str::from_utf8(item) {
-                return Err(ApiError::bad(format!(
-                    "input '{name}': element {i} is not valid UTF-8 ({e})"
-                )));
+            match std::str::from_utf8(item) {
+                Ok(_) => d.buf.extend_from_slice(item),
+                Err(e) if decode == DecodeError::Strict => {
+                    return Err(ApiError::bad(format!(
+                        "input '{name}': element {i} is not valid UTF-8 ({e})"
+                    )))
+                }
+                Err(_) => {
+                    for chunk in item.utf8_chunks() {
+                        d.buf.extend_from_slice(chunk.valid().as_bytes());
+                        if !chunk.invalid().is_empty() && decode == DecodeError::Replace {
+                            d.buf.extend_from_slice("\u{fffd}".as_bytes());
+                        }
+                    }
+                }
             }
-            d.buf.extend_from_slice(item);
             d.offsets.push(d.buf.len() as u64);
         }
         Ok(d)
@@ -301,7 +346,7 @@ pub fn prepare_rows(info: &ModelInfo, t: &InputTensor) -> Result<(Rows, usize), 
             };
             Ok((rows, n))
         }
-        InputKind::Text => {
+        InputKind::Text { decode } => {
             let n = match t.shape[..] {
                 [n] | [n, 1] => n,
                 _ => {
@@ -317,7 +362,7 @@ pub fn prepare_rows(info: &ModelInfo, t: &InputTensor) -> Result<(Rows, usize), 
                     t.datatype.name()
                 )));
             };
-            let out = Docs::pack(name, docs)?;
+            let out = Docs::pack(name, docs, decode)?;
             Ok((Rows::Text(out), n))
         }
     }

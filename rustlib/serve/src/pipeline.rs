@@ -10,8 +10,8 @@
 //! scikit-learn does).
 
 use crate::model::{
-    label_datatype, map_labels, Docs, InputKind, Method, MethodOutput, ModelInfo, Native, Rows,
-    ServeModel, TensorSpec,
+    label_datatype, map_labels, DecodeError, Docs, InputKind, Method, MethodOutput, ModelInfo,
+    Native, Rows, ServeModel, TensorSpec,
 };
 use crate::protocol::{ApiError, DataType, OutputData};
 use ferrokit_core::model::{InputKind as CoreInput, Model, ModelFloat, ModelTask, Output};
@@ -91,7 +91,12 @@ impl PipelineModel {
                 },
                 spec("input-0", f64t, Some(mi.n_features)),
             ),
-            CoreInput::Text => (InputKind::Text, spec("input-0", DataType::Bytes, None)),
+            CoreInput::Text => (
+                InputKind::Text {
+                    decode: text_decoding(&mi.metadata)?,
+                },
+                spec("input-0", DataType::Bytes, None),
+            ),
         };
         let info = ModelInfo {
             platform: "ferrokit".into(),
@@ -102,6 +107,28 @@ impl PipelineModel {
         };
         Ok(PipelineModel { model, info })
     }
+}
+
+/// How a text model decodes documents sent as bytes: the vectorizer's
+/// `encoding` and `decode_error`, which ferrokit's exporter keeps in the
+/// file's metadata (`{"text": {"encoding": .., "decode_error": ..}}`; absent:
+/// scikit-learn's defaults, UTF-8 and strict). Encodings other than UTF-8 are
+/// refused: the protocol's BYTES carry UTF-8 text (JSON strings always do).
+fn text_decoding(metadata: &str) -> Result<DecodeError, String> {
+    let meta: serde_json::Value = serde_json::from_str(metadata).unwrap_or_default();
+    let text = &meta["text"];
+    let encoding = text["encoding"].as_str().unwrap_or("utf-8");
+    let norm = encoding.to_ascii_lowercase().replace('_', "-");
+    if !matches!(norm.as_str(), "utf-8" | "utf8" | "u8" | "utf") {
+        return Err(format!(
+            "the text vectorizer decodes bytes with encoding '{encoding}'; this server serves \
+             UTF-8 text only (refit with encoding='utf-8')"
+        ));
+    }
+    let de = text["decode_error"].as_str().unwrap_or("strict");
+    DecodeError::parse(de).ok_or_else(|| {
+        format!("the text vectorizer's decode_error '{de}' is not strict, replace or ignore")
+    })
 }
 
 trait Wrap: ModelFloat {
@@ -215,7 +242,7 @@ impl ServeModel for PipelineModel {
         &self.info
     }
     fn run(&self, method: Method, rows: &Rows, n: usize) -> Result<MethodOutput, ApiError> {
-        let text = self.info.input_kind == InputKind::Text;
+        let text = matches!(self.info.input_kind, InputKind::Text { .. });
         match rows {
             Rows::F32(x) if !text => run(&self.model, method, In::Num(x), n),
             Rows::F64(x) if !text => run(&self.model, method, In::Num(x), n),
@@ -348,7 +375,12 @@ mod tests {
     fn text_pipeline_takes_documents() {
         let m = text_pipeline();
         let info = m.info();
-        assert_eq!(info.input_kind, InputKind::Text);
+        assert_eq!(
+            info.input_kind,
+            InputKind::Text {
+                decode: crate::model::DecodeError::Strict
+            }
+        );
         assert_eq!(
             (info.input.datatype, info.input.shape.clone()),
             (DataType::Bytes, vec![-1])
