@@ -220,20 +220,64 @@ fn count_range(
     vocab: &mut Vocab,
     out: &mut Csr<i32>,
 ) -> Result<()> {
+    count_range_with(input, analyzer, a, b, None, vocab, out)
+}
+
+/// Tags an id of a range's own vocabulary (vs. an id of the shared one).
+const LOCAL: u32 = 1 << 31;
+
+/// As [`count_range`]; with `shared`, a term found there is counted under its
+/// shared id and only other terms go to `vocab`, under `id | LOCAL`.
+fn count_range_with(
+    input: &Input,
+    analyzer: Option<&Analyzer>,
+    a: usize,
+    b: usize,
+    shared: Option<&Vocab>,
+    vocab: &mut Vocab,
+    out: &mut Csr<i32>,
+) -> Result<()> {
     let mut scratch = Scratch::default();
     let mut rc = RowCounter::default();
     for i in a..b {
         rc.start_doc();
         let start = out.indices.len();
         let (indices, data) = (&mut out.indices, &mut out.data);
-        doc_features(input, analyzer, i, &mut scratch, |f| {
-            let id = vocab.get_or_insert(f);
-            rc.count(id, start, indices, data);
-        })?;
+        match shared {
+            None => doc_features(input, analyzer, i, &mut scratch, |f| {
+                let id = vocab.get_or_insert(f);
+                rc.count(id, start, indices, data);
+            })?,
+            Some(g) => doc_features(input, analyzer, i, &mut scratch, |f| {
+                let id = match g.get(f) {
+                    Some(id) => id,
+                    None => vocab.get_or_insert(f) | LOCAL,
+                };
+                rc.count(id, start, indices, data);
+            })?,
+        }
         out.indptr.push(out.indices.len() as u64);
         out.n_rows += 1;
     }
     Ok(())
+}
+
+/// Per-range state of a parallel fit: local vocabulary, rows in local ids,
+/// and the local -> shared id map.
+struct Slot {
+    vocab: Vocab,
+    rows: Csr<i32>,
+    map: Vec<u32>,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot {
+            vocab: Vocab::default(),
+            rows: Csr::empty(0),
+            map: Vec::new(),
+        }
+    }
 }
 
 /// Streaming `CountVectorizer` fit: add batches of documents, then finish.
@@ -313,82 +357,85 @@ impl CountBuilder {
         if threads <= 1 || bytes < super::hashing::MIN_PARALLEL_BYTES {
             return count_range(input, analyzer, 0, n, &mut self.vocab, &mut self.rows);
         }
-        // Rounds of one range per thread: while one round is merged into the
-        // vocabulary (in document order), the next is counted. Only two rounds
-        // of per-range vocabularies exist at a time, not one per range of the
-        // whole batch (which doubled the peak memory of a large vocabulary).
-        // Ranges of at most about 512 KiB bound the per-range vocabularies.
+        if self.vocab.len() >= LOCAL as usize {
+            // Ids would collide with the LOCAL tag: count sequentially.
+            return count_range(input, analyzer, 0, n, &mut self.vocab, &mut self.rows);
+        }
+        // Rounds of one range per thread. A range counts terms already in the
+        // shared vocabulary under their ids (read-only lookups, in parallel)
+        // and others into a small vocabulary of its own; after each round,
+        // those are numbered serially in document order, so the numbering is
+        // exactly the sequential one. Per-range state is recycled; ranges of
+        // at most about 512 KiB bound it.
         let ranges = split(input, (threads * 8).max(bytes >> 19));
-        let count = |&(a, b): &(usize, usize), slot: &mut (Vocab, Csr<i32>)| -> Result<()> {
-            count_range(input, analyzer, a, b, &mut slot.0, &mut slot.1)
-        };
         pool::run(bytes, super::hashing::MIN_PARALLEL_BYTES, |par| {
-            // Per-range state is recycled (cleared, capacity kept) from round
-            // to round instead of freed and allocated again.
-            let mut pending: Vec<(Vocab, Csr<i32>)> = Vec::new();
-            let mut spare: Vec<(Vocab, Csr<i32>)> = Vec::new();
+            let mut slots: Vec<Slot> = Vec::new();
             for round in ranges.chunks(threads) {
-                let prev = std::mem::take(&mut pending);
-                let mut slots: Vec<(Vocab, Csr<i32>)> = (0..round.len())
-                    .map(|_| {
-                        spare
-                            .pop()
-                            .unwrap_or_else(|| (Vocab::default(), Csr::empty(0)))
-                    })
-                    .collect();
-                let (freed, counted) = pool::join(
-                    par,
-                    || self.merge(prev),
-                    || {
-                        if par {
-                            round
-                                .par_iter()
-                                .zip(slots.par_iter_mut())
-                                .try_for_each(|(r, slot)| count(r, slot))
-                        } else {
-                            round
-                                .iter()
-                                .zip(slots.iter_mut())
-                                .try_for_each(|(r, slot)| count(r, slot))
-                        }
-                    },
-                );
-                spare.extend(freed);
-                counted?;
-                pending = slots;
+                slots.resize_with(round.len(), Slot::default);
+                let shared = &self.vocab;
+                let count = |(&(a, b), slot): (&(usize, usize), &mut Slot)| -> Result<()> {
+                    count_range_with(
+                        input,
+                        analyzer,
+                        a,
+                        b,
+                        Some(shared),
+                        &mut slot.vocab,
+                        &mut slot.rows,
+                    )
+                };
+                if par {
+                    round
+                        .par_iter()
+                        .zip(slots.par_iter_mut())
+                        .try_for_each(count)?;
+                } else {
+                    round.iter().zip(slots.iter_mut()).try_for_each(count)?;
+                }
+                self.merge(&mut slots[..round.len()]);
+                if self.vocab.len() >= LOCAL as usize {
+                    let done = round.last().map_or(0, |r| r.1);
+                    let rest =
+                        count_range(input, analyzer, done, n, &mut self.vocab, &mut self.rows);
+                    return rest;
+                }
             }
-            self.merge(pending);
             Ok(())
         })
     }
 
-    /// Appends per-range counts (local ids) in order, numbering new terms;
-    /// returns the per-range state emptied for reuse.
-    fn merge(&mut self, parts: Vec<(Vocab, Csr<i32>)>) -> Vec<(Vocab, Csr<i32>)> {
-        let nnz: usize = parts.iter().map(|p| p.1.nnz()).sum();
-        let rows: usize = parts.iter().map(|p| p.1.n_rows).sum();
+    /// Appends per-range counts in order: each range's own terms get their
+    /// shared ids (new ones the next ids); rows are renumbered. Empties the
+    /// slots for reuse.
+    fn merge(&mut self, parts: &mut [Slot]) {
+        let nnz: usize = parts.iter().map(|p| p.rows.nnz()).sum();
+        let rows: usize = parts.iter().map(|p| p.rows.n_rows).sum();
         self.rows.indices.reserve(nnz);
         self.rows.data.reserve(nnz);
         self.rows.indptr.reserve(rows);
-        let mut map: Vec<u32> = Vec::new();
-        let mut emptied = Vec::with_capacity(parts.len());
-        for (mut v, mut rows) in parts {
-            map.clear();
-            map.extend((0..v.len() as u32).map(|id| self.vocab.get_or_insert(v.term(id))));
+        for p in parts.iter_mut() {
+            p.map.clear();
+            let v = &p.vocab;
+            p.map
+                .extend((0..v.len() as u32).map(|id| self.vocab.get_or_insert(v.term(id))));
+            let map = &p.map;
             let base = self.rows.indices.len() as u64;
-            self.rows
-                .indices
-                .extend(rows.indices.iter().map(|&i| map[i as usize]));
-            self.rows.data.extend_from_slice(&rows.data);
+            self.rows.indices.extend(p.rows.indices.iter().map(|&i| {
+                if i & LOCAL != 0 {
+                    map[(i & !LOCAL) as usize]
+                } else {
+                    i
+                }
+            }));
+            self.rows.data.extend_from_slice(&p.rows.data);
             self.rows
                 .indptr
-                .extend(rows.indptr.iter().skip(1).map(|p| p + base));
-            self.rows.n_rows += rows.n_rows;
-            v.clear();
-            rows.clear();
-            emptied.push((v, rows));
+                .extend(p.rows.indptr.iter().skip(1).map(|q| q + base));
+            self.rows.n_rows += p.rows.n_rows;
+            p.vocab.clear();
+            p.rows.clear();
+            p.map.clear();
         }
-        emptied
     }
 
     /// Finishes the fit like scikit-learn's `CountVectorizer.fit_transform`.
