@@ -1,15 +1,20 @@
 //! Fuzzes ferrokit-serve's request decoders (JSON inference request plus
 //! Triton binary tensor data) and, when a request decodes, the conversion of
-//! its inputs into a model's rows, the model run and the response encoder.
+//! its inputs into a model's rows, the model run and the response encoder;
+//! BYTES inputs also go through a text pipeline (CountVectorizer(1, 2) +
+//! LogisticRegression, decode_error="replace", so any bytes reach the tokenizer).
 //! Contract: no panic, no unbounded allocation; a decoded tensor always holds
 //! exactly its shape's element count; every refusal is a 400.
 #![no_main]
 
+use ferrokit_core::model::format::{write, Block, Value};
+use ferrokit_core::model::{kind, Model};
 use ferrokit_core::nn::mlp::{AnyMlp, Dense, Labels, Mlp, Task};
 use ferrokit_core::nn::Activation;
 use ferrokit_serve::decode::decode_request;
 use ferrokit_serve::encode::encode_response;
 use ferrokit_serve::model::{prepare_rows, Method, MlpModel, ServeModel};
+use ferrokit_serve::pipeline::PipelineModel;
 use ferrokit_serve::protocol::{shape_product, ErrorKind, InferResponse, OutputTensor};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -33,6 +38,51 @@ fn model() -> &'static MlpModel {
     })
 }
 
+fn text_model() -> &'static PipelineModel {
+    static M: OnceLock<PipelineModel> = OnceLock::new();
+    M.get_or_init(|| {
+        let ints = |v: &[i64]| Value::I64(v.to_vec());
+        let vocab = ["a", "a b", "b", "caf\u{e9}", "\u{fffd}x"];
+        let bytes = write(&[
+            Block::new(kind::META)
+                .with("input", ints(&[1]))
+                .with("n_features", ints(&[1]))
+                .with(
+                    "metadata",
+                    Value::Str(r#"{"text": {"decode_error": "replace"}}"#.into()),
+                ),
+            Block::new(kind::TEXT_VECTORIZER)
+                .with("analyzer", ints(&[0]))
+                .with("ngram_range", ints(&[1, 2]))
+                .with("lowercase", ints(&[1]))
+                .with("strip_accents", ints(&[0]))
+                .with("binary", ints(&[0]))
+                .with("dtype", ints(&[1]))
+                .with("n_features", ints(&[vocab.len() as i64]))
+                .with(
+                    "vocabulary",
+                    Value::StrList(vocab.iter().map(|s| s.to_string()).collect()),
+                )
+                .with("word", ints(&[48, 57, 65, 90, 95, 95, 97, 122, 0xE9, 0xE9]))
+                .with("space", ints(&[9, 13, 28, 32]))
+                .with("case_ignorable", ints(&[39, 39]))
+                .with("cased", ints(&[65, 90, 97, 122, 0xE9, 0xE9]))
+                .with("lower_cp", ints(&[]))
+                .with("lower_to", Value::StrList(vec![])),
+            Block::new(kind::LINEAR_CLASSIFIER)
+                .with("n_features", ints(&[vocab.len() as i64]))
+                .with("n_outputs", ints(&[1]))
+                .with("coef", Value::F64(vec![1.0, -0.5, 0.25, 2.0, -1.0]))
+                .with("intercept", Value::F64(vec![0.1]))
+                .with("proba", ints(&[1]))
+                .with("classes_kind", ints(&[1]))
+                .with("classes", Value::I64(vec![0, 1])),
+        ]);
+        PipelineModel::new(Model::from_bytes(&bytes).expect("valid text model"))
+            .expect("servable text model")
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {
         return;
@@ -49,6 +99,22 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
+    let text = text_model();
+    for t in &req.inputs {
+        let Ok((rows, n)) = prepare_rows(text.info(), t) else {
+            continue;
+        };
+        for method in [
+            Method::Predict,
+            Method::PredictProba,
+            Method::DecisionFunction,
+        ] {
+            let o = text
+                .run(method, &rows, n)
+                .expect("prepared documents always run");
+            assert_eq!(o.data.len(), n * o.cols.unwrap_or(1));
+        }
+    }
     let m = model();
     for t in &req.inputs {
         assert_eq!(Some(t.data.len()), shape_product(&t.shape));
