@@ -59,6 +59,7 @@ try:
     from sklearn.base import _fit_context
     from sklearn.feature_extraction import text as _sk
     from sklearn.preprocessing import normalize as _normalize
+    from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l1, inplace_csr_row_normalize_l2
 except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
     raise ImportError(
         "ferrokit.text needs scikit-learn (an optional extra): pip install 'ferrokit[sklearn]'"
@@ -266,7 +267,11 @@ class HashingVectorizer(_TextMixin, _sk.HashingVectorizer, auto_wrap_output_keys
         Xs.has_canonical_format = True
         if self.binary:
             Xs.data.fill(1)
-        if self.norm is not None:
+        if dt.kind == "f" and self.norm in ("l1", "l2"):
+            # What normalize(Xs, norm, copy=False) runs on float CSR data,
+            # without its input validation (finite floats, made here).
+            (inplace_csr_row_normalize_l1 if self.norm == "l1" else inplace_csr_row_normalize_l2)(Xs)
+        elif self.norm is not None:
             Xs = _normalize(Xs, norm=self.norm, copy=False)
         return _align(Xs)
 
