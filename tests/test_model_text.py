@@ -7,6 +7,8 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sk_text = pytest.importorskip("sklearn.feature_extraction.text")
 from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier  # noqa: E402
@@ -256,3 +258,35 @@ def test_c_example_classifies_like_scikit_learn(tmp_path) -> None:
         [str(exe), str(tmp_path / "bad.fk"), str(tmp_path / "docs.txt")], capture_output=True, text=True
     )
     assert r.returncode == 1 and "FK_ERR_INVALID_FORMAT" in r.stderr
+
+
+_FITTED: dict[int, tuple] = {}
+
+
+def _fitted(i: int) -> tuple:
+    if i not in _FITTED:
+        pipe = make_pipeline(VECTORIZERS[i](), LogisticRegression(max_iter=300)).fit(TRAIN, Y3)
+        _FITTED[i] = (pipe, fk.load_model(fk.export(pipe)))
+    return _FITTED[i]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    i=st.integers(0, len(VECTORIZERS) - 1),
+    docs=st.lists(
+        st.one_of(
+            st.text(max_size=40),
+            st.lists(
+                st.sampled_from([*WORDS, " ", "Σ", "ς", "ǅ", "\u0345", "\x1c", "ß", "\u2028"]), max_size=12
+            ).map("".join),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_any_unicode_text_tokenizes_like_sklearn(i: int, docs: list[str]) -> None:
+    docs = [d.encode("utf-8", "replace").decode("utf-8") for d in docs]  # no lone surrogates
+    pipe, m = _fitted(i)
+    rtol = 1e-6 if np.dtype(pipe[0].dtype) == np.float32 else 1e-12
+    np.testing.assert_array_equal(m.predict(docs), pipe.predict(docs))
+    close(m.decision_function(docs), pipe.decision_function(docs), rtol)

@@ -5,6 +5,7 @@
 //! the number of threads (fixed-size blocks, reductions combined in a fixed tree).
 
 pub mod blocks;
+pub(crate) mod byte_reader;
 pub mod checksum;
 pub mod dot;
 pub mod error;

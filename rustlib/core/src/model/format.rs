@@ -6,6 +6,7 @@
 //! that are actually left before anything is allocated, so a short file can
 //! never make it allocate more than a small multiple of its own size.
 
+use crate::byte_reader::ByteReader as Reader;
 use crate::{Error, Result};
 
 /// The 8 bytes every model file starts with.
@@ -98,67 +99,10 @@ impl Block {
     }
 }
 
+const PREFIX: &str = "model file";
+
 pub(crate) fn bad(msg: String) -> Error {
-    Error::InvalidFormat(format!("model file: {msg}"))
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        match self.pos.checked_add(n) {
-            Some(end) if end <= self.buf.len() => {
-                let s = &self.buf[self.pos..end];
-                self.pos = end;
-                Ok(s)
-            }
-            _ => Err(bad(format!(
-                "truncated: {what} needs {n} bytes at offset {}, only {} remain",
-                self.pos,
-                self.buf.len() - self.pos
-            ))),
-        }
-    }
-    fn u8(&mut self, what: &str) -> Result<u8> {
-        Ok(self.take(1, what)?[0])
-    }
-    fn u16(&mut self, what: &str) -> Result<u16> {
-        Ok(u16::from_le_bytes(self.take(2, what)?.try_into().unwrap()))
-    }
-    fn u32(&mut self, what: &str) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4, what)?.try_into().unwrap()))
-    }
-    fn u64(&mut self, what: &str) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8, what)?.try_into().unwrap()))
-    }
-    fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
-    }
-    /// `count` elements of `size` bytes, checked against what is left first.
-    fn array(&mut self, count: u64, size: usize, what: &str) -> Result<&'a [u8]> {
-        let n = usize::try_from(count)
-            .ok()
-            .and_then(|c| c.checked_mul(size))
-            .ok_or_else(|| bad(format!("{what}: {count} elements overflow")))?;
-        self.take(n, what)
-    }
-    fn string(&mut self, len: usize, what: &str) -> Result<String> {
-        if len > MAX_STRING_BYTES {
-            return Err(bad(format!(
-                "{what}: string of {len} bytes, at most {MAX_STRING_BYTES} allowed"
-            )));
-        }
-        let b = self.take(len, what)?;
-        std::str::from_utf8(b).map(str::to_string).map_err(|_| {
-            bad(format!(
-                "{what}: not valid UTF-8 (offset {})",
-                self.pos - len
-            ))
-        })
-    }
+    Error::InvalidFormat(format!("{PREFIX}: {msg}"))
 }
 
 /// Checks magic and version of the first bytes (also used on a file's prefix).
@@ -239,7 +183,7 @@ fn read_field(r: &mut Reader<'_>, b: usize, f: usize) -> Result<Field> {
         ),
         4 => {
             let len = usize::try_from(count).unwrap_or(usize::MAX);
-            Value::Str(r.string(len, &what)?)
+            Value::Str(r.string(len, MAX_STRING_BYTES, &what)?)
         }
         5 => {
             // Each string costs at least its 4-byte length: check before allocating.
@@ -252,7 +196,7 @@ fn read_field(r: &mut Reader<'_>, b: usize, f: usize) -> Result<Field> {
             let mut v = Vec::with_capacity(count as usize);
             for _ in 0..count {
                 let len = r.u32("string length")? as usize;
-                v.push(r.string(len, &what)?);
+                v.push(r.string(len, MAX_STRING_BYTES, &what)?);
             }
             Value::StrList(v)
         }
@@ -276,7 +220,7 @@ pub fn parse(buf: &[u8]) -> Result<Vec<Block>> {
             HEADER_LEN + 4
         )));
     }
-    let mut r = Reader { buf, pos: 12 };
+    let mut r = Reader::new(buf, 12, PREFIX);
     let flags = r.u32("flags")?;
     if flags != 0 {
         return Err(bad(format!("flags are {flags:#x}, expected 0")));
@@ -311,10 +255,7 @@ pub fn parse(buf: &[u8]) -> Result<Vec<Block>> {
             "reserved header field is {reserved}, expected 0"
         )));
     }
-    let mut r = Reader {
-        buf: &buf[..body_end],
-        pos: HEADER_LEN,
-    };
+    let mut r = Reader::new(&buf[..body_end], HEADER_LEN, PREFIX);
     let mut blocks = Vec::with_capacity(n_blocks);
     for b in 0..n_blocks {
         let kind = r.u32("block kind")?;

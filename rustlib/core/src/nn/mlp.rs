@@ -838,39 +838,7 @@ pub enum AnyMlp {
 
 pub use crate::checksum::crc32;
 
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        match self.pos.checked_add(n) {
-            Some(end) if end <= self.buf.len() => {
-                let s = &self.buf[self.pos..end];
-                self.pos = end;
-                Ok(s)
-            }
-            _ => Err(Error::InvalidFormat(format!(
-                "mlp file: truncated: {what} needs {n} bytes at offset {}, only {} remain",
-                self.pos,
-                self.buf.len() - self.pos
-            ))),
-        }
-    }
-    fn u8(&mut self, what: &str) -> Result<u8> {
-        Ok(self.take(1, what)?[0])
-    }
-    fn u32(&mut self, what: &str) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4, what)?.try_into().unwrap()))
-    }
-    fn u64(&mut self, what: &str) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8, what)?.try_into().unwrap()))
-    }
-    fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
-    }
-}
+use crate::byte_reader::ByteReader as Reader;
 
 fn bad(msg: String) -> Error {
     Error::InvalidFormat(format!("mlp file: {msg}"))
@@ -1122,7 +1090,7 @@ impl AnyMlp {
     /// errors: `InvalidFormat` (wrong magic, truncated, corrupted, checksum),
     /// `UnsupportedVersion`.
     pub fn from_bytes(buf: &[u8]) -> Result<AnyMlp> {
-        let mut r = Reader { buf, pos: 0 };
+        let mut r = Reader::new(buf, 0, "mlp file");
         let h = read_header(&mut r)?;
         let body_end = buf.len().saturating_sub(4);
         let model = if h.dtype == 1 {
