@@ -37,4 +37,7 @@ def test_readme_lines_include_the_text_rows() -> None:
     assert any(line.startswith("| ferrokit-serve (text) | 32 | 25000 |") for line in lines)
     assert any(line.startswith("| FastAPI+uvicorn, 2 workers (text) | 1 | 900 |") for line in lines)
     assert lines[-1] == "Text rows: TF-IDF + LR."
+    data["results"]["ferrokit-serve"]["floor-32"] = run(60000, p99=4.5e-3)
+    (floor,) = [line for line in serve.readme_lines(data) if line.startswith("Floor:")]
+    assert "60000 req/s" in floor and "p99 4.500 ms" in floor
     assert serve.readme_lines({"meta": meta, "results": {}})[-1].startswith("|---")

@@ -217,12 +217,13 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
-def run_oha(oha: str, url: str, body: str, conc: int, seconds: float) -> dict[str, float]:
-    """One oha run: requests/s, p50 and p99 latency (seconds), success share."""
-    cmd = [
-        oha, "-z", f"{seconds}s", "-c", str(conc), "--no-tui", "--output-format", "json",
-        "-m", "POST", "-H", "Content-Type: application/json", "-d", body, url,
-    ]  # fmt: skip
+def run_oha(oha: str, url: str, body: str | None, conc: int, seconds: float) -> dict[str, float]:
+    """One oha run (POST `body`, or GET when it is None): requests/s, p50 and
+    p99 latency (seconds), success share."""
+    cmd = [oha, "-z", f"{seconds}s", "-c", str(conc), "--no-tui", "--output-format", "json"]
+    if body is not None:
+        cmd += ["-m", "POST", "-H", "Content-Type: application/json", "-d", body]
+    cmd.append(url)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
     if r.returncode != 0:
         raise RuntimeError(f"oha failed: {r.stderr[-500:]}")
@@ -234,9 +235,19 @@ def run_oha(oha: str, url: str, body: str, conc: int, seconds: float) -> dict[st
 
 
 def bench_server(
-    name: str, cmd: list[str], env: dict[str, str], url: str, oha: str, body: str, secs: float
+    name: str,
+    cmd: list[str],
+    env: dict[str, str],
+    url: str,
+    oha: str,
+    body: str,
+    secs: float,
+    floor_url: str | None = None,
 ) -> dict:
-    """Starts a server, warms it, runs every concurrency (``CONCURRENCY``), stops it."""
+    """Starts a server, warms it, runs every concurrency (``CONCURRENCY``),
+    then (with `floor_url`) a GET of that URL at concurrency 32 -- an endpoint
+    that does no work, so its p99 is the floor this machine's scheduling puts
+    under any server's -- and stops it."""
     print(f"  {name}: starting", flush=True)
     proc = subprocess.Popen(
         cmd,
@@ -258,6 +269,13 @@ def bench_server(
             print(
                 f"  {name:<28} c={c:<3} {res['rps']:9.0f} req/s  p50 {res['p50'] * 1e3:7.3f} ms  "
                 f"p99 {res['p99'] * 1e3:7.3f} ms  server CPU {res['server_cpu_s']:.1f} s  ok {res['ok']:.3f}",
+                flush=True,
+            )
+        if floor_url is not None:
+            res = out["floor-32"] = run_oha(oha, floor_url, None, 32, secs)
+            print(
+                f"  {name:<28} floor: GET /v2/health/live c=32 {res['rps']:9.0f} req/s  "
+                f"p50 {res['p50'] * 1e3:7.3f} ms  p99 {res['p99'] * 1e3:7.3f} ms",
                 flush=True,
             )
     except Exception as e:
@@ -307,6 +325,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
         oha,
         body,
         secs,
+        floor_url=f"http://127.0.0.1:{port}/v2/health/live",
     )
 
     fast_py = ensure_venv(
@@ -504,6 +523,14 @@ def readme_lines(data: dict[str, Any]) -> list[str]:
                     f"| {name} | {c} | {r['rps']:.0f} | {r['p50'] * 1e3:.3f} ms | {r['p99'] * 1e3:.3f} ms | "
                     f"{r['server_cpu_s']:.1f} |"
                 )
+    floor = data["results"].get("ferrokit-serve", {}).get("floor-32")
+    if floor:
+        lines += [
+            "",
+            f"Floor: `GET /v2/health/live` (no work) on ferrokit-serve at concurrency 32, same machine: "
+            f"{floor['rps']:.0f} req/s, p50 {floor['p50'] * 1e3:.3f} ms, p99 {floor['p99'] * 1e3:.3f} ms "
+            "(the latency the shared cores' scheduling puts under any server).",
+        ]
     if data.get("text"):
         lines += ["", f"Text rows: {m.get('text case', 'Pipeline(TfidfVectorizer, LogisticRegression)')}."]
     return lines
