@@ -932,6 +932,27 @@ fk_status fk_model_transform_text_f32(const fk_model *model,
                                       size_t n_out);
 
 /*
+ Text transformer pipelines: the features of the documents as the sparse
+ CSR matrix scikit-learn returns (same entries in the same order, explicit
+ zeros where hashed signs cancel kept), in a new `fk_csr` result `*out`
+ (read it with `fk_csr_shape`, `fk_csr_indptr_*`, `fk_csr_indices_*`,
+ `fk_csr_data_f64` / `_f32`, free it with `fk_csr_free`). Values are
+ float64, exactly the float32 values when the vectorizer's dtype is
+ float32; `fk_csr_data_i64` / `_i32` read the counts of an integer dtype.
+ Documents as in `fk_model_predict_text_f64`.
+
+ # Safety
+ `model` must be a live handle; `buf` / `offsets` readable for `buf_len` /
+ `n_offsets` elements; `out` must point to a writable `fk_csr *`.
+ */
+fk_status fk_model_transform_text_csr(const fk_model *model,
+                                      const uint8_t *buf,
+                                      size_t buf_len,
+                                      const uint64_t *offsets,
+                                      size_t n_offsets,
+                                      fk_csr **out);
+
+/*
  The `nx × ny` distance matrix between the rows of `x` (`nx × dim`) and of `y`
  (`ny × dim`), row-major into `out` (`n_out` must be `nx * ny`), for a metric
  `FK_METRIC_*`. Matches scikit-learn's `pairwise_distances`; for
@@ -2167,7 +2188,8 @@ fk_status fk_csr_data_f64(const fk_csr *csr, double *out, size_t n);
 fk_status fk_csr_data_f32(const fk_csr *csr, float *out, size_t n);
 
 /*
- Copies the `nnz` values as int64.
+ Copies the `nnz` values as int64 (float values, from a model's
+ `transform`, only when every one is an integer: else `FK_ERR_OVERFLOW`).
 
  # Safety
  `csr` a live handle; `out` writable for `n` elements.
@@ -2175,7 +2197,8 @@ fk_status fk_csr_data_f32(const fk_csr *csr, float *out, size_t n);
 fk_status fk_csr_data_i64(const fk_csr *csr, int64_t *out, size_t n);
 
 /*
- Copies the `nnz` values as int32.
+ Copies the `nnz` values as int32 (float values only when every one is an
+ int32: else `FK_ERR_OVERFLOW`).
 
  # Safety
  `csr` a live handle; `out` writable for `n` elements.

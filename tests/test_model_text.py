@@ -117,6 +117,11 @@ def test_transform_only(vec: int) -> None:
     got, want = m.transform(TEST), v.transform(TEST)
     assert got.shape == want.shape and got.dtype == want.dtype
     close(got.toarray(), want.toarray(), 1e-6 if want.dtype == np.float32 else 1e-15)
+    # Entry for entry: same structure (explicit zeros of cancelling hashed signs too).
+    want.sort_indices()
+    np.testing.assert_array_equal(got.indptr, want.indptr)
+    np.testing.assert_array_equal(got.indices, want.indices)
+    assert type(got) is type(want)
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 501])
@@ -290,3 +295,34 @@ def test_any_unicode_text_tokenizes_like_sklearn(i: int, docs: list[str]) -> Non
     rtol = 1e-6 if np.dtype(pipe[0].dtype) == np.float32 else 1e-12
     np.testing.assert_array_equal(m.predict(docs), pipe.predict(docs))
     close(m.decision_function(docs), pipe.decision_function(docs), rtol)
+
+
+def test_transform_keeps_explicit_zeros_and_int_counts() -> None:
+    hv = sk_text.HashingVectorizer(n_features=3, norm=None)
+    docs = [" ".join(WORDS[i : i + 9]) for i in range(0, len(WORDS), 3)]
+    want = hv.transform(docs)
+    assert (want.data == 0).any()  # signs cancel somewhere: explicit zeros
+    got = fk.load_model(fk.export(hv)).transform(docs)
+    assert got.nnz == want.nnz and got.dtype == want.dtype
+    np.testing.assert_array_equal(got.data, want.data)
+    cv = sk_text.CountVectorizer(dtype=np.int32).fit(TRAIN)
+    got, want = fk.load_model(fk.export(cv)).transform(TEST), cv.transform(TEST)
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got.toarray(), want.toarray())
+
+
+def test_float_csr_result_refuses_integer_output() -> None:
+    from ferrokit._native import ffi, lib
+    from ferrokit._text_native import Packer, take_csr
+
+    tv = sk_text.TfidfVectorizer().fit(TRAIN)
+    m = fk.load_model(fk.export(tv))
+    buf, off = Packer().pack(TEST, 0, len(TEST))
+    res = ffi.new("fk_csr **")
+    with m._own.borrow("test") as h:
+        st = lib.fk_model_transform_text_csr(
+            h, ffi.from_buffer("uint8_t[]", buf), len(buf), ffi.from_buffer("uint64_t[]", off), len(off), res
+        )
+    assert st == 0
+    with pytest.raises(fk.FerrokitError, match="does not fit"):
+        take_csr(res[0], np.int64)  # tf-idf weights are not integers (and the result is freed)

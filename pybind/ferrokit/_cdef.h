@@ -340,6 +340,13 @@ fk_status fk_model_transform_text_f32(const fk_model *model,
                                       float *out,
                                       size_t n_out);
 
+fk_status fk_model_transform_text_csr(const fk_model *model,
+                                      const uint8_t *buf,
+                                      size_t buf_len,
+                                      const uint64_t *offsets,
+                                      size_t n_offsets,
+                                      fk_csr **out);
+
 fk_status fk_pairwise_distances_f64(const double *x,
                                     size_t nx,
                                     const double *y,

@@ -346,24 +346,25 @@ class Model(HandleOwner):
     def _text_transform(self, X: Any) -> Any:
         import scipy.sparse as sp
 
+        from ferrokit._text_native import take_csr
+
         buf, off, n = self._docs(X, "transform")
-        cols = self._n_transform
         dt = np.dtype(self._text_info.get("dtype", "<f8"))
         if n == 0 and not (len(self.steps) == 1 and self._text_info.get("vectorizer") == "CountVectorizer"):
             # As scikit-learn: only a bare CountVectorizer gives a matrix of no rows.
             self._no_docs("transform", n)
-        f32 = dt == F32
-        step = max(1, (1 << 22) // max(cols, 1))  # rows per dense chunk (<= 32 MB)
-        parts = []
-        for a in range(0, n, step):
-            b = min(n, a + step)
-            dense = np.empty((b - a, cols), dtype=F32 if f32 else F64)
-            c = lib.fk_model_transform_text_f32 if f32 else lib.fk_model_transform_text_f64
-            self._text_call("transform", c, buf, np.ascontiguousarray(off[a : b + 1]), dense)
-            parts.append(sp.csr_matrix(dense.astype(dt, copy=False)))
-        if not parts:
-            return sp.csr_matrix((0, cols), dtype=dt)
-        return parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
+        res = ffi.new("fk_csr **")
+        h = self._own.acquire("transform")
+        try:
+            st = lib.fk_model_transform_text_csr(
+                h, _from_buffer("uint8_t[]", buf), len(buf), _from_buffer("uint64_t[]", off), len(off), res
+            )
+        finally:
+            self._own.release()
+        if st:
+            raise_for_status(st)
+        data, indices, indptr, shape = take_csr(res[0], dt)
+        return sp.csr_matrix((data, indices, indptr), shape=shape, copy=False)
 
     def _call(self, fn: str, c32: Any, c64: Any, x: np.ndarray, out: np.ndarray) -> None:
         c, ct = (c32, "float[]") if x.dtype == F32 else (c64, "double[]")
@@ -459,8 +460,8 @@ class Model(HandleOwner):
     def transform(self, X: ArrayLike) -> np.ndarray:
         """The pipeline's ``transform`` (pipelines of transformers only). A
         text model returns a ``scipy.sparse.csr_matrix`` in the vectorizer's
-        dtype (the same values as scikit-learn's; explicit zeros where hashed
-        signs cancel are not kept)."""
+        dtype, entry for entry scikit-learn's (explicit zeros where hashed
+        signs cancel included)."""
         if self._is_text:
             return self._text_transform(X)
         x = self._x(X, "transform")

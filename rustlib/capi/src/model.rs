@@ -1224,6 +1224,49 @@ pub unsafe extern "C" fn fk_model_transform_text_f32(
     }
 }
 
+/// Text transformer pipelines: the features of the documents as the sparse
+/// CSR matrix scikit-learn returns (same entries in the same order, explicit
+/// zeros where hashed signs cancel kept), in a new `fk_csr` result `*out`
+/// (read it with `fk_csr_shape`, `fk_csr_indptr_*`, `fk_csr_indices_*`,
+/// `fk_csr_data_f64` / `_f32`, free it with `fk_csr_free`). Values are
+/// float64, exactly the float32 values when the vectorizer's dtype is
+/// float32; `fk_csr_data_i64` / `_i32` read the counts of an integer dtype.
+/// Documents as in `fk_model_predict_text_f64`.
+///
+/// # Safety
+/// `model` must be a live handle; `buf` / `offsets` readable for `buf_len` /
+/// `n_offsets` elements; `out` must point to a writable `fk_csr *`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_transform_text_csr(
+    model: *const FkModel,
+    buf: *const u8,
+    buf_len: usize,
+    offsets: *const u64,
+    n_offsets: usize,
+    out: *mut *mut crate::text::fk_csr,
+) -> FkStatus {
+    guard(|| {
+        const NAME: &str = "fk_model_transform_text_csr";
+        // SAFETY: forwarded contract.
+        let m = unsafe { handle(model, NAME)? };
+        // SAFETY: forwarded contract.
+        let (b, off) = unsafe {
+            (
+                in_slice(buf, buf_len, Arg(NAME, "buf"))?,
+                in_slice(offsets, n_offsets, Arg(NAME, "offsets"))?,
+            )
+        };
+        let docs = Strings::new(b, off).map_err(|e| {
+            let mut fe = FfiError::from(e);
+            fe.message = format!("{NAME}: {}", fe.message);
+            fe
+        })?;
+        let csr = m.transform_text_sparse(&docs)?;
+        // SAFETY: forwarded contract (out is a writable fk_csr * slot).
+        unsafe { crate::text::put(NAME, out, crate::text::fk_csr::floats(csr)) }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,44 @@ pub struct fk_text_analyzer {
 #[allow(non_camel_case_types)]
 pub struct fk_csr {
     inner: Csr<i32>,
+    /// Float values (a model's `transform`); `inner.data` is empty then.
+    float: Option<Vec<f64>>,
+}
+
+impl fk_csr {
+    fn ints(inner: Csr<i32>) -> Self {
+        fk_csr { inner, float: None }
+    }
+
+    /// A result of float values (the structure kept in an int matrix without data).
+    pub(crate) fn floats(m: Csr<f64>) -> Self {
+        let Csr {
+            n_rows,
+            n_cols,
+            indptr,
+            indices,
+            data,
+        } = m;
+        fk_csr {
+            inner: Csr {
+                n_rows,
+                n_cols,
+                indptr,
+                indices,
+                data: Vec::new(),
+            },
+            float: Some(data),
+        }
+    }
+}
+
+/// A float value as an integer of type `T` when it is one exactly.
+fn integral<T: TryFrom<i64>>(v: f64) -> Option<T> {
+    if v.fract() == 0.0 && v.abs() < 9.2e18 {
+        T::try_from(v as i64).ok()
+    } else {
+        None
+    }
 }
 
 /// A vocabulary result (opaque): terms in first-occurrence order and their
@@ -113,7 +151,7 @@ unsafe fn live<'a, T>(
 
 /// # Safety
 /// `out` must be NULL or writable.
-unsafe fn put<T>(name: &'static str, out: *mut *mut T, v: T) -> Result<(), FfiError> {
+pub(crate) unsafe fn put<T>(name: &'static str, out: *mut *mut T, v: T) -> Result<(), FfiError> {
     // SAFETY: forwarded contract.
     let out = unsafe { out_ref(out, Arg(name, "out"))? };
     *out = Box::into_raw(Box::new(v));
@@ -420,7 +458,7 @@ pub unsafe extern "C" fn fk_text_hash(
         let m =
             hash_documents(&Input::Text(docs), Some(&a.inner), nf, alt).map_err(prefix(NAME))?;
         // SAFETY: forwarded contract.
-        unsafe { put(NAME, out, fk_csr { inner: m }) }
+        unsafe { put(NAME, out, fk_csr::ints(m)) }
     })
 }
 
@@ -452,7 +490,7 @@ pub unsafe extern "C" fn fk_text_hash_features(
         let alt = flag(NAME, "alternate_sign", alternate_sign)?;
         let m = hash_documents(&input, None, nf, alt).map_err(prefix(NAME))?;
         // SAFETY: forwarded contract.
-        unsafe { put(NAME, out, fk_csr { inner: m }) }
+        unsafe { put(NAME, out, fk_csr::ints(m)) }
     })
 }
 
@@ -613,8 +651,12 @@ pub unsafe extern "C" fn fk_csr_data_f64(csr: *const fk_csr, out: *mut f64, n: u
         const NAME: &str = "fk_csr_data_f64";
         // SAFETY: forwarded contract.
         let c = unsafe { live(NAME, "csr", csr)? };
-        // SAFETY: forwarded contract.
-        unsafe { copy_out(NAME, &c.inner.data, out, n, |v: i32| Some(v as f64)) }
+        match &c.float {
+            // SAFETY: forwarded contract.
+            Some(f) => unsafe { copy_out(NAME, f, out, n, Some) },
+            // SAFETY: forwarded contract.
+            None => unsafe { copy_out(NAME, &c.inner.data, out, n, |v: i32| Some(v as f64)) },
+        }
     })
 }
 
@@ -628,12 +670,17 @@ pub unsafe extern "C" fn fk_csr_data_f32(csr: *const fk_csr, out: *mut f32, n: u
         const NAME: &str = "fk_csr_data_f32";
         // SAFETY: forwarded contract.
         let c = unsafe { live(NAME, "csr", csr)? };
-        // SAFETY: forwarded contract.
-        unsafe { copy_out(NAME, &c.inner.data, out, n, |v: i32| Some(v as f32)) }
+        match &c.float {
+            // SAFETY: forwarded contract.
+            Some(f) => unsafe { copy_out(NAME, f, out, n, |v: f64| Some(v as f32)) },
+            // SAFETY: forwarded contract.
+            None => unsafe { copy_out(NAME, &c.inner.data, out, n, |v: i32| Some(v as f32)) },
+        }
     })
 }
 
-/// Copies the `nnz` values as int64.
+/// Copies the `nnz` values as int64 (float values, from a model's
+/// `transform`, only when every one is an integer: else `FK_ERR_OVERFLOW`).
 ///
 /// # Safety
 /// `csr` a live handle; `out` writable for `n` elements.
@@ -643,12 +690,17 @@ pub unsafe extern "C" fn fk_csr_data_i64(csr: *const fk_csr, out: *mut i64, n: u
         const NAME: &str = "fk_csr_data_i64";
         // SAFETY: forwarded contract.
         let c = unsafe { live(NAME, "csr", csr)? };
-        // SAFETY: forwarded contract.
-        unsafe { copy_out(NAME, &c.inner.data, out, n, |v: i32| Some(v as i64)) }
+        match &c.float {
+            // SAFETY: forwarded contract.
+            Some(f) => unsafe { copy_out(NAME, f, out, n, integral::<i64>) },
+            // SAFETY: forwarded contract.
+            None => unsafe { copy_out(NAME, &c.inner.data, out, n, |v: i32| Some(v as i64)) },
+        }
     })
 }
 
-/// Copies the `nnz` values as int32.
+/// Copies the `nnz` values as int32 (float values only when every one is an
+/// int32: else `FK_ERR_OVERFLOW`).
 ///
 /// # Safety
 /// `csr` a live handle; `out` writable for `n` elements.
@@ -658,8 +710,12 @@ pub unsafe extern "C" fn fk_csr_data_i32(csr: *const fk_csr, out: *mut i32, n: u
         const NAME: &str = "fk_csr_data_i32";
         // SAFETY: forwarded contract.
         let c = unsafe { live(NAME, "csr", csr)? };
-        // SAFETY: forwarded contract.
-        unsafe { copy_out(NAME, &c.inner.data, out, n, Some) }
+        match &c.float {
+            // SAFETY: forwarded contract.
+            Some(f) => unsafe { copy_out(NAME, f, out, n, integral::<i32>) },
+            // SAFETY: forwarded contract.
+            None => unsafe { copy_out(NAME, &c.inner.data, out, n, Some) },
+        }
     })
 }
 
@@ -854,7 +910,7 @@ pub unsafe extern "C" fn fk_count_vectorizer_fit_finish(
         let fit = b.finish(high, low, sort);
         st.fitted = Some(fit.vocabulary);
         // SAFETY: forwarded contract (checked non-NULL above).
-        unsafe { put(NAME, out, fk_csr { inner: fit.matrix }) }
+        unsafe { put(NAME, out, fk_csr::ints(fit.matrix)) }
     })
 }
 
@@ -938,7 +994,7 @@ unsafe fn transform_body(
     let a = if text { st.analyzer.as_ref() } else { None };
     let m = f.transform(&input, a).map_err(prefix(name))?;
     // SAFETY: forwarded contract.
-    unsafe { put(name, out, fk_csr { inner: m }) }
+    unsafe { put(name, out, fk_csr::ints(m)) }
 }
 
 /// Counts the fitted vocabulary's terms in documents (scikit-learn's
