@@ -74,6 +74,8 @@ def test_logistic_pipelines_equal_sklearn(vec: int) -> None:
         close(m.predict_proba(TEST), pipe.predict_proba(TEST), rtol)
         close(m.decision_function(TEST), pipe.decision_function(TEST), rtol)
         assert m.predict(TEST).dtype == pipe.predict(TEST).dtype
+        assert m.predict_proba(TEST).dtype == pipe.predict_proba(TEST).dtype
+        assert m.decision_function(TEST).dtype == pipe.decision_function(TEST).dtype
 
 
 @pytest.mark.parametrize(
@@ -107,6 +109,10 @@ def test_regressor_and_standard_scaler_without_mean() -> None:
     pipe.fit(TRAIN, y)
     m = fk.load_model(fk.export(pipe))
     close(m.predict(TEST), pipe.predict(TEST), 1e-12)
+    pipe32 = make_pipeline(sk_text.TfidfVectorizer(dtype=np.float32), MaxAbsScaler(), Ridge()).fit(TRAIN, y)
+    m32 = fk.load_model(fk.export(pipe32))
+    assert m32.predict(TEST).dtype == pipe32.predict(TEST).dtype == np.float32
+    close(m32.predict(TEST), pipe32.predict(TEST), 1e-6)
 
 
 @pytest.mark.parametrize("vec", [0, 2, 5, 7, 8])

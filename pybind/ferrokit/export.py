@@ -607,6 +607,14 @@ def _text_to_bytes(obj: Any, steps: list[tuple[str, Any]], sk_version: str) -> b
             )
     from ferrokit import __version__
 
+    if rest and text_info["dtype"] == "<f4":
+        # scikit-learn's outputs are float32 when the final estimator's weights are.
+        est = rest[-1][1]
+        w = getattr(est, "coef_", None)
+        if w is None and getattr(est, "coefs_", None):
+            w = est.coefs_[0]
+        if w is not None and np.asarray(w).dtype == np.float32:
+            text_info = {**text_info, "output_dtype": "<f4"}
     info: dict[str, Any] = {"producer": f"ferrokit {__version__}", "sklearn": sk_version, "text": text_info}
     if classes_dtype:
         info["classes_dtype"] = classes_dtype

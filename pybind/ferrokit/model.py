@@ -319,12 +319,12 @@ class Model(HandleOwner):
         buf, off, n = self._docs(X, fn)
         self._no_docs(fn, n)
         cols = self._n_proba if fn == "predict_proba" else self._n_decision
-        out = np.empty((n, cols), dtype=F64)
-        c = (
-            lib.fk_model_predict_proba_text_f64
-            if fn == "predict_proba"
-            else lib.fk_model_decision_function_text_f64
-        )
+        f32 = self._text_info.get("output_dtype") == "<f4"
+        out = np.empty((n, cols), dtype=F32 if f32 else F64)
+        if fn == "predict_proba":
+            c = lib.fk_model_predict_proba_text_f32 if f32 else lib.fk_model_predict_proba_text_f64
+        else:
+            c = lib.fk_model_decision_function_text_f32 if f32 else lib.fk_model_decision_function_text_f64
         self._text_call(fn, c, buf, off, out)
         return out
 
@@ -332,8 +332,10 @@ class Model(HandleOwner):
         buf, off, n = self._docs(X, "predict")
         self._no_docs("predict", n)
         if self.task == "regressor":
-            out = np.empty((n, self._n_outputs), dtype=F64)
-            self._text_call("predict", lib.fk_model_predict_text_f64, buf, off, out)
+            f32 = self._text_info.get("output_dtype") == "<f4"
+            out = np.empty((n, self._n_outputs), dtype=F32 if f32 else F64)
+            c = lib.fk_model_predict_text_f32 if f32 else lib.fk_model_predict_text_f64
+            self._text_call("predict", c, buf, off, out)
             return out.ravel() if self._predict_1d else out
         shape = (n, self._n_outputs) if self.task == "multilabel" else (n,)
         idx = np.empty(shape, dtype=np.int64)
