@@ -311,6 +311,14 @@ def test_transform_keeps_explicit_zeros_and_int_counts() -> None:
     got = fk.load_model(fk.export(hv)).transform(docs)
     assert got.nnz == want.nnz and got.dtype == want.dtype
     np.testing.assert_array_equal(got.data, want.data)
+    for v in (
+        sk_text.HashingVectorizer(n_features=50, dtype=np.int64),
+        sk_text.CountVectorizer(dtype=np.int64),
+    ):
+        pipe = make_pipeline(v, sk_text.TfidfTransformer()).fit(TRAIN)
+        got, want = fk.load_model(fk.export(pipe)).transform(TEST), pipe.transform(TEST)
+        assert got.dtype == want.dtype == np.float64
+        close(got.toarray(), want.toarray(), 1e-15)
     cv = sk_text.CountVectorizer(dtype=np.int32).fit(TRAIN)
     got, want = fk.load_model(fk.export(cv)).transform(TEST), cv.transform(TEST)
     assert got.dtype == np.int32

@@ -352,6 +352,8 @@ class Model(HandleOwner):
 
         buf, off, n = self._docs(X, "transform")
         dt = np.dtype(self._text_info.get("dtype", "<f8"))
+        if dt.kind in "iu" and len(self.steps) > 1:
+            dt = F64  # tf-idf, normalizers and scalers make float64 of integer counts
         if n == 0 and not (len(self.steps) == 1 and self._text_info.get("vectorizer") == "CountVectorizer"):
             # As scikit-learn: only a bare CountVectorizer gives a matrix of no rows.
             self._no_docs("transform", n)
