@@ -70,6 +70,78 @@ pub(crate) fn prefix(name: &'static str) -> impl Fn(ferrokit_core::Error) -> Ffi
     }
 }
 
+/// The slices of a pairwise-distance call (this module's and `neighbors_lp`'s)
+/// after the checks they share: `dim ≥ 1`, `nx · dim` and `ny · dim`
+/// countable, then the pointers (NULL only with a zero length).
+///
+/// # Safety
+/// `x` / `y` must point to `nx * dim` / `ny * dim` readable values and `out` to
+/// `n_out` writable values that overlap neither input.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn pairwise_args<'a, T, O>(
+    name: &'static str,
+    x: *const T,
+    nx: usize,
+    y: *const T,
+    ny: usize,
+    dim: usize,
+    out: *mut O,
+    n_out: usize,
+) -> Result<PairwiseSlices<'a, T, O>, FfiError> {
+    check_dim(name, dim)?;
+    let (lx, ly) = (elems(name, "x", nx, dim)?, elems(name, "y", ny, dim)?);
+    // SAFETY: the caller's contract: x / y readable for lx / ly values, out
+    // writable for n_out values, no overlap.
+    unsafe {
+        Ok((
+            in_slice(x, lx, Arg(name, "x"))?,
+            in_slice(y, ly, Arg(name, "y"))?,
+            out_slice(out, n_out, Arg(name, "out"))?,
+        ))
+    }
+}
+
+/// The slices of a search without an index (this module's and
+/// `neighbors_lp`'s) after the checks they share: `dim ≥ 1`, the input
+/// lengths countable, `n_queries · k` countable (the search itself then checks,
+/// after its arguments, that both outputs hold exactly that many elements),
+/// then the pointers. Pointers come with their lengths: `(queries,
+/// n_queries)` rows, `(out, n_out)` elements.
+///
+/// # Safety
+/// `queries` / `database` must point to `n_queries * dim` / `n_database * dim`
+/// readable values and the outputs to their lengths of writable values that
+/// overlap nothing else.
+pub(crate) unsafe fn search_args<'a, T, O>(
+    name: &'static str,
+    (queries, n_queries): (*const T, usize),
+    (database, n_database): (*const T, usize),
+    dim: usize,
+    k: usize,
+    (out_distances, n_out_distances): (*mut O, usize),
+    (out_indices, n_out_indices): (*mut i64, usize),
+) -> Result<SearchSlices<'a, T, O>, FfiError> {
+    check_dim(name, dim)?;
+    let lq = elems(name, "queries", n_queries, dim)?;
+    let ld = elems(name, "database", n_database, dim)?;
+    elems(name, "out_distances", n_queries, k)?;
+    // SAFETY: the caller's contract (see above).
+    unsafe {
+        Ok((
+            in_slice(queries, lq, Arg(name, "queries"))?,
+            in_slice(database, ld, Arg(name, "database"))?,
+            out_slice(out_distances, n_out_distances, Arg(name, "out_distances"))?,
+            out_slice(out_indices, n_out_indices, Arg(name, "out_indices"))?,
+        ))
+    }
+}
+
+/// `x`, `y` and `out` of a pairwise-distance call.
+pub(crate) type PairwiseSlices<'a, T, O> = (&'a [T], &'a [T], &'a mut [O]);
+
+/// Queries, database, distances and indices of a search.
+pub(crate) type SearchSlices<'a, T, O> = (&'a [T], &'a [T], &'a mut [O], &'a mut [i64]);
+
 // ----------------------------------------------------------------- pairwise
 
 /// # Safety
@@ -88,17 +160,9 @@ unsafe fn pairwise_body<T: KnnFloat>(
 ) -> FkStatus {
     guard(|| {
         let m = metric(name, metric_id)?;
-        check_dim(name, dim)?;
-        let (lx, ly) = (elems(name, "x", nx, dim)?, elems(name, "y", ny, dim)?);
         // SAFETY: forwarded from the export's contract (x: nx*dim, y: ny*dim
         // readable, out: n_out writable, out not overlapping the inputs).
-        let (xs, ys, os) = unsafe {
-            (
-                in_slice(x, lx, Arg(name, "x"))?,
-                in_slice(y, ly, Arg(name, "y"))?,
-                out_slice(out, n_out, Arg(name, "out"))?,
-            )
-        };
+        let (xs, ys, os) = unsafe { pairwise_args(name, x, nx, y, ny, dim, out, n_out)? };
         neighbors::pairwise_distances(xs, ys, dim, m, os).map_err(prefix(name))?;
         Ok(())
     })
@@ -196,20 +260,17 @@ unsafe fn search_body<T: KnnFloat>(
 ) -> FkStatus {
     guard(|| {
         let m = metric(name, metric_id)?;
-        check_dim(name, dim)?;
-        let lq = elems(name, "queries", n_queries, dim)?;
-        let ld = elems(name, "database", n_database, dim)?;
-        // n_queries * k must be countable; the search itself then checks, after
-        // its arguments, that both outputs hold exactly that many elements.
-        elems(name, "out_distances", n_queries, k)?;
         // SAFETY: forwarded from the export's contract.
         let (qs, ds, od, oi) = unsafe {
-            (
-                in_slice(queries, lq, Arg(name, "queries"))?,
-                in_slice(database, ld, Arg(name, "database"))?,
-                out_slice(out_distances, n_out_distances, Arg(name, "out_distances"))?,
-                out_slice(out_indices, n_out_indices, Arg(name, "out_indices"))?,
-            )
+            search_args(
+                name,
+                (queries, n_queries),
+                (database, n_database),
+                dim,
+                k,
+                (out_distances, n_out_distances),
+                (out_indices, n_out_indices),
+            )?
         };
         neighbors::knn_search(qs, ds, dim, k, m, od, oi).map_err(prefix(name))?;
         Ok(())

@@ -7,8 +7,7 @@
 //! library pool, bit-identical for any thread count.
 
 use crate::boundary::guard;
-use crate::neighbors::{check_dim, elems, prefix};
-use crate::slices::{in_slice, out_slice, Arg};
+use crate::neighbors::{elems, pairwise_args, prefix, search_args};
 use crate::status::FkStatus;
 use ferrokit_core::neighbors::{self, LpMetric, LpReduce};
 
@@ -43,18 +42,10 @@ unsafe fn pairwise_body<T: LpReduce>(
 ) -> FkStatus {
     guard(|| {
         let m = lp_metric(name, metric, p)?;
-        check_dim(name, dim)?;
-        let (lx, ly) = (elems(name, "x", nx, dim)?, elems(name, "y", ny, dim)?);
-        elems(name, "out", nx, ny)?;
         // SAFETY: forwarded from the export's contract (x: nx*dim, y: ny*dim
         // readable, out: n_out writable, overlapping neither input).
-        let (xs, ys, os) = unsafe {
-            (
-                in_slice(x, lx, Arg(name, "x"))?,
-                in_slice(y, ly, Arg(name, "y"))?,
-                out_slice(out, n_out, Arg(name, "out"))?,
-            )
-        };
+        let (xs, ys, os) = unsafe { pairwise_args(name, x, nx, y, ny, dim, out, n_out)? };
+        elems(name, "out", nx, ny)?;
         neighbors::lp_pairwise_distances(xs, ys, dim, m, os).map_err(prefix(name))?;
         Ok(())
     })
@@ -155,18 +146,17 @@ unsafe fn search_body<T: LpReduce>(
 ) -> FkStatus {
     guard(|| {
         let m = lp_metric(name, metric, p)?;
-        check_dim(name, dim)?;
-        let lq = elems(name, "queries", n_queries, dim)?;
-        let ld = elems(name, "database", n_database, dim)?;
-        elems(name, "out_distances", n_queries, k)?;
         // SAFETY: forwarded from the export's contract.
         let (qs, ds, od, oi) = unsafe {
-            (
-                in_slice(queries, lq, Arg(name, "queries"))?,
-                in_slice(database, ld, Arg(name, "database"))?,
-                out_slice(out_distances, n_out_distances, Arg(name, "out_distances"))?,
-                out_slice(out_indices, n_out_indices, Arg(name, "out_indices"))?,
-            )
+            search_args(
+                name,
+                (queries, n_queries),
+                (database, n_database),
+                dim,
+                k,
+                (out_distances, n_out_distances),
+                (out_indices, n_out_indices),
+            )?
         };
         neighbors::lp_knn_search(qs, ds, dim, k, m, od, oi).map_err(prefix(name))?;
         Ok(())
