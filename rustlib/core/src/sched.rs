@@ -275,10 +275,8 @@ where
 /// that (its own share plus the wait for the helpers at the end), the next
 /// calls run on the calling thread alone for a back-off period (doubling while
 /// it keeps happening, 2 ms to 256 ms; halved by each call that paid), then
-/// helpers are offered again. And while more threads are runnable than there
-/// are CPUs plus one (/proc/loadavg, read at most every 4 ms), no helpers are
-/// offered at all: one busy core (that process and the caller) is not
-/// crowded, a machine where other jobs also compile is.
+/// helpers are offered again -- unless more threads are runnable than there
+/// are CPUs plus one, in which case the back-off is extended without a probe.
 /// (An earlier rule, "the wait exceeded a quarter of the caller's share",
 /// also backed off when a helper was slow but still saved time: with one busy
 /// core StandardScaler.fit ran at 1.00x of 1 thread instead of 1.29x.)
@@ -321,38 +319,20 @@ pub mod backoff {
         if now < UNTIL_NS.load(Ordering::Relaxed) {
             return false;
         }
-        if crowded_lately(now) {
-            // More threads are runnable than there are CPUs plus one: a
-            // helper would wait for a CPU, and the caller for the helper
-            // (measured at load 7 on 2 cores: a 1.8 ms softmax took 13 ms at
-            // 2 threads). Stay alone for a back-off period.
-            let len = LENGTH_NS.load(Ordering::Relaxed).max(MIN_NS);
+        let len = LENGTH_NS.load(Ordering::Relaxed);
+        if len > 0 && crowded() {
+            // A back-off just ended but more threads are runnable than there
+            // are CPUs: a probe would only pay a wake-up wait again. Extend
+            // it (one read of /proc/loadavg per back-off period).
             UNTIL_NS.store(now + len, Ordering::Relaxed);
             return false;
         }
         true
     }
 
-    /// [`crowded`], read at most once per `RECHECK_NS` (a read of
-    /// /proc/loadavg costs some microseconds; calls that use helpers take at
-    /// least tens of microseconds).
-    fn crowded_lately(now: u64) -> bool {
-        const RECHECK_NS: u64 = 4_000_000;
-        static CHECKED_NS: AtomicU64 = AtomicU64::new(0);
-        static VALUE: AtomicU64 = AtomicU64::new(0);
-        let last = CHECKED_NS.load(Ordering::Relaxed);
-        if last != 0 && now.saturating_sub(last) < RECHECK_NS {
-            return VALUE.load(Ordering::Relaxed) != 0;
-        }
-        let c = crowded();
-        VALUE.store(u64::from(c), Ordering::Relaxed);
-        CHECKED_NS.store(now.max(1), Ordering::Relaxed);
-        c
-    }
-
     /// More threads runnable right now than the CPUs plus one (Linux:
     /// `/proc/loadavg`'s running count, which includes the calling thread).
-    pub(super) fn crowded() -> bool {
+    fn crowded() -> bool {
         let Ok(text) = std::fs::read_to_string("/proc/loadavg") else {
             return false;
         };
@@ -492,15 +472,13 @@ mod tests {
         }
         assert!(!backoff::helpers_welcome());
         assert!(!team(1, 0).is_parallel());
-        // On a crowded machine (other jobs running) helpers stay away anyway.
-        let welcome = || backoff::helpers_welcome() || backoff::crowded();
         backoff::set_disabled(false); // resets the back-off
-        assert!(welcome());
+        assert!(backoff::helpers_welcome());
         backoff::record(ms(4), Duration::from_micros(100), 8, 16);
-        assert!(welcome());
+        assert!(backoff::helpers_welcome());
         // A long wait that still beat the caller alone is no reason to back off.
         backoff::record(ms(10), ms(4), 10, 16);
-        assert!(welcome());
+        assert!(backoff::helpers_welcome());
         backoff::set_disabled(false);
     }
 
