@@ -22,14 +22,12 @@ use super::quant::Codes;
 use super::topk::{cmp_entry, TopK};
 use super::{KnnFloat, Metric, Search};
 use crate::multiversion;
-use crate::sched;
+use crate::pool;
 use crate::simd::int8_dots::{self, BLOCK_ROWS};
 
 /// Rows per piece of the pre-scan (512 KiB of codes at dim 128; a multiple of
 /// the 16-row blocks).
 const PIECE_ROWS: usize = 4096;
-/// Parts of a parallel pre-scan at most (claimed dynamically).
-const MAX_PARTS: usize = 8;
 /// Rows per test against the running threshold (the bits of a u32 mask).
 const GROUP: usize = 32;
 /// Candidate lists are pruned against the running threshold at this length.
@@ -381,17 +379,10 @@ pub(crate) fn candidates<T: KnnFloat>(
     }
     let max_cands = (nd / 16).max(4 * k + 64);
     let blocks = nd.div_ceil(BLOCK_ROWS);
-    // Parts are claimed dynamically by the caller and the pool's helpers (a
-    // helper that shares its core with another process takes fewer); one
-    // part alone has the tightest running threshold.
-    let team = sched::team(nd.saturating_mul(dim), super::MIN_PARALLEL_FLOPS);
-    let parts = if team.is_parallel() {
-        nd.div_ceil(PIECE_ROWS).clamp(1, MAX_PARTS)
-    } else {
-        1
-    };
+    let parts = pool::num_threads().clamp(1, nd.div_ceil(PIECE_ROWS));
     // Part p: rows [16·⌊blocks·p/parts⌋, …) — whole blocks.
     let bound = |p: usize| (blocks * p / parts * BLOCK_ROWS).min(nd);
+    let work = nd.saturating_mul(dim);
     let mut tops: Vec<TopK<T>> = Vec::with_capacity(nq);
     let mut scored = 0;
     for i in 0..nq {
@@ -408,7 +399,14 @@ pub(crate) fn candidates<T: KnnFloat>(
                 max_cands,
             )
         };
-        let results: Vec<Part> = team.map(parts, run);
+        let results: Vec<Part> = pool::run(work, super::MIN_PARALLEL_FLOPS, |par| {
+            if par {
+                use rayon::prelude::*;
+                (0..parts).into_par_iter().map(run).collect()
+            } else {
+                (0..parts).map(run).collect()
+            }
+        });
         let results: Vec<PartFound> = results.into_iter().collect::<Option<_>>()?;
         let refs: Vec<&PartFound> = results.iter().collect();
         let mut rows = survivors(&refs, k, max_cands)?;

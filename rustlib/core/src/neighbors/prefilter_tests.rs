@@ -298,31 +298,3 @@ fn an_empty_first_add_does_not_fix_the_centre() {
     codes.append(&x, &aux);
     assert_eq!(codes.mu, column_means(&x, dim));
 }
-
-#[test]
-fn one_query_same_result_for_any_thread_count_and_a_slow_worker() {
-    let (nd, dim, k) = (40_001, 32, 10);
-    let x: Vec<f32> = uniform(nd * dim, 51).iter().map(|&v| v as f32).collect();
-    for metric in METRICS {
-        let mut ix = KnnIndex::<f32>::new(dim, metric).unwrap();
-        ix.add(&x).unwrap();
-        for s in 0..3u64 {
-            let q: Vec<f32> = uniform(dim, 60 + s).iter().map(|&v| v as f32).collect();
-            let (mut d0, mut i0) = (vec![0.0f32; k], vec![0i64; k]);
-            knn_search(&q, &x, dim, k, metric, &mut d0, &mut i0).unwrap();
-            for (threads, delay) in [(1usize, 0u64), (2, 0), (3, 0), (2, 200)] {
-                pool::set_num_threads(threads);
-                crate::sched::slow::set_helper_delay_us(delay);
-                let (mut d1, mut i1) = (vec![0.0f32; k], vec![0i64; k]);
-                ix.search(&q, k, &mut d1, &mut i1).unwrap();
-                crate::sched::slow::set_helper_delay_us(0);
-                pool::set_num_threads(0);
-                assert_eq!(i1, i0, "{metric:?} threads={threads}");
-                assert_eq!(
-                    d1.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    d0.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-                );
-            }
-        }
-    }
-}
