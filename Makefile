@@ -10,7 +10,7 @@ CARGO ?= cargo
 RUSTLIB := rustlib
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all deps build build-release test test-sdist rust-check python-check pytest bench pyo3-tutorial wheel header sanitize soak fuzz fuzz-smoke fuzz-deps clean
+.PHONY: all deps build build-release test test-sdist rust-check python-check pytest bench pyo3-tutorial wheel header sanitize fuzz fuzz-smoke fuzz-deps clean
 
 all: test
 

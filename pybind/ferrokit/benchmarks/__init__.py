@@ -58,6 +58,7 @@ def run(quick: bool = False, out_dir: str = "bench-results", suites: list[str] |
         ValueError: unknown benchmark suite(s) ['no-such-suite']; known: seed, ...
     """
     from ferrokit.benchmarks.charts import chart_suite
+    from ferrokit.runtime import set_num_threads
 
     unknown = sorted(set(suites or []) - set(SUITES))
     if unknown:
@@ -72,6 +73,11 @@ def run(quick: bool = False, out_dir: str = "bench-results", suites: list[str] |
             print(f"\n===== suite: {name} skipped ({e}) =====")
             continue
         print(f"\n===== suite: {name} =====")
+        # Each suite starts from the default pool size: a suite that runs
+        # threadpoolctl limits from several threads at once (dask, dask_ml)
+        # can leave the process-wide setting at 1 (threadpoolctl restores
+        # per context, and overlapping contexts restore out of order).
+        set_num_threads(None)
         status |= mod.run(quick=quick, out_dir=out_dir)
         chart = chart_suite(name, out_dir)
         if chart is not None:

@@ -235,9 +235,16 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
 
 
 def _case(key: str, meta: dict[str, Any]) -> str:
-    name, n = key.split("_")
-    pipe = "scaler + MLP(256,128)" if name == "mlp" else "scaler + logistic regression"
-    rows = "1 row" if n == "1" else f"{meta.get('batch rows', 10000)} rows"
+    name, n = key.rsplit("_", 1)
+    pipe = {
+        "mlp": "scaler + MLP(256,128)",
+        "logreg": "scaler + logistic regression",
+        "tfidf_logreg": "TF-IDF + logistic regression",
+    }.get(name, name)
+    if name == "tfidf_logreg":
+        rows = "1 document"
+    else:
+        rows = "1 row" if n == "1" else f"{meta.get('batch rows', 10000)} rows"
     return f"{pipe}, {rows}"
 
 
