@@ -1,7 +1,10 @@
 //! Analyzers: one document in, its features (tokens / n-grams) out, in
 //! exactly the order scikit-learn's `build_analyzer()` produces them.
 
-use super::tables::{CharTables, BYTE_MULTI, BYTE_OTHER, BYTE_WORD};
+use super::tables::CharTables;
+#[cfg(test)]
+use super::tables::{BYTE_MULTI, BYTE_OTHER, BYTE_WORD};
+use super::words::{split_words, InvalidUtf8};
 use crate::{Error, Result};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -44,6 +47,8 @@ pub struct Scratch {
     tokens: Vec<(u32, u32)>,
     bounds: Vec<u32>,
     join: Vec<u8>,
+    words: Vec<u8>,
+    mask: Vec<u64>,
 }
 
 impl Analyzer {
@@ -95,13 +100,30 @@ impl Analyzer {
     }
 
     /// Calls `f` with the UTF-8 bytes of every feature of `doc`, in order.
-    pub fn for_each(&self, doc: &str, s: &mut Scratch, mut f: impl FnMut(&[u8])) {
+    pub fn for_each(&self, doc: &str, s: &mut Scratch, f: impl FnMut(&[u8])) {
+        // A &str is valid UTF-8: the only error of `for_each_bytes` cannot occur.
+        let _ = self.for_each_bytes(doc.as_bytes(), s, f);
+    }
+
+    /// As [`Analyzer::for_each`] for a document given as bytes, validated as
+    /// UTF-8 on the way (word analyzers in the same pass); on invalid UTF-8,
+    /// `Err` (some features may have been passed to `f` already).
+    pub(crate) fn for_each_bytes(
+        &self,
+        doc: &[u8],
+        s: &mut Scratch,
+        mut f: impl FnMut(&[u8]),
+    ) -> std::result::Result<(), InvalidUtf8> {
+        if self.kind == AnalyzerKind::Word {
+            return self.word(doc, s, &mut f);
+        }
+        let doc = std::str::from_utf8(doc).map_err(|_| InvalidUtf8)?;
         let Scratch {
             text,
             norm,
-            tokens,
             bounds,
             join,
+            ..
         } = s;
         let doc: &str = if self.lowercase {
             self.tables.lowercase_into(doc, text);
@@ -110,48 +132,75 @@ impl Analyzer {
             doc
         };
         match self.kind {
-            AnalyzerKind::Word => self.word(doc, tokens, join, &mut f),
             AnalyzerKind::Char => {
                 normalize_spaces(&self.tables, doc, norm);
                 self.char_ngrams(norm, bounds, &mut f)
             }
-            AnalyzerKind::CharWb => self.char_wb(doc, join, bounds, &mut f),
+            _ => self.char_wb(doc, join, bounds, &mut f),
         }
+        Ok(())
     }
 
     fn word(
         &self,
-        doc: &str,
-        tokens: &mut Vec<(u32, u32)>,
-        join: &mut Vec<u8>,
+        doc: &[u8],
+        s: &mut Scratch,
         f: &mut impl FnMut(&[u8]),
-    ) {
-        tokens.clear();
-        find_tokens(&self.tables, doc, tokens);
-        let b = doc.as_bytes();
+    ) -> std::result::Result<(), InvalidUtf8> {
+        let Scratch {
+            text,
+            tokens,
+            words,
+            mask,
+            join,
+            ..
+        } = s;
+        let t = &self.tables;
+        let simple = if self.lowercase {
+            split_words::<true>(t, doc, words, mask, tokens)?
+        } else {
+            split_words::<false>(t, doc, words, mask, tokens)?
+        };
+        let b: &[u8] = if !simple {
+            // A character whose lowercase changes the tokens (e.g. U+0130) or
+            // depends on its context (U+03A3): lowercase the whole document.
+            let doc = std::str::from_utf8(doc).map_err(|_| InvalidUtf8)?;
+            t.lowercase_into(doc, text);
+            split_words::<false>(t, text.as_bytes(), words, mask, tokens)?;
+            text.as_bytes()
+        } else if self.lowercase {
+            &words[..doc.len()]
+        } else {
+            doc
+        };
         if let Some(stop) = &self.stop_words {
             tokens.retain(|&(s, e)| !stop.contains(&b[s as usize..e as usize]));
         }
-        let tok = |i: usize| &b[tokens[i].0 as usize..tokens[i].1 as usize];
         let mut min_n = self.min_n;
         if min_n == 1 {
-            for i in 0..tokens.len() {
-                f(tok(i));
+            for &(s, e) in tokens.iter() {
+                f(&b[s as usize..e as usize]);
             }
             min_n = 2;
         }
         let n_tok = tokens.len();
+        if self.max_n < min_n || n_tok < min_n {
+            return Ok(());
+        }
+        // The tokens joined by single spaces: every n-gram is a slice of it.
+        join.clear();
+        for tok in tokens.iter_mut() {
+            let start = join.len() as u32;
+            join.extend_from_slice(&b[tok.0 as usize..tok.1 as usize]);
+            *tok = (start, join.len() as u32);
+            join.push(b' ');
+        }
         for n in min_n..=self.max_n.min(n_tok) {
             for i in 0..=n_tok - n {
-                join.clear();
-                join.extend_from_slice(tok(i));
-                for j in i + 1..i + n {
-                    join.push(b' ');
-                    join.extend_from_slice(tok(j));
-                }
-                f(join);
+                f(&join[tokens[i].0 as usize..tokens[i + n - 1].1 as usize]);
             }
         }
+        Ok(())
     }
 
     fn char_ngrams(&self, text: &str, bounds: &mut Vec<u32>, f: &mut impl FnMut(&[u8])) {
@@ -216,7 +265,9 @@ fn char_bounds(s: &str, bounds: &mut Vec<u32>) {
     }
 }
 
-/// The maximal runs of two or more word characters (`(?u)\b\w\w+\b`), as byte ranges.
+/// The maximal runs of two or more word characters (`(?u)\b\w\w+\b`), as
+/// byte ranges: the straightforward tokenizer, a reference for the fused one.
+#[cfg(test)]
 pub(crate) fn find_tokens(t: &CharTables, doc: &str, out: &mut Vec<(u32, u32)>) {
     let b = doc.as_bytes();
     let cls = &t.byte_class;
@@ -338,5 +389,57 @@ mod tests {
             vec![" a", "ab", "b ", " ab", "ab ", " c", "c ", " c "]
         );
         assert_eq!(an(AnalyzerKind::CharWb, (5, 6)).analyze("é"), vec![" é "]);
+    }
+
+    #[test]
+    fn fused_word_tokens_equal_lowercase_then_split() {
+        // Random documents over characters that stress the fused path: ASCII
+        // word/non-word, multi-byte word characters, marks, U+001C, NBSP,
+        // İ, Σ, the Kelvin sign, a 4-byte character, CJK.
+        let alphabet: Vec<char> =
+            "aZ_9 -.,\n\u{1c}\u{1f}\u{a0}éÉßİıΣσςΟ\u{301}\u{307}²Ⓐ\u{212a}日本\u{10400}\u{1d400}x"
+                .chars()
+                .collect();
+        let t = Arc::new(CharTables::ascii_std());
+        let mut x: u64 = 12345;
+        let mut scratch = Scratch::default();
+        for d in 0..3000 {
+            let len = (d * 7) % 150;
+            let doc: String = (0..len)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    alphabet[(x >> 33) as usize % alphabet.len()]
+                })
+                .collect();
+            for lower in [true, false] {
+                for r in [(1, 1), (1, 3), (2, 2)] {
+                    let a = Analyzer::new(t.clone(), AnalyzerKind::Word, r, lower, None).unwrap();
+                    let text = if lower {
+                        t.lowercase(&doc)
+                    } else {
+                        doc.clone()
+                    };
+                    let mut toks = Vec::new();
+                    find_tokens(&t, &text, &mut toks);
+                    let toks: Vec<&str> = toks
+                        .iter()
+                        .map(|&(s, e)| &text[s as usize..e as usize])
+                        .collect();
+                    let mut want: Vec<String> = Vec::new();
+                    for n in r.0..=r.1 {
+                        for w in toks.windows(n) {
+                            want.push(w.join(" "));
+                        }
+                    }
+                    let mut got = Vec::new();
+                    a.for_each(&doc, &mut scratch, |f| {
+                        got.push(String::from_utf8(f.to_vec()).unwrap())
+                    });
+                    assert_eq!(got, want, "{doc:?} lower={lower} {r:?}");
+                }
+            }
+        }
     }
 }

@@ -17,10 +17,15 @@ pub(crate) fn doc_features(
 ) -> Result<()> {
     match input {
         Input::Text(s) => {
-            let doc = s.get_str(i)?;
             let a = analyzer
                 .ok_or_else(|| Error::InvalidArgument("text input needs an analyzer".into()))?;
-            a.for_each(doc, scratch, f);
+            if a.for_each_bytes(s.get(i), scratch, f).is_err() {
+                // The document is not UTF-8: `get_str` says where and why.
+                s.get_str(i)?;
+                return Err(Error::InvalidArgument(format!(
+                    "document {i} is not valid UTF-8"
+                )));
+            }
         }
         Input::Features { features, doc_ptr } => {
             let mut f = f;

@@ -36,6 +36,7 @@ mod input;
 mod murmur;
 mod tables;
 mod vocab;
+mod words;
 
 pub use analyze::{Analyzer, AnalyzerKind, Scratch};
 pub use csr::Csr;

@@ -81,7 +81,28 @@ pub struct CharTables {
     /// [`BYTE_OTHER`] for another ASCII character, [`BYTE_MULTI`] for a byte
     /// of a multi-byte character (decode to classify).
     pub(crate) byte_class: [u8; 256],
+    /// Per code point of the Basic Multilingual Plane: its one-character
+    /// lowercase (bits 0..21, the character itself when unchanged) and the
+    /// flags [`CP_WORD`], [`CP_SPACE`], [`CP_COMPLEX`]. One load classifies
+    /// and lowercases a character (see [`CharTables::cp_info`]).
+    cp_bmp: Vec<u32>,
+    /// The ASCII word characters are exactly `[0-9A-Za-z_]` (as in every
+    /// Python): the tokenizer may classify ASCII bytes arithmetically.
+    pub(crate) std_ascii_word: bool,
 }
+
+/// [`CharTables::cp_info`]: the character is a word character (`\w`).
+pub(crate) const CP_WORD: u32 = 1 << 21;
+/// [`CharTables::cp_info`]: the character is whitespace (`\s`).
+pub(crate) const CP_SPACE: u32 = 1 << 22;
+/// [`CharTables::cp_info`]: lowercasing the character is not a one-character
+/// map to a character of the same word/space classes and UTF-8 length (e.g.
+/// U+0130 becomes two characters, U+03A3 depends on its context, U+212A
+/// becomes one byte), so text containing it must be lowercased as a whole
+/// before it is split.
+pub(crate) const CP_COMPLEX: u32 = 1 << 23;
+/// [`CharTables::cp_info`]: the bits of the lowercase character.
+pub(crate) const CP_LOWER: u32 = (1 << 21) - 1;
 
 /// [`CharTables`]' byte class of an ASCII word character.
 pub(crate) const BYTE_WORD: u8 = 1;
@@ -183,6 +204,29 @@ impl CharTables {
                 BYTE_OTHER
             };
         }
+        let flags = |c: char| {
+            (if word.contains(c) { CP_WORD } else { 0 })
+                | (if space.contains(c) { CP_SPACE } else { 0 })
+        };
+        let cp_bmp = (0..0x1_0000u32)
+            .map(|cp| {
+                let Some(c) = char::from_u32(cp) else {
+                    return 0; // a surrogate: never decoded from valid UTF-8
+                };
+                let f = flags(c);
+                let low = match lower_bmp[cp as usize] {
+                    0 => Some(c.to_ascii_lowercase()),
+                    u32::MAX => None,
+                    m => char::from_u32(m),
+                };
+                match low {
+                    Some(l) if cp != 0x3A3 && flags(l) == f && l.len_utf8() == c.len_utf8() => {
+                        f | l as u32
+                    }
+                    _ => f | CP_COMPLEX | cp,
+                }
+            })
+            .collect();
         CharTables {
             word,
             space,
@@ -193,7 +237,32 @@ impl CharTables {
             ascii_word,
             ascii_space,
             byte_class,
+            cp_bmp,
+            std_ascii_word: (0..128u8)
+                .all(|b| ascii_word[b as usize] == (b.is_ascii_alphanumeric() || b == b'_')),
         }
+    }
+
+    /// The class flags and one-character lowercase of `cp` (a valid scalar
+    /// value): `CP_WORD`/`CP_SPACE`/`CP_COMPLEX` bits plus the lowercase in
+    /// the `CP_LOWER` bits (the character itself when unchanged or complex).
+    #[inline(always)]
+    pub(crate) fn cp_info(&self, cp: u32) -> u32 {
+        if cp < 0x1_0000 {
+            return self.cp_bmp[cp as usize];
+        }
+        let c = char::from_u32(cp).unwrap_or('\0');
+        let mut f = cp;
+        if self.word.contains(c) {
+            f |= CP_WORD;
+        }
+        if self.space.contains(c) {
+            f |= CP_SPACE;
+        }
+        if self.lower_of(cp).is_some() {
+            f |= CP_COMPLEX;
+        }
+        f
     }
 
     /// Python's `\w` for `c`.
