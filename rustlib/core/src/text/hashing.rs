@@ -87,16 +87,17 @@ pub fn hash_documents(
     let cols = Columns::new(n_features);
     let parts = par_ranges(input, |a, b| {
         let mut scratch = Scratch::default();
-        // (column << 1) | negative: sorting these sorts by column, and each
-        // column's sum is its positive count minus its negative count.
-        let mut row: Vec<u64> = Vec::new();
+        // (column << 1) | negative (fits: column < 2**31 - 1): sorting these
+        // sorts by column, and each column's sum is its positive count minus
+        // its negative count.
+        let mut row: Vec<u32> = Vec::new();
         let mut out = Csr::empty(n_features as usize);
         for i in a..b {
             row.clear();
             doc_features(input, analyzer, i, &mut scratch, |f| {
                 let h = murmurhash3_32(f, 0);
                 let neg = alternate_sign && h < 0;
-                row.push(((cols.column(h) as u64) << 1) | neg as u64);
+                row.push((cols.column(h) << 1) | neg as u32);
             })?;
             row.sort_unstable();
             let mut k = 0;
@@ -107,7 +108,7 @@ pub fn hash_documents(
                     sum += 1 - 2 * (row[k] & 1) as i32;
                     k += 1;
                 }
-                out.indices.push(col as u32);
+                out.indices.push(col);
                 out.data.push(sum);
             }
             out.indptr.push(out.indices.len() as u64);
