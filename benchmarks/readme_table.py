@@ -92,7 +92,7 @@ def _chart(results: Path, suite: str) -> list[str]:
         return []
     CHARTS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(png, CHARTS / png.name)
-    return ["", f"![{suite} benchmark chart](docs/bench/{png.name})"]
+    return ["", f"![{suite} benchmark chart](docs/bench/{png.name})", ""]
 
 
 def main(results_dir: str = "bench-results") -> int:
@@ -130,6 +130,8 @@ def main(results_dir: str = "bench-results") -> int:
             lines += goals_section(path.stem, data["goals"])
         if data.get("context"):
             lines += context_section(path.stem, data["context"])
+    # One blank line between blocks (a chart is followed by one, some tables start with one).
+    lines = [line for i, line in enumerate(lines) if line or i == 0 or lines[i - 1]]
     readme = ROOT / "README.md"
     text = readme.read_text()
     if START not in text:

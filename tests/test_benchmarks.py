@@ -102,3 +102,53 @@ def test_chart_is_written_for_a_suite_with_chart_groups(tmp_path: Path) -> None:
     (tmp_path / "seed.json").write_text(__import__("json").dumps(data))
     assert charts.chart_suite("seed", tmp_path) == tmp_path / "seed.png"
     assert charts.chart_suite("nn", tmp_path) is None  # no nn.json
+
+
+def test_every_suite_draws_a_chart() -> None:
+    for name in benchmarks.SUITES:
+        mod = importlib.import_module(f"ferrokit.benchmarks.{name}")
+        assert callable(getattr(mod, "chart_groups", None)), name
+
+
+def test_text_and_serve_charts_from_their_json(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    import json
+
+    from ferrokit.benchmarks import charts, serve, text
+
+    rows = [
+        {"case": "HashingVectorizer (1,1)", "threads": t, "ferrokit_s": 0.1 * t, "sklearn_s": 0.9}
+        for t in (1, 2)
+    ]
+    tdata = {"machine": "test cpu", "documents": 3, "megabytes": 0.5, "rows": rows, "load average": "1.00"}
+    sub, groups = text.chart_groups(tdata)
+    assert "test cpu" in sub and "1 and 2" in sub and "load average 1.00" in sub
+    assert groups == [
+        ("HashingVectorizer (1,1)\n1 thread", {"ferrokit": 0.1, "scikit-learn": 0.9}),
+        ("HashingVectorizer (1,1)\n2 threads", {"ferrokit": 0.2, "scikit-learn": 0.9}),
+    ]
+    run = {"rps": 1000.0, "p50": 1e-4, "p99": 2e-4}
+    sdata = {
+        "meta": {"cpu": "test cpu", "cores": 2, "load average": [1.0, 2.0, 3.0]},
+        "results": {
+            "ferrokit-serve": {"1": run, "32": {**run, "rps": 4000.0}, "floor-32": run},
+            "FastAPI+uvicorn, 2 workers": {"1": {**run, "rps": 100.0}},
+        },
+        "text": {},
+    }
+    sub, groups, xlabel = serve.chart_groups(sdata)
+    assert "2 cores" in sub and "1.00 2.00 3.00" in sub and "p99" in xlabel
+    # Time per request is 1 / throughput, so the bar ratio is the throughput ratio.
+    assert groups[0] == (
+        "MLP, 1 connection\n1 / throughput",
+        {"ferrokit-serve": 1e-3, "FastAPI, 2 workers": 1e-2},
+    )
+    assert groups[1][1] == {"ferrokit-serve": 2e-4, "FastAPI, 2 workers": 2e-4}
+    assert [g[0] for g in groups[2:]] == [
+        "MLP, 32 connections\n1 / throughput",
+        "MLP, 32 connections\np99 latency",
+    ]
+    for name, data in (("text", tdata), ("serve", sdata)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(data))
+        path = charts.chart_suite(name, tmp_path)
+        assert path == tmp_path / f"{name}.png" and path.read_bytes()[:4] == b"\x89PNG"

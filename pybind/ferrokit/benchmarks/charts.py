@@ -1,7 +1,9 @@
 """One PNG chart per benchmark suite, drawn from its JSON results.
 
 A suite module that defines ``chart_groups(data) -> (subtitle, groups)`` gets a
-chart: ``groups`` is a list of ``(case label, {implementation: seconds})``,
+chart (a third element, the x-axis label, replaces the default one for charts
+whose bars are not times per call): ``groups`` is a list of
+``(case label, {implementation: seconds})``,
 ferrokit's implementation first. Each case is a group of horizontal bars (one
 per implementation, time on a log axis); every bar is labelled with its time
 and, for the references, ``reference time / ferrokit time`` of the group's
@@ -43,7 +45,10 @@ def _is_ferrokit(name: str) -> bool:
     return name.startswith("ferrokit")
 
 
-def draw(suite: str, subtitle: str, groups: Groups, path: Path) -> bool:
+XLABEL = "median time per call (log scale; shorter is faster); (Nx) = reference time / ferrokit time"
+
+
+def draw(suite: str, subtitle: str, groups: Groups, path: Path, xlabel: str = XLABEL) -> bool:
     """Writes the chart of one suite to ``path``; False when matplotlib is missing
     or there is nothing to draw."""
     groups = [(c, {k: v for k, v in t.items() if v and v > 0 and math.isfinite(v)}) for c, t in groups]
@@ -100,9 +105,7 @@ def draw(suite: str, subtitle: str, groups: Groups, path: Path) -> bool:
     ax.set_yticks(yticks)
     ax.set_yticklabels(ylabels, fontsize=9, fontweight="bold")
     ax.tick_params(axis="y", length=0)
-    ax.set_xlabel(
-        "median time per call (log scale; shorter is faster); (Nx) = reference time / ferrokit time"
-    )
+    ax.set_xlabel(xlabel)
     sub = "\n".join(textwrap.wrap(subtitle, 120))
     ax.set_title(f"ferrokit benchmark: {suite}\n{sub}", fontsize=10)
     for side in ("top", "right"):
@@ -128,9 +131,9 @@ def chart_suite(name: str, out_dir: str | Path) -> Path | None:
     make = getattr(mod, "chart_groups", None)
     if make is None:
         return None
-    subtitle, groups = make(json.loads(js.read_text()))
+    subtitle, groups, *xlabel = make(json.loads(js.read_text()))
     path = out / f"{name}.png"
-    return path if draw(name, subtitle, groups, path) else None
+    return path if draw(name, subtitle, groups, path, *xlabel) else None
 
 
 def machine_line(cpu: Any, threads: Any, load: Any = None) -> str:

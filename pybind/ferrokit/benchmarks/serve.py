@@ -534,3 +534,33 @@ def readme_lines(data: dict[str, Any]) -> list[str]:
     if data.get("text"):
         lines += ["", f"Text rows: {m.get('text case', 'Pipeline(TfidfVectorizer, LogisticRegression)')}."]
     return lines
+
+
+def chart_groups(data: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, float]]], str]:
+    """The chart of ``serve.json``: per model and concurrency, the time per
+    request (1 / requests per second: the bar ratio is the throughput ratio)
+    and the p99 latency of every server."""
+    m = data["meta"]
+    groups: list[tuple[str, dict[str, float]]] = []
+    for model, res in (("MLP", data["results"]), ("text", data.get("text", {}))):
+        for c in ("1", "32"):
+            runs = {name: r[c] for name, r in res.items() if c in r and r[c].get("rps")}
+            if not runs:
+                continue
+            short = {name: name.replace("+uvicorn", "").replace(", defaults", "") for name in runs}
+            conn = "1 connection" if c == "1" else f"{c} connections"
+            groups.append(
+                (f"{model}, {conn}\n1 / throughput", {short[n]: 1 / r["rps"] for n, r in runs.items()})
+            )
+            groups.append((f"{model}, {conn}\np99 latency", {short[n]: r["p99"] for n, r in runs.items()}))
+    load = m.get("load average")
+    if isinstance(load, list):
+        load = " ".join(f"{v:.2f}" for v in load)
+    sub = f"{m['cpu']}, servers on all {m['cores']} cores (shared with the load generator)"
+    if load:
+        sub += f", load average {load}"
+    xlabel = (
+        "seconds per request (1 / req/s) or p99 latency (log scale; shorter is better); "
+        "(Nx) = reference / ferrokit"
+    )
+    return sub, groups, xlabel

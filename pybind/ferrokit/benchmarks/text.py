@@ -238,6 +238,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
         "peak_bytes": peak,
         "goals": goals,
         "vtext_published_MBps": "70-104 (one thread)",
+        "load average": " ".join(f"{v:.2f}" for v in os.getloadavg()),
     }
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     (Path(out_dir) / "text.json").write_text(json.dumps(data, indent=2))
@@ -266,3 +267,24 @@ def readme_lines(data: dict[str, Any]) -> list[str]:
         f"{p['ferrokit'] / 1e6:.0f} MB, scikit-learn {p['scikit-learn'] / 1e6:.0f} MB."
     )
     return lines
+
+
+def chart_groups(data: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, float]]]]:
+    """The chart of ``text.json``: ferrokit and scikit-learn per case and thread count."""
+    import textwrap
+
+    from ferrokit.benchmarks.charts import machine_line
+
+    threads = sorted({r["threads"] for r in data["rows"]})
+    groups = [
+        (
+            "\n".join(
+                [*textwrap.wrap(r["case"], 30), f"{r['threads']} thread{'s' if r['threads'] > 1 else ''}"]
+            ),
+            {"ferrokit": r["ferrokit_s"], "scikit-learn": r["sklearn_s"]},
+        )
+        for r in data["rows"]
+    ]
+    corpus = f"{data['documents']} documents, {data['megabytes']:.1f} MB"
+    cpu = machine_line(data["machine"], " and ".join(map(str, threads)), data.get("load average"))
+    return f"{cpu}; {corpus}", groups
