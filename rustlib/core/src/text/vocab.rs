@@ -31,29 +31,62 @@ fn term_hash(b: &[u8]) -> u64 {
         let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
         h = fold(h ^ w, K);
     }
-    let r = chunks.remainder();
-    if !r.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..r.len()].copy_from_slice(r);
-        h = fold(h ^ u64::from_le_bytes(buf), K);
+    if !chunks.remainder().is_empty() {
+        h = fold(h ^ le_bytes(chunks.remainder()), K);
     }
     fold(h, 0xFF51_AFD7_ED55_8CCD)
+}
+
+/// The little-endian integer of the 8 bytes at `b[i..]`.
+#[inline(always)]
+fn read8(b: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes([
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+    ])
+}
+
+/// The 0..=8 bytes `b` zero-padded to a little-endian integer, from a few
+/// overlapping loads (copying them to a zeroed buffer first was a `memcpy`
+/// call whose bytes the next 8-byte load could not forward: a stall).
+#[inline(always)]
+fn le_bytes(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n >= 4 {
+        let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+        let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
+        // Overlapping bytes are written twice with the same value.
+        lo | (hi << (8 * (n - 4)))
+    } else if n > 0 {
+        (b[0] as u64) | ((b[n / 2] as u64) << (8 * (n / 2))) | ((b[n - 1] as u64) << (8 * (n - 1)))
+    } else {
+        0
+    }
 }
 
 /// A term of at most 15 bytes as one integer: its bytes, and its length in the
 /// top byte (so terms that differ only by trailing NULs stay distinct).
 #[inline(always)]
 fn short_key(b: &[u8]) -> Option<[u64; 2]> {
-    if b.len() > 15 {
+    let n = b.len();
+    if n > 15 {
         return None;
     }
-    let mut buf = [0u8; 16];
-    buf[..b.len()].copy_from_slice(b);
-    buf[15] = b.len() as u8;
-    let k = u128::from_le_bytes(buf);
     // Two u64 halves, not a u128: table entries of 24 bytes instead of 32
     // (u128 is 16-byte aligned).
-    Some([k as u64, (k >> 64) as u64])
+    let (lo, hi) = if n > 8 {
+        // The last 8 bytes shifted down leave bytes 8..n at the bottom.
+        (read8(b, 0), read8(b, n - 8) >> (8 * (16 - n)))
+    } else {
+        (le_bytes(b), 0)
+    };
+    Some([lo, hi | ((n as u64) << 56)])
 }
 
 #[inline(always)]
@@ -706,6 +739,30 @@ mod tests {
         for (k, t) in terms.iter().enumerate() {
             let rank = sorted.iter().position(|s| s == t).unwrap() as u32;
             assert_eq!(fit.vocabulary.ids[k], rank, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn short_keys_are_the_zero_padded_bytes_and_length() {
+        let bytes: Vec<u8> = (1..=40u8).map(|b| b.wrapping_mul(37)).collect();
+        for start in 0..8 {
+            for n in 0..=16 {
+                let b = &bytes[start..start + n];
+                let mut buf = [0u8; 16];
+                if n <= 15 {
+                    buf[..n].copy_from_slice(b);
+                    buf[15] = n as u8;
+                    let k = u128::from_le_bytes(buf);
+                    assert_eq!(short_key(b), Some([k as u64, (k >> 64) as u64]), "{b:?}");
+                } else {
+                    assert_eq!(short_key(b), None);
+                }
+                if n <= 8 {
+                    let mut w = [0u8; 8];
+                    w[..n].copy_from_slice(b);
+                    assert_eq!(le_bytes(b), u64::from_le_bytes(w), "{b:?}");
+                }
+            }
         }
     }
 }
