@@ -204,7 +204,7 @@ impl Analyzer {
     }
 
     fn char_ngrams(&self, text: &str, bounds: &mut Vec<u32>, f: &mut impl FnMut(&[u8])) {
-        char_bounds(text, bounds);
+        char_bounds(text.as_bytes(), bounds);
         let b = text.as_bytes();
         let len = bounds.len() - 1;
         let mut min_n = self.min_n;
@@ -229,38 +229,77 @@ impl Analyzer {
         f: &mut impl FnMut(&[u8]),
     ) {
         for w in split_whitespace(&self.tables, doc) {
-            word.clear();
-            word.push(b' ');
-            word.extend_from_slice(w.as_bytes());
-            word.push(b' ');
-            // `word` is valid UTF-8: a &str between two ASCII spaces.
-            let padded = std::str::from_utf8(word).unwrap_or("");
-            char_bounds(padded, bounds);
-            let w_len = bounds.len() - 1;
-            let b = padded.as_bytes();
-            for n in self.min_n..=self.max_n {
-                let end = |i: usize| bounds[(i + n).min(w_len)] as usize;
-                let mut offset = 0;
-                f(&b[..end(0)]);
-                while offset + n < w_len {
-                    offset += 1;
-                    f(&b[bounds[offset] as usize..end(offset)]);
-                }
-                if offset == 0 {
-                    break;
-                }
+            self.wb_word_ngrams(w, word, bounds, f);
+        }
+    }
+
+    /// `char_wb` only: calls `g` with every word of `doc` (lowercased when the
+    /// analyzer lowercases), in order; the document's features are the
+    /// [`Analyzer::wb_word_ngrams`] of each, so a caller may remember them per
+    /// word. `Err` if `doc` is not UTF-8 (before any call of `g`).
+    pub(crate) fn wb_words(
+        &self,
+        doc: &[u8],
+        s: &mut Scratch,
+        mut g: impl FnMut(&str),
+    ) -> std::result::Result<(), InvalidUtf8> {
+        let doc = std::str::from_utf8(doc).map_err(|_| InvalidUtf8)?;
+        let doc: &str = if self.lowercase {
+            self.tables.lowercase_into(doc, &mut s.text);
+            &s.text
+        } else {
+            doc
+        };
+        for w in split_whitespace(&self.tables, doc) {
+            g(w);
+        }
+        Ok(())
+    }
+
+    /// The `char_wb` n-grams of one word (`w` padded with a space on each
+    /// side), in scikit-learn's order; `word` and `bounds` are scratch.
+    pub(crate) fn wb_word_ngrams(
+        &self,
+        w: &str,
+        word: &mut Vec<u8>,
+        bounds: &mut Vec<u32>,
+        f: &mut impl FnMut(&[u8]),
+    ) {
+        word.clear();
+        word.push(b' ');
+        word.extend_from_slice(w.as_bytes());
+        word.push(b' ');
+        let b = &word[..];
+        char_bounds(b, bounds);
+        let w_len = bounds.len() - 1;
+        for n in self.min_n..=self.max_n {
+            let end = |i: usize| bounds[(i + n).min(w_len)] as usize;
+            let mut offset = 0;
+            f(&b[..end(0)]);
+            while offset + n < w_len {
+                offset += 1;
+                f(&b[bounds[offset] as usize..end(offset)]);
+            }
+            if offset == 0 {
+                break;
             }
         }
     }
 }
 
-/// Byte offsets of the characters of `s`, plus `s.len()` at the end.
-fn char_bounds(s: &str, bounds: &mut Vec<u32>) {
+/// Byte offsets of the characters of the UTF-8 text `s` (its bytes that are
+/// not continuation bytes), plus `s.len()` at the end.
+fn char_bounds(s: &[u8], bounds: &mut Vec<u32>) {
     bounds.clear();
     if s.is_ascii() {
         bounds.extend(0..=s.len() as u32);
     } else {
-        bounds.extend(s.char_indices().map(|(i, _)| i as u32));
+        bounds.extend(
+            s.iter()
+                .enumerate()
+                .filter(|&(_, &b)| b & 0xC0 != 0x80)
+                .map(|(i, _)| i as u32),
+        );
         bounds.push(s.len() as u32);
     }
 }

@@ -7,7 +7,7 @@
 //! exactly the sequential numbering, so results never depend on the thread
 //! count or on how documents were split.
 
-use super::analyze::{Analyzer, Scratch};
+use super::analyze::{Analyzer, AnalyzerKind, Scratch};
 use super::csr::Csr;
 use super::hashing::{doc_features, par_ranges};
 use super::input::{split, Input};
@@ -308,7 +308,8 @@ fn count_range(
     vocab: &mut Vocab,
     out: &mut Csr<i32>,
 ) -> Result<()> {
-    count_range_with(input, analyzer, a, b, None, vocab, out)
+    let mut cache = WordCache::default();
+    count_range_with(input, analyzer, a, b, None, vocab, out, &mut cache)
 }
 
 /// Tags an id of a range's own vocabulary (vs. an id of the shared one).
@@ -316,6 +317,7 @@ const LOCAL: u32 = 1 << 31;
 
 /// As [`count_range`]; with `shared`, a term found there is counted under its
 /// shared id and only other terms go to `vocab`, under `id | LOCAL`.
+#[allow(clippy::too_many_arguments)]
 fn count_range_with(
     input: &Input,
     analyzer: Option<&Analyzer>,
@@ -324,30 +326,148 @@ fn count_range_with(
     shared: Option<&Vocab>,
     vocab: &mut Vocab,
     out: &mut Csr<i32>,
+    cache: &mut WordCache,
 ) -> Result<()> {
     let mut scratch = Scratch::default();
     let mut rc = RowCounter::default();
+    // The id of a feature (inserting it if new).
+    let mut id_of = |vocab: &mut Vocab, f: &[u8]| match shared {
+        None => vocab.get_or_insert(f),
+        Some(g) => match g.get(f) {
+            Some(id) => id,
+            None => vocab.get_or_insert(f) | LOCAL,
+        },
+    };
+    if let (Input::Text(strings), Some(an)) = (input, analyzer) {
+        if an.kind() == AnalyzerKind::CharWb {
+            return count_range_wb(
+                strings,
+                an,
+                (a, b),
+                shared.is_some(),
+                &mut id_of,
+                vocab,
+                out,
+                cache,
+            );
+        }
+    }
     for i in a..b {
         rc.start_doc();
         let start = out.indices.len();
         let (indices, data) = (&mut out.indices, &mut out.data);
-        match shared {
-            None => doc_features(input, analyzer, i, &mut scratch, |f| {
-                let id = vocab.get_or_insert(f);
+        doc_features(input, analyzer, i, &mut scratch, |f| {
+            let id = id_of(vocab, f);
+            rc.count(id, start, indices, data);
+        })?;
+        out.indptr.push(out.indices.len() as u64);
+        out.n_rows += 1;
+    }
+    Ok(())
+}
+
+/// [`count_range_with`] for `char_wb`: a document's features are the n-grams
+/// of its words, one word after another, and words repeat far more than
+/// they are new, so the ids of a word's n-grams are remembered per word
+/// (when they are final: all in the shared vocabulary, or no shared one) and
+/// a known word costs one lookup instead of one per n-gram. Lookups and
+/// insertions happen in exactly the order of the plain loop otherwise.
+#[allow(clippy::too_many_arguments)]
+fn count_range_wb(
+    strings: &super::input::Strings,
+    an: &Analyzer,
+    (a, b): (usize, usize),
+    has_shared: bool,
+    id_of: &mut impl FnMut(&mut Vocab, &[u8]) -> u32,
+    vocab: &mut Vocab,
+    out: &mut Csr<i32>,
+    cache: &mut WordCache,
+) -> Result<()> {
+    let mut scratch = Scratch::default();
+    let mut rc = RowCounter::default();
+    let (mut word, mut bounds, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    for i in a..b {
+        rc.start_doc();
+        let start = out.indices.len();
+        let (indices, data) = (&mut out.indices, &mut out.data);
+        let done = an.wb_words(strings.get(i), &mut scratch, |w| {
+            if let Some(known) = cache.get(w.as_bytes()) {
+                for &id in known {
+                    rc.count(id, start, indices, data);
+                }
+                return;
+            }
+            ids.clear();
+            let mut fixed = true;
+            an.wb_word_ngrams(w, &mut word, &mut bounds, &mut |f| {
+                let id = id_of(vocab, f);
+                fixed &= !has_shared || id & LOCAL == 0;
                 rc.count(id, start, indices, data);
-            })?,
-            Some(g) => doc_features(input, analyzer, i, &mut scratch, |f| {
-                let id = match g.get(f) {
-                    Some(id) => id,
-                    None => vocab.get_or_insert(f) | LOCAL,
-                };
-                rc.count(id, start, indices, data);
-            })?,
+                ids.push(id);
+            });
+            if fixed {
+                cache.insert(w.as_bytes(), &ids);
+            }
+        });
+        if done.is_err() {
+            strings.get_str(i)?;
+            return Err(Error::InvalidArgument(format!(
+                "document {i} is not valid UTF-8"
+            )));
         }
         out.indptr.push(out.indices.len() as u64);
         out.n_rows += 1;
     }
     Ok(())
+}
+
+/// Words (of at most [`WordCache::MAX_WORD`] bytes) and the ids of their
+/// `char_wb` n-grams; emptied when it holds [`WordCache::MAX_WORDS`] words.
+#[derive(Default)]
+struct WordCache {
+    /// (hash, word start, word end, ids start, ids end)
+    table: HashTable<(u64, u32, u32, u32, u32)>,
+    words: Vec<u8>,
+    ids: Vec<u32>,
+}
+
+impl WordCache {
+    const MAX_WORD: usize = 64;
+    const MAX_WORDS: usize = 1 << 17;
+
+    #[inline]
+    fn get(&self, w: &[u8]) -> Option<&[u32]> {
+        if w.len() > Self::MAX_WORD || self.table.is_empty() {
+            return None;
+        }
+        let h = term_hash(w);
+        self.table
+            .find(h, |e| {
+                e.0 == h && &self.words[e.1 as usize..e.2 as usize] == w
+            })
+            .map(|e| &self.ids[e.3 as usize..e.4 as usize])
+    }
+
+    fn insert(&mut self, w: &[u8], ids: &[u32]) {
+        if w.len() > Self::MAX_WORD {
+            return;
+        }
+        if self.table.len() >= Self::MAX_WORDS {
+            self.table.clear();
+            self.words.clear();
+            self.ids.clear();
+        }
+        let e = (
+            term_hash(w),
+            self.words.len() as u32,
+            (self.words.len() + w.len()) as u32,
+            self.ids.len() as u32,
+            (self.ids.len() + ids.len()) as u32,
+        );
+        self.words.extend_from_slice(w);
+        self.ids.extend_from_slice(ids);
+        self.table.insert_unique(e.0, e, |e| e.0);
+    }
 }
 
 /// Per-range state of a parallel fit: local vocabulary, rows in local ids,
@@ -356,6 +476,7 @@ struct Slot {
     vocab: Vocab,
     rows: Csr<i32>,
     map: Vec<u32>,
+    cache: WordCache,
 }
 
 impl Default for Slot {
@@ -364,6 +485,7 @@ impl Default for Slot {
             vocab: Vocab::default(),
             rows: Csr::empty(0),
             map: Vec::new(),
+            cache: WordCache::default(),
         }
     }
 }
@@ -470,6 +592,7 @@ impl CountBuilder {
                         Some(shared),
                         &mut slot.vocab,
                         &mut slot.rows,
+                        &mut slot.cache,
                     )
                 };
                 if par {
@@ -843,5 +966,77 @@ mod tests {
             assert_eq!(&data[start..], &counts[..]);
         }
         assert!(rc.stamp >= 1 && rc.stamp < 5);
+    }
+
+    #[test]
+    fn char_wb_word_cache_gives_the_plain_fit() {
+        use crate::text::{AnalyzerKind, CharTables};
+        use std::sync::Arc;
+        // About 1.5 MB of repeated and new words (several rounds of ranges),
+        // mixed case and non-ASCII, long words beyond the cache's limit.
+        let words = ["Ab", "été", "x", "ÉTÉ", "日本語", "abcdefghij", "Σx", "  "];
+        let mut docs = Vec::new();
+        let mut x: u64 = 3;
+        for d in 0..12_000u64 {
+            let mut s = String::new();
+            for _ in 0..(d % 23) {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let r = (x >> 33) as usize;
+                s.push_str(words[r % words.len()]);
+                s.push_str(&format!("{} ", r % (d as usize + 2)));
+            }
+            s.push_str(&"long".repeat((d % 40) as usize));
+            docs.push(s);
+        }
+        let refs: Vec<&str> = docs.iter().map(|s| s.as_str()).collect();
+        let (buf, off) = crate::text::pack(&refs);
+        let a = Analyzer::new(
+            Arc::new(CharTables::ascii_std()),
+            AnalyzerKind::CharWb,
+            (2, 4),
+            true,
+            None,
+        )
+        .unwrap();
+        // The same features given ready-made: counted without the word cache.
+        let (mut fbuf, mut foff, mut doc_ptr) = (Vec::new(), vec![0u64], vec![0u64]);
+        for d in &refs {
+            a.for_each(d, &mut Scratch::default(), |f| {
+                fbuf.extend_from_slice(f);
+                foff.push(fbuf.len() as u64);
+            });
+            doc_ptr.push(foff.len() as u64 - 1);
+        }
+        let fit = |threads: usize, text: bool| {
+            crate::pool::set_num_threads(threads);
+            let mut b = CountBuilder::new();
+            if text {
+                b.add(&Input::Text(Strings::new(&buf, &off).unwrap()), Some(&a))
+            } else {
+                let f = Strings::new(&fbuf, &foff).unwrap();
+                b.add(&Input::features(f, &doc_ptr).unwrap(), None)
+            }
+            .unwrap();
+            crate::pool::set_num_threads(0);
+            let f = b.finish(f64::INFINITY, 1.0, true);
+            (
+                f.matrix,
+                f.vocabulary.ids,
+                f.vocabulary.vocab.to_strings().0.to_vec(),
+            )
+        };
+        let want = fit(1, false);
+        assert!(want.0.nnz() > 100_000);
+        assert!(fit(1, true) == want);
+        assert!(fit(2, true) == want);
+        assert!(fit(3, true) == want);
+        // Invalid UTF-8 names the document.
+        let bad = Strings::new(b"ok\xff", &[0, 1, 3]).unwrap();
+        let err = CountBuilder::new()
+            .add(&Input::Text(bad), Some(&a))
+            .unwrap_err();
+        assert!(err.to_string().contains("document 1"), "{err}");
     }
 }
