@@ -8,6 +8,9 @@
 //! time, as it did when each thread got one fixed part. The calling thread
 //! starts on the first task at once instead of sleeping until a worker wakes.
 //!
+//! Helpers keep off the calling thread's CPU ([`crate::pool::OffCallerCpu`]):
+//! one that wakes there only takes turns with the caller.
+//!
 //! Which thread runs a task never changes what the task computes, and
 //! reductions combine the per-task results in a fixed order
 //! ([`fixed_tree`]), so results are bit-identical for any thread count and
@@ -21,7 +24,7 @@ use std::sync::{Arc, Mutex};
 /// Who runs the tasks of one kernel call: the calling thread alone, or the
 /// calling thread and `helpers` pool workers.
 pub struct Team {
-    pool: Option<(Arc<ThreadPool>, usize)>,
+    pool: Option<(Arc<ThreadPool>, usize, pool::Pins)>,
 }
 
 /// The team for a call with `work_items` units of work: parallel when there are
@@ -45,7 +48,7 @@ pub fn team(work_items: usize, min_parallel: usize) -> Team {
         return Team { pool: None };
     }
     Team {
-        pool: pool::pool_for(threads).map(|p| (p, threads - 1)),
+        pool: pool::pool_and_pins(threads).map(|(p, pins)| (p, threads - 1, pins)),
     }
 }
 
@@ -63,7 +66,7 @@ impl Team {
     /// Runs `task(i)` for every `i` in `0..n_tasks`, each exactly once; tasks
     /// are claimed in increasing order by whichever participant is free.
     pub fn for_each(&self, n_tasks: usize, task: impl Fn(usize) + Sync) {
-        let Some((pool, helpers)) = &self.pool else {
+        let Some((pool, helpers, pins)) = &self.pool else {
             (0..n_tasks).for_each(task);
             return;
         };
@@ -87,12 +90,19 @@ impl Team {
                 claimed += 1;
             }
         };
+        // Helpers keep off the caller's CPU (pool::OffCallerCpu).
+        let caller_cpu = if pins.is_empty() {
+            None
+        } else {
+            crate::simd::cpu::current()
+        };
         let start = std::time::Instant::now();
         let mut own = std::time::Duration::ZERO;
         let mut mine = 0;
         pool.in_place_scope(|s| {
             for _ in 0..helpers {
                 s.spawn(|_| {
+                    let _placed = pool::OffCallerCpu::new(caller_cpu, pins);
                     claim(true);
                 });
             }

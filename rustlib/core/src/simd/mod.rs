@@ -171,6 +171,7 @@ macro_rules! multiversion_fma {
 }
 
 pub mod bytes;
+pub mod cpu;
 pub mod dots;
 pub mod gemm;
 pub mod int8_dots;
