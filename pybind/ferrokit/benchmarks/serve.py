@@ -291,11 +291,48 @@ def bench_server(
     return out
 
 
+def bench_ferrokit_serve(
+    label: str, model: Path, route: str, oha: str, body: str, secs: float, floor: bool = False
+) -> dict[str, Any]:
+    """ferrokit-serve serving the model file ``model`` as ``route``; with
+    ``floor``, also the no-work ``GET /v2/health/live`` at concurrency 32."""
+    from ferrokit._serve import server_binary
+
+    port = _free_port()
+    return bench_server(
+        label,
+        [str(server_binary()), str(model), "--port", str(port), "--log-level", "warn"],
+        {},
+        f"http://127.0.0.1:{port}/v2/models/{route}/infer",
+        oha,
+        body,
+        secs,
+        floor_url=f"http://127.0.0.1:{port}/v2/health/live" if floor else None,
+    )
+
+
+def bench_fastapi(
+    label: str, python: Path, work: Path, model: Path, route: str, oha: str, body: str, secs: float
+) -> dict[str, Any]:
+    """FastAPI + uvicorn with 2 workers (each with one BLAS/OpenMP thread)
+    running ``work/fastapi_app.py`` (:data:`FASTAPI_APP`) over the joblib file
+    ``model``, asked at ``/v2/models/<route>/infer``."""
+    port = _free_port()
+    app = ["-m", "uvicorn", "fastapi_app:app", "--app-dir", str(work), "--port", str(port)]
+    return bench_server(
+        label,
+        [str(python), *app, "--workers", "2", "--no-access-log", "--log-level", "warning"],
+        {"BENCH_MODEL": str(model), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+        f"http://127.0.0.1:{port}/v2/models/{route}/infer",
+        oha,
+        body,
+        secs,
+    )
+
+
 def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     """Runs the serve suite, prints its table and goals, writes serve.json."""
     import sklearn
-
-    from ferrokit._serve import server_binary
 
     secs = QUICK_DURATION if quick else DURATION
     oha = ensure_oha()
@@ -315,17 +352,8 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     if fk_file.endswith(".fkmlp"):
         notes.append("fk.export not available: ferrokit served the MLP with the scaler folded into layer 1")
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/v2/models/model/infer"
-    results["ferrokit-serve"] = bench_server(
-        "ferrokit-serve",
-        [str(server_binary()), str(work / fk_file), "--port", str(port), "--log-level", "warn"],
-        {},
-        url,
-        oha,
-        body,
-        secs,
-        floor_url=f"http://127.0.0.1:{port}/v2/health/live",
+    results["ferrokit-serve"] = bench_ferrokit_serve(
+        "ferrokit-serve", work / fk_file, "model", oha, body, secs, floor=True
     )
 
     fast_py = ensure_venv(
@@ -333,30 +361,8 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     )
     if fast_py is not None:
         (work / "fastapi_app.py").write_text(FASTAPI_APP)
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}/v2/models/model/infer"
-        results["FastAPI+uvicorn, 2 workers"] = bench_server(
-            "FastAPI+uvicorn, 2 workers",
-            [
-                str(fast_py),
-                "-m",
-                "uvicorn",
-                "fastapi_app:app",
-                "--app-dir",
-                str(work),
-                "--port",
-                str(port),
-                "--workers",
-                "2",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            {"BENCH_MODEL": str(work / "model.joblib"), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
-            url,
-            oha,
-            body,
-            secs,
+        results["FastAPI+uvicorn, 2 workers"] = bench_fastapi(
+            "FastAPI+uvicorn, 2 workers", fast_py, work, work / "model.joblib", "model", oha, body, secs
         )
     else:
         notes.append("FastAPI reference could not be installed")
@@ -422,8 +428,6 @@ def bench_text(work: Path, oha: str, secs: float, fast_py: Path | None) -> dict[
     """The text case: ferrokit-serve and FastAPI (2 workers) serving the same
     TfidfVectorizer + LogisticRegression pipeline, one short document per
     request, at every concurrency."""
-    from ferrokit._serve import server_binary
-
     _pipe, doc = make_text_pipeline(work)
     body = json.dumps(
         {
@@ -432,42 +436,12 @@ def bench_text(work: Path, oha: str, secs: float, fast_py: Path | None) -> dict[
         }
     )
     out: dict[str, Any] = {}
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/v2/models/text/infer"
-    out["ferrokit-serve"] = bench_server(
-        "ferrokit-serve (text)",
-        [str(server_binary()), str(work / "text.fk"), "--port", str(port), "--log-level", "warn"],
-        {},
-        url,
-        oha,
-        body,
-        secs,
+    out["ferrokit-serve"] = bench_ferrokit_serve(
+        "ferrokit-serve (text)", work / "text.fk", "text", oha, body, secs
     )
     if fast_py is not None:
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}/v2/models/text/infer"
-        out["FastAPI+uvicorn, 2 workers"] = bench_server(
-            "FastAPI+uvicorn, 2 workers (text)",
-            [
-                str(fast_py),
-                "-m",
-                "uvicorn",
-                "fastapi_app:app",
-                "--app-dir",
-                str(work),
-                "--port",
-                str(port),
-                "--workers",
-                "2",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            {"BENCH_MODEL": str(work / "text.joblib"), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
-            url,
-            oha,
-            body,
-            secs,
+        out["FastAPI+uvicorn, 2 workers"] = bench_fastapi(
+            "FastAPI+uvicorn, 2 workers (text)", fast_py, work, work / "text.joblib", "text", oha, body, secs
         )
     return out
 
