@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +25,33 @@ def threads(request: pytest.FixtureRequest) -> Iterator[int]:
     with fk.threads(request.param):
         assert fk.get_num_threads() == request.param
         yield request.param
+
+
+#: The flags the C examples must compile cleanly with.
+C_FLAGS = ("-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror")
+
+
+@pytest.fixture(scope="session")
+def build_c(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``build_c(src, flags=C_FLAGS) -> executable``: compiles a C program against
+    the installed ferrokit (its header folder, its shared library with an rpath,
+    and libm) into a fresh temporary folder. Skips the test when gcc is missing;
+    a failed build fails it with the command and the compiler's output."""
+    gcc = shutil.which("gcc")
+
+    def build(src: str | Path, flags: tuple[str, ...] = C_FLAGS) -> Path:
+        if gcc is None:
+            pytest.skip("gcc not found on PATH")
+        src = Path(src)
+        exe = tmp_path_factory.mktemp(src.stem) / src.stem
+        lib = Path(fk.get_library())
+        cmd = [gcc, *flags, "-I", fk.get_include(), str(src), "-o", str(exe), str(lib)]
+        cmd += [f"-Wl,-rpath,{lib.parent}", "-lm"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, f"{' '.join(cmd)}\n{r.stdout}{r.stderr}"
+        return exe
+
+    return build
 
 
 @pytest.fixture(autouse=True)

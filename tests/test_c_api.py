@@ -68,29 +68,8 @@ ERROR_STATUSES = {k: v for k, v in HEADER_STATUSES.items() if k.startswith("FK_E
 
 
 @pytest.fixture(scope="module")
-def demo_output(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    if GCC is None:
-        pytest.skip("gcc not found on PATH")
-    out_dir = tmp_path_factory.mktemp("seed_demo")
-    exe = out_dir / "seed_demo"
-    library = fk.get_library()
-    cmd = [
-        GCC,
-        "-std=c99",
-        "-pedantic",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-I",
-        fk.get_include(),
-        str(DEMO),
-        "-o",
-        str(exe),
-        library,
-        f"-Wl,-rpath,{os.path.dirname(library)}",
-    ]
-    build = _run(cmd)
-    assert build.returncode == 0, f"{' '.join(cmd)}\n{build.stdout}{build.stderr}"
+def demo_output(build_c) -> list[str]:
+    exe = build_c(DEMO)
     run = _run([str(exe)])
     assert run.returncode == 0, f"seed_demo exited with {run.returncode}\n{run.stdout}{run.stderr}"
     return run.stdout.splitlines()

@@ -12,9 +12,7 @@
 from __future__ import annotations
 
 import gc
-import os
 import pathlib
-import shutil
 import struct
 import subprocess
 import threading
@@ -31,7 +29,6 @@ from ferrokit import nn
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "c" / "mlp_predict.c"
-GCC = shutil.which("gcc")
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
 
 
@@ -333,29 +330,8 @@ def test_bad_files_raise_clear_errors(saved, tmp_path: pathlib.Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def c_program(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-    if GCC is None:
-        pytest.skip("gcc not found on PATH")
-    exe = tmp_path_factory.mktemp("mlp_c") / "mlp_predict"
-    library = fk.get_library()
-    cmd = [
-        GCC,
-        "-std=c99",
-        "-pedantic",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-I",
-        fk.get_include(),
-        str(EXAMPLE),
-        "-o",
-        str(exe),
-        library,
-        f"-Wl,-rpath,{os.path.dirname(library)}",
-    ]
-    build = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert build.returncode == 0, f"{' '.join(cmd)}\n{build.stdout}{build.stderr}"
-    return exe
+def c_program(build_c) -> pathlib.Path:
+    return build_c(EXAMPLE)
 
 
 def _run_c(exe: pathlib.Path, model: pathlib.Path, X: np.ndarray) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import pathlib
 import pickle
-import shutil
 import subprocess
 import threading
 import warnings
@@ -44,7 +43,6 @@ from ferrokit import preprocessing as fkp
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "c" / "model_predict.c"
-GCC = shutil.which("gcc")
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(120, 6)) * [1, 2, 0.5, 3, 1, 10] + [0, 1, -2, 5, 0, 100]
@@ -527,16 +525,8 @@ def test_concurrent_predictions_on_one_model(scaled_logreg) -> None:
 
 
 @pytest.fixture(scope="module")
-def c_example(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-    if GCC is None:
-        pytest.skip("gcc not found on PATH")
-    exe = tmp_path_factory.mktemp("model_c") / "model_predict"
-    lib = pathlib.Path(fk.get_library())
-    cmd = [GCC, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", str(EXAMPLE), "-I", fk.get_include()]
-    cmd += [str(lib), f"-Wl,-rpath,{lib.parent}", "-o", str(exe)]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    return exe
+def c_example(build_c) -> pathlib.Path:
+    return build_c(EXAMPLE)
 
 
 def _run_c(exe: pathlib.Path, model: pathlib.Path, csv: pathlib.Path) -> subprocess.CompletedProcess[str]:

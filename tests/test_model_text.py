@@ -232,22 +232,11 @@ def test_unsupported_text_pipelines_name_the_step() -> None:
         fk.export(sk_text.CountVectorizer())
 
 
-def test_c_example_classifies_like_scikit_learn(tmp_path) -> None:
+def test_c_example_classifies_like_scikit_learn(tmp_path, build_c) -> None:
     import pathlib
-    import shutil
     import subprocess
 
-    gcc = shutil.which("gcc") or shutil.which("cc")
-    if gcc is None:
-        pytest.skip("no C compiler")
-    src = pathlib.Path(__file__).resolve().parent.parent / "examples" / "c" / "model_text_predict.c"
-    exe = tmp_path / "model_text_predict"
-    lib = pathlib.Path(fk.get_library())
-    cmd = [gcc, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", str(src), "-I", fk.get_include()]
-    r = subprocess.run(
-        [*cmd, str(lib), f"-Wl,-rpath,{lib.parent}", "-o", str(exe)], capture_output=True, text=True
-    )
-    assert r.returncode == 0, r.stderr
+    exe = build_c(pathlib.Path(__file__).resolve().parent.parent / "examples" / "c" / "model_text_predict.c")
     docs = [d.replace("\n", " ") for d in TEST]
     (tmp_path / "docs.txt").write_text("\n".join(docs) + "\n", encoding="utf-8")
     for final in (LogisticRegression(), LinearSVC()):

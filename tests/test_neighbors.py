@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,7 +22,6 @@ from sklearn.neighbors import NearestNeighbors as SkNN  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "c" / "knn_search.c"
-GCC = shutil.which("gcc")
 METRICS = ["sqeuclidean", "euclidean", "cosine", "inner_product"]
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 1e-5, np.float64: 1e-10}
@@ -457,17 +455,8 @@ def test_import_without_sklearn() -> None:
 # --------------------------------------------------------------------------- C example
 
 
-@pytest.mark.skipif(GCC is None, reason="gcc not found on PATH")
-def test_c_example_builds_and_runs(tmp_path) -> None:
-    exe = tmp_path / "knn_search"
-    library = fk.get_library()
-    cmd = [
-        GCC, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror",
-        "-I", fk.get_include(), str(EXAMPLE), "-o", str(exe),
-        library, f"-Wl,-rpath,{os.path.dirname(library)}",
-    ]  # fmt: skip
-    build = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert build.returncode == 0, build.stderr
+def test_c_example_builds_and_runs(build_c) -> None:
+    exe = build_c(EXAMPLE)
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-import ferrokit as fk
-
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = [
     ROOT / "examples" / "c" / "seed_demo.c",
@@ -29,18 +27,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _build(src: Path, tmp: Path) -> Path:
-    lib = Path(fk.get_library())
-    exe = tmp / src.stem
-    cmd = ["gcc", "-std=c99", "-g", "-O1", str(src), "-I", fk.get_include(), str(lib),
-           f"-Wl,-rpath,{lib.parent}", "-lm", "-o", str(exe)]  # fmt: skip
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return exe
+#: Debug information for valgrind's reports.
+DEBUG_C_FLAGS = ("-std=c99", "-g", "-O1")
 
 
 @pytest.mark.parametrize("src", PROGRAMS, ids=lambda p: p.name)
-def test_c_program_is_memcheck_clean(src: Path, tmp_path: Path) -> None:
-    exe = _build(src, tmp_path)
+def test_c_program_is_memcheck_clean(src: Path, build_c) -> None:
+    exe = build_c(src, DEBUG_C_FLAGS)
     r = subprocess.run(
         ["valgrind", "--error-exitcode=99", "--leak-check=full",
          "--errors-for-leak-kinds=definite,indirect", str(exe)],
@@ -50,8 +43,8 @@ def test_c_program_is_memcheck_clean(src: Path, tmp_path: Path) -> None:
     assert "ERROR SUMMARY: 0 errors" in r.stderr
 
 
-def test_mlp_predict_is_memcheck_clean_and_rejects_a_truncated_file(tmp_path: Path) -> None:
-    exe = _build(ROOT / "examples" / "c" / "mlp_predict.c", tmp_path)
+def test_mlp_predict_is_memcheck_clean_and_rejects_a_truncated_file(tmp_path: Path, build_c) -> None:
+    exe = build_c(ROOT / "examples" / "c" / "mlp_predict.c", DEBUG_C_FLAGS)
     samples = "\n".join(" ".join(["0.25"] * 5) for _ in range(4)) + "\n"
     truncated = tmp_path / "truncated.bin"
     truncated.write_bytes(MLP_MODEL.read_bytes()[:-7])

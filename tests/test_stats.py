@@ -369,21 +369,10 @@ def test_lean_minmax_kernel_matches_numpy(rng: np.random.Generator) -> None:
             assert mn[0] == np.inf and mx[0] == -np.inf  # no values: empty range
 
 
-def test_c_example_stats_demo_compiles_and_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import os
-    import shutil
+def test_c_example_stats_demo_compiles_and_runs(build_c) -> None:  # type: ignore[no-untyped-def]
     from pathlib import Path
 
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc not found on PATH")
-    src = Path(__file__).resolve().parent.parent / "examples" / "c" / "stats_demo.c"
-    exe = tmp_path / "stats_demo"
-    lib = fk.get_library()
-    cmd = [gcc, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-I", fk.get_include(), str(src)]
-    cmd += ["-o", str(exe), lib, "-lm", f"-Wl,-rpath,{os.path.dirname(lib)}"]
-    build = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    assert build.returncode == 0, build.stderr
+    exe = build_c(Path(__file__).resolve().parent.parent / "examples" / "c" / "stats_demo.c")
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-import ferrokit as fk
 
 sk = pytest.importorskip("sklearn.feature_extraction.text")
 SRC = Path(__file__).resolve().parent.parent / "examples" / "c" / "text_vectorize.c"
@@ -35,16 +31,8 @@ def _sk_rows(x) -> list[list[tuple[int, float]]]:
     ]
 
 
-def test_text_example_compiles_runs_and_matches_sklearn(tmp_path) -> None:
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc not found on PATH")
-    exe = tmp_path / "text_vectorize"
-    lib = fk.get_library()
-    cmd = [gcc, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-I", fk.get_include(), str(SRC)]
-    cmd += ["-o", str(exe), lib, f"-Wl,-rpath,{os.path.dirname(lib)}"]
-    build = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    assert build.returncode == 0, build.stderr
+def test_text_example_compiles_runs_and_matches_sklearn(build_c) -> None:
+    exe = build_c(SRC)
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
