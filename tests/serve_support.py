@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,30 @@ def grpc_modules(out: Path) -> tuple[Any, Any]:
 def grpc_port(server: Server) -> int:
     """The gRPC port a server started with ``--grpc-port 0`` logged."""
     return next(int(e["grpc_address"].rsplit(":", 1)[1]) for e in server.logs() if "grpc_address" in e)
+
+
+METHODS = ("predict", "predict_proba", "decision_function")
+
+
+def methods_of(pipe: Any) -> list[str]:
+    """The prediction methods of ``pipe`` that ferrokit-serve offers as outputs, in order."""
+    return [m for m in METHODS if hasattr(pipe, m)]
+
+
+def export_all(pipes: dict[str, Any], folder: Path) -> tuple[Path, dict[str, Any]]:
+    """Writes every fitted pipeline to ``folder/<name>.fk`` (``fk.export``);
+    returns ``(folder, pipes)`` for a server over that folder."""
+    for name, p in pipes.items():
+        fk.export(p, folder / f"{name}.fk")
+    return folder, pipes
+
+
+def serve_with_grpc(folder: Path, log_dir: Path) -> Iterator[Server]:
+    """A module fixture's body: a server over every model in ``folder`` with
+    a gRPC port, logging to ``log_dir/serve.log``; checks it exits cleanly."""
+    s = Server(folder, "--grpc-port", "0", log=log_dir / "serve.log")
+    yield s
+    assert s.stop() == 0
 
 
 def make_models(folder: Path) -> dict[str, Any]:

@@ -18,20 +18,21 @@ import pytest
 from serve_support import (
     Server,
     binary_request,
+    export_all,
     grpc_modules,
     grpc_port,
+    methods_of,
     parse_binary_response,
     rows_payload,
+    serve_with_grpc,
 )
 
 pytest.importorskip("sklearn")
 grpc = pytest.importorskip("grpc")
 pytest.importorskip("grpc_tools")
 
-import ferrokit as fk  # noqa: E402
 
 N_FEATURES = 6
-METHODS = ("predict", "predict_proba", "decision_function")
 Pipelines = dict[str, Any]
 
 
@@ -69,18 +70,12 @@ def _fit() -> Pipelines:
 
 @pytest.fixture(scope="module")
 def pipes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pipelines]:
-    folder = tmp_path_factory.mktemp("pipelines")
-    pipes = _fit()
-    for name, p in pipes.items():
-        fk.export(p, folder / f"{name}.fk")
-    return folder, pipes
+    return export_all(_fit(), tmp_path_factory.mktemp("pipelines"))
 
 
 @pytest.fixture(scope="module")
 def server(pipes: tuple[Path, Pipelines], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = Server(pipes[0], "--grpc-port", "0", log=tmp_path_factory.mktemp("log") / "serve.log")
-    yield s
-    assert s.stop() == 0
+    yield from serve_with_grpc(pipes[0], tmp_path_factory.mktemp("log"))
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +97,6 @@ def queries(name: str) -> np.ndarray:
         X[rng.random(X.shape) < 0.2] = np.nan
         X[3, 2] = np.nan
     return X
-
-
-def methods_of(pipe: Any) -> list[str]:
-    return [m for m in METHODS if hasattr(pipe, m)]
 
 
 def check(pipe: Any, method: str, got: Any, X: np.ndarray, rtol: float = 1e-12) -> None:

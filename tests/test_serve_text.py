@@ -16,15 +16,21 @@ from typing import Any
 
 import numpy as np
 import pytest
-from serve_support import Server, grpc_modules, grpc_port, parse_binary_response
+from serve_support import (
+    Server,
+    export_all,
+    grpc_modules,
+    grpc_port,
+    methods_of,
+    parse_binary_response,
+    serve_with_grpc,
+)
 
 pytest.importorskip("sklearn")
 grpc = pytest.importorskip("grpc")
 pytest.importorskip("grpc_tools")
 
-import ferrokit as fk  # noqa: E402
 
-METHODS = ("predict", "predict_proba", "decision_function")
 Pipelines = dict[str, Any]
 
 WORDS = "good bad great awful fine movie film plot actor scene boring brilliant dull".split()
@@ -83,18 +89,12 @@ def _fit() -> Pipelines:
 
 @pytest.fixture(scope="module")
 def pipes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pipelines]:
-    folder = tmp_path_factory.mktemp("text_models")
-    pipes = _fit()
-    for name, p in pipes.items():
-        fk.export(p, folder / f"{name}.fk")
-    return folder, pipes
+    return export_all(_fit(), tmp_path_factory.mktemp("text_models"))
 
 
 @pytest.fixture(scope="module")
 def server(pipes: tuple[Path, Pipelines], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = Server(pipes[0], "--grpc-port", "0", log=tmp_path_factory.mktemp("log") / "serve.log")
-    yield s
-    assert s.stop() == 0
+    yield from serve_with_grpc(pipes[0], tmp_path_factory.mktemp("log"))
 
 
 @pytest.fixture(scope="module")
@@ -107,10 +107,6 @@ def stub(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
 def queries() -> list[str]:
     docs, _ = corpus(7, 99)
     return docs
-
-
-def methods_of(pipe: Any) -> list[str]:
-    return [m for m in METHODS if hasattr(pipe, m)]
 
 
 def check(pipe: Any, method: str, got: Any, docs: list[Any]) -> None:
