@@ -36,6 +36,8 @@ const QUERIES: usize = 64;
 /// Rows per piece: the codes of a piece (64 KiB at dim 128) stay in the
 /// first-level cache while every query of the task passes over them.
 const PIECE_ROWS: usize = 512;
+/// Queries per task of the exact rescoring of the survivors.
+const RESCORE_QUERIES: usize = 4;
 /// The work is cut into about this many tasks.
 const TARGET_TASKS: usize = 16;
 
@@ -137,22 +139,25 @@ pub(crate) fn candidates<T: KnnFloat>(
     };
     let parts: Vec<Option<Vec<PartFound>>> = team.map(qtasks * chunks, task);
     let parts: Vec<Vec<PartFound>> = parts.into_iter().collect::<Option<_>>()?;
-    // Per task of queries: each query's survivors over all chunks, scored in
-    // float exactly as the float scan scores them.
-    let rescore = |qt: usize| -> Option<Vec<TopK<T>>> {
-        let q0 = qt * QUERIES;
-        let m = QUERIES.min(nq - q0);
-        (0..m)
-            .map(|i| {
+    // Per task of RESCORE_QUERIES queries: each query's survivors over all
+    // chunks, scored in float exactly as the float scan scores them. Small
+    // tasks, so a helper on a busy core holds up the end of the call by a few
+    // queries' scoring at most (one task per 64 queries left a 100-query
+    // search 2 tasks here: the slower core decided).
+    let rescore = |t: usize| -> Option<Vec<TopK<T>>> {
+        let q0 = t * RESCORE_QUERIES;
+        (q0..(q0 + RESCORE_QUERIES).min(nq))
+            .map(|q| {
+                let (qt, i) = (q / QUERIES, q % QUERIES);
                 let mine: Vec<&PartFound> =
                     (0..chunks).map(|c| &parts[qt * chunks + c][i]).collect();
                 let mut rows = survivors(&mine, k, max_cands)?;
                 rows.sort_unstable();
-                Some(score_rows(s, qaux, q0 + i, &rows))
+                Some(score_rows(s, qaux, q, &rows))
             })
             .collect()
     };
-    let tops: Vec<Option<Vec<TopK<T>>>> = team.map(qtasks, rescore);
+    let tops: Vec<Option<Vec<TopK<T>>>> = team.map(nq.div_ceil(RESCORE_QUERIES), rescore);
     let mut all = Vec::with_capacity(nq);
     for t in tops {
         all.extend(t?);
