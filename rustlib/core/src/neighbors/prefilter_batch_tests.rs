@@ -3,7 +3,7 @@
 //! thread count, and must actually run on ordinary data.
 
 use super::quant::Codes;
-use super::tests::{data as uniform, search_dir, METRICS};
+use super::tests::{data as uniform, search_dir, tie_rows, METRICS};
 use super::*;
 
 type Bits = (Vec<u64>, Vec<i64>);
@@ -96,20 +96,7 @@ fn random_batches_same_result_as_the_float_scan() {
 #[test]
 fn ties_duplicates_and_non_finite_values() {
     let (nd, dim) = (5000, 16);
-    let base = uniform(7 * dim, 21);
-    let mut x: Vec<f64> = (0..nd * dim)
-        .map(|e| base[(e / dim % 7) * dim + e % dim])
-        .collect();
-    for (row, v) in [
-        (11usize, 0.0),
-        (4000, 0.0),
-        (17, f64::NAN),
-        (2500, f64::INFINITY),
-        (333, 1e300),
-    ] {
-        x[row * dim..(row + 1) * dim].fill(v);
-    }
-    x[1234 * dim + 3] = f64::NAN;
+    let (base, x) = tie_rows(nd, dim);
     // Queries: equal to every 7th row, zero, random, and integer-valued
     // (exact ties in float).
     let mut q = base[..dim].to_vec();

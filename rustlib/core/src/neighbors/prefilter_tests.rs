@@ -3,7 +3,7 @@
 //! must actually skip rows on ordinary data.
 
 use super::quant::{column_means, Codes};
-use super::tests::{data as uniform, search_dir, METRICS};
+use super::tests::{data as uniform, search_dir, tie_rows, METRICS};
 use super::*;
 
 type Bits = (Vec<u64>, Vec<i64>);
@@ -135,22 +135,7 @@ fn offset_and_scaled_data() {
 #[test]
 fn ties_duplicates_zero_rows_and_non_finite_rows() {
     let (nd, dim) = (5000, 16);
-    let base = uniform(7 * dim, 21);
-    // Rows cycle through 7 distinct vectors (many exact ties), with zero rows,
-    // a NaN row, an infinite row and an overflowing row sprinkled in.
-    let mut x: Vec<f64> = (0..nd * dim)
-        .map(|e| base[(e / dim % 7) * dim + e % dim])
-        .collect();
-    for (row, v) in [
-        (11usize, 0.0),
-        (4000, 0.0),
-        (17, f64::NAN),
-        (2500, f64::INFINITY),
-        (333, 1e300),
-    ] {
-        x[row * dim..(row + 1) * dim].fill(v);
-    }
-    x[1234 * dim + 3] = f64::NAN;
+    let (base, x) = tie_rows(nd, dim);
     let queries = [
         base[..dim].to_vec(), // equal to every 7th row
         vec![0.0; dim],       // the zero query

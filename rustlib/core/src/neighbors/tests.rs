@@ -55,6 +55,28 @@ fn brute(q: &[f64], db: &[f64], dim: usize, k: usize, metric: Metric) -> Vec<(f6
     all
 }
 
+/// `nd` rows of `dim` values that cycle through 7 distinct vectors (many
+/// exact ties; returned as `base`, 7 rows), with zero rows, a NaN row, an
+/// infinite row, an overflowing row and one NaN value sprinkled in (needs
+/// `nd > 4000`): `(base, rows)`.
+pub(super) fn tie_rows(nd: usize, dim: usize) -> (Vec<f64>, Vec<f64>) {
+    let base = data(7 * dim, 21);
+    let mut x: Vec<f64> = (0..nd * dim)
+        .map(|e| base[(e / dim % 7) * dim + e % dim])
+        .collect();
+    for (row, v) in [
+        (11usize, 0.0),
+        (4000, 0.0),
+        (17, f64::NAN),
+        (2500, f64::INFINITY),
+        (333, 1e300),
+    ] {
+        x[row * dim..(row + 1) * dim].fill(v);
+    }
+    x[1234 * dim + 3] = f64::NAN;
+    (base, x)
+}
+
 pub(super) const METRICS: [Metric; 4] = [
     Metric::SqEuclidean,
     Metric::Euclidean,
