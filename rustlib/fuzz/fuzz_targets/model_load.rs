@@ -166,6 +166,31 @@ fn known(st: i32) -> bool {
     (0..15).contains(&st)
 }
 
+/// Asks a `rows`-row batch for each float output (`float(j, out, capacity)`:
+/// predict, predict_proba, decision_function, transform, each with room for
+/// rows x its width) and for the class labels (`class`); every status must be
+/// a known one.
+fn each_output(
+    info: &ModelInfo,
+    rows: usize,
+    widest: usize,
+    mut float: impl FnMut(usize, *mut f64, usize) -> i32,
+    class: impl FnOnce(*mut i64, usize) -> i32,
+) {
+    let mut o = vec![0.0f64; rows * widest];
+    let mut c = vec![0i64; rows * widest];
+    let widths = [
+        info.n_outputs,
+        info.n_proba,
+        info.n_decision,
+        info.n_transform,
+    ];
+    for (j, w) in widths.into_iter().enumerate() {
+        assert!(known(float(j, o.as_mut_ptr(), rows * w)));
+    }
+    assert!(known(class(c.as_mut_ptr(), rows * info.n_outputs)));
+}
+
 fuzz_target!(|data: &[u8]| {
     let image: Vec<u8> = if data.starts_with(b"FK") {
         data.to_vec()
@@ -216,74 +241,49 @@ fuzz_target!(|data: &[u8]| {
             "The Caf\u{e9} \u{3a3}\u{3bf}\u{3c6}\u{3af}\u{3b1} stra\u{df}e x1 y_2".as_bytes();
         let off = [0u64, 9, text.len() as u64, text.len() as u64];
         let rows = 3;
-        let mut o = vec![0.0f64; rows * widest];
-        let mut c = vec![0i64; rows * widest];
-        let calls: [(PredictText, usize); 4] = [
-            (fk_model_predict_text_f64, info.n_outputs),
-            (fk_model_predict_proba_text_f64, info.n_proba),
-            (fk_model_decision_function_text_f64, info.n_decision),
-            (fk_model_transform_text_f64, info.n_transform),
+        let calls: [PredictText; 4] = [
+            fk_model_predict_text_f64,
+            fk_model_predict_proba_text_f64,
+            fk_model_decision_function_text_f64,
+            fk_model_transform_text_f64,
         ];
-        // SAFETY: every buffer holds at least the length passed; model is live.
-        unsafe {
-            for (f, w) in calls {
-                let s = f(
-                    model,
-                    text.as_ptr(),
-                    text.len(),
-                    off.as_ptr(),
-                    off.len(),
-                    o.as_mut_ptr(),
-                    rows * w,
-                );
-                assert!(known(s));
-            }
-            let s = fk_model_predict_class_text(
-                model,
-                text.as_ptr(),
-                text.len(),
-                off.as_ptr(),
-                off.len(),
-                c.as_mut_ptr(),
-                rows * info.n_outputs,
-            );
-            assert!(known(s));
-        }
+        let (doc, nb, offs, noff) = (text.as_ptr(), text.len(), off.as_ptr(), off.len());
+        each_output(
+            &info,
+            rows,
+            widest,
+            // SAFETY: `o` holds the `n` values passed (each_output sizes it);
+            // the documents are `text` cut at `off`; model is live.
+            |j, o, n| unsafe { calls[j](model, doc, nb, offs, noff, o, n) },
+            // SAFETY: as above, for the class labels.
+            |c, n| unsafe { fk_model_predict_class_text(model, doc, nb, offs, noff, c, n) },
+        );
     }
     if info.n_features <= 4096 && widest <= 4096 {
         let rows = 3;
         let nf = info.n_features;
         let x64: Vec<f64> = (0..rows * nf).map(|i| (i % 7) as f64 - 2.5).collect();
         let x32: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+        let calls: [Predict; 4] = [
+            fk_model_predict_f64,
+            fk_model_predict_proba_f64,
+            fk_model_decision_function_f64,
+            fk_model_transform_f64,
+        ];
+        each_output(
+            &info,
+            rows,
+            widest,
+            // SAFETY: `o` holds the `n` values passed (each_output sizes it);
+            // x64 holds rows x nf values; model is live.
+            |j, o, n| unsafe { calls[j](model, x64.as_ptr(), rows, nf, o, n) },
+            // SAFETY: as above, for the class labels (float32 input).
+            |c, n| unsafe { fk_model_predict_class_f32(model, x32.as_ptr(), rows, nf, c, n) },
+        );
         let mut o = vec![0.0f64; rows * widest];
         let mut c = vec![0i64; rows * widest];
-        let calls: [(Predict, usize); 4] = [
-            (fk_model_predict_f64, info.n_outputs),
-            (fk_model_predict_proba_f64, info.n_proba),
-            (fk_model_decision_function_f64, info.n_decision),
-            (fk_model_transform_f64, info.n_transform),
-        ];
         // SAFETY: every buffer holds at least the length passed; model is live.
         unsafe {
-            for (f, w) in calls {
-                assert!(known(f(
-                    model,
-                    x64.as_ptr(),
-                    rows,
-                    nf,
-                    o.as_mut_ptr(),
-                    rows * w
-                )));
-            }
-            let s = fk_model_predict_class_f32(
-                model,
-                x32.as_ptr(),
-                rows,
-                nf,
-                c.as_mut_ptr(),
-                rows * info.n_outputs,
-            );
-            assert!(known(s));
             if info.n_neighbors > 0 {
                 let k = info.n_neighbors;
                 let s = fk_model_kneighbors_f64(
