@@ -20,7 +20,7 @@
  Version of the C ABI. Bumped on any incompatible change to an existing
  function, type or status number; the header carries the same value.
  */
-#define FK_ABI_VERSION 4
+#define FK_ABI_VERSION 5
 
 /*
  `fk_model_info.input_kind`: rows of numbers (`x` arrays).
@@ -233,6 +233,26 @@
  `analyzer='char_wb'`.
  */
 #define FK_TEXT_CHAR_WB 2
+
+/*
+ `fk_text_utf8_pack` string kind: UTF-8 bytes (`lens[i]` bytes, checked).
+ */
+#define FK_TEXT_KIND_UTF8 0
+
+/*
+ `fk_text_utf8_pack` string kind: one byte per code point (Latin-1).
+ */
+#define FK_TEXT_KIND_LATIN1 1
+
+/*
+ `fk_text_utf8_pack` string kind: one `uint16_t` per code point (UCS-2, no surrogates).
+ */
+#define FK_TEXT_KIND_UCS2 2
+
+/*
+ `fk_text_utf8_pack` string kind: one `uint32_t` per code point (UCS-4, no surrogates).
+ */
+#define FK_TEXT_KIND_UCS4 4
 
 /*
  Result of a ferrokit call. `FK_OK` is 0; every other value is an error whose
@@ -2130,6 +2150,32 @@ fk_status fk_text_hash_features(const uint8_t *buf,
                                 size_t n_features,
                                 int32_t alternate_sign,
                                 fk_csr **out);
+
+/*
+ Packs `n` strings given in their stored form into one UTF-8 buffer plus
+ `n + 1` offsets (Arrow layout, the input of the other text exports), on
+ the library pool. String `i` is `lens[i]` code units at `strs[i]` of kind
+ `kinds[i]` (`FK_TEXT_KIND_*`; CPython's `str` storage is Latin-1, UCS-2 or
+ UCS-4). `buf_len` of at most 1, 2, 3, 4 bytes per unit (UTF-8, Latin-1,
+ UCS-2, UCS-4) always suffices. `*used` receives the bytes written.
+ Everything is checked first: a string that is not valid UTF-8 or holds a
+ surrogate is `FK_ERR_INVALID_ARGUMENT` naming it, a short `buf` or
+ `n_offsets != n + 1` is `FK_ERR_LENGTH_MISMATCH`; nothing is written then.
+
+ # Safety
+ `strs`, `lens`, `kinds` readable for `n` elements, each `strs[i]` readable
+ for `lens[i]` units of its kind (aligned to it); `buf` writable for
+ `buf_len` bytes, `offsets` for `n_offsets` elements; `used` writable.
+ */
+fk_status fk_text_utf8_pack(const void *const *strs,
+                            const size_t *lens,
+                            const uint8_t *kinds,
+                            size_t n,
+                            uint8_t *buf,
+                            size_t buf_len,
+                            uint64_t *offsets,
+                            size_t n_offsets,
+                            size_t *used);
 
 /*
  The shape and number of stored entries of a CSR result.

@@ -39,6 +39,8 @@ int64_t fkpy_pack_strs(void *seq, size_t start, size_t n, const char *encoding,
                        size_t *state);
 int fkpy_fill_dict(void *dict, const char *buf, const uint64_t *offsets,
                    const int64_t *values, size_t n);
+int64_t fkpy_str_views(void *seq, size_t n, int allow_bytes, const void **ptrs,
+                       size_t *lens, uint8_t *kinds, size_t *bound);
 """
 _SHIM_SOURCE = """
 #include <math.h>
@@ -70,7 +72,6 @@ static double fkpy_dot_f32(const void *x, size_t nx, const void *y, size_t ny) {
  * anything else (the caller then takes the general path, which explains).
  * cffi releases the GIL around calls, so take it back while touching objects. */
 static int fkpy_seq_to_f64(void *seq, double *out, size_t n) {
-    /* Limited C API only (the module is abi3): functions, no struct macros. */
     PyObject *o = (PyObject *)seq;
     PyGILState_STATE g = PyGILState_Ensure();
     int rc = 0;
@@ -225,6 +226,58 @@ static int fkpy_fill_dict(void *dict, const char *buf, const uint64_t *offsets,
     return rc;
 }
 
+/* Views of the n items of a list or tuple (passed as id(obj)) for
+ * fk_text_utf8_pack, without copying or encoding anything: a str item's
+ * storage (CPython keeps it as ASCII, Latin-1, UCS-2 or UCS-4), a bytes
+ * item's bytes as UTF-8 when allow_bytes. The caller keeps the sequence
+ * alive and unchanged (e.g. a fresh slice) until the pack is done; str and
+ * bytes are immutable. Returns -1 with *bound = a UTF-8 size that suffices;
+ * -3 if the object is not a list or tuple of n items; else the index of the
+ * first other item (the caller then takes fkpy_pack_strs' path). */
+static int64_t fkpy_str_views(void *seq, size_t n, int allow_bytes, const void **ptrs,
+                              size_t *lens, uint8_t *kinds, size_t *bound) {
+    PyObject *o = (PyObject *)seq;
+    PyGILState_STATE g = PyGILState_Ensure();
+    int64_t rc = -1;
+    int is_list = PyList_Check(o), is_tuple = PyTuple_Check(o);
+    Py_ssize_t len = is_list ? PyList_GET_SIZE(o) : is_tuple ? PyTuple_GET_SIZE(o) : -1;
+    size_t total = 0;
+    if (len < 0 || (size_t)len != n) {
+        rc = -3;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        PyObject *v = is_list ? PyList_GET_ITEM(o, (Py_ssize_t)i) : PyTuple_GET_ITEM(o, (Py_ssize_t)i);
+        if (PyUnicode_Check(v)) {
+#if PY_VERSION_HEX < 0x030C0000
+            if (PyUnicode_READY(v) < 0) {
+                PyErr_Clear();
+                rc = (int64_t)i;
+                goto done;
+            }
+#endif
+            size_t l = (size_t)PyUnicode_GET_LENGTH(v);
+            int kind = PyUnicode_IS_ASCII(v) ? 0 : (int)PyUnicode_KIND(v);
+            ptrs[i] = PyUnicode_DATA(v);
+            lens[i] = l;
+            kinds[i] = (uint8_t)kind;
+            total += l * (kind == 0 ? 1 : kind == 1 ? 2 : kind == 2 ? 3 : 4);
+        } else if (allow_bytes && PyBytes_Check(v)) {
+            ptrs[i] = PyBytes_AS_STRING(v);
+            lens[i] = (size_t)PyBytes_GET_SIZE(v);
+            kinds[i] = 0;
+            total += lens[i];
+        } else {
+            rc = (int64_t)i;
+            goto done;
+        }
+    }
+    *bound = total;
+done:
+    PyGILState_Release(g);
+    return rc;
+}
+
 static int32_t fkpy_take_status(void) {
     fk_status st = fkpy_status;
     fkpy_status = FK_OK;
@@ -241,6 +294,9 @@ ffibuilder.set_source(
     libraries=["ferrokit"],
     library_dirs=[os.environ.get("FERROKIT_LIB_DIR", str(_ROOT / "rustlib" / "target" / "release"))],
     extra_link_args=["-Wl,-rpath,$ORIGIN"],
+    # fkpy_str_views reads str storage (PyUnicode_DATA/KIND): the full C API,
+    # so the module is built for this Python version (not abi3).
+    py_limited_api=False,
 )
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 /* cffi declarations of ferrokit, generated with include/ferrokit.h; do not edit. */
 
-#define FK_ABI_VERSION 4
+#define FK_ABI_VERSION 5
 
 #define FK_MODEL_INPUT_NUMERIC 0
 
@@ -85,6 +85,14 @@
 #define FK_TEXT_CHAR 1
 
 #define FK_TEXT_CHAR_WB 2
+
+#define FK_TEXT_KIND_UTF8 0
+
+#define FK_TEXT_KIND_LATIN1 1
+
+#define FK_TEXT_KIND_UCS2 2
+
+#define FK_TEXT_KIND_UCS4 4
 
 enum fk_status {
   FK_OK = 0,
@@ -840,6 +848,16 @@ fk_status fk_text_hash_features(const uint8_t *buf,
                                 size_t n_features,
                                 int32_t alternate_sign,
                                 fk_csr **out);
+
+fk_status fk_text_utf8_pack(const void *const *strs,
+                            const size_t *lens,
+                            const uint8_t *kinds,
+                            size_t n,
+                            uint8_t *buf,
+                            size_t buf_len,
+                            uint64_t *offsets,
+                            size_t n_offsets,
+                            size_t *used);
 
 fk_status fk_csr_shape(const fk_csr *csr, size_t *n_rows, size_t *n_cols, size_t *nnz);
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 #: The C ABI version this Python package was written against.
-EXPECTED_ABI_VERSION = 4
+EXPECTED_ABI_VERSION = 5
 
 try:
     from ferrokit._ffi import ffi, lib

@@ -4,7 +4,9 @@
   Python (``re`` and ``str.lower``), once per process, so tokens match
   scikit-learn's for any Python version.
 - :class:`Packer` turns a list/tuple of ``str``/``bytes`` into one UTF-8
-  buffer plus offsets (Arrow layout) in one C loop (``fkpy_pack_strs``).
+  buffer plus offsets (Arrow layout): Rust transcodes the strings' own
+  storage on the pool (``fk_text_utf8_pack``), or one C loop encodes them
+  (``fkpy_pack_strs``, for other encodings and items that do not convert).
 - :class:`NativeAnalyzer` and :class:`NativeCounter` own ``fk_text_analyzer`` /
   ``fk_count_vectorizer`` handles; results come back as CSR arrays.
 
@@ -13,6 +15,7 @@ Every native call releases the GIL (cffi) and runs on the library pool.
 
 from __future__ import annotations
 
+import codecs
 import re
 import threading
 from typing import Any
@@ -24,6 +27,8 @@ from ferrokit._handle import NativeHandle
 from ferrokit._native import ffi, lib
 
 INT32_MAX = 2**31 - 1
+#: Documents in a batch before :class:`Packer` hands the transcoding to the pool.
+VIEW_MIN_DOCS = 64
 _FAST_DATA = {
     np.dtype(np.float64): "f64",
     np.dtype(np.float32): "f32",
@@ -156,13 +161,28 @@ class Packer:
         self._enc = ffi.NULL if encoding is None else ffi.new("char[]", encoding.encode())
         self._err = ffi.new("char[]", errors.encode())
         self._state = ffi.new("size_t[2]")
+        # bytes items may go to Rust as they are when they decode as UTF-8
+        # (invalid ones make the pack fail and the C loop below decides).
+        self._utf8_bytes = encoding is not None and _is_utf8(encoding)
+        self._views: tuple[Any, Any, Any] | None = None
+        self._out = ffi.new("size_t[2]")
 
     def pack(self, seq: list | tuple, start: int, n: int) -> tuple[np.ndarray, np.ndarray] | int:
         """``(buf, offsets)`` of ``seq[start:start + n]``, or the index (from
         ``start``) of the first item that is not ``str``/``bytes`` or does not
         convert. ``buf`` is a view of the reusable buffer: valid until the next call.
-        Every item is encoded once: when the buffer is full, it grows (keeping
-        what is packed) and packing resumes."""
+
+        With more than one pool thread, a batch of ``str`` (and UTF-8
+        ``bytes``) is transcoded by Rust on the pool straight from each
+        string's storage (:meth:`_pack_views`; on one thread that is no faster
+        than CPython's own encoder). Otherwise, and for anything else (other
+        encodings, lone surrogates, invalid bytes, other types), one C loop
+        encodes every item once (when the buffer is full, it grows, keeping
+        what is packed, and packing resumes)."""
+        if n >= VIEW_MIN_DOCS and lib.fk_get_num_threads() > 1:
+            r = self._pack_views(seq, start, n)
+            if r is not None:
+                return r
         off = np.empty(n + 1, dtype=np.uint64)
         state = self._state
         state[0] = 0
@@ -193,6 +213,48 @@ class Packer:
             if rc == -3:  # pragma: no cover - callers pass lists/tuples of the right length
                 raise TypeError("internal: pack expects a list or tuple")
             return int(rc)
+
+    def _pack_views(self, seq: list | tuple, start: int, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``fk_text_utf8_pack`` over views of the items' storage, or None when
+        an item is not ``str``/UTF-8 ``bytes`` or does not convert."""
+        if n == 0:
+            return None
+        # A new list (or the same tuple) holding every item while the GIL is
+        # released: another thread may change `seq` meanwhile.
+        items = seq[start : start + n]
+        views = self._views
+        if views is None or len(views[1]) < n:
+            views = self._views = (ffi.new("void *[]", n), ffi.new("size_t[]", n), ffi.new("uint8_t[]", n))
+        ptrs, lens, kinds = views
+        out = self._out
+        rc = lib.fkpy_str_views(ffi.cast("void *", id(items)), n, self._utf8_bytes, ptrs, lens, kinds, out)
+        if rc != -1:
+            return None
+        if len(self.buf) < out[0]:
+            self.buf = np.empty(max(int(out[0]), len(self.buf) + len(self.buf) // 2), dtype=np.uint8)
+        off = np.empty(n + 1, dtype=np.uint64)
+        st = lib.fk_text_utf8_pack(
+            ptrs,
+            lens,
+            kinds,
+            n,
+            ffi.from_buffer("uint8_t[]", self.buf),
+            len(self.buf),
+            ffi.from_buffer("uint64_t[]", off),
+            n + 1,
+            out + 1,
+        )
+        del items
+        if st:
+            return None
+        return self.buf[: int(out[1])], off
+
+
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def pack_list(items: list) -> tuple[np.ndarray, np.ndarray]:

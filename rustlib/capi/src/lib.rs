@@ -30,4 +30,4 @@ pub use status::FkStatus;
 
 /// Version of the C ABI. Bumped on any incompatible change to an existing
 /// function, type or status number; the header carries the same value.
-pub const FK_ABI_VERSION: u32 = 4;
+pub const FK_ABI_VERSION: u32 = 5;

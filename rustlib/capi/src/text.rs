@@ -15,9 +15,10 @@ use crate::boundary::{guard, guard_value, FfiError};
 use crate::slices::{in_slice, out_ref, out_slice, Arg};
 use crate::status::FkStatus;
 use ferrokit_core::text::{
-    hash_documents, Analyzer, AnalyzerKind, CharTables, CountBuilder, Csr, FittedVocab, Input,
-    Strings,
+    hash_documents, pack_utf8, Analyzer, AnalyzerKind, CharTables, CountBuilder, Csr, FittedVocab,
+    Input, Strings, View,
 };
+use std::ffi::c_void;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// `analyzer='word'` with the default token pattern `(?u)\b\w\w+\b`.
@@ -491,6 +492,84 @@ pub unsafe extern "C" fn fk_text_hash_features(
         let m = hash_documents(&input, None, nf, alt).map_err(prefix(NAME))?;
         // SAFETY: forwarded contract.
         unsafe { put(NAME, out, fk_csr::ints(m)) }
+    })
+}
+
+// -------------------------------------------------------------- utf8 pack
+
+/// `fk_text_utf8_pack` string kind: UTF-8 bytes (`lens[i]` bytes, checked).
+pub const FK_TEXT_KIND_UTF8: i32 = 0;
+/// `fk_text_utf8_pack` string kind: one byte per code point (Latin-1).
+pub const FK_TEXT_KIND_LATIN1: i32 = 1;
+/// `fk_text_utf8_pack` string kind: one `uint16_t` per code point (UCS-2, no surrogates).
+pub const FK_TEXT_KIND_UCS2: i32 = 2;
+/// `fk_text_utf8_pack` string kind: one `uint32_t` per code point (UCS-4, no surrogates).
+pub const FK_TEXT_KIND_UCS4: i32 = 4;
+
+/// Packs `n` strings given in their stored form into one UTF-8 buffer plus
+/// `n + 1` offsets (Arrow layout, the input of the other text exports), on
+/// the library pool. String `i` is `lens[i]` code units at `strs[i]` of kind
+/// `kinds[i]` (`FK_TEXT_KIND_*`; CPython's `str` storage is Latin-1, UCS-2 or
+/// UCS-4). `buf_len` of at most 1, 2, 3, 4 bytes per unit (UTF-8, Latin-1,
+/// UCS-2, UCS-4) always suffices. `*used` receives the bytes written.
+/// Everything is checked first: a string that is not valid UTF-8 or holds a
+/// surrogate is `FK_ERR_INVALID_ARGUMENT` naming it, a short `buf` or
+/// `n_offsets != n + 1` is `FK_ERR_LENGTH_MISMATCH`; nothing is written then.
+///
+/// # Safety
+/// `strs`, `lens`, `kinds` readable for `n` elements, each `strs[i]` readable
+/// for `lens[i]` units of its kind (aligned to it); `buf` writable for
+/// `buf_len` bytes, `offsets` for `n_offsets` elements; `used` writable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn fk_text_utf8_pack(
+    strs: *const *const c_void,
+    lens: *const usize,
+    kinds: *const u8,
+    n: usize,
+    buf: *mut u8,
+    buf_len: usize,
+    offsets: *mut u64,
+    n_offsets: usize,
+    used: *mut usize,
+) -> FkStatus {
+    guard(|| {
+        const NAME: &str = "fk_text_utf8_pack";
+        // SAFETY: forwarded contract.
+        let (ptrs, lens, kinds, buf, offsets, used) = unsafe {
+            (
+                in_slice(strs, n, Arg(NAME, "strs"))?,
+                in_slice(lens, n, Arg(NAME, "lens"))?,
+                in_slice(kinds, n, Arg(NAME, "kinds"))?,
+                out_slice(buf, buf_len, Arg(NAME, "buf"))?,
+                out_slice(offsets, n_offsets, Arg(NAME, "offsets"))?,
+                out_ref(used, Arg(NAME, "used"))?,
+            )
+        };
+        let mut views = Vec::with_capacity(n);
+        for i in 0..n {
+            let (p, l) = (ptrs[i], lens[i]);
+            const S: Arg = Arg(NAME, "strs[i]");
+            // SAFETY: strs[i] is readable for lens[i] units of kinds[i] (contract);
+            // in_slice checks NULL, alignment and size.
+            let v = unsafe {
+                match kinds[i] as i32 {
+                    FK_TEXT_KIND_UTF8 => View::Utf8(in_slice(p as *const u8, l, S)?),
+                    FK_TEXT_KIND_LATIN1 => View::Latin1(in_slice(p as *const u8, l, S)?),
+                    FK_TEXT_KIND_UCS2 => View::Ucs2(in_slice(p as *const u16, l, S)?),
+                    FK_TEXT_KIND_UCS4 => View::Ucs4(in_slice(p as *const u32, l, S)?),
+                    k => {
+                        return Err(err(
+                            FkStatus::FK_ERR_INVALID_ARGUMENT,
+                            format!("{NAME}: kinds[{i}] is {k}, expected 0, 1, 2 or 4"),
+                        ))
+                    }
+                }
+            };
+            views.push(v);
+        }
+        *used = pack_utf8(&views, buf, offsets).map_err(prefix(NAME))?;
+        Ok(())
     })
 }
 

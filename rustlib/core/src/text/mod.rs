@@ -35,6 +35,7 @@ mod hashing;
 mod input;
 mod murmur;
 mod tables;
+mod utf8;
 mod vocab;
 mod words;
 
@@ -44,6 +45,7 @@ pub use hashing::hash_documents;
 pub use input::{Input, Strings};
 pub use murmur::{column_and_sign, murmurhash3_32};
 pub use tables::{CharSet, CharTables};
+pub use utf8::{pack_utf8, utf8_bound, View};
 pub use vocab::{CountBuilder, CountFit, FittedVocab, Vocab};
 
 use crate::Result;
