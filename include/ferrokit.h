@@ -547,6 +547,21 @@ fk_status fk_model_load(const char *path, fk_model **out);
 fk_status fk_model_load_bytes(const uint8_t *data, size_t n, fk_model **out);
 
 /*
+ Writes the model's file image into `buf`: byte-identical to the file it
+ was loaded from (which `fk_model_load_bytes` reads back), rebuilt from the
+ loaded model, which does not keep the file. `*len` receives the image size
+ in bytes. Query the size first with `buf == NULL, cap == 0` (then nothing
+ else is written); a `cap` smaller than the image gives
+ `FK_ERR_LENGTH_MISMATCH` and writes nothing (no partial image). A model
+ never changes, so the size queried stays valid. Thread-safe.
+
+ # Safety
+ `model` must be a live handle; `buf` valid for `cap` bytes (or NULL with
+ `cap == 0`); `len` must point to a writable `size_t`.
+ */
+fk_status fk_model_save_bytes(const fk_model *model, uint8_t *buf, size_t cap, size_t *len);
+
+/*
  Frees a model handle. NULL is accepted and does nothing. The handle must
  not be used afterwards, nor freed twice, nor freed while another thread
  still calls it.

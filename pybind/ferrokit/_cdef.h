@@ -166,6 +166,8 @@ fk_status fk_model_load(const char *path, fk_model **out);
 
 fk_status fk_model_load_bytes(const uint8_t *data, size_t n, fk_model **out);
 
+fk_status fk_model_save_bytes(const fk_model *model, uint8_t *buf, size_t cap, size_t *len);
+
 void fk_model_free(fk_model *model);
 
 fk_status fk_model_get_info(const fk_model *model, fk_model_info *out);

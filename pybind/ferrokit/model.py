@@ -58,7 +58,8 @@ class Model(HandleOwner):
     Create it with :func:`load_model` (path, bytes or binary file) or
     :meth:`from_bytes`. It owns a native handle, freed by :meth:`close`, at the
     end of a ``with`` block, or by the garbage collector. Copies and pickles
-    go through the file's bytes (:meth:`to_bytes`).
+    go through the file's bytes (:meth:`to_bytes`), which the native model
+    writes back on demand (it does not keep the file: memory is the model).
 
     Attributes: ``task`` (``"classifier"``, ``"regressor"``, ``"multilabel"``,
     ``"transformer"`` or ``"neighbors"``), ``n_features_in_``,
@@ -77,13 +78,10 @@ class Model(HandleOwner):
     (True, True)
     """
 
-    def __init__(self, data: bytes, *, _token: object = None) -> None:
+    def __init__(self, ptr: Any, *, _token: object = None) -> None:
         if _token is not _PRIVATE:
             raise TypeError("Model: use ferrokit.load_model(path_or_bytes) or Model.from_bytes(data)")
-        p = ffi.new("fk_model **")
-        _check(lib.fk_model_load_bytes(cbytes(data), len(data), p))
-        self._bytes = data
-        self._own = NativeHandle(p[0], lib.fk_model_free, "Model")
+        self._own = NativeHandle(ptr, lib.fk_model_free, "Model")
         info = ffi.new("fk_model_info *")
         with self._own.borrow("__init__") as h:
             _check(lib.fk_model_get_info(h, info))
@@ -170,19 +168,50 @@ class Model(HandleOwner):
         ...     print(e)
         model file: not a ferrokit model (wrong magic bytes; expected "FKMODEL\\x1a")
         """
-        return cls(bytes(data), _token=_PRIVATE)
+        data = bytes(data)
+        p = ffi.new("fk_model **")
+        _check(lib.fk_model_load_bytes(cbytes(data), len(data), p))
+        return cls(p[0], _token=_PRIVATE)
+
+    @classmethod
+    def _load_path(cls, path: str | os.PathLike[str]) -> Model:
+        """Loads a model file from ``path`` in one native pass (parsed while
+        it is read; the bytes are never all held at once)."""
+        raw = os.fsencode(path)
+        if b"\0" in raw:
+            raise ValueError(f"load_model: the path contains a NUL byte: {os.fspath(path)!r}")
+        p = ffi.new("fk_model **")
+        _check(lib.fk_model_load(raw, p))
+        return cls(p[0], _token=_PRIVATE)
 
     def to_bytes(self) -> bytes:
-        """The model file's bytes (what :meth:`save` writes)."""
-        return self._bytes
+        """The model file's bytes (what :meth:`save` writes): written back by
+        the native model, byte-identical to the file it was loaded from.
+        Raises ``ClosedError`` on a closed model.
+
+        >>> import ferrokit as fk
+        >>> from sklearn.linear_model import LinearRegression
+        >>> data = fk.export(LinearRegression().fit([[0.0], [1.0]], [1.0, 3.0]))
+        >>> fk.load_model(data).to_bytes() == data
+        True
+        """
+        size = ffi.new("size_t *")
+        with self._own.borrow("to_bytes") as h:
+            _check(lib.fk_model_save_bytes(h, _NULL, 0, size))
+            buf = bytearray(size[0])
+            _check(lib.fk_model_save_bytes(h, ffi.from_buffer("uint8_t[]", buf), len(buf), size))
+        return bytes(buf)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Writes the model file to ``path``."""
+        """Writes the model file to ``path`` (see :meth:`to_bytes`)."""
+        data = self.to_bytes()
         with open(path, "wb") as f:
-            f.write(self._bytes)
+            f.write(data)
 
     def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        return (Model.from_bytes, (self._bytes,))
+        # Copies, pickles and deep copies go through the bytes the native
+        # model writes back; a closed model raises ClosedError here.
+        return (Model.from_bytes, (self.to_bytes(),))
 
     # ------------------------------------------------------------- lifetime
 
@@ -528,14 +557,7 @@ def load_model(source: str | os.PathLike[str] | bytes | bytearray | memoryview |
     if isinstance(source, (bytes, bytearray, memoryview)):
         return Model.from_bytes(source)
     if isinstance(source, (str, os.PathLike)):
-        from ferrokit._errors import FerrokitIOError
-
-        try:
-            with open(source, "rb") as f:
-                data = f.read()
-        except OSError as exc:
-            raise FerrokitIOError(f"load_model: cannot read {os.fspath(source)!r}: {exc}") from exc
-        return Model.from_bytes(data)
+        return Model._load_path(source)
     read = getattr(source, "read", None)
     if read is None:
         raise TypeError(

@@ -7,7 +7,9 @@ a batch of 10 000 rows, for Pipeline(StandardScaler, MLPClassifier(256, 128))
 and Pipeline(StandardScaler, LogisticRegression); one document (about 40
 words) through Pipeline(TfidfVectorizer(ngram_range=(1, 2)),
 LogisticRegression) with 5 classes; and the load time of a ~100 MB model file
-next to the time of reading its bytes.
+next to the time of reading its bytes (both from the page cache: they
+alternate after a first read), and the peak memory the load adds (in a fresh
+process).
 
 Every number is the median of interleaved repeats (ferrokit and scikit-learn
 alternate), measured twice: on the machine as it is, and with one core kept
@@ -173,8 +175,10 @@ def bench_load(quick: bool) -> dict[str, float]:
             fk.load_model(path).close()
 
         t = interleaved({"read bytes": read, "fk.load_model": load}, repeats=3 if quick else 7)
+        peak = _load_peak_mb(path)
     mb = size / 1e6
     return {
+        "load peak MB": peak,
         "file MB": mb,
         "read s": t["read bytes"],
         "load s": t["fk.load_model"],
@@ -182,6 +186,32 @@ def bench_load(quick: bool) -> dict[str, float]:
         "load MB/s": mb / t["fk.load_model"],
         "load / read": t["fk.load_model"] / t["read bytes"],
     }
+
+
+_PEAK = """
+import sys
+import ferrokit as fk
+
+def hwm():  # peak resident set of this process (reset by exec, unlike ru_maxrss)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+before = hwm()
+m = fk.load_model(sys.argv[1])
+print(hwm() - before)
+"""
+
+
+def _load_peak_mb(path: Path) -> float:
+    """Peak memory (MB of resident set, in a fresh process) that loading
+    ``path`` adds: the model itself plus whatever the load held on the way."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
 
 
 def run(quick: bool = False, out_dir: str = "bench-results") -> int:
@@ -213,7 +243,8 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     print(
         f"\nload {load['file MB']:.0f} MB: read {fmt_time(load['read s'])} ({load['read MB/s']:.0f} MB/s), "
         f"fk.load_model {fmt_time(load['load s'])} ({load['load MB/s']:.0f} MB/s), "
-        f"{load['load / read']:.2f}x the read"
+        f"{load['load / read']:.2f}x the read; loading adds {load['load peak MB']:.0f} MB at its peak "
+        f"({load['load peak MB'] / load['file MB']:.2f}x the file)"
     )
     goals = []
     print("\ngoals (ratio = scikit-learn time / ferrokit time):")

@@ -152,6 +152,51 @@ pub unsafe extern "C" fn fk_model_load_bytes(
     })
 }
 
+/// Writes the model's file image into `buf`: byte-identical to the file it
+/// was loaded from (which `fk_model_load_bytes` reads back), rebuilt from the
+/// loaded model, which does not keep the file. `*len` receives the image size
+/// in bytes. Query the size first with `buf == NULL, cap == 0` (then nothing
+/// else is written); a `cap` smaller than the image gives
+/// `FK_ERR_LENGTH_MISMATCH` and writes nothing (no partial image). A model
+/// never changes, so the size queried stays valid. Thread-safe.
+///
+/// # Safety
+/// `model` must be a live handle; `buf` valid for `cap` bytes (or NULL with
+/// `cap == 0`); `len` must point to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_model_save_bytes(
+    model: *const FkModel,
+    buf: *mut u8,
+    cap: usize,
+    len: *mut usize,
+) -> FkStatus {
+    guard(|| {
+        const NAME: &str = "fk_model_save_bytes";
+        // SAFETY: forwarded from this function's contract.
+        let (m, b, len) = unsafe {
+            (
+                handle(model, NAME)?,
+                out_slice(buf, cap, Arg(NAME, "buf"))?,
+                out_ref(len, Arg(NAME, "len"))?,
+            )
+        };
+        let need = m.saved_len()?;
+        if b.is_empty() {
+            *len = need;
+            return Ok(());
+        }
+        if b.len() < need {
+            return Err(FfiError::new(
+                FkStatus::FK_ERR_LENGTH_MISMATCH,
+                format!("{NAME}: buf holds {cap} bytes, the model image needs {need}"),
+            ));
+        }
+        m.save_into(&mut b[..need])?;
+        *len = need;
+        Ok(())
+    })
+}
+
 /// Frees a model handle. NULL is accepted and does nothing. The handle must
 /// not be used afterwards, nor freed twice, nor freed while another thread
 /// still calls it.

@@ -39,10 +39,6 @@ impl<'a> ByteReader<'a> {
         Ok(self.take(1, what)?[0])
     }
 
-    pub(crate) fn u16(&mut self, what: &str) -> Result<u16> {
-        Ok(u16::from_le_bytes(self.take(2, what)?.try_into().unwrap()))
-    }
-
     pub(crate) fn u32(&mut self, what: &str) -> Result<u32> {
         Ok(u32::from_le_bytes(self.take(4, what)?.try_into().unwrap()))
     }
@@ -55,38 +51,6 @@ impl<'a> ByteReader<'a> {
     pub(crate) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
-
-    /// `count` elements of `size` bytes, checked against what is left first.
-    pub(crate) fn array(&mut self, count: u64, size: usize, what: &str) -> Result<&'a [u8]> {
-        let n = usize::try_from(count)
-            .ok()
-            .and_then(|c| c.checked_mul(size))
-            .ok_or_else(|| {
-                Error::InvalidFormat(format!(
-                    "{}: {what}: {count} elements overflow",
-                    self.prefix
-                ))
-            })?;
-        self.take(n, what)
-    }
-
-    /// A UTF-8 string of `len` bytes (at most `max`).
-    pub(crate) fn string(&mut self, len: usize, max: usize, what: &str) -> Result<String> {
-        if len > max {
-            return Err(Error::InvalidFormat(format!(
-                "{}: {what}: string of {len} bytes, at most {max} allowed",
-                self.prefix
-            )));
-        }
-        let b = self.take(len, what)?;
-        std::str::from_utf8(b).map(str::to_string).map_err(|_| {
-            Error::InvalidFormat(format!(
-                "{}: {what}: not valid UTF-8 (offset {})",
-                self.prefix,
-                self.pos - len
-            ))
-        })
-    }
 }
 
 #[cfg(test)]
@@ -95,28 +59,15 @@ mod tests {
 
     #[test]
     fn reads_and_refuses_with_the_prefix() {
-        let mut r = ByteReader::new(&[1, 2, 0, 3, 0, 0, 0, b'h', b'i', 0xFF], 0, "x file");
+        let mut r = ByteReader::new(&[1, 3, 0, 0, 0, b'h', b'i'], 0, "x file");
         assert_eq!(r.u8("a").unwrap(), 1);
-        assert_eq!(r.u16("b").unwrap(), 2);
         assert_eq!(r.u32("c").unwrap(), 3);
-        assert_eq!(r.string(2, 8, "s").unwrap(), "hi");
-        assert!(r
-            .string(1, 0, "s")
-            .unwrap_err()
-            .to_string()
-            .contains("at most 0"));
-        let e = r.string(1, 8, "s").unwrap_err().to_string();
-        assert!(e.starts_with("x file: s: not valid UTF-8"), "{e}");
+        assert_eq!(r.take(2, "s").unwrap(), b"hi");
         let e = r.u64("d").unwrap_err().to_string();
         assert!(
-            e.contains("x file: truncated: d needs 8 bytes at offset 10, only 0 remain"),
+            e.contains("x file: truncated: d needs 8 bytes at offset 7, only 0 remain"),
             "{e}"
         );
-        assert!(r
-            .array(u64::MAX, 8, "big")
-            .unwrap_err()
-            .to_string()
-            .contains("overflow"));
         assert_eq!(r.remaining(), 0);
     }
 }

@@ -1,6 +1,7 @@
 //! Fuzzes the pipeline model loader (`fk_model_load_bytes`) and, when a
 //! mutated file still loads, the info, label and prediction calls on the
-//! handle. Contract: no crash, no out-of-bounds read (ASan), no huge
+//! handle, and writing it back (`fk_model_save_bytes` must give the loaded
+//! image byte for byte). Contract: no crash, no out-of-bounds read (ASan), no huge
 //! allocation from a small input (libFuzzer's -rss_limit_mb / -malloc_limit_mb),
 //! known statuses only, the handle freed once.
 //!
@@ -49,6 +50,7 @@ type PredictText = unsafe extern "C" fn(
 extern "C" {
     fn fk_model_load_bytes(data: *const u8, n: usize, out: *mut *mut c_void) -> i32;
     fn fk_model_free(model: *mut c_void);
+    fn fk_model_save_bytes(m: *const c_void, buf: *mut u8, cap: usize, len: *mut usize) -> i32;
     fn fk_model_get_info(model: *const c_void, out: *mut ModelInfo) -> i32;
     fn fk_model_class_label(
         m: *const c_void,
@@ -207,6 +209,24 @@ fuzz_target!(|data: &[u8]| {
         assert!(model.is_null(), "handle written on error");
         return;
     }
+    // A model that loads writes back exactly the image it was loaded from.
+    let mut saved_len = 0usize;
+    // SAFETY: model is a live handle; NULL/0 queries the size into saved_len.
+    assert_eq!(
+        unsafe { fk_model_save_bytes(model, std::ptr::null_mut(), 0, &mut saved_len) },
+        0
+    );
+    assert_eq!(saved_len, image.len(), "saved image size");
+    let mut saved = vec![0u8; saved_len];
+    // SAFETY: saved holds saved_len writable bytes.
+    assert_eq!(
+        unsafe { fk_model_save_bytes(model, saved.as_mut_ptr(), saved.len(), &mut saved_len) },
+        0
+    );
+    assert!(
+        saved == image,
+        "the saved image differs from the loaded one"
+    );
     let mut info = ModelInfo::default();
     // SAFETY: model is a live handle; info is writable.
     assert_eq!(unsafe { fk_model_get_info(model, &mut info) }, 0);

@@ -6,7 +6,9 @@
 //! that are actually left before anything is allocated, so a short file can
 //! never make it allocate more than a small multiple of its own size.
 
-use crate::byte_reader::ByteReader as Reader;
+use std::io::Read;
+
+use super::stream::Stream;
 use crate::{Error, Result};
 
 /// The 8 bytes every model file starts with.
@@ -135,7 +137,7 @@ pub(crate) fn check_magic_version(head: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn read_field(r: &mut Reader<'_>, b: usize, f: usize) -> Result<Field> {
+fn read_field<R: Read>(r: &mut Stream<R>, b: usize, f: usize) -> Result<Field> {
     let at = r.pos;
     let name_len = r.u8("field name length")? as usize;
     if name_len == 0 || name_len > MAX_NAME {
@@ -163,31 +165,22 @@ fn read_field(r: &mut Reader<'_>, b: usize, f: usize) -> Result<Field> {
     let count = r.u64("field count")?;
     let what = format!("block {b} field {name:?}");
     let value = match code {
-        1 => Value::F64(
-            r.array(count, 8, &what)?
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-        ),
-        2 => Value::F32(
-            r.array(count, 4, &what)?
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-        ),
-        3 => Value::I64(
-            r.array(count, 8, &what)?
-                .chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-        ),
+        1 => Value::F64(r.array(count, 8, &what, |c| {
+            f64::from_le_bytes(c.try_into().unwrap())
+        })?),
+        2 => Value::F32(r.array(count, 4, &what, |c| {
+            f32::from_le_bytes(c.try_into().unwrap())
+        })?),
+        3 => Value::I64(r.array(count, 8, &what, |c| {
+            i64::from_le_bytes(c.try_into().unwrap())
+        })?),
         4 => {
             let len = usize::try_from(count).unwrap_or(usize::MAX);
             Value::Str(r.string(len, MAX_STRING_BYTES, &what)?)
         }
         5 => {
             // Each string costs at least its 4-byte length: check before allocating.
-            if count > (r.remaining() / 4) as u64 {
+            if count > r.remaining() / 4 {
                 return Err(bad(format!(
                     "truncated: {what} lists {count} strings, only {} bytes remain",
                     r.remaining()
@@ -209,42 +202,62 @@ fn read_field(r: &mut Reader<'_>, b: usize, f: usize) -> Result<Field> {
     Ok(Field { name, value })
 }
 
-/// Parses a whole file image into its blocks after checking magic, version,
+/// Parses a whole file image into its blocks, checking magic, version,
 /// length and checksum. Errors: `InvalidFormat`, `UnsupportedVersion`.
 pub fn parse(buf: &[u8]) -> Result<Vec<Block>> {
-    check_magic_version(&buf[..buf.len().min(12)])?;
-    if buf.len() < HEADER_LEN + 4 {
+    parse_from(buf, buf.len() as u64).map(|(blocks, _)| blocks)
+}
+
+/// Parses a model file of `len` bytes from `src` in one pass, in chunks:
+/// arrays are decoded straight into their final allocation (each count
+/// checked against the bytes left before it is allocated) while a running
+/// CRC-32 covers every byte; the checksum is compared at the end, and after
+/// any parse error the rest of the file is checksummed too, so a corrupted
+/// file is reported as such. Returns the blocks and the header's version.
+/// Errors: `InvalidFormat`, `UnsupportedVersion`, `Io` (a failing read).
+pub fn parse_from<R: Read>(src: R, len: u64) -> Result<(Vec<Block>, u32)> {
+    let mut r = Stream::new(src, len, PREFIX);
+    let head = r.head(len.min(12) as usize)?;
+    check_magic_version(&head)?;
+    if len < (HEADER_LEN + 4) as u64 {
         return Err(bad(format!(
-            "truncated: {} bytes, a model file has at least {}",
-            buf.len(),
+            "truncated: {len} bytes, a model file has at least {}",
             HEADER_LEN + 4
         )));
     }
-    let mut r = Reader::new(buf, 12, PREFIX);
+    let version = u32::from_le_bytes(head[8..12].try_into().unwrap());
     let flags = r.u32("flags")?;
     if flags != 0 {
         return Err(bad(format!("flags are {flags:#x}, expected 0")));
     }
     let total = r.u64("file length")?;
-    if total != buf.len() as u64 {
+    if total != len {
         return Err(bad(format!(
-            "{}: the header says {total} bytes, the data has {}",
-            if total > buf.len() as u64 {
+            "{}: the header says {total} bytes, the data has {len}",
+            if total > len {
                 "truncated"
             } else {
                 "trailing bytes or a corrupted length"
             },
-            buf.len()
         )));
     }
-    let body_end = buf.len() - 4;
-    let stored = u32::from_le_bytes(buf[body_end..].try_into().unwrap());
-    let actual = crate::checksum::crc32(&buf[..body_end]);
-    if stored != actual {
-        return Err(bad(format!(
+    let mismatch = |(stored, actual): (u32, u32)| {
+        bad(format!(
             "checksum mismatch (stored {stored:#010x}, computed {actual:#010x}): the file is corrupted"
-        )));
+        ))
+    };
+    match parse_body(&mut r) {
+        Ok(blocks) => match r.finish() {
+            Ok(Ok(())) => Ok((blocks, version)),
+            Ok(Err(m)) => Err(mismatch(m)),
+            Err(e) => Err(r.corrupted().map(mismatch).unwrap_or(e)),
+        },
+        Err(e @ Error::Io(_)) => Err(e),
+        Err(e) => Err(r.corrupted().map(mismatch).unwrap_or(e)),
     }
+}
+
+fn parse_body<R: Read>(r: &mut Stream<R>) -> Result<Vec<Block>> {
     let n_blocks = r.u32("block count")? as usize;
     if n_blocks == 0 || n_blocks > MAX_BLOCKS {
         return Err(bad(format!("{n_blocks} blocks, expected 1..={MAX_BLOCKS}")));
@@ -255,13 +268,12 @@ pub fn parse(buf: &[u8]) -> Result<Vec<Block>> {
             "reserved header field is {reserved}, expected 0"
         )));
     }
-    let mut r = Reader::new(&buf[..body_end], HEADER_LEN, PREFIX);
     let mut blocks = Vec::with_capacity(n_blocks);
     for b in 0..n_blocks {
         let kind = r.u32("block kind")?;
         let n_fields = r.u32("field count")? as usize;
         // A field takes at least 13 bytes.
-        if n_fields > MAX_FIELDS || n_fields > r.remaining() / 13 {
+        if n_fields > MAX_FIELDS || n_fields as u64 > r.remaining() / 13 {
             return Err(bad(format!(
                 "block {b}: {n_fields} fields do not fit (at most {MAX_FIELDS}, {} bytes remain)",
                 r.remaining()
@@ -269,7 +281,7 @@ pub fn parse(buf: &[u8]) -> Result<Vec<Block>> {
         }
         let mut fields: Vec<Field> = Vec::with_capacity(n_fields);
         for f in 0..n_fields {
-            let field = read_field(&mut r, b, f)?;
+            let field = read_field(r, b, f)?;
             if fields.iter().any(|o| o.name == field.name) {
                 return Err(bad(format!(
                     "block {b}: field {:?} appears twice",
@@ -279,13 +291,6 @@ pub fn parse(buf: &[u8]) -> Result<Vec<Block>> {
             fields.push(field);
         }
         blocks.push(Block { kind, fields });
-    }
-    if r.remaining() != 0 {
-        return Err(bad(format!(
-            "{} unexplained bytes after the last block (offset {})",
-            r.remaining(),
-            r.pos
-        )));
     }
     Ok(blocks)
 }
@@ -312,6 +317,160 @@ pub fn header_version(buf: &[u8]) -> u32 {
     u32::from_le_bytes(buf[8..12].try_into().unwrap())
 }
 
+/// A field's values, borrowed for writing, possibly in another element type
+/// than they are held in (the exact inverse of what the loader converted).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ValRef<'a> {
+    F64(&'a [f64]),
+    /// float64 values that were read from a float32 field (exact).
+    F64AsF32(&'a [f64]),
+    F32(&'a [f32]),
+    I64(&'a [i64]),
+    /// Indices that were read from an int64 field.
+    UsizeAsI64(&'a [usize]),
+    Str(&'a str),
+    StrList(&'a [String]),
+}
+
+impl ValRef<'_> {
+    fn code(&self) -> u8 {
+        match self {
+            ValRef::F64(_) => 1,
+            ValRef::F64AsF32(_) | ValRef::F32(_) => 2,
+            ValRef::I64(_) | ValRef::UsizeAsI64(_) => 3,
+            ValRef::Str(_) => 4,
+            ValRef::StrList(_) => 5,
+        }
+    }
+    fn count(&self) -> usize {
+        match self {
+            ValRef::F64(v) | ValRef::F64AsF32(v) => v.len(),
+            ValRef::F32(v) => v.len(),
+            ValRef::I64(v) => v.len(),
+            ValRef::UsizeAsI64(v) => v.len(),
+            ValRef::Str(s) => s.len(),
+            ValRef::StrList(v) => v.len(),
+        }
+    }
+    fn payload_len(&self) -> usize {
+        match self {
+            ValRef::F64(v) | ValRef::F64AsF32(v) => v.len() * if self.code() == 2 { 4 } else { 8 },
+            ValRef::F32(v) => v.len() * 4,
+            ValRef::I64(v) => v.len() * 8,
+            ValRef::UsizeAsI64(v) => v.len() * 8,
+            ValRef::Str(s) => s.len(),
+            ValRef::StrList(v) => v.iter().map(|s| 4 + s.len()).sum(),
+        }
+    }
+    fn put(&self, o: &mut Cursor<'_>) {
+        match self {
+            ValRef::F64(v) => o.each(v, 8, |x, b| b.copy_from_slice(&x.to_le_bytes())),
+            ValRef::F64AsF32(v) => {
+                o.each(v, 4, |&x, b| b.copy_from_slice(&(x as f32).to_le_bytes()))
+            }
+            ValRef::F32(v) => o.each(v, 4, |x, b| b.copy_from_slice(&x.to_le_bytes())),
+            ValRef::I64(v) => o.each(v, 8, |x, b| b.copy_from_slice(&x.to_le_bytes())),
+            ValRef::UsizeAsI64(v) => {
+                o.each(v, 8, |&x, b| b.copy_from_slice(&(x as i64).to_le_bytes()))
+            }
+            ValRef::Str(s) => o.put(s.as_bytes()),
+            ValRef::StrList(v) => v.iter().for_each(|s| {
+                o.put(&(s.len() as u32).to_le_bytes());
+                o.put(s.as_bytes());
+            }),
+        }
+    }
+}
+
+/// Writes into a buffer of exactly the image's length ([`image_len`]).
+struct Cursor<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn put(&mut self, b: &[u8]) {
+        self.buf[self.at..self.at + b.len()].copy_from_slice(b);
+        self.at += b.len();
+    }
+    fn each<T>(&mut self, v: &[T], size: usize, f: impl Fn(&T, &mut [u8])) {
+        let dst = &mut self.buf[self.at..self.at + v.len() * size];
+        for (x, b) in v.iter().zip(dst.chunks_exact_mut(size)) {
+            f(x, b);
+        }
+        self.at += v.len() * size;
+    }
+}
+
+impl Value {
+    pub(crate) fn as_ref(&self) -> ValRef<'_> {
+        match self {
+            Value::F64(v) => ValRef::F64(v),
+            Value::F32(v) => ValRef::F32(v),
+            Value::I64(v) => ValRef::I64(v),
+            Value::Str(s) => ValRef::Str(s),
+            Value::StrList(v) => ValRef::StrList(v),
+        }
+    }
+}
+
+/// One block to write: its kind and its fields in file order.
+pub(crate) type BlockRef<'a> = (u32, Vec<(&'a str, ValRef<'a>)>);
+
+/// The length of the file image [`write_refs`] makes of `blocks`.
+pub(crate) fn image_len(blocks: &[BlockRef<'_>]) -> usize {
+    let body: usize = blocks
+        .iter()
+        .map(|(_, f)| {
+            8 + f
+                .iter()
+                .map(|(n, v)| 12 + n.len() + v.payload_len())
+                .sum::<usize>()
+        })
+        .sum();
+    HEADER_LEN + body + 4
+}
+
+/// Writes blocks as a file image with the given header version.
+pub(crate) fn write_refs(version: u32, blocks: &[BlockRef<'_>]) -> Vec<u8> {
+    let mut o = vec![0u8; image_len(blocks)];
+    write_refs_into(version, blocks, &mut o);
+    o
+}
+
+/// Writes the image of `blocks` into `out`, which must hold exactly
+/// [`image_len`] bytes (the caller's buffer: no intermediate copy).
+pub(crate) fn write_refs_into(version: u32, blocks: &[BlockRef<'_>], out: &mut [u8]) {
+    assert_eq!(
+        out.len(),
+        image_len(blocks),
+        "write_refs_into: wrong buffer size"
+    );
+    let total = out.len() as u64;
+    let mut o = Cursor { buf: out, at: 0 };
+    o.put(&MAGIC);
+    o.put(&version.to_le_bytes());
+    o.put(&0u32.to_le_bytes());
+    o.put(&total.to_le_bytes());
+    o.put(&(blocks.len() as u32).to_le_bytes());
+    o.put(&0u32.to_le_bytes());
+    for (kind, fields) in blocks {
+        o.put(&kind.to_le_bytes());
+        o.put(&(fields.len() as u32).to_le_bytes());
+        for (name, v) in fields {
+            o.put(&[name.len() as u8]);
+            o.put(name.as_bytes());
+            o.put(&[v.code()]);
+            o.put(&0u16.to_le_bytes());
+            o.put(&(v.count() as u64).to_le_bytes());
+            v.put(&mut o);
+        }
+    }
+    let end = o.at;
+    let c = crate::checksum::crc32(&o.buf[..end]);
+    o.put(&c.to_le_bytes());
+}
+
 /// Writes blocks as a file image (the inverse of [`parse`]).
 ///
 /// ```
@@ -320,43 +479,19 @@ pub fn header_version(buf: &[u8]) -> u32 {
 /// assert_eq!(parse(&write(&blocks)).unwrap(), blocks);
 /// ```
 pub fn write(blocks: &[Block]) -> Vec<u8> {
-    let mut o = Vec::new();
-    o.extend_from_slice(&MAGIC);
-    o.extend_from_slice(&version_needed(blocks).to_le_bytes());
-    o.extend_from_slice(&0u32.to_le_bytes());
-    o.extend_from_slice(&0u64.to_le_bytes()); // file length, patched below
-    o.extend_from_slice(&(blocks.len() as u32).to_le_bytes());
-    o.extend_from_slice(&0u32.to_le_bytes());
-    for b in blocks {
-        o.extend_from_slice(&b.kind.to_le_bytes());
-        o.extend_from_slice(&(b.fields.len() as u32).to_le_bytes());
-        for f in &b.fields {
-            o.push(f.name.len() as u8);
-            o.extend_from_slice(f.name.as_bytes());
-            o.push(f.value.code());
-            o.extend_from_slice(&0u16.to_le_bytes());
-            let count = match &f.value {
-                Value::F64(v) => v.len(),
-                Value::F32(v) => v.len(),
-                Value::I64(v) => v.len(),
-                Value::Str(s) => s.len(),
-                Value::StrList(v) => v.len(),
-            };
-            o.extend_from_slice(&(count as u64).to_le_bytes());
-            match &f.value {
-                Value::F64(v) => v.iter().for_each(|x| o.extend_from_slice(&x.to_le_bytes())),
-                Value::F32(v) => v.iter().for_each(|x| o.extend_from_slice(&x.to_le_bytes())),
-                Value::I64(v) => v.iter().for_each(|x| o.extend_from_slice(&x.to_le_bytes())),
-                Value::Str(s) => o.extend_from_slice(s.as_bytes()),
-                Value::StrList(v) => v.iter().for_each(|s| {
-                    o.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                    o.extend_from_slice(s.as_bytes());
-                }),
-            }
-        }
-    }
-    seal(&mut o);
-    o
+    let refs: Vec<BlockRef<'_>> = blocks
+        .iter()
+        .map(|b| {
+            (
+                b.kind,
+                b.fields
+                    .iter()
+                    .map(|f| (&f.name[..], f.value.as_ref()))
+                    .collect(),
+            )
+        })
+        .collect();
+    write_refs(version_needed(blocks), &refs)
 }
 
 /// Sets the length field and appends the checksum of a file image whose last

@@ -40,7 +40,11 @@
 mod build;
 pub mod format;
 mod heads;
+mod save;
+#[cfg(test)]
+mod save_tests;
 mod steps;
+mod stream;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -198,6 +202,8 @@ pub struct Model {
     head: Head,
     /// Text models: vectorizer, sparse steps and the sparse form of an MLP.
     text: Option<Box<TextPipe>>,
+    /// What it was loaded from, to write it back ([`Model::to_bytes`]).
+    source: save::Source,
 }
 
 fn mlp_f64(m: Mlp<f32>) -> Result<Mlp<f64>> {
@@ -252,6 +258,7 @@ impl Model {
             head_name,
             head,
             text: None,
+            source: save::Source::MlpFile(Vec::new()),
         }
     }
 
@@ -260,27 +267,63 @@ impl Model {
     /// checksum, inconsistent), `UnsupportedVersion` (naming both versions).
     pub fn from_bytes(buf: &[u8]) -> Result<Model> {
         if buf.len() >= 5 && buf[..5] == MLP_MAGIC[..5] {
-            return Ok(build::from_mlp(match AnyMlp::from_bytes(buf)? {
-                AnyMlp::F64(m) => m,
-                AnyMlp::F32(m) => mlp_f64(m)?,
-            }));
+            return Model::from_mlp_file(buf.to_vec());
         }
-        let blocks = format::parse(buf)?;
-        let (have, need) = (format::header_version(buf), format::version_needed(&blocks));
+        Model::from_reader(buf, buf.len() as u64)
+    }
+
+    fn from_mlp_file(buf: Vec<u8>) -> Result<Model> {
+        let mut m = build::from_mlp(match AnyMlp::from_bytes(&buf)? {
+            AnyMlp::F64(m) => m,
+            AnyMlp::F32(m) => mlp_f64(m)?,
+        });
+        m.source = save::Source::MlpFile(buf);
+        Ok(m)
+    }
+
+    /// Parses a model file of `len` bytes from `src` in one streaming pass
+    /// ([`format::parse_from`]), then builds the model.
+    fn from_reader<R: std::io::Read>(src: R, len: u64) -> Result<Model> {
+        let (blocks, have) = format::parse_from(src, len)?;
+        let need = format::version_needed(&blocks);
         if have < need {
             return Err(format::bad(format!(
                 "the blocks describe a text model, which needs format version {need}, \
                  but the header says version {have}"
             )));
         }
-        build::build(blocks)
+        let source = save::skeleton(have, &blocks);
+        let mut m = build::build(blocks)?;
+        m.source = source;
+        Ok(m)
     }
 
-    /// Reads a model file. Errors as [`Model::from_bytes`], plus `Io`.
+    /// Reads a model file in one pass: the file is parsed while it is read,
+    /// each array decoded straight into the model (no copy of the whole
+    /// file is held). Errors as [`Model::from_bytes`], plus `Io`.
     pub fn load(path: &std::path::Path) -> Result<Model> {
-        let buf = std::fs::read(path)
-            .map_err(|e| Error::Io(format!("model file {}: {e}", path.display())))?;
-        Model::from_bytes(&buf).map_err(|e| match e {
+        use std::io::Read;
+        let io = |e: std::io::Error| Error::Io(format!("model file {}: {e}", path.display()));
+        let mut f = std::fs::File::open(path).map_err(io)?;
+        let len = f.metadata().map_err(io)?.len();
+        let mut head = [0u8; 8];
+        let mut got = 0;
+        while got < 8 {
+            match f.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        let res = if got >= 5 && head[..5] == MLP_MAGIC[..5] {
+            let mut buf = head[..got].to_vec();
+            f.read_to_end(&mut buf).map_err(io)?;
+            Model::from_mlp_file(buf)
+        } else {
+            Model::from_reader((&head[..got]).chain(f), len)
+        };
+        res.map_err(|e| match e {
             Error::InvalidFormat(m) => Error::InvalidFormat(format!("{}: {m}", path.display())),
             e => e,
         })

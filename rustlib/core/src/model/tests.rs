@@ -3,7 +3,7 @@ use super::*;
 use crate::nn::mlp::{AnyMlp, Dense, Mlp, Task};
 use crate::nn::Activation;
 
-fn data(n: usize, seed: u64) -> Vec<f64> {
+pub(super) fn data(n: usize, seed: u64) -> Vec<f64> {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..n)
         .map(|_| {
@@ -15,17 +15,17 @@ fn data(n: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
-fn i(v: i64) -> Value {
+pub(super) fn i(v: i64) -> Value {
     Value::I64(vec![v])
 }
 
-fn meta(nf: usize) -> Block {
+pub(super) fn meta(nf: usize) -> Block {
     Block::new(kind::META)
         .with("input", i(0))
         .with("n_features", i(nf as i64))
 }
 
-fn scaler(nf: usize) -> Block {
+pub(super) fn scaler(nf: usize) -> Block {
     Block::new(kind::STANDARD_SCALER)
         .with("name", Value::Str("standardscaler".into()))
         .with("n_features", i(nf as i64))
@@ -36,7 +36,7 @@ fn scaler(nf: usize) -> Block {
         )
 }
 
-fn logistic(nf: usize, n_dec: usize, proba: ProbaRule) -> Block {
+pub(super) fn logistic(nf: usize, n_dec: usize, proba: ProbaRule) -> Block {
     let n_classes = if n_dec == 1 { 2 } else { n_dec };
     Block::new(kind::LINEAR_CLASSIFIER)
         .with("n_features", i(nf as i64))
@@ -202,7 +202,7 @@ fn nan_follows_scikit_learn() {
     );
 }
 
-fn mlp(sizes: &[usize], task: Task) -> Mlp<f64> {
+pub(super) fn mlp(sizes: &[usize], task: Task) -> Mlp<f64> {
     let layers = sizes
         .windows(2)
         .enumerate()
@@ -227,7 +227,7 @@ fn mlp(sizes: &[usize], task: Task) -> Mlp<f64> {
     Mlp::new(sizes.to_vec(), layers, Activation::Relu, out, task, labels).unwrap()
 }
 
-fn mlp_block(m: &Mlp<f64>) -> Block {
+pub(super) fn mlp_block(m: &Mlp<f64>) -> Block {
     let mut b = Block::new(kind::MLP)
         .with(
             "sizes",
