@@ -176,6 +176,22 @@ impl Linear {
     }
 
     /// Probabilities from the decision values `d` (`rows × n_dec`) into `out`.
+    /// `predict_proba` of dense rows: decision values and probabilities in
+    /// blocks of rows, so each block's decision values stay in cache (each
+    /// row's result does not depend on the blocks). `out` is `rows × cols`.
+    /// One thread: on a shared 2-core machine handing 10 000 rows to the
+    /// pool measured slower than the calling thread alone.
+    pub fn proba_dense(&self, x: &[f64], cols: usize, out: &mut [f64]) {
+        const ROWS: usize = 256;
+        let (n_in, n_dec) = (self.n_in, self.n_dec);
+        let mut d = vec![0.0f64; ROWS * n_dec];
+        for (o, xs) in out.chunks_mut(ROWS * cols).zip(x.chunks(ROWS * n_in)) {
+            let n = xs.len() / n_in;
+            self.decision(xs, n, &mut d[..n * n_dec]);
+            self.proba_from(&d[..n * n_dec], o);
+        }
+    }
+
     pub fn proba_from(&self, d: &[f64], out: &mut [f64]) {
         let rule = self.proba.unwrap_or(ProbaRule::None);
         if self.n_dec == 1 {

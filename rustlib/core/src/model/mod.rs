@@ -532,11 +532,14 @@ impl Model {
         let rows = self.rows(name, input)?;
         let mut res = vec![0.0f64; n_rows * cols];
         match &self.head {
-            Head::Linear(l) => {
-                let mut d = vec![0.0f64; n_rows * l.n_dec];
-                Self::linear(l, &rows, n_rows, &mut d);
-                l.proba_from(&d, &mut res);
-            }
+            Head::Linear(l) => match &rows {
+                Rows::Dense(w) => l.proba_dense(&w.data, cols, &mut res),
+                Rows::Sparse(_) => {
+                    let mut d = vec![0.0f64; n_rows * l.n_dec];
+                    Self::linear(l, &rows, n_rows, &mut d);
+                    l.proba_from(&d, &mut res);
+                }
+            },
             Head::Mlp(m) => {
                 let multilabel = m.task() == Task::Multilabel;
                 let (m, x, c) = self.mlp(m, &rows)?;
