@@ -145,6 +145,18 @@ impl Step {
                 ..
             } => {
                 let f32 = w.f32;
+                if let (false, Some(s), Some(d), None, None, None) = (f32, sub, div, mul, add, clip)
+                {
+                    // float64 StandardScaler: the same two operations as
+                    // below, without per-element branches or bounds checks
+                    // (the loop vectorizes).
+                    for row in w.data.chunks_exact_mut(cols) {
+                        for ((x, &m), &sc) in row.iter_mut().zip(s).zip(d) {
+                            *x = (*x - m) / sc;
+                        }
+                    }
+                    return;
+                }
                 let r = |v: f64| if f32 { v as f32 as f64 } else { v };
                 let p = |v: f64| if f32 && *cast { v as f32 as f64 } else { v };
                 for row in w.data.chunks_exact_mut(cols) {

@@ -471,3 +471,31 @@ fn concurrent_predictions_agree() {
         }
     });
 }
+
+#[test]
+fn float64_standard_scaler_is_exactly_subtract_then_divide() {
+    for (nf, rows) in [(1usize, 1usize), (3, 5), (20, 33)] {
+        let m = Model::from_bytes(&write(&[meta(nf), scaler(nf)])).unwrap();
+        let x = data(nf * rows, 9);
+        let mut out = vec![0.0f64; nf * rows];
+        m.transform(&x, rows, &mut out).unwrap();
+        let (mean, scale): (Vec<f64>, Vec<f64>) = (
+            data(nf, 1),
+            data(nf, 2).iter().map(|v| v.abs() + 0.5).collect(),
+        );
+        for (r, (xr, or)) in x.chunks(nf).zip(out.chunks(nf)).enumerate() {
+            for j in 0..nf {
+                assert_eq!(or[j], (xr[j] - mean[j]) / scale[j], "row {r} col {j}");
+            }
+        }
+        // float32 input keeps rounding after each operation (the general path).
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let mut o32 = vec![0.0f32; nf * rows];
+        m.transform(&x32, rows, &mut o32).unwrap();
+        for (i, (&xv, &ov)) in x32.iter().zip(&o32).enumerate() {
+            let j = i % nf;
+            let want = (xv - mean[j] as f32) / scale[j] as f32;
+            assert_eq!(ov, want, "f32 value {i}");
+        }
+    }
+}
