@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import os
 
 #: Every suite, in the order ``make bench`` runs them (append new ones).
 SUITES: list[str] = [
@@ -64,6 +65,10 @@ def run(quick: bool = False, out_dir: str = "bench-results", suites: list[str] |
     if unknown:
         raise ValueError(f"unknown benchmark suite(s) {unknown}; known: {', '.join(SUITES)}")
     status = 0
+    # dask.distributed writes OMP_NUM_THREADS=1 into this process's environment
+    # (its pre-spawn settings for workers), and ferrokit's default thread count
+    # reads that variable: keep the environment each suite starts from.
+    thread_env = {k: os.environ.get(k) for k in ("FERROKIT_NUM_THREADS", "OMP_NUM_THREADS")}
     for name in SUITES:
         if suites is not None and name not in suites:
             continue
@@ -77,6 +82,11 @@ def run(quick: bool = False, out_dir: str = "bench-results", suites: list[str] |
         # threadpoolctl limits from several threads at once (dask, dask_ml)
         # can leave the process-wide setting at 1 (threadpoolctl restores
         # per context, and overlapping contexts restore out of order).
+        for k, v in thread_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         set_num_threads(None)
         status |= mod.run(quick=quick, out_dir=out_dir)
         chart = chart_suite(name, out_dir)
