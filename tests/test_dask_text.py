@@ -88,3 +88,28 @@ def test_count_vectorizer_errors_like_sklearn(client):
         fkd.CountVectorizer(min_df=5, max_df=2).fit(coll)
     with pytest.raises(TypeError, match=r"dask\.bag\.Bag"):
         fkd.HashingVectorizer().transform(dask.array.from_array(np.array(["a"]), chunks=1))
+
+
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", "large_string[pyarrow]", "object"])
+def test_series_partitions_arrow_backed_or_not(client, dtype):
+    pytest.importorskip("pyarrow")
+    from ferrokit._dask_text import _series_docs
+    from ferrokit._text_arrow import is_arrow
+
+    s = pd.Series(DOCS, dtype=dtype)
+    part = _series_docs(s)
+    # Arrow-backed partitions reach ferrokit.text as they are (zero-copy), others as lists.
+    assert (part is s) == is_arrow(s) == (dtype != "object")
+    coll = dd.from_pandas(s, npartitions=3)
+    ref = sk.CountVectorizer(ngram_range=(1, 2)).fit(DOCS)
+    ours = fkd.CountVectorizer(ngram_range=(1, 2)).fit(coll)
+    assert list(ours.vocabulary_.items()) == list(ref.vocabulary_.items())
+    _same(ours.transform(coll).compute(), ref.transform(DOCS))
+    _same(
+        fkd.HashingVectorizer(n_features=32).transform(coll).compute(),
+        sk.HashingVectorizer(n_features=32).transform(DOCS),
+    )
+    with_null = dd.from_pandas(pd.Series(["a b", None, "c d"], dtype=dtype), npartitions=2)
+    if dtype != "object":
+        with pytest.raises(ValueError, match="is null"):
+            fkd.HashingVectorizer().transform(with_null).compute()

@@ -36,6 +36,7 @@ except ImportError as exc:  # pragma: no cover - exercised without dask
     raise ImportError("ferrokit.dask needs dask: pip install 'ferrokit[dask]'") from exc
 
 from ferrokit import text as _text
+from ferrokit._text_arrow import is_arrow
 
 __all__ = ["CountVectorizer", "HashingVectorizer"]
 
@@ -48,12 +49,18 @@ def _is_series(X: Any) -> bool:
     return isinstance(X, dd.Series)
 
 
+def _series_docs(s: Any) -> Any:
+    """A partition's documents: an Arrow-backed Series as it is (its buffers go
+    to Rust without a copy), any other as a list."""
+    return s if is_arrow(s) else s.tolist()
+
+
 def _delayed_parts(X: Any) -> list[Any]:
-    """One delayed list of documents per partition of a bag or series."""
+    """One delayed sequence of documents per partition of a bag or series."""
     if isinstance(X, db.Bag):
         return X.map_partitions(list).to_delayed()
     if _is_series(X):
-        return [dask.delayed(lambda s: s.tolist())(p) for p in X.to_delayed()]
+        return [dask.delayed(_series_docs)(p) for p in X.to_delayed()]
     raise TypeError(
         f"expected a dask.bag.Bag or a dask dataframe Series of documents, got {type(X).__name__}"
     )
@@ -62,8 +69,8 @@ def _delayed_parts(X: Any) -> list[Any]:
 def _sparse_chunks(est: Any, X: Any, method: str, n_cols: int, dtype: Any) -> Any:
     """A dask array of CSR chunks: ``est.<method>`` of each partition."""
 
-    def one(docs: list) -> Any:
-        if not docs:
+    def one(docs: Any) -> Any:
+        if len(docs) == 0:
             return sp.csr_matrix((0, n_cols), dtype=dtype)
         return sp.csr_matrix(getattr(est, method)(docs))
 
@@ -90,10 +97,10 @@ class HashingVectorizer(_text.HashingVectorizer):
         return _sparse_chunks(mem, X, "transform", int(self.n_features), np.dtype(self.dtype))
 
 
-def _partition_counts(docs: list, params: dict) -> tuple[list[str], np.ndarray, np.ndarray, int]:
+def _partition_counts(docs: Any, params: dict) -> tuple[list[str], np.ndarray, np.ndarray, int]:
     """Terms of one partition in first-occurrence order, their document and
     total frequencies, and the number of documents."""
-    if not docs:
+    if len(docs) == 0:
         return [], np.zeros(0, np.int64), np.zeros(0, np.int64), 0
     cv = _text.CountVectorizer(**params)
     try:

@@ -26,6 +26,11 @@ How documents are processed:
 
 Any iterable of documents is processed in batches (bounded memory for
 iterators; a list is converted to one UTF-8 buffer per batch in one C loop).
+pyarrow ``string``/``large_string``/``binary`` arrays (also chunked, sliced,
+``string_view`` or dictionary-encoded) and Arrow-backed pandas Series
+(``"string[pyarrow]"``, ``pd.ArrowDtype(pa.string())``, pandas 3's ``str``)
+go to Rust without copying their text (:mod:`ferrokit._text_arrow`); an Arrow
+null raises ``ValueError`` (scikit-learn raises for ``np.nan``).
 A document that is neither ``str`` nor ``bytes`` goes through scikit-learn's
 own analyzer, which raises exactly what scikit-learn raises. Results do not
 depend on the number of threads (:func:`ferrokit.set_num_threads`).
@@ -43,6 +48,9 @@ Needs scikit-learn (``pip install 'ferrokit[sklearn]'``).
 >>> X.toarray()
 array([[1, 0, 1, 1],
        [0, 1, 0, 1]])
+>>> import pyarrow as pa  # zero-copy input (optional)
+>>> (cv.transform(pa.array(["the dog", "a cat"])) != cv.transform(["the dog", "a cat"])).nnz
+0
 """
 
 from __future__ import annotations
@@ -66,6 +74,7 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
     ) from exc
 
 from ferrokit._errors import FerrokitError
+from ferrokit._text_arrow import ArrowBatch, ArrowDocs, as_docs
 from ferrokit._text_native import (
     INT32_MAX,
     NativeAnalyzer,
@@ -111,8 +120,13 @@ def _fast_dtype(dtype: Any) -> np.dtype | None:
         return None
 
 
-def _chunks(X: Any) -> Iterator[tuple[list | tuple, int, int]]:
-    """``(seq, start, n)``: batches of documents as slices of a list or tuple."""
+def _chunks(X: Any) -> Iterator[tuple[Any, int, int]]:
+    """``(seq, start, n)``: batches of documents as slices of a list or tuple,
+    or ``(ArrowBatch, 0, n)`` slices of Arrow documents (no copy)."""
+    if isinstance(X, ArrowDocs):
+        for b in X.batches(LIST_BATCH_DOCS):
+            yield b, 0, len(b)
+        return
     if isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype.kind in "OUS":
         X = X.tolist()
     if type(X) is list or type(X) is tuple:
@@ -181,6 +195,13 @@ class _TextMixin:
         fpacker = Packer(feature_encoding)
         preprocess = self.build_preprocessor() if mode == "preprocess" else None
         for seq, start, n in _chunks(X):
+            if isinstance(seq, ArrowBatch):
+                if mode == "rust":
+                    r = seq.utf8(self.encoding)
+                    if r is not None:  # the Arrow buffers themselves
+                        yield ("text", *r)
+                        continue
+                seq, start = seq.tolist(), 0
             if mode == "rust":
                 r = packer.pack(seq, start, n)
                 if not isinstance(r, int):
@@ -207,7 +228,7 @@ class _TextMixin:
     def _fk_replayable(X: Any, mode: str) -> Any:
         # Only Python-produced features can force a fallback mid-way (a callable
         # analyzer returning non-strings); keep an iterator's documents then.
-        if mode == "features" and not isinstance(X, (list, tuple, np.ndarray)):
+        if mode == "features" and not isinstance(X, (list, tuple, np.ndarray, ArrowDocs)):
             return list(X)
         return X
 
@@ -235,6 +256,7 @@ class HashingVectorizer(_TextMixin, _sk.HashingVectorizer, auto_wrap_output_keys
         """Transforms documents to a hashed document-term matrix (see scikit-learn)."""
         if isinstance(X, str):
             raise ValueError(_STRING_MSG)
+        X = as_docs(X)
         self._validate_ngram_range()
         analyze = self.build_analyzer()
         dt = _fast_dtype(self.dtype)
@@ -339,6 +361,7 @@ class CountVectorizer(_TextMixin, _sk.CountVectorizer):
     def _fk_fit_transform(self, raw_documents: Iterable) -> Any:
         if isinstance(raw_documents, str):
             raise ValueError(_STRING_MSG)
+        raw_documents = as_docs(raw_documents)
         self._validate_ngram_range()
         self._warn_for_unused_params()
         self._validate_vocabulary()
@@ -427,6 +450,7 @@ class CountVectorizer(_TextMixin, _sk.CountVectorizer):
 
     def _count_vocab(self, raw_documents: Iterable, fixed_vocab: bool) -> tuple[dict, Any]:
         """scikit-learn's ``_count_vocab`` (same vocabulary and matrix), in Rust."""
+        raw_documents = as_docs(raw_documents)
         dt = _fast_dtype(self.dtype)
         if dt is None:
             return super()._count_vocab(raw_documents, fixed_vocab)
