@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from ferrokit.benchmarks import text as bt
 
@@ -44,3 +47,31 @@ def test_readme_lines_show_every_row_and_the_peak() -> None:
     assert "| HashingVectorizer (1,1) | 1 | 100.00 ms | 200.0 |" in text
     assert "ferrokit 40 MB, scikit-learn 120 MB" in text
     assert len(bt.PACKAGES) > 30 and bt.MIN_DOCS == 100_000
+
+
+def test_arrow_row_times_the_arrow_input_against_the_list() -> None:
+    pa = pytest.importorskip("pyarrow")
+    sk = pytest.importorskip("sklearn.feature_extraction.text")
+    from ferrokit import text as ft
+
+    calls = []
+
+    class H(ft.HashingVectorizer):
+        def transform(self, X):
+            calls.append(type(X))
+            return super().transform(X)
+
+    docs = [f"doc {i} ΟΔΟΣ é" for i in range(50)]
+    row = bt.arrow_row(docs, 0.001, 1, SimpleNamespace(HashingVectorizer=H), sk)
+    assert row is not None and row["case"] == bt.ARROW_CASE and row["threads"] == 2
+    assert {pa.StringArray, list} <= set(calls)
+    assert row["ratio"] == pytest.approx(row["sklearn_s"] / row["ferrokit_s"])
+    data = {
+        "documents": 50,
+        "megabytes": 0.001,
+        "vtext_published_MBps": "70-104",
+        "rows": [row],
+        "peak_bytes": {"ferrokit": 1e6, "scikit-learn": 2e6},
+    }
+    text = "\n".join(bt.readme_lines(data))
+    assert f"| {bt.ARROW_CASE} | 2 |" in text and "from `pa.array(docs)`" in text
