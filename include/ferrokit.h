@@ -1744,6 +1744,9 @@ const char *fk_simd_level(void);
 /*
  The number of threads kernels use: the value set by `fk_set_num_threads`,
  else `FERROKIT_NUM_THREADS`, else `OMP_NUM_THREADS`, else the usable CPUs.
+ The two variables are read once, when the library first needs them (its
+ first parallel call or thread-count query): changing them later in the
+ running process has no effect; use `fk_set_num_threads`.
  An environment value must be a positive integer: one above `FK_MAX_THREADS`
  is clamped to it, any other (`0`, `-1`, `abc`, `1.5`) is ignored and the
  next source used; `fk_num_threads_warning` describes what happened.
@@ -1767,6 +1770,7 @@ fk_status fk_set_num_threads(size_t n);
  Describes how `FERROKIT_NUM_THREADS` / `OMP_NUM_THREADS` were not taken as
  given (clamped to `FK_MAX_THREADS`, or ignored as not a positive integer)
  and what is used instead; an empty string when they were (or are unset).
+ Describes the values read once at first use, like `fk_get_num_threads`.
  Copied into `buf` snprintf-style like `fk_last_error_message`; returns the
  message length (0: nothing to report). Bindings show it to users once.
 

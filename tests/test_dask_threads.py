@@ -73,3 +73,28 @@ def test_in_process_cluster_leaves_the_callers_setting_exactly() -> None:
 def test_worker_processes_take_their_nthreads_and_the_caller_keeps_its_setting() -> None:
     lines = _run([(None, True, True, 2)])
     assert lines == ["None True before (None, 3) after (None, 3) workers [2, 2] ok True"], lines
+
+
+def test_a_local_cluster_leaves_the_callers_default_thread_count() -> None:
+    # LocalCluster writes OMP_NUM_THREADS=1 into the client's os.environ (for
+    # its worker processes); ferrokit in the client keeps the default it read
+    # at import (no FERROKIT_NUM_THREADS/OMP_NUM_THREADS here: the usable CPUs).
+    code = textwrap.dedent(
+        """
+        import logging, os
+        from distributed import LocalCluster
+        import ferrokit as fk
+
+        before = fk.get_num_threads()
+        with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                          dashboard_address=None, silence_logs=logging.ERROR):
+            during = fk.get_num_threads()
+            print(os.environ.get("OMP_NUM_THREADS"), before, len(os.sched_getaffinity(0)), during)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FERROKIT_NUM_THREADS", "OMP_NUM_THREADS")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    omp, before, cpus, during = r.stdout.split()
+    assert omp == "1"  # what dask does to the environment (the reason for this test)
+    assert before == cpus == during

@@ -119,23 +119,57 @@ def test_threads_context_with_invalid_value_changes_nothing() -> None:
 
 
 def test_threads_context_restores_the_default_exactly() -> None:
-    # Not the count in effect but "no explicit setting": a later change of the
-    # default (here FERROKIT_NUM_THREADS) still applies after the block.
+    # Not the count in effect but "no explicit setting": the default (here
+    # FERROKIT_NUM_THREADS) applies again after the block.
     proc = run_python(
         "import os, ferrokit as fk\n"
         "with fk.threads(1):\n"
         "    pass\n"
         "print(fk.requested_num_threads())\n"
-        "os.environ['FERROKIT_NUM_THREADS'] = '3'\n"
         "print(fk.get_num_threads())\n"
         "fk.set_num_threads(2)\n"
         "with fk.threads(None):\n"
-        "    print(fk.requested_num_threads())\n"
+        "    print(fk.requested_num_threads(), fk.get_num_threads())\n"
         "print(fk.requested_num_threads())\n",
         FERROKIT_NUM_THREADS="5",
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["None", "3", "None", "2"]
+    assert proc.stdout.split() == ["None", "5", "None", "5", "2"]
+
+
+def test_environment_changed_after_import_leaves_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # dask.distributed's LocalCluster writes OMP_NUM_THREADS=1 into the client's
+    # os.environ: the default read at import stays, also after set_num_threads(None).
+    fk.set_num_threads(None)
+    default = fk.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert fk.get_num_threads() == default
+    monkeypatch.setenv("FERROKIT_NUM_THREADS", str(default + 2))
+    assert fk.get_num_threads() == default
+    fk.set_num_threads(1)
+    fk.set_num_threads(None)
+    assert fk.get_num_threads() == default
+    assert fk.config()["threads"] == default
+    with fk.threads(None):
+        assert fk.get_num_threads() == default
+
+
+def test_environment_read_at_import_even_when_changed_before_first_kernel() -> None:
+    # In a fresh process: OMP_NUM_THREADS=3 at import, then changed to 1 (as
+    # dask does) before any kernel ran; a parallel kernel and the getters
+    # still see 3, and no warning appears for the new (valid or invalid) text.
+    proc = run_python(
+        "import os, warnings, numpy as np, ferrokit as fk\n"
+        "os.environ['OMP_NUM_THREADS'] = '1'\n"
+        "os.environ['FERROKIT_NUM_THREADS'] = 'abc'\n"
+        "with warnings.catch_warnings():\n"
+        "    warnings.simplefilter('error')\n"
+        "    ok = fk.stats.sum(np.ones(300_000)) == 300_000.0\n"
+        "    print(fk.get_num_threads(), ok)\n",
+        OMP_NUM_THREADS="3",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["3", "True"]
 
 
 def test_threads_context_none_uses_default() -> None:

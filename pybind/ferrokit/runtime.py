@@ -52,6 +52,13 @@ def get_num_threads() -> int:
     positive integer (``0``, ``-1``, ``abc``, ``1.5``) is ignored and the next
     source used; either issues one ``RuntimeWarning`` saying what is used.
 
+    The two variables are read once, when ferrokit is imported: changing
+    ``os.environ`` later does not change the default (``dask.distributed``
+    sets ``OMP_NUM_THREADS=1`` in the client's environment when a
+    ``LocalCluster`` starts, for its worker processes; ferrokit in the client
+    keeps its threads). Use :func:`set_num_threads` to change the count at run
+    time; ``set_num_threads(None)`` restores the default read at import.
+
     >>> import ferrokit as fk
     >>> fk.get_num_threads() >= 1
     True

@@ -66,8 +66,9 @@ def run(quick: bool = False, out_dir: str = "bench-results", suites: list[str] |
         raise ValueError(f"unknown benchmark suite(s) {unknown}; known: {', '.join(SUITES)}")
     status = 0
     # dask.distributed writes OMP_NUM_THREADS=1 into this process's environment
-    # (its pre-spawn settings for workers), and ferrokit's default thread count
-    # reads that variable: keep the environment each suite starts from.
+    # (its pre-spawn settings for workers). ferrokit reads it only at import,
+    # but the processes later suites start (servers, spinners) would inherit
+    # it: keep the environment each suite starts from.
     thread_env = {k: os.environ.get(k) for k in ("FERROKIT_NUM_THREADS", "OMP_NUM_THREADS")}
     for name in SUITES:
         if suites is not None and name not in suites:

@@ -2,7 +2,6 @@
 
 use crate::boundary::{guard, guard_value, FfiError};
 use crate::status::FkStatus;
-use ferrokit_core::threads_env;
 use ferrokit_core::{pool, simd};
 use std::ffi::{c_char, CStr};
 
@@ -43,6 +42,9 @@ pub extern "C" fn fk_simd_level() -> *const c_char {
 
 /// The number of threads kernels use: the value set by `fk_set_num_threads`,
 /// else `FERROKIT_NUM_THREADS`, else `OMP_NUM_THREADS`, else the usable CPUs.
+/// The two variables are read once, when the library first needs them (its
+/// first parallel call or thread-count query): changing them later in the
+/// running process has no effect; use `fk_set_num_threads`.
 /// An environment value must be a positive integer: one above `FK_MAX_THREADS`
 /// is clamped to it, any other (`0`, `-1`, `abc`, `1.5`) is ignored and the
 /// next source used; `fk_num_threads_warning` describes what happened.
@@ -78,6 +80,7 @@ pub extern "C" fn fk_set_num_threads(n: usize) -> FkStatus {
 /// Describes how `FERROKIT_NUM_THREADS` / `OMP_NUM_THREADS` were not taken as
 /// given (clamped to `FK_MAX_THREADS`, or ignored as not a positive integer)
 /// and what is used instead; an empty string when they were (or are unset).
+/// Describes the values read once at first use, like `fk_get_num_threads`.
 /// Copied into `buf` snprintf-style like `fk_last_error_message`; returns the
 /// message length (0: nothing to report). Bindings show it to users once.
 ///
@@ -86,7 +89,7 @@ pub extern "C" fn fk_set_num_threads(n: usize) -> FkStatus {
 #[no_mangle]
 pub unsafe extern "C" fn fk_num_threads_warning(buf: *mut c_char, cap: usize) -> usize {
     guard_value(0, || {
-        let msg = threads_env::from_env().warning.unwrap_or_default();
+        let msg = pool::env_threads().warning.as_deref().unwrap_or("");
         // SAFETY: forwarded from this function's contract.
         unsafe { crate::last_error::copy_to_c(msg.as_bytes(), buf, cap, "fk_num_threads_warning") }
     })

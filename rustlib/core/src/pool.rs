@@ -6,8 +6,9 @@
 //! parent's workers do not exist there and waiting on them would hang forever).
 //!
 //! Size: `set_num_threads(n)` if called with n > 0, else `FERROKIT_NUM_THREADS`,
-//! else `OMP_NUM_THREADS` (validated and clamped, see [`crate::threads_env`]),
-//! else the CPUs this process may use (affinity/cgroup aware).
+//! else `OMP_NUM_THREADS` (validated and clamped, see [`crate::threads_env`];
+//! read once, at first use: [`env_threads`]), else the CPUs this process may
+//! use (affinity/cgroup aware).
 //!
 //! Placement: when the pool has no more threads than the CPUs this process may
 //! use, worker `i` is pinned to the `i`-th of those CPUs (as OpenMP's
@@ -21,7 +22,7 @@
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 struct State {
@@ -61,12 +62,25 @@ pub fn fork_release() {
     let _ = FORK_GUARD.try_with(|g| g.borrow_mut().take());
 }
 
+/// `FERROKIT_NUM_THREADS` / `OMP_NUM_THREADS` as they were when the library
+/// first needed them (its first parallel call or thread-count query; the
+/// Python package asks at import). Read once: libraries change these variables
+/// in a running process for the sake of *their* workers (`dask.distributed`
+/// sets `OMP_NUM_THREADS=1` in the parent's `os.environ` when a
+/// `LocalCluster` starts), and re-reading them made ferrokit silently
+/// single-threaded in the client process. As with OpenMP, the environment
+/// configures the process at start; `set_num_threads` changes it later.
+pub fn env_threads() -> &'static crate::threads_env::EnvThreads {
+    static ENV: OnceLock<crate::threads_env::EnvThreads> = OnceLock::new();
+    ENV.get_or_init(crate::threads_env::from_env)
+}
+
 /// The thread count used when none was requested explicitly:
 /// `FERROKIT_NUM_THREADS`, else `OMP_NUM_THREADS` (validated and clamped to
-/// [`crate::threads_env::MAX_THREADS`], see that module), else the CPUs this
-/// process may use.
+/// [`crate::threads_env::MAX_THREADS`], see that module) as read once by
+/// [`env_threads`], else the CPUs this process may use.
 pub fn default_num_threads() -> usize {
-    crate::threads_env::from_env()
+    env_threads()
         .threads
         .unwrap_or_else(crate::threads_env::usable_cpus)
 }
