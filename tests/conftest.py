@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -52,6 +53,37 @@ def build_c(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
         return exe
 
     return build
+
+
+def run_in_threads(work: Callable[[], object], n: int = 4, timeout: float = 120.0) -> None:
+    """Runs ``work()`` in ``n`` Python threads at once and waits for them. Any
+    exception in a thread (a failed assertion included) fails the test, with
+    the first one chained; so does a thread still running after ``timeout``
+    seconds (a hang fails instead of blocking the suite)."""
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            work()
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    workers = [threading.Thread(target=body, name=f"in_threads-{i}", daemon=True) for i in range(n)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(timeout)
+    stuck = [t.name for t in workers if t.is_alive()]
+    assert not stuck, f"still running after {timeout} s: {stuck}"
+    if errors:
+        raise AssertionError(f"{len(errors)} of {n} threads failed, first: {errors[0]!r}") from errors[0]
+
+
+@pytest.fixture
+def in_threads() -> Callable[..., None]:
+    """``in_threads(work, n=4, timeout=120.0)``: :func:`run_in_threads` (runs
+    ``work`` in ``n`` threads at once; any error or hang fails the test)."""
+    return run_in_threads
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,6 @@ import gc
 import pathlib
 import struct
 import subprocess
-import threading
 import warnings
 
 import numpy as np
@@ -182,26 +181,17 @@ def test_predict_proba_fast_path_and_its_fallbacks() -> None:
             m.predict_proba(X[:1, :5])
 
 
-def test_threads_share_one_model() -> None:
+def test_threads_share_one_model(in_threads) -> None:
     X = _data(500, 6)
     sk = _clf("multiclass", "relu", X)
     m = nn.MLP.from_sklearn(sk)
     want = m.predict_proba(X)
-    errors: list[BaseException] = []
 
     def work() -> None:
-        try:
-            for _ in range(30):
-                np.testing.assert_array_equal(m.predict_proba(X), want)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for _ in range(30):
+            np.testing.assert_array_equal(m.predict_proba(X), want)
 
-    ts = [threading.Thread(target=work) for _ in range(4)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    assert not errors
+    in_threads(work)
 
 
 # --------------------------------------------------------------- lifetime

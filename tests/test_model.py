@@ -16,7 +16,6 @@ import io
 import pathlib
 import pickle
 import subprocess
-import threading
 import warnings
 
 import numpy as np
@@ -498,27 +497,17 @@ def test_pickle_close_and_repr(scaled_logreg) -> None:
     assert m.metadata["producer"].startswith("ferrokit")
 
 
-def test_concurrent_predictions_on_one_model(scaled_logreg) -> None:
+def test_concurrent_predictions_on_one_model(scaled_logreg, in_threads) -> None:
     pipe, m = scaled_logreg
     want = pipe.predict_proba(Q)
-    errors: list[BaseException] = []
 
     def work() -> None:
-        try:
-            for i in range(200):
-                np.testing.assert_allclose(
-                    m.predict_proba(Q[i % 5 : i % 5 + 1]), want[i % 5 : i % 5 + 1], rtol=1e-12
-                )
-                np.testing.assert_allclose(m.predict_proba(Q), want, rtol=1e-12)
-        except BaseException as e:  # reported below
-            errors.append(e)
+        for i in range(200):
+            row = slice(i % 5, i % 5 + 1)
+            np.testing.assert_allclose(m.predict_proba(Q[row]), want[row], rtol=1e-12)
+            np.testing.assert_allclose(m.predict_proba(Q), want, rtol=1e-12)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    in_threads(work)
 
 
 # ---------------------------------------------------------------- C example

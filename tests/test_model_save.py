@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import pathlib
 import pickle
-import threading
 import warnings
 
 import numpy as np
@@ -130,28 +129,19 @@ def test_a_closed_model_refuses_to_write() -> None:
             op()
 
 
-def test_pickling_from_many_threads_agrees() -> None:
+def test_pickling_from_many_threads_agrees(in_threads) -> None:
     data, x = CASES["mlp_f64"]
     m = fk.load_model(data)
     want = m.predict_proba(x)
-    errors: list[BaseException] = []
 
     def work() -> None:
-        try:
-            for _ in range(20):
-                m2 = pickle.loads(pickle.dumps(m))
-                assert m2.to_bytes() == data
-                np.testing.assert_array_equal(m2.predict_proba(x), want)
-                np.testing.assert_array_equal(m.predict_proba(x), want)
-        except BaseException as e:  # reported below
-            errors.append(e)
+        for _ in range(20):
+            m2 = pickle.loads(pickle.dumps(m))
+            assert m2.to_bytes() == data
+            np.testing.assert_array_equal(m2.predict_proba(x), want)
+            np.testing.assert_array_equal(m.predict_proba(x), want)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    in_threads(work)
 
 
 @pytest.mark.parametrize("name", ["logreg", "nn_large"])

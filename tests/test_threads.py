@@ -362,3 +362,23 @@ def test_pool_workers_are_pinned_one_per_cpu_unless_oversubscribed_or_turned_off
     assert sorted(pinned.values()) == [str(cpus[0]), str(cpus[1])]
     off = _worker_cpus(2, {"FERROKIT_PIN_THREADS": "0"})
     assert set(off.values()) == set(everything.values())
+
+
+def test_the_in_threads_helper_reports_an_error_in_any_thread(in_threads) -> None:
+    # The conftest helper the concurrency tests use must not swallow a
+    # failure in one of its threads.
+    lock = threading.Lock()
+    started: list[str] = []
+
+    def work() -> None:
+        with lock:
+            started.append(threading.current_thread().name)
+            second = len(started) == 2
+        if second:
+            raise ValueError("boom")
+
+    with pytest.raises(AssertionError, match="1 of 4 threads failed") as info:
+        in_threads(work)
+    assert isinstance(info.value.__cause__, ValueError)
+    assert len(set(started)) == 4
+    in_threads(lambda: None, n=3)  # no error: returns
