@@ -278,3 +278,38 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(mod)
     assert result.attempted >= 8 and result.failed == 0
+
+
+@pytest.mark.parametrize("t", [pa.string(), pa.large_binary(), pa.string_view(), "dictionary"])
+def test_runs_of_small_chunks_are_joined_into_few_batches(monkeypatch, t):
+    import ferrokit._text_arrow as ta
+
+    monkeypatch.setattr(ta, "SMALL_CHUNK_DOCS", 16)
+    docs = [f"doc {i} ΟΔΟΣ w{i % 7}" for i in range(300)]
+    sizes = [1] * 40 + [0, 100] + [2] * 30 + [3, 97]
+    assert sum(sizes) == len(docs)
+    parts, pos = [], 0
+    for k in sizes:
+        part = docs[pos : pos + k]
+        pos += k
+        if t == "dictionary":
+            parts.append(pa.array(part, pa.string()).dictionary_encode())
+        elif t == pa.large_binary():
+            parts.append(pa.array([d.encode() for d in part], t))
+        else:
+            parts.append(pa.array(part, t))
+    arrow = pa.chunked_array(parts, parts[0].type if t != "dictionary" else None)
+    batches = list(as_docs(arrow).batches(64))
+    assert [len(b) for b in batches] == [16, 16, 8, 64, 36, 16, 16, 16, 15, 64, 33]
+    assert [d for b in batches for d in b.tolist()] == (
+        docs if t != pa.large_binary() else [d.encode() for d in docs]
+    )
+    ref = docs if t != pa.large_binary() else [d.encode() for d in docs]
+    check_same_as_list("HashingVectorizer", {}, arrow, ref)
+    check_same_as_list("CountVectorizer", {"ngram_range": (1, 2)}, arrow, ref)
+    calls = []
+    real = fk.hash_text
+    monkeypatch.setattr(fk, "hash_text", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(fk, "LIST_BATCH_DOCS", 64)
+    fk.HashingVectorizer().transform(arrow)
+    assert len(calls) == len(batches)  # one native call per batch, not per chunk

@@ -41,6 +41,9 @@ import numpy as np
 from ferrokit._text_native import _is_utf8
 
 _EMPTY = np.zeros(0, dtype=np.uint8)
+#: Chunks with fewer documents than this are joined with their neighbours
+#: into one batch of up to about this many documents (a copy of those only).
+SMALL_CHUNK_DOCS = 4096
 
 
 def _pyarrow() -> Any:
@@ -241,10 +244,39 @@ class ArrowDocs(Sequence):
         return self._n
 
     def batches(self, step: int) -> Iterator[ArrowBatch]:
-        """Non-empty slices of at most ``step`` documents, in order (no copy)."""
+        """Non-empty batches of at most ``step`` documents, in order: slices of
+        the chunks (no copy); runs of small chunks (fewer than
+        :data:`SMALL_CHUNK_DOCS` documents each, such as a stream's) are
+        concatenated into batches of about that many documents (a copy of
+        those documents only, as a list's batch is copied), so a thousand
+        one-document chunks are not a thousand native calls."""
+        small = max(1, min(SMALL_CHUNK_DOCS, step))
+        run: list[Any] = []
+        n_run = 0
         for c in self.chunks:
-            for s in range(0, len(c), step):
-                yield ArrowBatch(c.slice(s, step), self.kind)
+            k = len(c)
+            if k >= small:
+                if run:
+                    yield self._joined(run)
+                    run, n_run = [], 0
+                for s in range(0, k, step):
+                    yield ArrowBatch(c.slice(s, step), self.kind)
+                continue
+            run.append(c)
+            n_run += k
+            if n_run >= small:
+                yield self._joined(run)
+                run, n_run = [], 0
+        if run:
+            yield self._joined(run)
+
+    def _joined(self, run: list[Any]) -> ArrowBatch:
+        if len(run) == 1:
+            return ArrowBatch(run[0], self.kind)
+        pa = _pyarrow()
+        if self.kind.startswith("cast:"):
+            run = [ArrowBatch(c, self.kind)._plain() for c in run]
+        return ArrowBatch(pa.concat_arrays(run), self.kind.split(":")[-1])
 
     def __iter__(self) -> Iterator[str | bytes]:
         for b in self.batches(1 << 14):
