@@ -645,6 +645,36 @@ multiversion! {
     fn small_matmul_f32(x: &[f32], m: usize, k: usize, w: &[f32], n: usize, inout: bool, out: &mut [f32], accumulate: bool) -> () = small_matmul_body::<f32>;
 }
 
+/// Body of [`NnFloat::bias_relu`]: one pass, each element `s = v + b`, then
+/// relu as the activation kernel computes it (`s <= 0` gives +0, NaN stays).
+#[inline(always)]
+fn bias_relu_body<T: VMath>(seg: &mut [T], bias: &[T], relu: bool) {
+    let width = bias.len();
+    if width == 0 {
+        return;
+    }
+    if relu {
+        for row in seg.chunks_exact_mut(width) {
+            for (o, &b) in row.iter_mut().zip(bias) {
+                let s = *o + b;
+                *o = if s <= T::ZERO { T::ZERO } else { s };
+            }
+        }
+    } else {
+        for row in seg.chunks_exact_mut(width) {
+            for (o, &b) in row.iter_mut().zip(bias) {
+                *o = *o + b;
+            }
+        }
+    }
+}
+multiversion! {
+    fn bias_relu_f64(seg: &mut [f64], bias: &[f64], relu: bool) -> () = bias_relu_body::<f64>;
+}
+multiversion! {
+    fn bias_relu_f32(seg: &mut [f32], bias: &[f32], relu: bool) -> () = bias_relu_body::<f32>;
+}
+
 /// Element types of the nn kernels (f32, f64) with their dispatched kernels.
 pub trait NnFloat: VMath {
     #[doc(hidden)]
@@ -667,13 +697,20 @@ pub trait NnFloat: VMath {
         out: &mut [Self],
         accumulate: bool,
     );
+    /// `seg[r][j] += bias[j]` for the rows of `bias.len()` elements in `seg`,
+    /// then relu when `relu` (the epilogue of a gemm block).
+    #[doc(hidden)]
+    fn bias_relu(seg: &mut [Self], bias: &[Self], relu: bool);
     /// "float32" / "float64".
     const NAME: &'static str;
 }
 
 macro_rules! impl_nn_float {
-    ($t:ty, $u:ident, $ui:ident, $r:ident, $ri:ident, $sm:ident, $name:literal) => {
+    ($t:ty, $u:ident, $ui:ident, $r:ident, $ri:ident, $sm:ident, $br:ident, $name:literal) => {
         impl NnFloat for $t {
+            fn bias_relu(seg: &mut [$t], bias: &[$t], relu: bool) {
+                $br(seg, bias, relu)
+            }
             fn small_matmul(
                 x: &[$t],
                 m: usize,
@@ -709,6 +746,7 @@ impl_nn_float!(
     rows_f64,
     rows_inplace_f64,
     small_matmul_f64,
+    bias_relu_f64,
     "float64"
 );
 impl_nn_float!(
@@ -718,5 +756,6 @@ impl_nn_float!(
     rows_f32,
     rows_inplace_f32,
     small_matmul_f32,
+    bias_relu_f32,
     "float32"
 );

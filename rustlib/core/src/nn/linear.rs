@@ -99,15 +99,10 @@ pub(crate) fn bias_act<T: NnFloat>(
     }
     match (bias, act) {
         (Some(b), Activation::Identity | Activation::Relu) => {
-            let relu = act == Activation::Relu;
-            for row in seg.chunks_exact_mut(width) {
-                for (o, &v) in row.iter_mut().zip(b) {
-                    let s = *o + v;
-                    // relu as the activation kernel computes it: `!(s <= 0)`
-                    // keeps NaN, -0 becomes +0.
-                    *o = if relu && s <= T::ZERO { T::ZERO } else { s };
-                }
-            }
+            // One dispatched pass (AVX-512 / AVX2 / baseline copies): relu as
+            // the activation kernel computes it (`!(s <= 0)` keeps NaN, -0
+            // becomes +0).
+            T::bias_relu(seg, &b[..width], act == Activation::Relu)
         }
         _ => {
             if let Some(b) = bias {

@@ -447,3 +447,55 @@ fn mlp_file_roundtrip_and_every_corruption_is_caught() {
     std::fs::remove_file(&dir).unwrap();
     assert!(matches!(AnyMlp::load(&dir), Err(Error::Io(_))));
 }
+
+/// The gemm epilogue `bias_relu` (dispatched per SIMD level) equals the
+/// scalar rule at every level: `s = v + b`, relu gives +0 for `s <= 0` (so
+/// -0 becomes +0) and keeps NaN; widths 1, odd and past a vector, 0 rows.
+#[test]
+fn bias_relu_matches_scalar_rule_at_every_level() {
+    at_every_level(|_| {
+        for width in [1usize, 3, 8, 17, 33] {
+            for rows in [0usize, 1, 5] {
+                let mut v = data(rows * width, 40 + width as u64, 2.0);
+                if v.len() > 2 {
+                    v[0] = f64::NAN;
+                    v[1] = -0.0;
+                }
+                let mut b = data(width, 7, 1.0);
+                b[0] = 0.0;
+                for relu in [false, true] {
+                    let want: Vec<f64> = v
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &x)| {
+                            let s = x + b[i % width];
+                            if relu && s <= 0.0 {
+                                0.0
+                            } else {
+                                s
+                            }
+                        })
+                        .collect();
+                    let mut got = v.clone();
+                    f64::bias_relu(&mut got, &b, relu);
+                    let same = |g: &[f64], w: &[f64]| {
+                        g.iter().zip(w).all(|(x, y)| x.to_bits() == y.to_bits())
+                    };
+                    assert!(
+                        same(&got, &want),
+                        "f64 width {width} rows {rows} relu {relu}"
+                    );
+                    let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+                    let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
+                    let mut got32 = v32.clone();
+                    f32::bias_relu(&mut got32, &b32, relu);
+                    for (i, (&g, &x)) in got32.iter().zip(&v32).enumerate() {
+                        let s = x + b32[i % width];
+                        let w = if relu && s <= 0.0 { 0.0 } else { s };
+                        assert_eq!(g.to_bits(), w.to_bits(), "f32 width {width} element {i}");
+                    }
+                }
+            }
+        }
+    });
+}
