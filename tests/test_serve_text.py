@@ -84,6 +84,12 @@ def _fit() -> Pipelines:
                 TfidfVectorizer(decode_error="replace"),
                 MLPClassifier(hidden_layer_sizes=(8,), max_iter=300, random_state=0),
             ).fit(docs, labels3),
+            # float32 vectorizers before float32 weights: scikit-learn answers float32.
+            "tfidf32_ridge": make_pipeline(TfidfVectorizer(dtype=np.float32), Ridge()).fit(docs, score * 1.5),
+            "count32_mlp": make_pipeline(
+                CountVectorizer(dtype=np.float32),
+                MLPClassifier(hidden_layer_sizes=(8,), max_iter=300, random_state=0),
+            ).fit(docs, labels3),
         }
 
 
@@ -109,16 +115,25 @@ def queries() -> list[str]:
     return docs
 
 
-def check(pipe: Any, method: str, got: Any, docs: list[Any]) -> None:
+DATATYPE = {np.dtype(np.float64): "FP64", np.dtype(np.float32): "FP32"}
+
+
+def check(pipe: Any, method: str, got: Any, docs: list[Any], datatype: str | None = None) -> None:
     """`got` equals scikit-learn's `method` on `docs` (labels exactly, floats
-    within 1e-12 relative)."""
+    within 1e-12 relative, 1e-6 when scikit-learn answers float32) and, when
+    given, the answer's `datatype` is the one of scikit-learn's dtype."""
     want = getattr(pipe, method)(docs)
     got = np.asarray(got).reshape(want.shape)
     if method == "predict" and hasattr(pipe, "classes_"):
         assert got.tolist() == want.tolist(), method
     else:
+        if datatype is not None:
+            assert datatype == DATATYPE[want.dtype], (method, datatype, want.dtype)
+        f32 = want.dtype == np.float32
         scale = float(np.max(np.abs(want), initial=1.0))
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15 * scale, err_msg=method)
+        np.testing.assert_allclose(
+            got, want, rtol=1e-6 if f32 else 1e-12, atol=(1e-6 if f32 else 1e-15) * scale, err_msg=method
+        )
 
 
 def bytes_payload(items: list[bytes]) -> bytes:
@@ -150,7 +165,7 @@ def test_rest_json_equals_sklearn(server: Server, pipes: tuple[Path, Pipelines],
         assert [o["name"] for o in r["outputs"]] == methods
         for o in r["outputs"]:
             assert o["shape"] == list(getattr(pipe, o["name"])(docs).shape)
-            check(pipe, o["name"], o["data"], docs)
+            check(pipe, o["name"], o["data"], docs, o["datatype"])
     # One document, default output.
     st, r = server.infer(
         "tfidf_lr", {"inputs": [{"name": "t", "shape": [1], "datatype": "BYTES", "data": ["good"]}]}
@@ -180,7 +195,10 @@ def test_rest_binary_equals_sklearn(server: Server, pipes: tuple[Path, Pipelines
             data, int(h["inference-header-content-length"]) if binary_out else len(data)
         )
         for m in methods:
-            check(pipe, m, got[m], docs)
+            if isinstance(got[m], np.ndarray) and got[m].dtype.kind == "f" and binary_out:
+                check(pipe, m, got[m], docs, DATATYPE[got[m].dtype])
+            else:
+                check(pipe, m, got[m], docs)
 
 
 @pytest.mark.parametrize("raw", [False, True], ids=["typed", "raw"])
@@ -210,16 +228,22 @@ def test_grpc_equals_sklearn(stub: Any, pipes: tuple[Path, Pipelines], raw: bool
                         k += 4 + n
                 else:
                     vals = np.frombuffer(
-                        chunk, dtype={"FP64": np.float64, "INT64": np.int64, "BOOL": np.bool_}[o.datatype]
+                        chunk,
+                        dtype={"FP64": np.float64, "FP32": np.float32, "INT64": np.int64, "BOOL": np.bool_}[
+                            o.datatype
+                        ],
                     )
             elif o.datatype == "BYTES":
                 vals = [b.decode() for b in o.contents.bytes_contents]
             else:
-                field = {"FP64": "fp64_contents", "INT64": "int64_contents", "BOOL": "bool_contents"}[
-                    o.datatype
-                ]
+                field = {
+                    "FP64": "fp64_contents",
+                    "FP32": "fp32_contents",
+                    "INT64": "int64_contents",
+                    "BOOL": "bool_contents",
+                }[o.datatype]
                 vals = list(getattr(o.contents, field))
-            check(pipe, o.name, vals, docs)
+            check(pipe, o.name, vals, docs, None if o.datatype in ("BYTES", "INT64", "BOOL") else o.datatype)
 
 
 def test_invalid_utf8(server: Server, stub: Any, pipes: tuple[Path, Pipelines]) -> None:

@@ -5,9 +5,10 @@
 //! The model takes float32 or float64 rows: FP32 requests compute as
 //! scikit-learn does on a float32 array and answer FP32; every other numeric
 //! datatype computes in float64. Text pipelines (a vectorizer first) take
-//! one UTF-8 document per row (BYTES, shape `[n]` or `[n, 1]`) and answer
-//! FP64 (computed in the dtype the vectorizer was saved with, as
-//! scikit-learn does).
+//! one UTF-8 document per row (BYTES, shape `[n]` or `[n, 1]`) and answer in
+//! the dtype scikit-learn's pipeline answers with (as `fk.Model` does): FP32
+//! when the vectorizer's dtype is float32 and so are the final estimator's
+//! weights (`transform`: when the vectorizer's dtype is float32), else FP64.
 
 use crate::model::{
     label_datatype, map_labels, DecodeError, Docs, InputKind, Method, MethodOutput, ModelInfo,
@@ -20,6 +21,11 @@ use ferrokit_core::model::{InputKind as CoreInput, Model, ModelFloat, ModelTask,
 pub struct PipelineModel {
     model: Model,
     info: ModelInfo,
+    /// Text models: `predict_proba`, `decision_function` and a regressor's
+    /// `predict` answer float32.
+    text_out_f32: bool,
+    /// Text models: `transform` answers float32.
+    text_transform_f32: bool,
 }
 
 fn spec(name: &str, datatype: DataType, cols: Option<usize>) -> TensorSpec {
@@ -42,13 +48,20 @@ impl PipelineModel {
     /// Wraps a loaded pipeline (numeric or text).
     pub fn new(model: Model) -> Result<PipelineModel, String> {
         let mi = model.info();
-        let f64t = DataType::F64;
+        let text = mi.input == CoreInput::Text;
+        let (out_f32, transform_f32) = if text {
+            text_dtypes(&mi.metadata)
+        } else {
+            (false, false)
+        };
+        let dt = |f32: bool| if f32 { DataType::F32 } else { DataType::F64 };
+        let out_t = dt(out_f32);
         let mut outputs = Vec::new();
         let mut default_method = Method::Predict;
         match mi.task {
             ModelTask::Regressor => outputs.push((
                 Method::Predict,
-                spec("predict", f64t, cols(mi.predict_1d, mi.n_outputs)),
+                spec("predict", out_t, cols(mi.predict_1d, mi.n_outputs)),
             )),
             ModelTask::Classifier => outputs.push((
                 Method::Predict,
@@ -64,7 +77,7 @@ impl PipelineModel {
         if mi.has(Output::PredictProba) {
             outputs.push((
                 Method::PredictProba,
-                spec("predict_proba", f64t, Some(mi.n_proba)),
+                spec("predict_proba", out_t, Some(mi.n_proba)),
             ));
         }
         if mi.has(Output::DecisionFunction) {
@@ -72,7 +85,7 @@ impl PipelineModel {
                 Method::DecisionFunction,
                 spec(
                     "decision_function",
-                    f64t,
+                    out_t,
                     cols(mi.n_decision == 1, mi.n_decision),
                 ),
             ));
@@ -80,7 +93,7 @@ impl PipelineModel {
         if mi.has(Output::Transform) {
             outputs.push((
                 Method::Transform,
-                spec("transform", f64t, Some(mi.n_transform)),
+                spec("transform", dt(transform_f32), Some(mi.n_transform)),
             ));
         }
         let (input_kind, input) = match mi.input {
@@ -89,7 +102,7 @@ impl PipelineModel {
                     n_features: mi.n_features,
                     dtype: Native::Any,
                 },
-                spec("input-0", f64t, Some(mi.n_features)),
+                spec("input-0", DataType::F64, Some(mi.n_features)),
             ),
             CoreInput::Text => (
                 InputKind::Text {
@@ -105,8 +118,26 @@ impl PipelineModel {
             outputs,
             default_method,
         };
-        Ok(PipelineModel { model, info })
+        Ok(PipelineModel {
+            model,
+            info,
+            text_out_f32: out_f32,
+            text_transform_f32: transform_f32,
+        })
     }
+}
+
+/// The output dtypes of a text model as ferrokit's exporter records them in
+/// the file's metadata (what `fk.Model` answers with, like scikit-learn):
+/// `(outputs float32, transform float32)` from `{"text": {"output_dtype":
+/// "<f4", "dtype": "<f4"}}`; absent or anything else: float64.
+fn text_dtypes(metadata: &str) -> (bool, bool) {
+    let meta: serde_json::Value = serde_json::from_str(metadata).unwrap_or_default();
+    let text = &meta["text"];
+    (
+        text["output_dtype"].as_str() == Some("<f4"),
+        text["dtype"].as_str() == Some("<f4"),
+    )
 }
 
 /// How a text model decodes documents sent as bytes: the vectorizer's
@@ -246,7 +277,18 @@ impl ServeModel for PipelineModel {
         match rows {
             Rows::F32(x) if !text => run(&self.model, method, In::Num(x), n),
             Rows::F64(x) if !text => run(&self.model, method, In::Num(x), n),
-            Rows::Text(d) if text => run::<f64>(&self.model, method, In::Text(d), n),
+            Rows::Text(d) if text => {
+                let f32 = if method == Method::Transform {
+                    self.text_transform_f32
+                } else {
+                    self.text_out_f32
+                };
+                if f32 {
+                    run::<f32>(&self.model, method, In::Text(d), n)
+                } else {
+                    run::<f64>(&self.model, method, In::Text(d), n)
+                }
+            }
             Rows::Text(_) => Err(ApiError::bad("this model takes numbers, not text")),
             _ => Err(ApiError::bad("this model takes text (BYTES), not numbers")),
         }
@@ -327,18 +369,33 @@ mod tests {
     /// A CountVectorizer(vocabulary bad, good) + binary LogisticRegression text
     /// pipeline (ASCII character tables: enough here).
     fn text_pipeline() -> PipelineModel {
+        text_model(false, false, "")
+    }
+
+    /// The pipeline of [`text_pipeline`] with the vectorizer's dtype float32
+    /// when `f32`, the classifier's weights float32 when `f32_head` (None: no
+    /// classifier) and `metadata` as the exporter writes it.
+    fn text_model(f32: bool, f32_head: bool, metadata: &str) -> PipelineModel {
         let ints = |v: &[i64]| Value::I64(v.to_vec());
-        let bytes = write(&[
+        let floats = |v: &[f64]| {
+            if f32_head {
+                Value::F32(v.iter().map(|&x| x as f32).collect())
+            } else {
+                Value::F64(v.to_vec())
+            }
+        };
+        let mut blocks = vec![
             Block::new(kind::META)
                 .with("input", ints(&[1]))
-                .with("n_features", ints(&[1])),
+                .with("n_features", ints(&[1]))
+                .with("metadata", Value::Str(metadata.into())),
             Block::new(kind::TEXT_VECTORIZER)
                 .with("analyzer", ints(&[0]))
                 .with("ngram_range", ints(&[1, 1]))
                 .with("lowercase", ints(&[1]))
                 .with("strip_accents", ints(&[0]))
                 .with("binary", ints(&[0]))
-                .with("dtype", ints(&[1]))
+                .with("dtype", ints(&[if f32 { 2 } else { 1 }]))
                 .with("n_features", ints(&[2]))
                 .with(
                     "vocabulary",
@@ -353,13 +410,16 @@ mod tests {
             Block::new(kind::LINEAR_CLASSIFIER)
                 .with("n_features", ints(&[2]))
                 .with("n_outputs", ints(&[1]))
-                .with("coef", Value::F64(vec![-1.0, 1.0]))
-                .with("intercept", Value::F64(vec![-0.5]))
+                .with("coef", floats(&[-1.0, 1.0]))
+                .with("intercept", floats(&[-0.5]))
                 .with("proba", ints(&[1]))
                 .with("classes_kind", ints(&[3]))
                 .with("classes", Value::StrList(vec!["neg".into(), "pos".into()])),
-        ]);
-        PipelineModel::new(Model::from_bytes(&bytes).unwrap()).unwrap()
+        ];
+        if metadata.contains("transform-only") {
+            blocks.pop();
+        }
+        PipelineModel::new(Model::from_bytes(&write(&blocks)).unwrap()).unwrap()
     }
 
     fn docs(shape: Vec<usize>, items: &[&[u8]]) -> InputTensor {
@@ -417,6 +477,61 @@ mod tests {
         // Zero documents.
         let (rows, n) = crate::model::prepare_rows(info, &docs(vec![0], &[])).unwrap();
         assert_eq!(m.run(Method::PredictProba, &rows, n).unwrap().data.len(), 0);
+    }
+
+    /// A float32 text model answers FP32 (metadata and data) where
+    /// scikit-learn's pipeline answers float32, FP64 elsewhere.
+    #[test]
+    fn float32_text_models_answer_fp32() {
+        let out = |m: &PipelineModel, name: &str| {
+            m.info()
+                .outputs
+                .iter()
+                .find(|(k, _)| k.name() == name)
+                .map(|(_, s)| s.datatype)
+        };
+        let all: [&[u8]; 3] = [b"Good GOOD bad", b"", b"bad bad"];
+        let f32_meta = r#"{"text": {"dtype": "<f4", "output_dtype": "<f4"}}"#;
+        let m = text_model(true, true, f32_meta);
+        assert_eq!(out(&m, "predict_proba"), Some(DataType::F32));
+        assert_eq!(out(&m, "decision_function"), Some(DataType::F32));
+        assert_eq!(out(&m, "predict"), Some(DataType::Bytes));
+        let (rows, n) = crate::model::prepare_rows(m.info(), &docs(vec![3], &all)).unwrap();
+        let d = m.run(Method::DecisionFunction, &rows, n).unwrap();
+        assert_eq!(d.data, OutputData::F32(vec![0.5, -0.5, -2.5]));
+        let OutputData::F32(p) = m.run(Method::PredictProba, &rows, n).unwrap().data else {
+            panic!("FP32 probabilities")
+        };
+        let p1 = 1.0 / (1.0 + (-0.5f32).exp());
+        assert!((p[1] - p1).abs() <= 1e-6 * p1 && (p[0] - (1.0 - p1)).abs() <= 1e-6);
+        let p = m.run(Method::Predict, &rows, n).unwrap();
+        assert_eq!(
+            p.data,
+            OutputData::Bytes(vec!["pos".into(), "neg".into(), "neg".into()])
+        );
+        // A float32 vectorizer before float64 weights: scikit-learn answers float64.
+        let m = text_model(true, false, r#"{"text": {"dtype": "<f4"}}"#);
+        assert_eq!(out(&m, "predict_proba"), Some(DataType::F64));
+        let (rows, n) = crate::model::prepare_rows(m.info(), &docs(vec![3], &all)).unwrap();
+        let d = m.run(Method::DecisionFunction, &rows, n).unwrap();
+        assert_eq!(d.data, OutputData::F64(vec![0.5, -0.5, -2.5]));
+        // A float32 vectorizer alone: transform answers float32 counts.
+        let m = text_model(
+            true,
+            false,
+            r#"{"text": {"dtype": "<f4"}, "transform-only": 1}"#,
+        );
+        assert_eq!(out(&m, "transform"), Some(DataType::F32));
+        let (rows, n) = crate::model::prepare_rows(m.info(), &docs(vec![3], &all)).unwrap();
+        let t = m.run(Method::Transform, &rows, n).unwrap();
+        assert_eq!(t.data, OutputData::F32(vec![1.0, 2.0, 0.0, 0.0, 2.0, 0.0]));
+        // float64 (and models without metadata) stay FP64.
+        let m = text_model(
+            false,
+            false,
+            r#"{"text": {"dtype": "<f8"}, "transform-only": 1}"#,
+        );
+        assert_eq!(out(&m, "transform"), Some(DataType::F64));
     }
 
     #[test]
