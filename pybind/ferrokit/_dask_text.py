@@ -4,7 +4,9 @@
   dataframe string column (``Series``) lazily into a dask array of
   ``scipy.sparse`` CSR chunks, one per partition (as dask-ml does); each chunk
   is hashed by :class:`ferrokit.text.HashingVectorizer` (Rust, the worker's
-  threads). In-memory input gives what ``ferrokit.text`` gives.
+  threads). In-memory input gives what ``ferrokit.text`` gives. A series
+  partition backed by Arrow (``string[pyarrow]``, dask's default string
+  conversion) reaches Rust without copying its text.
 - :class:`CountVectorizer` fits on a bag or series with one ``compute``: every
   partition counts its terms (first-occurrence order, document and total
   frequencies) in Rust, and the per-partition vocabularies are merged in
