@@ -9,7 +9,11 @@
 //! starts on the first task at once instead of sleeping until a worker wakes.
 //!
 //! Helpers keep off the calling thread's CPU ([`crate::pool::OffCallerCpu`]):
-//! one that wakes there only takes turns with the caller.
+//! one that wakes there only takes turns with the caller. Every pinned worker
+//! is offered the job and the first to start helps, and the caller never
+//! waits for a helper that has not started: workers join late and only claim
+//! what is left, so a worker whose CPU is busy (another process, a BLAS
+//! thread spinning after its call) costs the call almost nothing.
 //!
 //! Which thread runs a task never changes what the task computes, and
 //! reductions combine the per-task results in a fixed order
@@ -96,18 +100,48 @@ impl Team {
         } else {
             crate::simd::cpu::current()
         };
+        // With pinned workers every worker gets an offer: rayon wakes the
+        // lowest-numbered sleeping worker per job, so one offer woke only the
+        // worker on CPU 0, which, when the caller ran there, had to wait for
+        // the caller's time slice before it could move away. Whichever worker
+        // starts first helps; `helpers` at most claim tasks.
+        let offers = if caller_cpu.is_some() {
+            pins.len().max(helpers)
+        } else {
+            helpers
+        };
+        let slots = AtomicUsize::new(helpers);
+        let started = AtomicUsize::new(0);
+        let offer = || {
+            started.fetch_add(1, Ordering::Relaxed);
+            if next.load(Ordering::Relaxed) >= n_tasks {
+                return; // late: nothing left, so no move and no wait
+            }
+            let slot =
+                slots.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            if slot.is_ok() {
+                let _placed = pool::OffCallerCpu::new(caller_cpu, pins);
+                claim(true);
+            }
+        };
         let start = std::time::Instant::now();
         let mut own = std::time::Duration::ZERO;
         let mut mine = 0;
         pool.in_place_scope(|s| {
-            for _ in 0..helpers {
-                s.spawn(|_| {
-                    let _placed = pool::OffCallerCpu::new(caller_cpu, pins);
-                    claim(true);
-                });
+            for _ in 0..offers {
+                s.spawn(|_| offer());
             }
             mine = claim(false);
             own = start.elapsed();
+            if started.load(Ordering::Relaxed) < offers {
+                // The scope still has to run an offer whose worker waits for
+                // a busy CPU. Wake a sleeping worker -- typically the one on
+                // this CPU, free once the caller blocks -- which takes the
+                // offer from the queue, finds nothing left and returns at
+                // once (traced right after np.dot: the caller had run every
+                // task and then waited 3-10 ms for a helper to start).
+                pool.spawn(|| {});
+            }
         });
         backoff::record(own, start.elapsed() - own, mine, n_tasks);
     }
