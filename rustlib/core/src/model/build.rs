@@ -442,6 +442,18 @@ fn head(b: Block, i: usize, width: usize) -> Result<HeadOut> {
             } else {
                 f.labels()?
             };
+            // Weights stored in float32 (scikit-learn fitted on float32): the
+            // network is kept in float32 too (exact: the values are float32).
+            let all_f32 = (0..sizes.len() - 1).all(|l| {
+                [format!("coef{l}"), format!("intercept{l}")]
+                    .iter()
+                    .all(|name| {
+                        matches!(
+                            f.fields.iter().find(|(n, _)| n == name),
+                            Some((_, Some(Value::F32(_))))
+                        )
+                    })
+            });
             let mut layers = Vec::with_capacity(sizes.len() - 1);
             for (l, w) in sizes.windows(2).enumerate() {
                 let coef = f.floats(&format!("coef{l}"), Some(w[0] * w[1]))?;
@@ -455,8 +467,15 @@ fn head(b: Block, i: usize, width: usize) -> Result<HeadOut> {
             if ravel && (task != Task::Regressor || m.n_outputs() != 1) {
                 return Err(bad(format!("{who}: ravel needs a one-output regressor")));
             }
+            let m32 = if all_f32 {
+                Some(Box::new(
+                    super::mlp_f32(&m).map_err(|e| bad(format!("{who}: {e}")))?,
+                ))
+            } else {
+                None
+            };
             let labels = m.labels().clone();
-            (Head::Mlp(m), labels, ravel)
+            (Head::Mlp(m, m32), labels, ravel)
         }
         kind::KNN_CLASSIFIER | kind::KNN_REGRESSOR | kind::NEAREST_NEIGHBORS => {
             let dim = f.size("n_features", MAX_WIDTH)?;
@@ -639,7 +658,7 @@ pub(crate) fn build(blocks: Vec<Block>) -> Result<Model> {
                     "{who}: k-nearest neighbours on text input are not supported"
                 )))
             }
-            Some((who, Head::Mlp(m), ..)) => {
+            Some((who, Head::Mlp(m, _), ..)) => {
                 t.mlp = Some(SparseMlp::new(m).map_err(|e| bad(format!("{who}: {e}")))?);
             }
             _ => {}
@@ -676,8 +695,9 @@ pub(crate) fn build(blocks: Vec<Block>) -> Result<Model> {
     Ok(m)
 }
 
-/// Wraps a model of the MLP format (docs/mlp_format.md) as a one-step model.
-pub(crate) fn from_mlp(m: Mlp<f64>) -> Model {
+/// Wraps a model of the MLP format (docs/mlp_format.md) as a one-step model
+/// (`m32`: the same network stored in float32, see [`Head::Mlp`]).
+pub(crate) fn from_mlp(m: Mlp<f64>, m32: Option<Mlp<f32>>) -> Model {
     let labels = m.labels().clone();
     let nf = m.n_features();
     let ravel = m.task() == Task::Regressor && m.n_outputs() == 1;
@@ -687,7 +707,7 @@ pub(crate) fn from_mlp(m: Mlp<f64>) -> Model {
         Vec::new(),
         Vec::new(),
         "block 0 (mlp)".to_string(),
-        Head::Mlp(m),
+        Head::Mlp(m, m32.map(Box::new)),
         labels,
         ravel,
         nf,
@@ -700,7 +720,7 @@ impl ModelTask {
             Head::Transform => ModelTask::Transformer,
             Head::Linear(l) if l.proba.is_some() => ModelTask::Classifier,
             Head::Linear(_) => ModelTask::Regressor,
-            Head::Mlp(m) => match m.task() {
+            Head::Mlp(m, _) => match m.task() {
                 Task::Regressor => ModelTask::Regressor,
                 Task::Classifier => ModelTask::Classifier,
                 Task::Multilabel => ModelTask::Multilabel,
@@ -732,7 +752,7 @@ pub(crate) fn info_of(
             Some(_) => (1, l.n_proba(), l.n_dec, 0, 0),
             None => (l.n_dec, 0, 0, 0, 0),
         },
-        Head::Mlp(m) => match m.task() {
+        Head::Mlp(m, _) => match m.task() {
             Task::Regressor => (m.n_outputs(), 0, 0, 0, 0),
             Task::Classifier => (1, m.n_proba_columns(), 0, 0, 0),
             Task::Multilabel => (m.n_outputs(), m.n_outputs(), 0, 0, 0),

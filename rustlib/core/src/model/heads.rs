@@ -99,7 +99,10 @@ pub(crate) enum Head {
     /// A pipeline of transformers only.
     Transform,
     Linear(Linear),
-    Mlp(Mlp<f64>),
+    /// The network in float64 and, when it was stored in float32 (fitted on
+    /// float32 by scikit-learn), also in float32: float32 rows compute in
+    /// float32 like scikit-learn's float32 weights do.
+    Mlp(Mlp<f64>, Option<Box<Mlp<f32>>>),
     Knn(Knn),
 }
 
@@ -421,7 +424,7 @@ impl Head {
         match self {
             Head::Transform => None,
             Head::Linear(l) => Some(l.n_in),
-            Head::Mlp(m) => Some(m.n_features()),
+            Head::Mlp(m, _) => Some(m.n_features()),
             Head::Knn(k) => Some(k.dim),
         }
     }

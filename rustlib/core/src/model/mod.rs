@@ -206,13 +206,19 @@ pub struct Model {
     source: save::Source,
 }
 
-fn mlp_f64(m: Mlp<f32>) -> Result<Mlp<f64>> {
+/// The same network with its weights converted to `B` (float32 -> float64 is
+/// exact; float64 -> float32 only for weights that were float32).
+fn mlp_cast<A, B>(m: &Mlp<A>, cast: impl Fn(A) -> B) -> Result<Mlp<B>>
+where
+    A: crate::nn::mlp::PanelFloat,
+    B: crate::nn::mlp::PanelFloat,
+{
     let layers = m
         .layers()
         .iter()
         .map(|l| Dense {
-            coef: l.coef.iter().map(|&v| v as f64).collect(),
-            intercept: l.intercept.iter().map(|&v| v as f64).collect(),
+            coef: l.coef.iter().map(|&v| cast(v)).collect(),
+            intercept: l.intercept.iter().map(|&v| cast(v)).collect(),
         })
         .collect();
     Mlp::new(
@@ -223,6 +229,22 @@ fn mlp_f64(m: Mlp<f32>) -> Result<Mlp<f64>> {
         m.task(),
         m.labels().clone(),
     )
+}
+
+fn mlp_f64(m: &Mlp<f32>) -> Result<Mlp<f64>> {
+    mlp_cast(m, |v| v as f64)
+}
+
+/// The float32 copy of a network whose weights were stored in float32.
+pub(crate) fn mlp_f32(m: &Mlp<f64>) -> Result<Mlp<f32>> {
+    mlp_cast(m, |v| v as f32)
+}
+
+/// `dst[i] = src[i]` (exact).
+fn widen(src: &[f32], dst: &mut [f64]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s as f64;
+    }
 }
 
 impl Model {
@@ -273,10 +295,10 @@ impl Model {
     }
 
     fn from_mlp_file(buf: Vec<u8>) -> Result<Model> {
-        let mut m = build::from_mlp(match AnyMlp::from_bytes(&buf)? {
-            AnyMlp::F64(m) => m,
-            AnyMlp::F32(m) => mlp_f64(m)?,
-        });
+        let mut m = match AnyMlp::from_bytes(&buf)? {
+            AnyMlp::F64(m) => build::from_mlp(m, None),
+            AnyMlp::F32(m) => build::from_mlp(mlp_f64(&m)?, Some(m)),
+        };
         m.source = save::Source::MlpFile(buf);
         Ok(m)
     }
@@ -437,6 +459,22 @@ impl Model {
         }
     }
 
+    /// A float32 network on float32 rows (dense, after the steps, whose
+    /// values are then float32 numbers): the network and its input in
+    /// float32, computed as scikit-learn computes float32 weights on a float32
+    /// array. `None`: compute in float64.
+    fn mlp32<'a, T: ModelFloat>(
+        m32: &'a Option<Box<Mlp<f32>>>,
+        rows: &Rows,
+    ) -> Option<(&'a Mlp<f32>, Vec<f32>, usize)> {
+        match (m32, rows) {
+            (Some(m), Rows::Dense(w)) if T::IS_F32 && w.f32 => {
+                Some((m, w.data.iter().map(|&v| v as f32).collect(), w.cols))
+            }
+            _ => None,
+        }
+    }
+
     fn dense(rows: &Rows) -> Result<&Work> {
         match rows {
             Rows::Dense(w) => Ok(w),
@@ -466,9 +504,15 @@ impl Model {
         let mut res = vec![0.0f64; n_rows * n_out];
         match &self.head {
             Head::Linear(l) => Self::linear(l, &rows, n_rows, &mut res),
-            Head::Mlp(m) => {
-                let (m, x, c) = self.mlp(m, &rows)?;
-                m.forward(&x, n_rows, c, &mut res)?
+            Head::Mlp(m, m32) => {
+                if let Some((m, x, c)) = Self::mlp32::<T>(m32, &rows) {
+                    let mut r = vec![0.0f32; res.len()];
+                    m.forward(&x, n_rows, c, &mut r)?;
+                    widen(&r, &mut res);
+                } else {
+                    let (m, x, c) = self.mlp(m, &rows)?;
+                    m.forward(&x, n_rows, c, &mut res)?
+                }
             }
             Head::Knn(k) => k.values(Self::dense(&rows)?, n_rows, &mut res)?,
             Head::Transform => unreachable!(),
@@ -502,9 +546,13 @@ impl Model {
                     }
                 }
             }
-            Head::Mlp(m) => {
-                let (m, x, c) = self.mlp(m, &rows)?;
-                m.predict_class(&x, n_rows, c, out)?
+            Head::Mlp(m, m32) => {
+                if let Some((m, x, c)) = Self::mlp32::<T>(m32, &rows) {
+                    m.predict_class(&x, n_rows, c, out)?
+                } else {
+                    let (m, x, c) = self.mlp(m, &rows)?;
+                    m.predict_class(&x, n_rows, c, out)?
+                }
             }
             Head::Knn(k) => {
                 let KnnTarget::Classes { n_classes, .. } = k.target else {
@@ -540,13 +588,23 @@ impl Model {
                     l.proba_from(&d, &mut res);
                 }
             },
-            Head::Mlp(m) => {
+            Head::Mlp(m, m32) => {
                 let multilabel = m.task() == Task::Multilabel;
-                let (m, x, c) = self.mlp(m, &rows)?;
-                if multilabel {
-                    m.forward(&x, n_rows, c, &mut res)?
+                if let Some((m, x, c)) = Self::mlp32::<T>(m32, &rows) {
+                    let mut r = vec![0.0f32; res.len()];
+                    if multilabel {
+                        m.forward(&x, n_rows, c, &mut r)?
+                    } else {
+                        m.predict_proba(&x, n_rows, c, &mut r)?
+                    }
+                    widen(&r, &mut res);
                 } else {
-                    m.predict_proba(&x, n_rows, c, &mut res)?
+                    let (m, x, c) = self.mlp(m, &rows)?;
+                    if multilabel {
+                        m.forward(&x, n_rows, c, &mut res)?
+                    } else {
+                        m.predict_proba(&x, n_rows, c, &mut res)?
+                    }
                 }
             }
             Head::Knn(k) => k.proba(Self::dense(&rows)?, n_rows, &mut res)?,

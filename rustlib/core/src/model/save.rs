@@ -90,7 +90,7 @@ impl Model {
         match (&self.head, name) {
             (Head::Linear(l), "coef") => Some(floats(&l.coef, code)),
             (Head::Linear(l), "intercept") => Some(floats(&l.intercept, code)),
-            (Head::Mlp(m), _) => {
+            (Head::Mlp(m, _), _) => {
                 let (layer, coef) = match name.strip_prefix("coef") {
                     Some(d) => (d, true),
                     None => (name.strip_prefix("intercept")?, false),
