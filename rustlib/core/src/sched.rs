@@ -100,16 +100,15 @@ impl Team {
         } else {
             crate::simd::cpu::current()
         };
-        // With pinned workers every worker gets an offer: rayon wakes the
-        // lowest-numbered sleeping worker per job, so one offer woke only the
-        // worker on CPU 0, which, when the caller ran there, had to wait for
-        // the caller's time slice before it could move away. Whichever worker
-        // starts first helps; `helpers` at most claim tasks.
-        let offers = if caller_cpu.is_some() {
-            pins.len().max(helpers)
-        } else {
-            helpers
-        };
+        // Rayon wakes the lowest-numbered sleeping worker per job, so
+        // `helpers` offers wake workers 0..helpers. When one of those is
+        // pinned to the caller's CPU it has to wait for the caller's time
+        // slice before it can move away: then one more offer wakes the next
+        // worker, on another CPU. Whichever worker starts first helps;
+        // `helpers` at most claim tasks. (Offering every worker each call
+        // woke a worker on the caller's CPU even when not needed.)
+        let on_caller = caller_cpu.and_then(|c| pins.iter().position(|&p| p == c));
+        let offers = helpers + usize::from(on_caller.is_some_and(|k| k < helpers));
         let slots = AtomicUsize::new(helpers);
         let started = AtomicUsize::new(0);
         let offer = || {
