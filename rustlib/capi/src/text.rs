@@ -15,8 +15,8 @@ use crate::boundary::{guard, guard_value, FfiError};
 use crate::slices::{in_slice, out_ref, out_slice, Arg};
 use crate::status::FkStatus;
 use ferrokit_core::text::{
-    hash_documents, pack_utf8, Analyzer, AnalyzerKind, CharTables, CountBuilder, Csr, FittedVocab,
-    Input, Strings, View,
+    convert_into, hash_documents_blocks, pack_utf8, Analyzer, AnalyzerKind, CharTables,
+    CountBuilder, Csr, CsrBlocks, FittedVocab, Input, Strings, View,
 };
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -48,13 +48,18 @@ pub struct fk_text_analyzer {
 /// with `fk_csr_free`. Immutable; thread-safe to read.
 #[allow(non_camel_case_types)]
 pub struct fk_csr {
-    inner: Csr<i32>,
-    /// Float values (a model's `transform`); `inner.data` is empty then.
+    /// The matrix, as the row blocks a kernel produced (read out in parallel).
+    inner: CsrBlocks<i32>,
+    /// Float values (a model's `transform`); the blocks hold no data then.
     float: Option<Vec<f64>>,
 }
 
 impl fk_csr {
     fn ints(inner: Csr<i32>) -> Self {
+        Self::blocks(CsrBlocks::one(inner))
+    }
+
+    fn blocks(inner: CsrBlocks<i32>) -> Self {
         fk_csr { inner, float: None }
     }
 
@@ -68,13 +73,13 @@ impl fk_csr {
             data,
         } = m;
         fk_csr {
-            inner: Csr {
+            inner: CsrBlocks::one(Csr {
                 n_rows,
                 n_cols,
                 indptr,
                 indices,
                 data: Vec::new(),
-            },
+            }),
             float: Some(data),
         }
     }
@@ -456,10 +461,10 @@ pub unsafe extern "C" fn fk_text_hash(
         };
         let nf = check_features(NAME, n_features)?;
         let alt = flag(NAME, "alternate_sign", alternate_sign)?;
-        let m =
-            hash_documents(&Input::Text(docs), Some(&a.inner), nf, alt).map_err(prefix(NAME))?;
+        let m = hash_documents_blocks(&Input::Text(docs), Some(&a.inner), nf, alt)
+            .map_err(prefix(NAME))?;
         // SAFETY: forwarded contract.
-        unsafe { put(NAME, out, fk_csr::ints(m)) }
+        unsafe { put(NAME, out, fk_csr::blocks(m)) }
     })
 }
 
@@ -489,9 +494,9 @@ pub unsafe extern "C" fn fk_text_hash_features(
             unsafe { features(NAME, buf, buf_len, offsets, n_offsets, doc_ptr, n_doc_ptr)? };
         let nf = check_features(NAME, n_features)?;
         let alt = flag(NAME, "alternate_sign", alternate_sign)?;
-        let m = hash_documents(&input, None, nf, alt).map_err(prefix(NAME))?;
+        let m = hash_documents_blocks(&input, None, nf, alt).map_err(prefix(NAME))?;
         // SAFETY: forwarded contract.
-        unsafe { put(NAME, out, fk_csr::ints(m)) }
+        unsafe { put(NAME, out, fk_csr::blocks(m)) }
     })
 }
 
@@ -597,7 +602,7 @@ pub unsafe extern "C" fn fk_csr_shape(
                 out_ref(nnz, Arg(NAME, "nnz"))?,
             )
         };
-        (*r, *k, *z) = (c.inner.n_rows, c.inner.n_cols, c.inner.nnz());
+        (*r, *k, *z) = (c.inner.n_rows(), c.inner.n_cols, c.inner.nnz());
         Ok(())
     })
 }
@@ -606,12 +611,12 @@ pub unsafe extern "C" fn fk_csr_shape(
 ///
 /// # Safety
 /// `out` writable for `n` elements.
-unsafe fn copy_out<S: Copy, D>(
+unsafe fn copy_out<S: Copy + Sync, D: Send>(
     name: &'static str,
     src: &[S],
     out: *mut D,
     n: usize,
-    conv: impl Fn(S) -> Option<D>,
+    conv: impl Fn(S) -> Option<D> + Sync,
 ) -> Result<(), FfiError> {
     if n != src.len() {
         return Err(err(
@@ -621,15 +626,44 @@ unsafe fn copy_out<S: Copy, D>(
     }
     // SAFETY: forwarded contract.
     let o = unsafe { out_slice(out, n, Arg(name, "out"))? };
-    for (d, &s) in o.iter_mut().zip(src) {
-        *d = conv(s).ok_or_else(|| {
-            err(
-                FkStatus::FK_ERR_OVERFLOW,
-                format!("{name}: a value does not fit the output type"),
-            )
-        })?;
+    if convert_into(src, o, conv) {
+        Ok(())
+    } else {
+        Err(err(
+            FkStatus::FK_ERR_OVERFLOW,
+            format!("{name}: a value does not fit the output type"),
+        ))
     }
-    Ok(())
+}
+
+/// Checks that the caller's `out` has exactly `len` elements, then fills it
+/// with `fill` (which returns false when a value does not fit the type).
+///
+/// # Safety
+/// `out` writable for `n` elements.
+unsafe fn blocks_out<D>(
+    name: &'static str,
+    out: *mut D,
+    n: usize,
+    len: usize,
+    fill: impl FnOnce(&mut [D]) -> bool,
+) -> Result<(), FfiError> {
+    if n != len {
+        return Err(err(
+            FkStatus::FK_ERR_LENGTH_MISMATCH,
+            format!("{name}: out has {n} elements, the result has {len}"),
+        ));
+    }
+    // SAFETY: forwarded contract.
+    let o = unsafe { out_slice(out, n, Arg(name, "out"))? };
+    if fill(o) {
+        Ok(())
+    } else {
+        Err(err(
+            FkStatus::FK_ERR_OVERFLOW,
+            format!("{name}: a value does not fit the output type"),
+        ))
+    }
 }
 
 /// Copies the `n_rows + 1` row pointers as int64 (`n` must equal `n_rows + 1`).
@@ -648,8 +682,8 @@ pub unsafe extern "C" fn fk_csr_indptr_i64(
         let c = unsafe { live(NAME, "csr", csr)? };
         // SAFETY: forwarded contract.
         unsafe {
-            copy_out(NAME, &c.inner.indptr, out, n, |v: u64| {
-                i64::try_from(v).ok()
+            blocks_out(NAME, out, n, c.inner.n_rows() + 1, |o| {
+                c.inner.indptr_into(o, |v: u64| i64::try_from(v).ok())
             })
         }
     })
@@ -671,8 +705,8 @@ pub unsafe extern "C" fn fk_csr_indptr_i32(
         let c = unsafe { live(NAME, "csr", csr)? };
         // SAFETY: forwarded contract.
         unsafe {
-            copy_out(NAME, &c.inner.indptr, out, n, |v: u64| {
-                i32::try_from(v).ok()
+            blocks_out(NAME, out, n, c.inner.n_rows() + 1, |o| {
+                c.inner.indptr_into(o, |v: u64| i32::try_from(v).ok())
             })
         }
     })
@@ -694,8 +728,8 @@ pub unsafe extern "C" fn fk_csr_indices_i32(
         let c = unsafe { live(NAME, "csr", csr)? };
         // SAFETY: forwarded contract.
         unsafe {
-            copy_out(NAME, &c.inner.indices, out, n, |v: u32| {
-                i32::try_from(v).ok()
+            blocks_out(NAME, out, n, c.inner.nnz(), |o| {
+                c.inner.indices_into(o, |v: u32| i32::try_from(v).ok())
             })
         }
     })
@@ -716,7 +750,11 @@ pub unsafe extern "C" fn fk_csr_indices_i64(
         // SAFETY: forwarded contract.
         let c = unsafe { live(NAME, "csr", csr)? };
         // SAFETY: forwarded contract.
-        unsafe { copy_out(NAME, &c.inner.indices, out, n, |v: u32| Some(v as i64)) }
+        unsafe {
+            blocks_out(NAME, out, n, c.inner.nnz(), |o| {
+                c.inner.indices_into(o, |v: u32| Some(v as i64))
+            })
+        }
     })
 }
 
@@ -734,7 +772,11 @@ pub unsafe extern "C" fn fk_csr_data_f64(csr: *const fk_csr, out: *mut f64, n: u
             // SAFETY: forwarded contract.
             Some(f) => unsafe { copy_out(NAME, f, out, n, Some) },
             // SAFETY: forwarded contract.
-            None => unsafe { copy_out(NAME, &c.inner.data, out, n, |v: i32| Some(v as f64)) },
+            None => unsafe {
+                blocks_out(NAME, out, n, c.inner.nnz(), |o| {
+                    c.inner.data_into(o, |v: i32| Some(v as f64))
+                })
+            },
         }
     })
 }
@@ -753,7 +795,11 @@ pub unsafe extern "C" fn fk_csr_data_f32(csr: *const fk_csr, out: *mut f32, n: u
             // SAFETY: forwarded contract.
             Some(f) => unsafe { copy_out(NAME, f, out, n, |v: f64| Some(v as f32)) },
             // SAFETY: forwarded contract.
-            None => unsafe { copy_out(NAME, &c.inner.data, out, n, |v: i32| Some(v as f32)) },
+            None => unsafe {
+                blocks_out(NAME, out, n, c.inner.nnz(), |o| {
+                    c.inner.data_into(o, |v: i32| Some(v as f32))
+                })
+            },
         }
     })
 }
@@ -773,7 +819,11 @@ pub unsafe extern "C" fn fk_csr_data_i64(csr: *const fk_csr, out: *mut i64, n: u
             // SAFETY: forwarded contract.
             Some(f) => unsafe { copy_out(NAME, f, out, n, integral::<i64>) },
             // SAFETY: forwarded contract.
-            None => unsafe { copy_out(NAME, &c.inner.data, out, n, |v: i32| Some(v as i64)) },
+            None => unsafe {
+                blocks_out(NAME, out, n, c.inner.nnz(), |o| {
+                    c.inner.data_into(o, |v: i32| Some(v as i64))
+                })
+            },
         }
     })
 }
@@ -793,7 +843,9 @@ pub unsafe extern "C" fn fk_csr_data_i32(csr: *const fk_csr, out: *mut i32, n: u
             // SAFETY: forwarded contract.
             Some(f) => unsafe { copy_out(NAME, f, out, n, integral::<i32>) },
             // SAFETY: forwarded contract.
-            None => unsafe { copy_out(NAME, &c.inner.data, out, n, Some) },
+            None => unsafe {
+                blocks_out(NAME, out, n, c.inner.nnz(), |o| c.inner.data_into(o, Some))
+            },
         }
     })
 }

@@ -1,7 +1,7 @@
 //! `HashingVectorizer`: features hashed into columns, summed per document.
 
 use super::analyze::{Analyzer, Scratch};
-use super::csr::Csr;
+use super::csr::{Csr, CsrBlocks};
 use super::input::{split, Input};
 use super::murmur::{murmurhash3_32, Columns};
 use crate::{pool, Error, Result};
@@ -79,6 +79,17 @@ pub fn hash_documents(
     n_features: u32,
     alternate_sign: bool,
 ) -> Result<Csr<i32>> {
+    Ok(hash_documents_blocks(input, analyzer, n_features, alternate_sign)?.into_csr())
+}
+
+/// [`hash_documents`] as the row blocks the pool's tasks produced (no copy
+/// to join them: [`CsrBlocks`] is read out in parallel).
+pub fn hash_documents_blocks(
+    input: &Input,
+    analyzer: Option<&Analyzer>,
+    n_features: u32,
+    alternate_sign: bool,
+) -> Result<CsrBlocks<i32>> {
     if n_features == 0 || n_features > i32::MAX as u32 {
         return Err(Error::InvalidArgument(format!(
             "n_features must be in [1, 2**31 - 1], got {n_features}"
@@ -116,5 +127,8 @@ pub fn hash_documents(
         }
         Ok(out)
     })?;
-    Ok(Csr::concat(n_features as usize, parts))
+    Ok(CsrBlocks {
+        n_cols: n_features as usize,
+        blocks: parts,
+    })
 }

@@ -40,8 +40,8 @@ mod vocab;
 mod words;
 
 pub use analyze::{Analyzer, AnalyzerKind, Scratch};
-pub use csr::Csr;
-pub use hashing::hash_documents;
+pub use csr::{convert_into, Csr, CsrBlocks};
+pub use hashing::{hash_documents, hash_documents_blocks};
 pub use input::{Input, Strings};
 pub use murmur::{column_and_sign, murmurhash3_32};
 pub use tables::{CharSet, CharTables};

@@ -313,7 +313,7 @@ fn count_range(
 }
 
 /// Tags an id of a range's own vocabulary (vs. an id of the shared one).
-const LOCAL: u32 = 1 << 31;
+use super::csr::LOCAL;
 
 /// As [`count_range`]; with `shared`, a term found there is counted under its
 /// shared id and only other terms go to `vocab`, under `id | LOCAL`.
@@ -470,12 +470,10 @@ impl WordCache {
     }
 }
 
-/// Per-range state of a parallel fit: local vocabulary, rows in local ids,
-/// and the local -> shared id map.
+/// Per-range state of a parallel fit: local vocabulary, rows in local ids.
 struct Slot {
     vocab: Vocab,
     rows: Csr<i32>,
-    map: Vec<u32>,
     cache: WordCache,
 }
 
@@ -484,7 +482,6 @@ impl Default for Slot {
         Slot {
             vocab: Vocab::default(),
             rows: Csr::empty(0),
-            map: Vec::new(),
             cache: WordCache::default(),
         }
     }
@@ -506,7 +503,11 @@ impl Default for Slot {
 #[derive(Debug)]
 pub struct CountBuilder {
     vocab: Vocab,
-    rows: Csr<i32>,
+    /// The rows so far, in blocks: a block with a non-empty map is a range's
+    /// rows whose `LOCAL` ids the map renumbers (applied when the blocks are
+    /// joined in [`CountBuilder::finish`], on the pool).
+    parts: Vec<(Csr<i32>, Vec<u32>)>,
+    n_docs: usize,
 }
 
 /// A fitted vocabulary: `vocab` holds terms in first-occurrence order and
@@ -541,13 +542,36 @@ impl CountBuilder {
     pub fn new() -> Self {
         CountBuilder {
             vocab: Vocab::default(),
-            rows: Csr::empty(0),
+            parts: Vec::new(),
+            n_docs: 0,
         }
     }
 
     /// Number of documents added so far.
     pub fn n_docs(&self) -> usize {
-        self.rows.n_rows
+        self.n_docs
+    }
+
+    /// Counts documents `a..b` on this thread into the last block of rows
+    /// (a new one if that block still needs renumbering).
+    fn add_sequential(
+        &mut self,
+        input: &Input,
+        analyzer: Option<&Analyzer>,
+        a: usize,
+        b: usize,
+    ) -> Result<()> {
+        let rows = match self.parts.last_mut() {
+            Some((rows, map)) if map.is_empty() => rows,
+            _ => {
+                self.parts.push((Csr::empty(0), Vec::new()));
+                &mut self.parts.last_mut().expect("a block was just pushed").0
+            }
+        };
+        let before = rows.n_rows;
+        let r = count_range(input, analyzer, a, b, &mut self.vocab, rows);
+        self.n_docs += rows.n_rows - before;
+        r
     }
 
     /// Number of distinct terms so far.
@@ -565,11 +589,11 @@ impl CountBuilder {
         };
         let threads = pool::num_threads();
         if threads <= 1 || bytes < super::hashing::MIN_PARALLEL_BYTES {
-            return count_range(input, analyzer, 0, n, &mut self.vocab, &mut self.rows);
+            return self.add_sequential(input, analyzer, 0, n);
         }
         if self.vocab.len() >= LOCAL as usize {
             // Ids would collide with the LOCAL tag: count sequentially.
-            return count_range(input, analyzer, 0, n, &mut self.vocab, &mut self.rows);
+            return self.add_sequential(input, analyzer, 0, n);
         }
         // Rounds of one range per thread. A range counts terms already in the
         // shared vocabulary under their ids (read-only lookups, in parallel)
@@ -606,9 +630,7 @@ impl CountBuilder {
                 self.merge(&mut slots[..round.len()]);
                 if self.vocab.len() >= LOCAL as usize {
                     let done = round.last().map_or(0, |r| r.1);
-                    let rest =
-                        count_range(input, analyzer, done, n, &mut self.vocab, &mut self.rows);
-                    return rest;
+                    return self.add_sequential(input, analyzer, done, n);
                 }
             }
             Ok(())
@@ -616,36 +638,28 @@ impl CountBuilder {
     }
 
     /// Appends per-range counts in order: each range's own terms get their
-    /// shared ids (new ones the next ids); rows are renumbered. Empties the
-    /// slots for reuse.
+    /// shared ids (new ones the next ids), serially; the rows are kept as
+    /// they are, with that map (renumbered when joined, in parallel). Empties
+    /// the slots for reuse.
     fn merge(&mut self, parts: &mut [Slot]) {
-        let nnz: usize = parts.iter().map(|p| p.rows.nnz()).sum();
-        let rows: usize = parts.iter().map(|p| p.rows.n_rows).sum();
-        self.rows.indices.reserve(nnz);
-        self.rows.data.reserve(nnz);
-        self.rows.indptr.reserve(rows);
         for p in parts.iter_mut() {
-            p.map.clear();
             let v = &p.vocab;
-            p.map
-                .extend((0..v.len() as u32).map(|id| self.vocab.get_or_insert(v.term(id))));
-            let map = &p.map;
-            let base = self.rows.indices.len() as u64;
-            self.rows.indices.extend(p.rows.indices.iter().map(|&i| {
-                if i & LOCAL != 0 {
-                    map[(i & !LOCAL) as usize]
-                } else {
-                    i
-                }
-            }));
-            self.rows.data.extend_from_slice(&p.rows.data);
-            self.rows
-                .indptr
-                .extend(p.rows.indptr.iter().skip(1).map(|q| q + base));
-            self.rows.n_rows += p.rows.n_rows;
+            let mut map = Vec::with_capacity(v.len());
+            map.extend((0..v.len() as u32).map(|id| self.vocab.get_or_insert(v.term(id))));
+            let cap = p.rows.nnz() + p.rows.nnz() / 8;
+            let rows = std::mem::replace(
+                &mut p.rows,
+                Csr {
+                    n_rows: 0,
+                    n_cols: 0,
+                    indptr: vec![0],
+                    indices: Vec::with_capacity(cap),
+                    data: Vec::with_capacity(cap),
+                },
+            );
+            self.n_docs += rows.n_rows;
+            self.parts.push((rows, map));
             p.vocab.clear();
-            p.rows.clear();
-            p.map.clear();
         }
     }
 
@@ -659,9 +673,9 @@ impl CountBuilder {
     /// UTF-8 (= Python's code point order; `_sort_features`); rows keep their
     /// first-occurrence order, so their columns are not sorted.
     pub fn finish(self, high: f64, low: f64, sort_features: bool) -> CountFit {
-        let CountBuilder { vocab, mut rows } = self;
+        let CountBuilder { vocab, parts, .. } = self;
         let n_terms = vocab.len();
-        rows.n_cols = n_terms;
+        let mut rows = Csr::concat_mapped(n_terms, parts);
         sort_rows(&mut rows);
         if !sort_features {
             let ids = (0..n_terms as u32).collect();
@@ -888,6 +902,24 @@ mod tests {
         assert!(one.0.nnz() > 100_000);
         assert!(fit(3) == one);
         assert!(fit(2) == one);
+        // Batches that alternate between the sequential path (small) and
+        // parallel rounds (large) keep the rows in document order.
+        crate::pool::set_num_threads(2);
+        let mut b = CountBuilder::new();
+        let mut start = 0;
+        for (k, step) in [3usize, 9000, 1, 7000, 5, 3991].into_iter().enumerate() {
+            let end = (start + step).min(refs.len());
+            let (bb, oo) = crate::text::pack(&refs[start..end]);
+            b.add(&Input::Text(Strings::new(&bb, &oo).unwrap()), Some(&a))
+                .unwrap();
+            assert_eq!(b.n_docs(), end, "batch {k}");
+            start = end;
+        }
+        crate::pool::set_num_threads(0);
+        assert_eq!(start, refs.len());
+        let f = b.finish(f64::INFINITY, 1.0, true);
+        assert!(f.matrix == one.0);
+        assert!(f.vocabulary.ids == one.1);
     }
 
     #[test]
