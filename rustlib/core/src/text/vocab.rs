@@ -688,10 +688,7 @@ impl CountBuilder {
                 },
             };
         }
-        let mut df = vec![0u64; n_terms];
-        for &i in &rows.indices {
-            df[i as usize] += 1;
-        }
+        let df = document_frequencies(&rows.indices, n_terms);
         let kept: Vec<u32> = (0..n_terms as u32)
             .filter(|&i| {
                 let d = df[i as usize] as f64;
@@ -741,6 +738,41 @@ impl CountBuilder {
             vocabulary: FittedVocab { vocab, ids, n_cols },
         }
     }
+}
+
+/// How many entries of `indices` (all below `n_terms`) hold each id: one
+/// histogram per pool thread over its share of the entries, then summed
+/// (integers: the same counts for any thread count).
+fn document_frequencies(indices: &[u32], n_terms: usize) -> Vec<u64> {
+    let count = |ids: &[u32]| {
+        let mut df = vec![0u64; n_terms];
+        for &i in ids {
+            df[i as usize] += 1;
+        }
+        df
+    };
+    let threads = pool::num_threads();
+    // Each extra histogram is n_terms zeroed counters: worth it only when
+    // the entries far outnumber the terms.
+    if threads <= 1 || indices.len() < 8 * n_terms.max(1 << 16) {
+        return count(indices);
+    }
+    pool::run(indices.len(), 1 << 16, |par| {
+        let part = indices.len().div_ceil(threads);
+        let hists: Vec<Vec<u64>> = if par {
+            indices.par_chunks(part).map(count).collect()
+        } else {
+            indices.chunks(part).map(count).collect()
+        };
+        let mut it = hists.into_iter();
+        let mut df = it.next().unwrap_or_else(|| vec![0u64; n_terms]);
+        for h in it {
+            for (d, x) in df.iter_mut().zip(h) {
+                *d += x;
+            }
+        }
+        df
+    })
 }
 
 /// The first 8 bytes of `b` as a big-endian integer (zero-padded): comparing
@@ -920,6 +952,30 @@ mod tests {
         let f = b.finish(f64::INFINITY, 1.0, true);
         assert!(f.matrix == one.0);
         assert!(f.vocabulary.ids == one.1);
+    }
+
+    #[test]
+    fn document_frequencies_on_any_thread_count() {
+        let mut x = 3u64;
+        let n_terms = 1000;
+        let ids: Vec<u32> = (0..700_000)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                ((x >> 33) % n_terms as u64) as u32
+            })
+            .collect();
+        let mut want = vec![0u64; n_terms];
+        for &i in &ids {
+            want[i as usize] += 1;
+        }
+        for threads in [1, 2, 3] {
+            crate::pool::set_num_threads(threads);
+            let got = document_frequencies(&ids, n_terms);
+            crate::pool::set_num_threads(0);
+            assert_eq!(got, want, "{threads} threads");
+        }
+        assert_eq!(document_frequencies(&[], 0), Vec::<u64>::new());
+        assert_eq!(document_frequencies(&[1, 1], 3), vec![0, 2, 0]);
     }
 
     #[test]
