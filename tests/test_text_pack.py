@@ -188,3 +188,30 @@ def test_vectorizers_equal_on_both_packing_paths(monkeypatch):
             for k in ("data", "indices", "indptr"):
                 x, y = getattr(a, k), getattr(b, k)
                 assert x.dtype == y.dtype and x.tobytes() == y.tobytes()
+
+
+def test_packer_buffer_goes_to_the_next_packer_of_the_thread_only_after_close():
+    docs = ["héllo wörld"] * 200
+    a = tn.Packer()
+    ra = a.pack(docs, 0, len(docs))
+    a.close()
+    b = tn.Packer()
+    c = tn.Packer()  # b holds the kept buffer: c gets its own
+    rb = b.pack(docs, 0, len(docs))
+    rc = c.pack(["x" * 5000] * 100, 0, 100)
+    assert not np.shares_memory(b.buf, c.buf)
+    assert bytes(rb[0]) == bytes(ra[0]) == "".join(docs).encode()
+    assert bytes(rc[0]) == b"x" * 500_000
+    b.close()
+    c.close()  # the larger one is kept
+    d = tn.Packer()
+    assert len(d.buf) >= 500_000
+    d.close()
+    old = tn.KEEP_BUFFER_BYTES
+    tn.KEEP_BUFFER_BYTES = 10
+    try:
+        e = tn.Packer()
+        e.close()  # too large to keep
+        assert len(tn.Packer().buf) == 0
+    finally:
+        tn.KEEP_BUFFER_BYTES = old

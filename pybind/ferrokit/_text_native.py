@@ -39,6 +39,11 @@ KIND = {"word": lib.FK_TEXT_WORD, "char": lib.FK_TEXT_CHAR, "char_wb": lib.FK_TE
 
 _tables_lock = threading.Lock()
 _tables: NativeHandle | None = None
+#: A :class:`Packer`'s buffer of up to this many bytes is kept for the next
+#: Packer made on the same thread (a fresh buffer is fresh pages, faulted in
+#: while it is filled: about as long as the filling itself).
+KEEP_BUFFER_BYTES = 64 << 20
+_kept = threading.local()
 
 
 def _ranges(pattern: str, text: str) -> np.ndarray:
@@ -157,7 +162,11 @@ class Packer:
     """
 
     def __init__(self, encoding: str | None = "utf-8", errors: str = "strict") -> None:
-        self.buf = np.empty(0, dtype=np.uint8)
+        # This thread's kept buffer, if no other live Packer has it (each
+        # buffer belongs to one Packer at a time; :meth:`close` gives it back).
+        kept = getattr(_kept, "buf", None)
+        _kept.buf = None
+        self.buf = kept if kept is not None else np.empty(0, dtype=np.uint8)
         self._enc = ffi.NULL if encoding is None else ffi.new("char[]", encoding.encode())
         self._err = ffi.new("char[]", errors.encode())
         self._state = ffi.new("size_t[2]")
@@ -166,6 +175,15 @@ class Packer:
         self._utf8_bytes = encoding is not None and _is_utf8(encoding)
         self._views: tuple[Any, Any, Any] | None = None
         self._out = ffi.new("size_t[2]")
+
+    def close(self) -> None:
+        """Gives the buffer to the next Packer of this thread (if at most
+        :data:`KEEP_BUFFER_BYTES`); views returned by :meth:`pack` must not be
+        used afterwards."""
+        buf, self.buf = self.buf, np.empty(0, dtype=np.uint8)
+        kept = getattr(_kept, "buf", None)
+        if 0 < len(buf) <= KEEP_BUFFER_BYTES and (kept is None or len(kept) < len(buf)):
+            _kept.buf = buf
 
     def pack(self, seq: list | tuple, start: int, n: int) -> tuple[np.ndarray, np.ndarray] | int:
         """``(buf, offsets)`` of ``seq[start:start + n]``, or the index (from
@@ -259,11 +277,15 @@ def _is_utf8(encoding: str) -> bool:
 
 def pack_list(items: list) -> tuple[np.ndarray, np.ndarray]:
     """One buffer plus offsets of a list of ``str`` (a copy; raises TypeError otherwise)."""
-    r = Packer(None).pack(items, 0, len(items))
-    if isinstance(r, int):
-        raise TypeError(f"expected str items, item {r} is {type(items[r]).__name__}")
-    buf, off = r
-    return buf.copy(), off
+    p = Packer(None)
+    try:
+        r = p.pack(items, 0, len(items))
+        if isinstance(r, int):
+            raise TypeError(f"expected str items, item {r} is {type(items[r]).__name__}")
+        buf, off = r
+        return buf.copy(), off
+    finally:
+        p.close()
 
 
 def _sbuf(buf: np.ndarray, off: np.ndarray) -> tuple[Any, int, Any, int]:

@@ -194,6 +194,16 @@ class _TextMixin:
         packer = Packer(self.encoding, self.decode_error) if mode == "rust" else Packer(None)
         fpacker = Packer(feature_encoding)
         preprocess = self.build_preprocessor() if mode == "preprocess" else None
+        try:
+            yield from self._fk_packed(X, analyze, mode, packer, fpacker, preprocess)
+        finally:
+            fpacker.close()
+            packer.close()
+
+    def _fk_packed(
+        self, X: Any, analyze: Any, mode: str, packer: Packer, fpacker: Packer, preprocess: Any
+    ) -> Iterator[tuple]:
+        """The batches of :meth:`_fk_batches` (which closes the packers after them)."""
         for seq, start, n in _chunks(X):
             if isinstance(seq, ArrowBatch):
                 if mode == "rust":
