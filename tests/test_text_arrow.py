@@ -195,6 +195,20 @@ NULLS = {
     "binary": (pa.array([b"a", None], pa.binary()), 1),
     "all_null": (pa.array([None, None]), 0),
     "series_na": (pd.Series(["a", pd.NA, "c"], dtype="string[pyarrow]"), 1),
+    # a valid index pointing at a null dictionary value (Arrow's null_count is 0)
+    "dictionary_null_value": (
+        pa.DictionaryArray.from_arrays(pa.array([0, 1, 0], pa.int32()), pa.array(["ab cd", None])),
+        1,
+    ),
+    "chunked_dictionary_null_value": (
+        pa.chunked_array(
+            [
+                pa.array(["ab"]).dictionary_encode(),
+                pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["xy", None])),
+            ]
+        ),
+        2,
+    ),
 }
 
 
@@ -239,6 +253,12 @@ def test_misaligned_large_offsets_are_copied():
     assert arr.buffers()[1].address % 8 != 0
     check_same_as_list("CountVectorizer", {}, arr, docs)
     check_same_as_list("HashingVectorizer", {}, arr, docs)
+
+
+def test_an_unused_null_dictionary_value_is_not_a_null_document():
+    arr = pa.DictionaryArray.from_arrays(pa.array([0, 0], pa.int32()), pa.array(["ab cd", None]))
+    check_same_as_list("CountVectorizer", {}, arr, ["ab cd", "ab cd"])
+    check_same_as_list("HashingVectorizer", {}, arr, ["ab cd", "ab cd"])
 
 
 def test_other_arrow_types_behave_like_their_list():

@@ -97,6 +97,22 @@ def _is(pa: Any, name: str, t: Any) -> bool:
     return f is not None and f(t)
 
 
+def _with_logical_nulls(pa: Any, c: Any) -> Any:
+    """``c``, or for a dictionary array whose dictionary holds a null, ``c``
+    decoded: Arrow's ``null_count`` of a dictionary array counts only null
+    indices, and a valid index may point at a null value (decoded, that
+    value would read as an empty string).
+
+    >>> import pyarrow as pa
+    >>> d = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["a", None]))
+    >>> d.null_count, _with_logical_nulls(pa, d).null_count
+    (0, 1)
+    """
+    if pa.types.is_dictionary(c.type) and c.dictionary.null_count:
+        return c.dictionary_decode()
+    return c
+
+
 def _first_null(chunks: list[Any]) -> int:
     base = 0
     for c in chunks:
@@ -133,8 +149,9 @@ def as_docs(X: Any) -> Any:
             return X
         arr = X
     chunks = list(arr.chunks) if isinstance(arr, pa.ChunkedArray) else [arr]
-    if arr.null_count:
-        i = _first_null(chunks)
+    logical = [_with_logical_nulls(pa, c) for c in chunks]
+    if any(c.null_count for c in logical):
+        i = _first_null(logical)
         if arr is not X and getattr(X.dtype, "na_value", None) is np.nan:
             # a Series whose missing values read as np.nan: scikit-learn's message
             raise ValueError(
