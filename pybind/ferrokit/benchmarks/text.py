@@ -165,6 +165,19 @@ def peak_rss(lib: str, case: str, n: int) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
+def _row(case: str, threads: int, fk_s: float, sk_s: float, mb: float) -> dict[str, Any]:
+    """One result row: both times, their ratio and both MB/s."""
+    return {
+        "case": case,
+        "threads": threads,
+        "ferrokit_s": fk_s,
+        "sklearn_s": sk_s,
+        "ratio": sk_s / fk_s,
+        "ferrokit_MBps": mb / fk_s,
+        "sklearn_MBps": mb / sk_s,
+    }
+
+
 def run(quick: bool = False, out_dir: str = "bench-results") -> int:
     from sklearn.feature_extraction import text as sk
 
@@ -188,15 +201,7 @@ def run(quick: bool = False, out_dir: str = "bench-results") -> int:
                     {"ferrokit": lambda mk=make: mk(ft)(docs), "scikit-learn": lambda mk=make: mk(sk)(docs)},
                     reps,
                 )
-                row = {
-                    "case": case,
-                    "threads": threads,
-                    "ferrokit_s": t["ferrokit"],
-                    "sklearn_s": t["scikit-learn"],
-                    "ratio": t["scikit-learn"] / t["ferrokit"],
-                    "ferrokit_MBps": mb / t["ferrokit"],
-                    "sklearn_MBps": mb / t["scikit-learn"],
-                }
+                row = _row(case, threads, t["ferrokit"], t["scikit-learn"], mb)
                 rows.append(row)
                 print(
                     f"{case:45s} {threads}t  ferrokit {fmt_time(row['ferrokit_s']):>9s} "
@@ -275,16 +280,7 @@ def arrow_row(
         )
     finally:
         fk.set_num_threads(None)
-    row = {
-        "case": ARROW_CASE,
-        "threads": threads,
-        "ferrokit_s": t["arrow"],
-        "sklearn_s": t["scikit-learn"],
-        "ratio": t["scikit-learn"] / t["arrow"],
-        "ferrokit_MBps": mb / t["arrow"],
-        "sklearn_MBps": mb / t["scikit-learn"],
-        "ferrokit_list_s": t["list"],
-    }
+    row = {**_row(ARROW_CASE, threads, t["arrow"], t["scikit-learn"], mb), "ferrokit_list_s": t["list"]}
     print(
         f"{ARROW_CASE:45s} {threads}t  ferrokit {fmt_time(t['arrow']):>9s} (list {fmt_time(t['list'])}, "
         f"{t['list'] / t['arrow']:.2f}x)  scikit-learn on the list {fmt_time(t['scikit-learn']):>9s}  "
