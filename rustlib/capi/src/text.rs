@@ -607,6 +607,14 @@ pub unsafe extern "C" fn fk_csr_shape(
     })
 }
 
+/// `FK_ERR_OVERFLOW`: a result value does not fit the caller's output type.
+fn overflow(name: &'static str) -> FfiError {
+    err(
+        FkStatus::FK_ERR_OVERFLOW,
+        format!("{name}: a value does not fit the output type"),
+    )
+}
+
 /// Copies `src` converted into the caller's `out` of exactly `n` elements.
 ///
 /// # Safety
@@ -624,15 +632,18 @@ unsafe fn copy_out<S: Copy + Sync, D: Send>(
             format!("{name}: out has {n} elements, the result has {}", src.len()),
         ));
     }
+    // Every value is checked before the first write: the caller's `out` is
+    // written only on success (a check the compiler drops for conversions
+    // that cannot fail).
+    if !src.iter().all(|&v| conv(v).is_some()) {
+        return Err(overflow(name));
+    }
     // SAFETY: forwarded contract.
     let o = unsafe { out_slice(out, n, Arg(name, "out"))? };
     if convert_into(src, o, conv) {
         Ok(())
     } else {
-        Err(err(
-            FkStatus::FK_ERR_OVERFLOW,
-            format!("{name}: a value does not fit the output type"),
-        ))
+        Err(overflow(name))
     }
 }
 
@@ -659,10 +670,7 @@ unsafe fn blocks_out<D>(
     if fill(o) {
         Ok(())
     } else {
-        Err(err(
-            FkStatus::FK_ERR_OVERFLOW,
-            format!("{name}: a value does not fit the output type"),
-        ))
+        Err(overflow(name))
     }
 }
 
@@ -705,6 +713,10 @@ pub unsafe extern "C" fn fk_csr_indptr_i32(
         let c = unsafe { live(NAME, "csr", csr)? };
         // SAFETY: forwarded contract.
         unsafe {
+            // Row starts run up to nnz: checked before anything is written.
+            if i32::try_from(c.inner.nnz()).is_err() {
+                return Err(overflow(NAME));
+            }
             blocks_out(NAME, out, n, c.inner.n_rows() + 1, |o| {
                 c.inner.indptr_into(o, |v: u64| i32::try_from(v).ok())
             })
@@ -728,6 +740,16 @@ pub unsafe extern "C" fn fk_csr_indices_i32(
         let c = unsafe { live(NAME, "csr", csr)? };
         // SAFETY: forwarded contract.
         unsafe {
+            // Column indices are below n_cols; past INT32_MAX columns every
+            // index is checked before anything is written.
+            let fits = c.inner.n_cols <= 1 << 31
+                || c.inner
+                    .blocks
+                    .iter()
+                    .all(|b| b.indices.iter().all(|&v| i32::try_from(v).is_ok()));
+            if !fits {
+                return Err(overflow(NAME));
+            }
             blocks_out(NAME, out, n, c.inner.nnz(), |o| {
                 c.inner.indices_into(o, |v: u32| i32::try_from(v).ok())
             })
