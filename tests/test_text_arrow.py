@@ -333,3 +333,23 @@ def test_runs_of_small_chunks_are_joined_into_few_batches(monkeypatch, t):
     monkeypatch.setattr(fk, "LIST_BATCH_DOCS", 64)
     fk.HashingVectorizer().transform(arrow)
     assert len(calls) == len(batches)  # one native call per batch, not per chunk
+
+
+@pytest.mark.parametrize("t", [pa.string(), pa.binary()])
+def test_small_chunks_past_the_32_bit_limit_are_joined_with_64_bit_offsets(monkeypatch, t):
+    # Joining 32-bit arrays whose values exceed INT32_MAX bytes fails in Arrow;
+    # the limit is lowered here so the path runs on a few bytes.
+    import ferrokit._text_arrow as ta
+
+    monkeypatch.setattr(ta, "SMALL_CHUNK_DOCS", 8)
+    monkeypatch.setattr(ta, "JOIN_MAX_BYTES", 40)
+    docs = [f"doc {i} ΟΔΟΣ w{i % 5}" for i in range(30)]
+    ref = docs if t == pa.string() else [d.encode() for d in docs]
+    arrow = pa.chunked_array([pa.array(ref[i : i + 2], t) for i in range(0, 30, 2)], t)
+    batches = list(as_docs(arrow).batches(64))
+    large = pa.large_string() if t == pa.string() else pa.large_binary()
+    assert [len(b) for b in batches] == [8, 8, 8, 6]
+    assert {b.arr.type for b in batches} == {large}
+    assert [d for b in batches for d in b.tolist()] == ref
+    check_same_as_list("HashingVectorizer", {}, arrow, ref)
+    check_same_as_list("CountVectorizer", {"ngram_range": (1, 2)}, arrow, ref)

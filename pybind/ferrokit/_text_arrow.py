@@ -44,6 +44,8 @@ _EMPTY = np.zeros(0, dtype=np.uint8)
 #: Chunks with fewer documents than this are joined with their neighbours
 #: into one batch of up to about this many documents (a copy of those only).
 SMALL_CHUNK_DOCS = 4096
+#: Bytes of a run of small chunks above which it is joined with 64-bit offsets.
+JOIN_MAX_BYTES = 2**31 - 1
 
 
 def _pyarrow() -> Any:
@@ -261,12 +263,12 @@ class ArrowDocs(Sequence):
         return self._n
 
     def batches(self, step: int) -> Iterator[ArrowBatch]:
-        """Non-empty batches of at most ``step`` documents, in order: slices of
-        the chunks (no copy); runs of small chunks (fewer than
-        :data:`SMALL_CHUNK_DOCS` documents each, such as a stream's) are
-        concatenated into batches of about that many documents (a copy of
-        those documents only, as a list's batch is copied), so a thousand
-        one-document chunks are not a thousand native calls."""
+        """Non-empty batches, in order: slices of at most ``step`` documents of
+        the chunks (no copy); runs of small chunks (fewer than ``small =
+        min(SMALL_CHUNK_DOCS, step)`` documents each, such as a stream's) are
+        concatenated into batches of fewer than ``2 * small`` documents (a
+        copy of those documents only, as a list's batch is copied), so a
+        thousand one-document chunks are not a thousand native calls."""
         small = max(1, min(SMALL_CHUNK_DOCS, step))
         run: list[Any] = []
         n_run = 0
@@ -293,6 +295,11 @@ class ArrowDocs(Sequence):
         pa = _pyarrow()
         if self.kind.startswith("cast:"):
             run = [ArrowBatch(c, self.kind)._plain() for c in run]
+        t = run[0].type
+        if (pa.types.is_string(t) or pa.types.is_binary(t)) and sum(c.nbytes for c in run) > JOIN_MAX_BYTES:
+            # 32-bit offsets cannot address the joined values: join as large_*.
+            large = pa.large_string() if pa.types.is_string(t) else pa.large_binary()
+            run = [c.cast(large) for c in run]
         return ArrowBatch(pa.concat_arrays(run), self.kind.split(":")[-1])
 
     def __iter__(self) -> Iterator[str | bytes]:
