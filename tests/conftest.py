@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -56,23 +57,27 @@ def build_c(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 
 
 def run_in_threads(work: Callable[[], object], n: int = 4, timeout: float = 120.0) -> None:
-    """Runs ``work()`` in ``n`` Python threads at once and waits for them. Any
-    exception in a thread (a failed assertion included) fails the test, with
-    the first one chained; so does a thread still running after ``timeout``
-    seconds (a hang fails instead of blocking the suite)."""
+    """Runs ``work()`` in ``n`` Python threads at once and waits for them. The
+    threads start ``work`` together (a barrier), so even quick work overlaps.
+    Any exception in a thread (a failed assertion included) fails the test,
+    with the first one chained; so does a thread still running ``timeout``
+    seconds after the start (a hang fails instead of blocking the suite)."""
     errors: list[BaseException] = []
+    start = threading.Barrier(n)
 
     def body() -> None:
         try:
+            start.wait(timeout)
             work()
         except BaseException as e:  # reported below
             errors.append(e)
 
     workers = [threading.Thread(target=body, name=f"in_threads-{i}", daemon=True) for i in range(n)]
+    deadline = time.monotonic() + timeout
     for t in workers:
         t.start()
     for t in workers:
-        t.join(timeout)
+        t.join(max(0.0, deadline - time.monotonic()))
     stuck = [t.name for t in workers if t.is_alive()]
     assert not stuck, f"still running after {timeout} s: {stuck}"
     if errors:
