@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from ferrokit._errors import ClosedError
+from ferrokit._errors import ClosedError, raise_for_status
 from ferrokit._native import ffi
 
 __all__ = ["HandleOwner", "NativeHandle"]
@@ -149,6 +149,32 @@ class _GilHandle:
             yield ptr
         finally:
             self.release()
+
+    def sized_bytes(self, fn: str, write: Callable[[Any, Any, int, Any], int]) -> bytes:
+        """The bytes of a C export that reports its size first: ``write(h,
+        NULL, 0, &size)`` asks for the size, then ``write(h, buf, len, &size)``
+        fills a buffer of that size (``fk_model_save_bytes``,
+        ``fk_mlp_save_bytes``); both calls under one borrow.
+
+        >>> from ferrokit._native import ffi
+        >>> def write(h, buf, n, size):
+        ...     size[0] = 3
+        ...     if n:
+        ...         ffi.memmove(buf, b"abc", 3)
+        ...     return 0
+        >>> NativeHandle(ffi.new("int *"), lambda p: None, "Demo").sized_bytes("save", write)
+        b'abc'
+        """
+        size = ffi.new("size_t *")
+        with self.borrow(fn) as h:
+            st = write(h, ffi.NULL, 0, size)
+            if st:
+                raise_for_status(st)
+            buf = bytearray(size[0])
+            st = write(h, ffi.from_buffer("uint8_t[]", buf), len(buf), size)
+            if st:
+                raise_for_status(st)
+        return bytes(buf)
 
     @property
     def closed(self) -> bool:

@@ -195,12 +195,7 @@ class Model(HandleOwner):
         >>> fk.load_model(data).to_bytes() == data
         True
         """
-        size = ffi.new("size_t *")
-        with self._own.borrow("to_bytes") as h:
-            _check(lib.fk_model_save_bytes(h, _NULL, 0, size))
-            buf = bytearray(size[0])
-            _check(lib.fk_model_save_bytes(h, ffi.from_buffer("uint8_t[]", buf), len(buf), size))
-        return bytes(buf)
+        return self._own.sized_bytes("to_bytes", lib.fk_model_save_bytes)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the model file to ``path`` (see :meth:`to_bytes`)."""

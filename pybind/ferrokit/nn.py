@@ -628,12 +628,7 @@ class MLP(HandleOwner):
         >>> fk.nn.MLP.from_bytes(m.to_bytes()).predict(X).shape
         (4,)
         """
-        size = ffi.new("size_t *")
-        with self._own.borrow("to_bytes") as h:
-            _check(lib.fk_mlp_save_bytes(h, _NULL, 0, size))
-            buf = bytearray(size[0])
-            _check(lib.fk_mlp_save_bytes(h, ffi.from_buffer("uint8_t[]", buf), len(buf), size))
-        return bytes(buf)
+        return self._own.sized_bytes("to_bytes", lib.fk_mlp_save_bytes)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Copies, pickles, joblib files and Dask transfers go through the model
