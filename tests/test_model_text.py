@@ -314,21 +314,28 @@ def test_transform_keeps_explicit_zeros_and_int_counts() -> None:
     np.testing.assert_array_equal(got.toarray(), want.toarray())
 
 
-def test_float_csr_result_refuses_integer_output() -> None:
+def _transform_csr(m: fk.Model, docs: list[str]) -> object:
+    """The ``fk_csr *`` of ``fk_model_transform_text_csr`` on ``docs`` (the caller frees it)."""
     from ferrokit._native import ffi, lib
-    from ferrokit._text_native import Packer, take_csr
+    from ferrokit._text_native import Packer
 
-    tv = sk_text.TfidfVectorizer().fit(TRAIN)
-    m = fk.load_model(fk.export(tv))
-    buf, off = Packer().pack(TEST, 0, len(TEST))
+    buf, off = Packer().pack(docs, 0, len(docs))
     res = ffi.new("fk_csr **")
     with m._own.borrow("test") as h:
         st = lib.fk_model_transform_text_csr(
             h, ffi.from_buffer("uint8_t[]", buf), len(buf), ffi.from_buffer("uint64_t[]", off), len(off), res
         )
     assert st == 0
+    return res[0]
+
+
+def test_float_csr_result_refuses_integer_output() -> None:
+    from ferrokit._text_native import take_csr
+
+    tv = sk_text.TfidfVectorizer().fit(TRAIN)
+    csr = _transform_csr(fk.load_model(fk.export(tv)), TEST)
     with pytest.raises(fk.FerrokitError, match="does not fit"):
-        take_csr(res[0], np.int64)  # tf-idf weights are not integers (and the result is freed)
+        take_csr(csr, np.int64)  # tf-idf weights are not integers (and the result is freed)
 
 
 INT_OUTS = [("i32", "int32_t[]", np.int32), ("i64", "int64_t[]", np.int64)]
@@ -341,22 +348,13 @@ def test_refused_int_output_leaves_buffer_untouched(n_docs: int, sfx: str, ctype
     # 1 + log(2) for the last document's "bb bb": the failure comes after many
     # values that do fit (past the parallel copy's threshold for 300 001).
     from ferrokit._native import ffi, lib
-    from ferrokit._text_native import Packer
 
     tv = sk_text.TfidfVectorizer(use_idf=False, norm=None, sublinear_tf=True).fit(["aa bb"])
-    m = fk.load_model(fk.export(tv))
-    docs = ["aa"] * (n_docs - 1) + ["bb bb"]
-    buf, off = Packer().pack(docs, 0, len(docs))
-    res = ffi.new("fk_csr **")
-    with m._own.borrow("test") as h:
-        st = lib.fk_model_transform_text_csr(
-            h, ffi.from_buffer("uint8_t[]", buf), len(buf), ffi.from_buffer("uint64_t[]", off), len(off), res
-        )
-    assert st == 0
+    csr = _transform_csr(fk.load_model(fk.export(tv)), ["aa"] * (n_docs - 1) + ["bb bb"])
     try:
         out = np.full(n_docs, -7, dtype=dtype)
-        st = getattr(lib, "fk_csr_data_" + sfx)(res[0], ffi.from_buffer(ctype, out), n_docs)
+        st = getattr(lib, "fk_csr_data_" + sfx)(csr, ffi.from_buffer(ctype, out), n_docs)
         assert st == lib.FK_ERR_OVERFLOW
         assert (out == -7).all(), "the C contract: outputs are written only on success"
     finally:
-        lib.fk_csr_free(res[0])
+        lib.fk_csr_free(csr)
