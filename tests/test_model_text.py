@@ -319,9 +319,9 @@ def _transform_csr(m: fk.Model, docs: list[str]) -> object:
     from ferrokit._native import ffi, lib
     from ferrokit._text_native import Packer
 
-    buf, off = Packer().pack(docs, 0, len(docs))
     res = ffi.new("fk_csr **")
-    with m._own.borrow("test") as h:
+    with Packer() as p, m._own.borrow("test") as h:
+        buf, off = p.pack(docs, 0, len(docs))
         st = lib.fk_model_transform_text_csr(
             h, ffi.from_buffer("uint8_t[]", buf), len(buf), ffi.from_buffer("uint64_t[]", off), len(off), res
         )
@@ -358,3 +358,26 @@ def test_refused_int_output_leaves_buffer_untouched(n_docs: int, sfx: str, ctype
         assert (out == -7).all(), "the C contract: outputs are written only on success"
     finally:
         lib.fk_csr_free(csr)
+
+
+@pytest.mark.parametrize("fn", ["predict", "predict_proba", "transform"])
+def test_text_calls_give_the_packing_buffer_back_to_the_thread_cache(fn: str) -> None:
+    # Each text call packs with a Packer; closing it returns the (reusable)
+    # buffer to this thread's cache, so the next call does not allocate anew.
+    from ferrokit import _text_native as tn
+
+    est = (
+        sk_text.CountVectorizer()
+        if fn == "transform"
+        else make_pipeline(sk_text.CountVectorizer(), LogisticRegression())
+    )
+    m = fk.load_model(fk.export(est.fit(TRAIN, Y2)))
+    with tn.Packer() as warm:
+        warm.pack(TEST, 0, len(TEST))
+        kept = warm.buf
+    assert tn._kept.buf is kept
+    getattr(m, fn)(TEST)
+    assert tn._kept.buf is kept, "the model's Packer kept the thread's buffer"
+    with pytest.raises(TypeError, match="document 1 is int"):
+        getattr(m, fn)(["a", 3])
+    assert tn._kept.buf is kept, "a failed call kept the thread's buffer"

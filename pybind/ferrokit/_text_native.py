@@ -156,8 +156,12 @@ def char_tables() -> NativeHandle:
 class Packer:
     """Packs items of a list/tuple into a reusable UTF-8 buffer plus offsets.
 
-    >>> buf, off = Packer().pack(["ab", b"c"], 0, 2)
-    >>> bytes(buf), off.tolist()
+    Use it as a context manager (or call :meth:`close`) so the buffer goes
+    back to this thread's cache for the next Packer.
+
+    >>> with Packer() as p:
+    ...     buf, off = p.pack(["ab", b"c"], 0, 2)
+    ...     bytes(buf), off.tolist()
     (b'abc', [0, 2, 3])
     """
 
@@ -175,6 +179,12 @@ class Packer:
         self._utf8_bytes = encoding is not None and _is_utf8(encoding)
         self._views: tuple[Any, Any, Any] | None = None
         self._out = ffi.new("size_t[2]")
+
+    def __enter__(self) -> Packer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Gives the buffer to the next Packer of this thread (if at most
@@ -277,15 +287,12 @@ def _is_utf8(encoding: str) -> bool:
 
 def pack_list(items: list) -> tuple[np.ndarray, np.ndarray]:
     """One buffer plus offsets of a list of ``str`` (a copy; raises TypeError otherwise)."""
-    p = Packer(None)
-    try:
+    with Packer(None) as p:
         r = p.pack(items, 0, len(items))
         if isinstance(r, int):
             raise TypeError(f"expected str items, item {r} is {type(items[r]).__name__}")
         buf, off = r
         return buf.copy(), off
-    finally:
-        p.close()
 
 
 def _sbuf(buf: np.ndarray, off: np.ndarray) -> tuple[Any, int, Any, int]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 import numpy as np
@@ -271,9 +273,12 @@ class Model(HandleOwner):
 
     # ----------------------------------------------------------------- text
 
-    def _docs(self, X: Any, fn: str) -> tuple[np.ndarray, np.ndarray, int]:
+    @contextmanager
+    def _docs(self, X: Any, fn: str) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
         """Documents as one UTF-8 buffer plus offsets (``str``, or ``bytes``
-        decoded with the vectorizer's ``encoding`` / ``decode_error``)."""
+        decoded with the vectorizer's ``encoding`` / ``decode_error``), valid
+        inside the ``with`` block (the buffer then goes back to the thread's
+        :class:`~ferrokit._text_native.Packer` cache)."""
         from ferrokit._text_native import Packer
 
         if fn not in self.outputs:
@@ -300,19 +305,20 @@ class Model(HandleOwner):
             )
         enc = self._text_info.get("encoding", "utf-8")
         err = self._text_info.get("decode_error", "strict")
-        r = Packer(enc, err).pack(seq, 0, len(seq))
-        if isinstance(r, int):
-            bad = seq[r]
-            if isinstance(bad, bytes):
-                bad.decode(enc, err)  # raises the UnicodeDecodeError scikit-learn raises
-            if isinstance(bad, float) and bad != bad:
-                raise ValueError("np.nan is an invalid document, expected byte or unicode string.")
-            raise TypeError(
-                f"Model.{fn}: document {r} is {type(bad).__name__}, expected str or bytes "
-                "(this model takes text)"
-            )
-        buf, off = r
-        return buf, off, len(seq)
+        with Packer(enc, err) as packer:
+            r = packer.pack(seq, 0, len(seq))
+            if isinstance(r, int):
+                bad = seq[r]
+                if isinstance(bad, bytes):
+                    bad.decode(enc, err)  # raises the UnicodeDecodeError scikit-learn raises
+                if isinstance(bad, float) and bad != bad:
+                    raise ValueError("np.nan is an invalid document, expected byte or unicode string.")
+                raise TypeError(
+                    f"Model.{fn}: document {r} is {type(bad).__name__}, expected str or bytes "
+                    "(this model takes text)"
+                )
+            buf, off = r
+            yield buf, off, len(seq)
 
     def _text_call(self, fn: str, c: Any, buf: np.ndarray, off: np.ndarray, out: np.ndarray) -> None:
         ot = "int64_t[]" if out.dtype == np.int64 else _CT[out.dtype]
@@ -340,57 +346,68 @@ class Model(HandleOwner):
             )
 
     def _text_out(self, fn: str, X: Any) -> np.ndarray:
-        buf, off, n = self._docs(X, fn)
-        self._no_docs(fn, n)
-        cols = self._n_proba if fn == "predict_proba" else self._n_decision
-        f32 = self._text_info.get("output_dtype") == "<f4"
-        out = np.empty((n, cols), dtype=F32 if f32 else F64)
-        if fn == "predict_proba":
-            c = lib.fk_model_predict_proba_text_f32 if f32 else lib.fk_model_predict_proba_text_f64
-        else:
-            c = lib.fk_model_decision_function_text_f32 if f32 else lib.fk_model_decision_function_text_f64
-        self._text_call(fn, c, buf, off, out)
-        return out
+        with self._docs(X, fn) as (buf, off, n):
+            self._no_docs(fn, n)
+            cols = self._n_proba if fn == "predict_proba" else self._n_decision
+            f32 = self._text_info.get("output_dtype") == "<f4"
+            out = np.empty((n, cols), dtype=F32 if f32 else F64)
+            if fn == "predict_proba":
+                c = lib.fk_model_predict_proba_text_f32 if f32 else lib.fk_model_predict_proba_text_f64
+            else:
+                c = (
+                    lib.fk_model_decision_function_text_f32
+                    if f32
+                    else lib.fk_model_decision_function_text_f64
+                )
+            self._text_call(fn, c, buf, off, out)
+            return out
 
     def _text_predict(self, X: Any) -> np.ndarray:
-        buf, off, n = self._docs(X, "predict")
-        self._no_docs("predict", n)
-        if self.task == "regressor":
-            f32 = self._text_info.get("output_dtype") == "<f4"
-            out = np.empty((n, self._n_outputs), dtype=F32 if f32 else F64)
-            c = lib.fk_model_predict_text_f32 if f32 else lib.fk_model_predict_text_f64
-            self._text_call("predict", c, buf, off, out)
-            return out.ravel() if self._predict_1d else out
-        shape = (n, self._n_outputs) if self.task == "multilabel" else (n,)
-        idx = np.empty(shape, dtype=np.int64)
-        self._text_call("predict", lib.fk_model_predict_class_text, buf, off, idx)
-        if self.task == "multilabel":
-            return idx
-        assert self.classes_ is not None
-        return self.classes_.take(idx)
+        with self._docs(X, "predict") as (buf, off, n):
+            self._no_docs("predict", n)
+            if self.task == "regressor":
+                f32 = self._text_info.get("output_dtype") == "<f4"
+                out = np.empty((n, self._n_outputs), dtype=F32 if f32 else F64)
+                c = lib.fk_model_predict_text_f32 if f32 else lib.fk_model_predict_text_f64
+                self._text_call("predict", c, buf, off, out)
+                return out.ravel() if self._predict_1d else out
+            shape = (n, self._n_outputs) if self.task == "multilabel" else (n,)
+            idx = np.empty(shape, dtype=np.int64)
+            self._text_call("predict", lib.fk_model_predict_class_text, buf, off, idx)
+            if self.task == "multilabel":
+                return idx
+            assert self.classes_ is not None
+            return self.classes_.take(idx)
 
     def _text_transform(self, X: Any) -> Any:
         import scipy.sparse as sp
 
         from ferrokit._text_native import take_csr
 
-        buf, off, n = self._docs(X, "transform")
-        dt = np.dtype(self._text_info.get("dtype", "<f8"))
-        if dt.kind in "iu" and len(self.steps) > 1:
-            dt = F64  # tf-idf, normalizers and scalers make float64 of integer counts
-        if n == 0 and not (len(self.steps) == 1 and self._text_info.get("vectorizer") == "CountVectorizer"):
-            # As scikit-learn: only a bare CountVectorizer gives a matrix of no rows.
-            self._no_docs("transform", n)
-        res = ffi.new("fk_csr **")
-        h = self._own.acquire("transform")
-        try:
-            st = lib.fk_model_transform_text_csr(
-                h, _from_buffer("uint8_t[]", buf), len(buf), _from_buffer("uint64_t[]", off), len(off), res
-            )
-        finally:
-            self._own.release()
-        if st:
-            raise_for_status(st)
+        with self._docs(X, "transform") as (buf, off, n):
+            dt = np.dtype(self._text_info.get("dtype", "<f8"))
+            if dt.kind in "iu" and len(self.steps) > 1:
+                dt = F64  # tf-idf, normalizers and scalers make float64 of integer counts
+            if n == 0 and not (
+                len(self.steps) == 1 and self._text_info.get("vectorizer") == "CountVectorizer"
+            ):
+                # As scikit-learn: only a bare CountVectorizer gives a matrix of no rows.
+                self._no_docs("transform", n)
+            res = ffi.new("fk_csr **")
+            h = self._own.acquire("transform")
+            try:
+                st = lib.fk_model_transform_text_csr(
+                    h,
+                    _from_buffer("uint8_t[]", buf),
+                    len(buf),
+                    _from_buffer("uint64_t[]", off),
+                    len(off),
+                    res,
+                )
+            finally:
+                self._own.release()
+            if st:
+                raise_for_status(st)
         data, indices, indptr, shape = take_csr(res[0], dt)
         return sp.csr_matrix((data, indices, indptr), shape=shape, copy=False)
 
