@@ -194,7 +194,6 @@ NULLS = {
     "sliced": (pa.array([None, "a", "b", None]).slice(1), 2),
     "binary": (pa.array([b"a", None], pa.binary()), 1),
     "all_null": (pa.array([None, None]), 0),
-    "series_na": (pd.Series(["a", pd.NA, "c"], dtype="string[pyarrow]"), 1),
     # a valid index pointing at a null dictionary value (Arrow's null_count is 0)
     "dictionary_null_value": (
         pa.DictionaryArray.from_arrays(pa.array([0, 1, 0], pa.int32()), pa.array(["ab cd", None])),
@@ -223,6 +222,49 @@ def test_nulls_are_refused_with_their_position(cls_name, name):
         est.fit(["ab cd"])
     with pytest.raises(ValueError, match=rf"document {pos} is null"):
         est.transform(arrow)
+
+
+NA_SERIES = {
+    "string[pyarrow]": lambda docs: pd.Series(docs, dtype="string[pyarrow]"),
+    "ArrowDtype(string)": lambda docs: pd.Series(docs, dtype=pd.ArrowDtype(pa.string())),
+    "ArrowDtype(large_binary)": lambda docs: pd.Series(
+        [None if d is None else d.encode() for d in docs], dtype=pd.ArrowDtype(pa.large_binary())
+    ),
+    "ArrowDtype(dictionary)": lambda docs: pd.Series(
+        pa.array(docs).dictionary_encode(), dtype=pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string()))
+    ),
+}
+NA_PARAMS = [
+    {},
+    {"lowercase": False},
+    {"analyzer": "char_wb", "ngram_range": (2, 3)},
+    {"strip_accents": "unicode"},
+    {"analyzer": lambda d: [] if d is pd.NA else d.split()},  # takes pd.NA: no error
+]
+
+
+@pytest.mark.parametrize("params", NA_PARAMS, ids=range(len(NA_PARAMS)))
+@pytest.mark.parametrize("series", sorted(NA_SERIES))
+@pytest.mark.parametrize("cls_name", ["HashingVectorizer", "CountVectorizer", "TfidfVectorizer"])
+def test_na_in_an_arrow_series_raises_what_sklearn_raises(cls_name, series, params):
+    docs = ["ab cd", "cd", None, "ef"]
+    s = NA_SERIES[series](docs)
+    assert s.tolist()[2] is pd.NA
+    sk_est, fk_est = getattr(sk, cls_name)(**params), getattr(fk, cls_name)(**params)
+    for fn, fitted in (("fit_transform", None), ("transform", ["ab cd ef"])):
+        if fitted is not None and cls_name != "HashingVectorizer":
+            sk_est.fit(fitted)
+            fk_est.fit(fitted)
+        try:
+            ref = getattr(sk_est, fn)(s)
+        except Exception as e:
+            with pytest.raises(type(e)) as ours:
+                getattr(fk_est, fn)(s)
+            assert type(ours.value) is type(e)
+            assert str(ours.value) == f"{e} (document 2 is missing)"
+        else:
+            got = getattr(fk_est, fn)(s)
+            assert (got != ref).nnz == 0 and got.shape == ref.shape
 
 
 @pytest.mark.parametrize("cls_name", ["HashingVectorizer", "CountVectorizer", "TfidfVectorizer"])

@@ -11,9 +11,13 @@ offsets widened to ``uint64`` (8 bytes per document; the text is never
 copied). Offsets of a slice do not start at 0, and need not: the C ABI reads
 string ``i`` at ``buf[offsets[i] .. offsets[i + 1]]``.
 
-A null is not a document: :func:`as_docs` raises ``ValueError`` naming its
-position (scikit-learn raises for ``np.nan``; a null is never read as an
-empty string). ``binary`` documents are decoded like scikit-learn decodes
+A null is not a document (it is never read as an empty string). In a
+pandas Series, :func:`as_docs` given the estimator's analyzer raises what
+scikit-learn's analyzer raises for the missing value the Series holds
+(``AttributeError`` for ``pd.NA`` under the default ``lowercase``,
+``ValueError`` for ``np.nan``, ...), of the same type, with the position
+appended; otherwise (a pyarrow array, or no analyzer) ``ValueError`` naming
+its position. ``binary`` documents are decoded like scikit-learn decodes
 ``bytes``: valid UTF-8 under a UTF-8 ``encoding`` goes to Rust as it is;
 anything else (another encoding, invalid bytes under ``decode_error``
 ``'strict'``/``'ignore'``/``'replace'``) is converted to a list of ``bytes``
@@ -33,7 +37,7 @@ pyarrow is only imported when the input comes from it (it is optional).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -125,14 +129,35 @@ def _first_null(chunks: list[Any]) -> int:
     raise AssertionError("no null")  # pragma: no cover - called only when there is one
 
 
-def as_docs(X: Any) -> Any:
+def _at_position(e: Exception, i: int) -> Exception:
+    """An exception of ``e``'s type whose message ends with the document's
+    position, or ``e`` itself when its type takes other arguments."""
+    try:
+        return type(e)(f"{e} (document {i} is missing)")
+    except Exception:
+        return e
+
+
+def as_docs(X: Any, analyzer: Callable[[], Callable[[Any], Any]] | None = None) -> Any:
     """``X`` as documents: an :class:`ArrowDocs` for Arrow text, a list for
     other Arrow arrays (what ``to_pylist`` gives: same behaviour as that
     list), ``X`` itself for anything else.
 
-    Raises ``ValueError`` on a null, naming its position (for a pandas
-    Series whose missing values are ``np.nan``, scikit-learn's message for
-    ``np.nan`` followed by the position).
+    On a null in an Arrow-backed pandas Series, with ``analyzer`` (the
+    estimator's ``build_analyzer``): the exception scikit-learn's analyzer
+    raises for the Series' missing value (``pd.NA`` or ``np.nan``), of the
+    same type, its message followed by ``(document i is missing)``; an
+    analyzer that takes the missing value gives the Series as a list (what
+    scikit-learn iterates). Otherwise a null raises ``ValueError`` naming its
+    position (for a Series whose missing values are ``np.nan``,
+    scikit-learn's message for ``np.nan`` followed by the position).
+
+    >>> import pandas as pd
+    >>> s = pd.Series(["a", None], dtype="string[pyarrow]")
+    >>> as_docs(s, lambda: str.lower)
+    Traceback (most recent call last):
+    ...
+    TypeError: descriptor 'lower' for 'str' objects doesn't apply to a 'NAType' object (document 1 is missing)
 
     >>> import pyarrow as pa
     >>> as_docs(pa.array(["a", None]))
@@ -154,6 +179,13 @@ def as_docs(X: Any) -> Any:
     logical = [_with_logical_nulls(pa, c) for c in chunks]
     if any(c.null_count for c in logical):
         i = _first_null(logical)
+        if arr is not X and analyzer is not None:
+            missing = X.iloc[i]  # the value scikit-learn's analyzer sees
+            try:
+                analyzer()(missing)
+            except Exception as e:
+                raise _at_position(e, i) from e
+            return X.tolist()
         if arr is not X and getattr(X.dtype, "na_value", None) is np.nan:
             # a Series whose missing values read as np.nan: scikit-learn's message
             raise ValueError(

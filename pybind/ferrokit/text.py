@@ -266,9 +266,9 @@ class HashingVectorizer(_TextMixin, _sk.HashingVectorizer, auto_wrap_output_keys
         """Transforms documents to a hashed document-term matrix (see scikit-learn)."""
         if isinstance(X, str):
             raise ValueError(_STRING_MSG)
-        X = as_docs(X)
         self._validate_ngram_range()
         analyze = self.build_analyzer()
+        X = as_docs(X, lambda: analyze)
         dt = _fast_dtype(self.dtype)
         nf = self.n_features
         if (
@@ -371,10 +371,10 @@ class CountVectorizer(_TextMixin, _sk.CountVectorizer):
     def _fk_fit_transform(self, raw_documents: Iterable) -> Any:
         if isinstance(raw_documents, str):
             raise ValueError(_STRING_MSG)
-        raw_documents = as_docs(raw_documents)
         self._validate_ngram_range()
         self._warn_for_unused_params()
         self._validate_vocabulary()
+        raw_documents = as_docs(raw_documents, self.build_analyzer)
         raw_documents = self._fk_replayable(raw_documents, self._fk_mode())
         counter = self._fk_count(raw_documents)
         if counter is None:
@@ -460,7 +460,7 @@ class CountVectorizer(_TextMixin, _sk.CountVectorizer):
 
     def _count_vocab(self, raw_documents: Iterable, fixed_vocab: bool) -> tuple[dict, Any]:
         """scikit-learn's ``_count_vocab`` (same vocabulary and matrix), in Rust."""
-        raw_documents = as_docs(raw_documents)
+        raw_documents = as_docs(raw_documents, self.build_analyzer)
         dt = _fast_dtype(self.dtype)
         if dt is None:
             return super()._count_vocab(raw_documents, fixed_vocab)
