@@ -1063,7 +1063,7 @@ pub unsafe extern "C" fn fk_count_vectorizer_fit_finish(
         let fit = b.finish(high, low, sort);
         st.fitted = Some(fit.vocabulary);
         // SAFETY: forwarded contract (checked non-NULL above).
-        unsafe { put(NAME, out, fk_csr::ints(fit.matrix)) }
+        unsafe { put(NAME, out, fk_csr::blocks(fit.matrix)) }
     })
 }
 

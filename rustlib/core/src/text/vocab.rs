@@ -8,7 +8,7 @@
 //! count or on how documents were split.
 
 use super::analyze::{Analyzer, AnalyzerKind, Scratch};
-use super::csr::Csr;
+use super::csr::{Csr, CsrBlocks, LOCAL};
 use super::hashing::{doc_features, par_ranges};
 use super::input::{split, Input};
 use crate::{pool, Error, Result};
@@ -312,9 +312,6 @@ fn count_range(
     count_range_with(input, analyzer, a, b, None, vocab, out, &mut cache)
 }
 
-/// Tags an id of a range's own vocabulary (vs. an id of the shared one).
-use super::csr::LOCAL;
-
 /// As [`count_range`]; with `shared`, a term found there is counted under its
 /// shared id and only other terms go to `vocab`, under `id | LOCAL`.
 #[allow(clippy::too_many_arguments)]
@@ -496,8 +493,9 @@ impl Default for Slot {
 /// let mut b = CountBuilder::new();
 /// b.add(&Input::Text(Strings::new(b"bb aa bb", &[0, 8]).unwrap()), Some(&a)).unwrap();
 /// let fit = b.finish(f64::INFINITY, 1.0, true);
-/// assert_eq!(fit.matrix.indices, vec![1, 0]); // "bb" first (first occurrence), column 1 (sorted)
-/// assert_eq!(fit.matrix.data, vec![2, 1]);
+/// let m = fit.matrix.into_csr();
+/// assert_eq!(m.indices, vec![1, 0]); // "bb" first (first occurrence), column 1 (sorted)
+/// assert_eq!(m.data, vec![2, 1]);
 /// assert_eq!(fit.vocabulary.ids, vec![1, 0]);
 /// ```
 #[derive(Debug)]
@@ -525,8 +523,9 @@ pub struct FittedVocab {
 /// The result of [`CountBuilder::finish`].
 #[derive(Debug)]
 pub struct CountFit {
-    /// Document-term counts, rows in scikit-learn's `fit_transform` order.
-    pub matrix: Csr<i32>,
+    /// Document-term counts, rows in scikit-learn's `fit_transform` order,
+    /// in the blocks they were counted in.
+    pub matrix: CsrBlocks<i32>,
     /// The fitted vocabulary (removed terms are gone).
     pub vocabulary: FittedVocab,
 }
@@ -672,15 +671,20 @@ impl CountBuilder {
     /// (`_limit_features`) and the kept ones numbered in byte order of their
     /// UTF-8 (= Python's code point order; `_sort_features`); rows keep their
     /// first-occurrence order, so their columns are not sorted.
+    ///
+    /// The rows stay in the blocks they were counted in (each renumbered,
+    /// sorted and filtered in place, on the pool): joining them would write
+    /// every entry once more into fresh memory, only for the caller to copy
+    /// them out again (for `char_wb` (2, 4) over 20 MB of text, 227 MB).
     pub fn finish(self, high: f64, low: f64, sort_features: bool) -> CountFit {
         let CountBuilder { vocab, parts, .. } = self;
         let n_terms = vocab.len();
-        let mut rows = Csr::concat_mapped(n_terms, parts);
-        sort_rows(&mut rows);
+        let mut blocks = apply_maps(parts);
+        sort_rows(&mut blocks);
         if !sort_features {
             let ids = (0..n_terms as u32).collect();
             return CountFit {
-                matrix: rows,
+                matrix: with_cols(blocks, n_terms),
                 vocabulary: FittedVocab {
                     vocab,
                     ids,
@@ -688,7 +692,7 @@ impl CountBuilder {
                 },
             };
         }
-        let df = document_frequencies(&rows.indices, n_terms);
+        let df = document_frequencies(&blocks, n_terms);
         let kept: Vec<u32> = (0..n_terms as u32)
             .filter(|&i| {
                 let d = df[i as usize] as f64;
@@ -710,59 +714,125 @@ impl CountBuilder {
         }
         let n_cols = keyed.len();
         drop(keyed);
-        if n_cols != n_terms {
-            // Drop removed terms' entries (row order kept).
-            let mut w = 0usize;
-            let mut start = 0usize;
-            for r in 0..rows.n_rows {
-                let end = rows.indptr[r + 1] as usize;
-                for k in start..end {
-                    if ids[rows.indices[k] as usize] != u32::MAX {
-                        rows.indices[w] = rows.indices[k];
-                        rows.data[w] = rows.data[k];
-                        w += 1;
-                    }
-                }
-                start = end;
-                rows.indptr[r + 1] = w as u64;
+        let dropped = n_cols != n_terms;
+        let nnz: usize = blocks.iter().map(|b| b.nnz()).sum();
+        for_each_block(&mut blocks, nnz, |b| {
+            if dropped {
+                drop_entries(b, &ids);
             }
-            rows.indices.truncate(w);
-            rows.data.truncate(w);
-        }
-        rows.indices
-            .par_iter_mut()
-            .for_each(|i| *i = ids[*i as usize]);
-        rows.n_cols = n_cols;
+            for i in b.indices.iter_mut() {
+                *i = ids[*i as usize];
+            }
+        });
         CountFit {
-            matrix: rows,
+            matrix: with_cols(blocks, n_cols),
             vocabulary: FittedVocab { vocab, ids, n_cols },
         }
     }
 }
 
-/// How many entries of `indices` (all below `n_terms`) hold each id: one
-/// histogram per pool thread over its share of the entries, then summed
-/// (integers: the same counts for any thread count).
-fn document_frequencies(indices: &[u32], n_terms: usize) -> Vec<u64> {
-    let count = |ids: &[u32]| {
+/// Runs `f` on every block, on the pool when there are `work` entries or more
+/// than [`MIN_PARALLEL_BLOCK_WORK`] (a block's result never depends on which
+/// thread ran it).
+fn for_each_block(blocks: &mut [Csr<i32>], work: usize, f: impl Fn(&mut Csr<i32>) + Sync) {
+    pool::run(work, MIN_PARALLEL_BLOCK_WORK, |par| {
+        if par {
+            blocks.par_iter_mut().for_each(&f);
+        } else {
+            blocks.iter_mut().for_each(&f);
+        }
+    })
+}
+
+/// Entries below which the per-block passes of [`CountBuilder::finish`] stay
+/// on the calling thread.
+const MIN_PARALLEL_BLOCK_WORK: usize = 1 << 16;
+
+/// The blocks with their `LOCAL` ids replaced by the ids their maps give
+/// (see [`Csr::concat_mapped`]).
+fn apply_maps(parts: Vec<(Csr<i32>, Vec<u32>)>) -> Vec<Csr<i32>> {
+    let nnz: usize = parts.iter().map(|p| p.0.nnz()).sum();
+    let mut parts = parts;
+    pool::run(nnz, MIN_PARALLEL_BLOCK_WORK, |par| {
+        let apply = |(b, map): &mut (Csr<i32>, Vec<u32>)| {
+            if map.is_empty() {
+                return;
+            }
+            for c in b.indices.iter_mut() {
+                if *c & LOCAL != 0 {
+                    *c = map[(*c & !LOCAL) as usize];
+                }
+            }
+        };
+        if par {
+            parts.par_iter_mut().for_each(apply);
+        } else {
+            parts.iter_mut().for_each(apply);
+        }
+    });
+    parts.into_iter().map(|(b, _)| b).collect()
+}
+
+/// The blocks as one matrix of `n_cols` columns (an empty one if none).
+fn with_cols(mut blocks: Vec<Csr<i32>>, n_cols: usize) -> CsrBlocks<i32> {
+    if blocks.is_empty() {
+        blocks.push(Csr::empty(n_cols));
+    }
+    for b in blocks.iter_mut() {
+        b.n_cols = n_cols;
+    }
+    CsrBlocks { n_cols, blocks }
+}
+
+/// Removes the entries of `b` whose term has no column (`ids[t] == u32::MAX`),
+/// keeping the order of rows and of entries within them.
+fn drop_entries(b: &mut Csr<i32>, ids: &[u32]) {
+    let first = b.indptr[0];
+    let mut w = 0usize;
+    let mut start = 0usize;
+    for r in 0..b.n_rows {
+        let end = (b.indptr[r + 1] - first) as usize;
+        for k in start..end {
+            if ids[b.indices[k] as usize] != u32::MAX {
+                b.indices[w] = b.indices[k];
+                b.data[w] = b.data[k];
+                w += 1;
+            }
+        }
+        start = end;
+        b.indptr[r + 1] = first + w as u64;
+    }
+    b.indices.truncate(w);
+    b.data.truncate(w);
+}
+
+/// How many entries of the blocks' `indices` (all below `n_terms`) hold each
+/// id: one histogram per pool thread over its share of the entries, then
+/// summed (integers: the same counts for any thread count).
+fn document_frequencies(blocks: &[Csr<i32>], n_terms: usize) -> Vec<u64> {
+    let count = |pieces: &[&[u32]]| {
         let mut df = vec![0u64; n_terms];
-        for &i in ids {
-            df[i as usize] += 1;
+        for ids in pieces {
+            for &i in *ids {
+                df[i as usize] += 1;
+            }
         }
         df
     };
+    let all: Vec<&[u32]> = blocks.iter().map(|b| &b.indices[..]).collect();
+    let nnz: usize = all.iter().map(|s| s.len()).sum();
     let threads = pool::num_threads();
     // Each extra histogram is n_terms zeroed counters: worth it only when
     // the entries far outnumber the terms.
-    if threads <= 1 || indices.len() < 8 * n_terms.max(1 << 16) {
-        return count(indices);
+    if threads <= 1 || nnz < 8 * n_terms.max(1 << 16) {
+        return count(&all);
     }
-    pool::run(indices.len(), 1 << 16, |par| {
-        let part = indices.len().div_ceil(threads);
+    let shares = split_pieces(&all, nnz.div_ceil(threads));
+    pool::run(nnz, 1 << 16, |par| {
         let hists: Vec<Vec<u64>> = if par {
-            indices.par_chunks(part).map(count).collect()
+            shares.par_iter().map(|s| count(s)).collect()
         } else {
-            indices.chunks(part).map(count).collect()
+            shares.iter().map(|s| count(s)).collect()
         };
         let mut it = hists.into_iter();
         let mut df = it.next().unwrap_or_else(|| vec![0u64; n_terms]);
@@ -775,6 +845,28 @@ fn document_frequencies(indices: &[u32], n_terms: usize) -> Vec<u64> {
     })
 }
 
+/// `pieces` (read one after the other) cut into shares of `per` entries (the
+/// last may be shorter), each a list of sub-slices.
+fn split_pieces<'a>(pieces: &[&'a [u32]], per: usize) -> Vec<Vec<&'a [u32]>> {
+    let per = per.max(1);
+    let mut shares = vec![Vec::new()];
+    let mut room = per;
+    for &p in pieces {
+        let mut rest = p;
+        while !rest.is_empty() {
+            if room == 0 {
+                shares.push(Vec::new());
+                room = per;
+            }
+            let (a, b) = rest.split_at(rest.len().min(room));
+            shares.last_mut().expect("never empty").push(a);
+            room -= a.len();
+            rest = b;
+        }
+    }
+    shares
+}
+
 /// The first 8 bytes of `b` as a big-endian integer (zero-padded): comparing
 /// these compares the terms' byte order up to ties.
 #[inline]
@@ -785,19 +877,22 @@ fn prefix8(b: &[u8]) -> u64 {
     u64::from_be_bytes(buf)
 }
 
-/// Sorts the entries of every row by column.
-fn sort_rows(rows: &mut Csr<i32>) {
-    let nnz = rows.indices.len();
-    let indptr = &rows.indptr;
-    let mut pairs: Vec<(&mut [u32], &mut [i32])> = Vec::with_capacity(rows.n_rows);
-    let (mut ind, mut dat) = (&mut rows.indices[..], &mut rows.data[..]);
-    for r in 0..rows.n_rows {
-        let len = (indptr[r + 1] - indptr[r]) as usize;
-        let (a, rest_i) = ind.split_at_mut(len);
-        let (b, rest_d) = dat.split_at_mut(len);
-        pairs.push((a, b));
-        ind = rest_i;
-        dat = rest_d;
+/// Sorts the entries of every row of every block by column.
+fn sort_rows(blocks: &mut [Csr<i32>]) {
+    let nnz: usize = blocks.iter().map(|b| b.nnz()).sum();
+    let n_rows: usize = blocks.iter().map(|b| b.n_rows).sum();
+    let mut pairs: Vec<(&mut [u32], &mut [i32])> = Vec::with_capacity(n_rows);
+    for b in blocks.iter_mut() {
+        let indptr = &b.indptr;
+        let (mut ind, mut dat) = (&mut b.indices[..], &mut b.data[..]);
+        for r in 0..b.n_rows {
+            let len = (indptr[r + 1] - indptr[r]) as usize;
+            let (x, rest_i) = ind.split_at_mut(len);
+            let (y, rest_d) = dat.split_at_mut(len);
+            pairs.push((x, y));
+            ind = rest_i;
+            dat = rest_d;
+        }
     }
     // Ids are distinct within a row: sorting (id << 32 | count) sorts by id.
     let work = |keys: &mut Vec<u64>, (i, d): &mut (&mut [u32], &mut [i32])| {
@@ -880,7 +975,7 @@ impl FittedVocab {
             Ok(out)
         })?;
         let mut m = Csr::concat(self.n_cols, parts);
-        sort_rows(&mut m);
+        sort_rows(std::slice::from_mut(&mut m));
         Ok(m)
     }
 }
@@ -925,7 +1020,7 @@ mod tests {
             crate::pool::set_num_threads(0);
             let f = b.finish(f64::INFINITY, 1.0, true);
             (
-                f.matrix,
+                f.matrix.into_csr(),
                 f.vocabulary.ids,
                 f.vocabulary.vocab.to_strings().0.to_vec(),
             )
@@ -950,7 +1045,7 @@ mod tests {
         crate::pool::set_num_threads(0);
         assert_eq!(start, refs.len());
         let f = b.finish(f64::INFINITY, 1.0, true);
-        assert!(f.matrix == one.0);
+        assert!(f.matrix.into_csr() == one.0);
         assert!(f.vocabulary.ids == one.1);
     }
 
@@ -968,14 +1063,33 @@ mod tests {
         for &i in &ids {
             want[i as usize] += 1;
         }
+        // Blocks of uneven sizes (and an empty one): shares cross their ends.
+        let block = |ids: &[u32]| Csr::<i32> {
+            n_rows: 1,
+            n_cols: n_terms,
+            indptr: vec![0, ids.len() as u64],
+            indices: ids.to_vec(),
+            data: vec![1; ids.len()],
+        };
+        let cuts = [0, 1, 70_001, 70_001, 333_333, 700_000];
+        let blocks: Vec<Csr<i32>> = cuts.windows(2).map(|w| block(&ids[w[0]..w[1]])).collect();
         for threads in [1, 2, 3] {
             crate::pool::set_num_threads(threads);
-            let got = document_frequencies(&ids, n_terms);
+            let got = document_frequencies(&blocks, n_terms);
             crate::pool::set_num_threads(0);
             assert_eq!(got, want, "{threads} threads");
         }
         assert_eq!(document_frequencies(&[], 0), Vec::<u64>::new());
-        assert_eq!(document_frequencies(&[1, 1], 3), vec![0, 2, 0]);
+        assert_eq!(document_frequencies(&[block(&[1, 1])], 3), vec![0, 2, 0]);
+    }
+
+    #[test]
+    fn split_pieces_cuts_across_piece_ends() {
+        let (a, b, c) = ([1u32, 2, 3], [4u32], [5u32, 6, 7, 8, 9]);
+        let shares = split_pieces(&[&a, &[], &b, &c], 4);
+        let flat: Vec<Vec<u32>> = shares.iter().map(|s| s.concat()).collect();
+        assert_eq!(flat, vec![vec![1, 2, 3, 4], vec![5, 6, 7, 8], vec![9]]);
+        assert_eq!(split_pieces(&[], 3).len(), 1);
     }
 
     #[test]
@@ -1110,7 +1224,7 @@ mod tests {
             crate::pool::set_num_threads(0);
             let f = b.finish(f64::INFINITY, 1.0, true);
             (
-                f.matrix,
+                f.matrix.into_csr(),
                 f.vocabulary.ids,
                 f.vocabulary.vocab.to_strings().0.to_vec(),
             )
