@@ -199,7 +199,7 @@ def binary_request(X: np.ndarray, datatype: str, outputs: list[str], binary_out:
     return h + raw, len(h)
 
 
-NP_OF = {"FP32": np.float32, "FP64": np.float64, "INT64": np.int64, "BOOL": np.bool_}
+NP_OF = {"FP32": np.float32, "FP64": np.float64, "INT32": np.int32, "INT64": np.int64, "BOOL": np.bool_}
 
 
 def parse_binary_response(body: bytes, header_len: int) -> dict[str, np.ndarray]:

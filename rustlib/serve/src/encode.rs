@@ -9,6 +9,7 @@ impl Serialize for OutputData {
         match self {
             OutputData::F32(v) => v.serialize(s),
             OutputData::F64(v) => v.serialize(s),
+            OutputData::I32(v) => v.serialize(s),
             OutputData::I64(v) => v.serialize(s),
             OutputData::Bool(v) => v.serialize(s),
             OutputData::Bytes(v) => v.serialize(s),
@@ -81,6 +82,7 @@ pub fn binary_len(d: &OutputData) -> usize {
     match d {
         OutputData::F32(v) => 4 * v.len(),
         OutputData::F64(v) => 8 * v.len(),
+        OutputData::I32(v) => 4 * v.len(),
         OutputData::I64(v) => 8 * v.len(),
         OutputData::Bool(v) => v.len(),
         OutputData::Bytes(v) => v.iter().map(|s| 4 + s.len()).sum(),
@@ -94,6 +96,9 @@ pub fn write_binary(d: &OutputData, out: &mut Vec<u8>) {
             .iter()
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         OutputData::F64(v) => v
+            .iter()
+            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+        OutputData::I32(v) => v
             .iter()
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         OutputData::I64(v) => v

@@ -188,6 +188,7 @@ pub fn infer_response_to_pb(r: InferResponse, raw: bool) -> pb::ModelInferRespon
             match o.data {
                 OutputData::F32(v) => c.fp32_contents = v,
                 OutputData::F64(v) => c.fp64_contents = v,
+                OutputData::I32(v) => c.int_contents = v,
                 OutputData::I64(v) => c.int64_contents = v,
                 OutputData::Bool(v) => c.bool_contents = v,
                 OutputData::Bytes(v) => {

@@ -8,7 +8,9 @@
 //! one UTF-8 document per row (BYTES, shape `[n]` or `[n, 1]`) and answer in
 //! the dtype scikit-learn's pipeline answers with (as `fk.Model` does): FP32
 //! when the vectorizer's dtype is float32 and so are the final estimator's
-//! weights (`transform`: when the vectorizer's dtype is float32), else FP64.
+//! weights (`transform`: when the vectorizer's dtype is float32), else FP64;
+//! the `transform` of a bare integer-dtype vectorizer (no step after it)
+//! answers its counts as INT64 / INT32, as scikit-learn does.
 
 use crate::model::{
     label_datatype, map_labels, DecodeError, Docs, InputKind, Method, MethodOutput, ModelInfo,
@@ -24,8 +26,8 @@ pub struct PipelineModel {
     /// Text models: `predict_proba`, `decision_function` and a regressor's
     /// `predict` answer float32.
     text_out_f32: bool,
-    /// Text models: `transform` answers float32.
-    text_transform_f32: bool,
+    /// Text models: the datatype `transform` answers (FP64, FP32, INT64 or INT32).
+    text_transform: DataType,
 }
 
 fn spec(name: &str, datatype: DataType, cols: Option<usize>) -> TensorSpec {
@@ -49,10 +51,10 @@ impl PipelineModel {
     pub fn new(model: Model) -> Result<PipelineModel, String> {
         let mi = model.info();
         let text = mi.input == CoreInput::Text;
-        let (out_f32, transform_f32) = if text {
-            text_dtypes(&mi.metadata)
+        let (out_f32, transform_dt) = if text {
+            text_dtypes(&mi.metadata, mi.steps.len())
         } else {
-            (false, false)
+            (false, DataType::F64)
         };
         let dt = |f32: bool| if f32 { DataType::F32 } else { DataType::F64 };
         let out_t = dt(out_f32);
@@ -93,7 +95,7 @@ impl PipelineModel {
         if mi.has(Output::Transform) {
             outputs.push((
                 Method::Transform,
-                spec("transform", dt(transform_f32), Some(mi.n_transform)),
+                spec("transform", transform_dt, Some(mi.n_transform)),
             ));
         }
         let (input_kind, input) = match mi.input {
@@ -122,22 +124,78 @@ impl PipelineModel {
             model,
             info,
             text_out_f32: out_f32,
-            text_transform_f32: transform_f32,
+            text_transform: transform_dt,
         })
     }
 }
 
-/// The output dtypes of a text model as ferrokit's exporter records them in
-/// the file's metadata (what `fk.Model` answers with, like scikit-learn):
-/// `(outputs float32, transform float32)` from `{"text": {"output_dtype":
-/// "<f4", "dtype": "<f4"}}`; absent or anything else: float64.
-fn text_dtypes(metadata: &str) -> (bool, bool) {
+/// The output dtypes of a text model of `n_steps` steps as ferrokit's
+/// exporter records them in the file's metadata (what `fk.Model` answers
+/// with, like scikit-learn): `(outputs float32, transform datatype)` from
+/// `{"text": {"output_dtype": "<f4", "dtype": ..}}`: `transform` answers the
+/// vectorizer's dtype, `"<f4"` FP32, and `"<i8"` / `"<i4"` INT64 / INT32 when
+/// the vectorizer is the only step (tf-idf, normalizers and scalers make
+/// float64 of integer counts); absent or anything else: float64.
+fn text_dtypes(metadata: &str, n_steps: usize) -> (bool, DataType) {
     let meta: serde_json::Value = serde_json::from_str(metadata).unwrap_or_default();
     let text = &meta["text"];
-    (
-        text["output_dtype"].as_str() == Some("<f4"),
-        text["dtype"].as_str() == Some("<f4"),
-    )
+    let transform = match text["dtype"].as_str() {
+        Some("<f4") => DataType::F32,
+        Some("<i8") if n_steps == 1 => DataType::I64,
+        Some("<i4") if n_steps == 1 => DataType::I32,
+        _ => DataType::F64,
+    };
+    (text["output_dtype"].as_str() == Some("<f4"), transform)
+}
+
+/// `transform`'s float64 values as the integers of `dt` (INT64 / INT32):
+/// exact (a count is an integer), or an error naming the value that is not.
+fn to_ints(out: MethodOutput, dt: DataType) -> Result<MethodOutput, ApiError> {
+    let OutputData::F64(v) = out.data else {
+        unreachable!("integer transforms compute in float64")
+    };
+    let bad = |x: f64| {
+        ApiError::new(
+            crate::protocol::ErrorKind::Internal,
+            format!(
+                "model failed: transform value {x} does not fit {}",
+                dt.name()
+            ),
+        )
+    };
+    // Integers of magnitude below 2^63 (i64) / 2^31 (i32) convert exactly.
+    let fits = |x: f64, lim: f64| x.fract() == 0.0 && -lim <= x && x < lim;
+    let data = if dt == DataType::I32 {
+        let lim = 2f64.powi(31);
+        OutputData::I32(
+            v.iter()
+                .map(|&x| {
+                    if fits(x, lim) {
+                        Ok(x as i32)
+                    } else {
+                        Err(bad(x))
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+        )
+    } else {
+        let lim = 2f64.powi(63);
+        OutputData::I64(
+            v.iter()
+                .map(|&x| {
+                    if fits(x, lim) {
+                        Ok(x as i64)
+                    } else {
+                        Err(bad(x))
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+        )
+    };
+    Ok(MethodOutput {
+        data,
+        cols: out.cols,
+    })
 }
 
 /// How a text model decodes documents sent as bytes: the vectorizer's
@@ -278,15 +336,19 @@ impl ServeModel for PipelineModel {
             Rows::F32(x) if !text => run(&self.model, method, In::Num(x), n),
             Rows::F64(x) if !text => run(&self.model, method, In::Num(x), n),
             Rows::Text(d) if text => {
-                let f32 = if method == Method::Transform {
-                    self.text_transform_f32
+                let dt = if method == Method::Transform {
+                    self.text_transform
+                } else if self.text_out_f32 {
+                    DataType::F32
                 } else {
-                    self.text_out_f32
+                    DataType::F64
                 };
-                if f32 {
-                    run::<f32>(&self.model, method, In::Text(d), n)
-                } else {
-                    run::<f64>(&self.model, method, In::Text(d), n)
+                match dt {
+                    DataType::F32 => run::<f32>(&self.model, method, In::Text(d), n),
+                    DataType::I64 | DataType::I32 => {
+                        to_ints(run::<f64>(&self.model, method, In::Text(d), n)?, dt)
+                    }
+                    _ => run::<f64>(&self.model, method, In::Text(d), n),
                 }
             }
             Rows::Text(_) => Err(ApiError::bad("this model takes numbers, not text")),
@@ -532,6 +594,63 @@ mod tests {
             r#"{"text": {"dtype": "<f8"}, "transform-only": 1}"#,
         );
         assert_eq!(out(&m, "transform"), Some(DataType::F64));
+        // A bare integer-dtype vectorizer: transform answers its integer counts.
+        for (dtype, dt, want) in [
+            (
+                "<i8",
+                DataType::I64,
+                OutputData::I64(vec![1, 2, 0, 0, 2, 0]),
+            ),
+            (
+                "<i4",
+                DataType::I32,
+                OutputData::I32(vec![1, 2, 0, 0, 2, 0]),
+            ),
+        ] {
+            let meta = format!(r#"{{"text": {{"dtype": "{dtype}"}}, "transform-only": 1}}"#);
+            let m = text_model(false, false, &meta);
+            assert_eq!(out(&m, "transform"), Some(dt));
+            let (rows, n) = crate::model::prepare_rows(m.info(), &docs(vec![3], &all)).unwrap();
+            assert_eq!(m.run(Method::Transform, &rows, n).unwrap().data, want);
+        }
+        // After another step (here the classifier), integer counts become float64.
+        let m = text_model(false, false, r#"{"text": {"dtype": "<i8"}}"#);
+        assert_eq!(
+            text_dtypes(r#"{"text": {"dtype": "<i8"}}"#, 2).1,
+            DataType::F64
+        );
+        assert_eq!(out(&m, "predict_proba"), Some(DataType::F64));
+    }
+
+    #[test]
+    fn integer_transforms_refuse_values_that_do_not_fit() {
+        let conv = |v: Vec<f64>, dt| {
+            let out = MethodOutput {
+                data: OutputData::F64(v),
+                cols: Some(1),
+            };
+            to_ints(out, dt).map(|o| o.data)
+        };
+        let lim = 2f64.powi(31);
+        assert_eq!(
+            conv(vec![-lim, lim - 1.0, 0.0], DataType::I32).unwrap(),
+            OutputData::I32(vec![i32::MIN, i32::MAX, 0])
+        );
+        assert_eq!(
+            conv(vec![lim, -3.0], DataType::I64).unwrap(),
+            OutputData::I64(vec![1 << 31, -3])
+        );
+        for (v, dt) in [
+            (vec![0.0, lim], DataType::I32),
+            (vec![-lim - 1.0], DataType::I32),
+            (vec![2f64.powi(63)], DataType::I64),
+            (vec![1.0, 0.5], DataType::I64),
+            (vec![f64::NAN], DataType::I64),
+            (vec![f64::INFINITY], DataType::I32),
+        ] {
+            let e = conv(v, dt).unwrap_err();
+            assert!(e.message.contains("does not fit"), "{}", e.message);
+        }
     }
 
     #[test]

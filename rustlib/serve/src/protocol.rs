@@ -159,6 +159,7 @@ pub struct InferRequest {
 pub enum OutputData {
     F32(Vec<f32>),
     F64(Vec<f64>),
+    I32(Vec<i32>),
     I64(Vec<i64>),
     Bool(Vec<bool>),
     Bytes(Vec<String>),
@@ -170,6 +171,7 @@ impl OutputData {
         match self {
             OutputData::F32(v) => v.len(),
             OutputData::F64(v) => v.len(),
+            OutputData::I32(v) => v.len(),
             OutputData::I64(v) => v.len(),
             OutputData::Bool(v) => v.len(),
             OutputData::Bytes(v) => v.len(),
@@ -184,6 +186,7 @@ impl OutputData {
         match self {
             OutputData::F32(_) => DataType::F32,
             OutputData::F64(_) => DataType::F64,
+            OutputData::I32(_) => DataType::I32,
             OutputData::I64(_) => DataType::I64,
             OutputData::Bool(_) => DataType::Bool,
             OutputData::Bytes(_) => DataType::Bytes,
@@ -194,6 +197,7 @@ impl OutputData {
         match self {
             OutputData::F32(v) => OutputData::F32(v[a..b].to_vec()),
             OutputData::F64(v) => OutputData::F64(v[a..b].to_vec()),
+            OutputData::I32(v) => OutputData::I32(v[a..b].to_vec()),
             OutputData::I64(v) => OutputData::I64(v[a..b].to_vec()),
             OutputData::Bool(v) => OutputData::Bool(v[a..b].to_vec()),
             OutputData::Bytes(v) => OutputData::Bytes(v[a..b].to_vec()),
