@@ -93,8 +93,10 @@ def in_threads() -> Callable[..., None]:
 
 @pytest.fixture(autouse=True)
 def _restore_num_threads() -> Iterator[None]:
-    """Guards every test: whatever it does, the thread count is restored afterwards."""
-    before = fk.get_num_threads()
+    """Guards every test: whatever it does, the thread setting is restored
+    afterwards exactly (the default, which follows ``FERROKIT_NUM_THREADS`` /
+    the CPU count, stays the default rather than becoming an explicit count)."""
+    before = fk.requested_num_threads()
     yield
     fk.set_num_threads(before)
 

@@ -33,6 +33,39 @@ def run_python(code: str, **env_changes: str | None) -> subprocess.CompletedProc
 # --- thread count -------------------------------------------------------------------
 
 
+def test_the_autouse_guard_restores_the_default_thread_setting(tmp_path) -> None:
+    # Runs tests under this suite's conftest in a fresh pytest: after a test that
+    # changes the count, the next one starts with the default setting (None), not
+    # with an explicit count equal to the default's value (which would stop
+    # following FERROKIT_NUM_THREADS / the CPU count).
+    here = os.path.dirname(os.path.abspath(__file__))
+    (tmp_path / "conftest.py").write_text(open(os.path.join(here, "conftest.py")).read())
+    (tmp_path / "test_guard.py").write_text(
+        "import ferrokit as fk\n"
+        "def test_1_default_then_changed():\n"
+        "    assert fk.requested_num_threads() is None\n"
+        "    fk.set_num_threads(1)\n"
+        "def test_2_default_again():\n"
+        "    assert fk.requested_num_threads() is None\n"
+        "    fk.set_num_threads(3)\n"
+        "def test_3_unchanged():\n"
+        "    assert fk.requested_num_threads() is None\n"
+        "def test_4_still_default():\n"
+        "    assert fk.requested_num_threads() is None\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FERROKIT_NUM_THREADS", "OMP_NUM_THREADS")}
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert r.returncode == 0 and "4 passed" in r.stdout, r.stdout + r.stderr
+
+
 def test_get_and_set_num_threads() -> None:
     assert fk.get_num_threads() >= 1
     for n in (1, 2, 3, 7, 1):
