@@ -55,10 +55,6 @@ pub struct fk_csr {
 }
 
 impl fk_csr {
-    fn ints(inner: Csr<i32>) -> Self {
-        Self::blocks(CsrBlocks::one(inner))
-    }
-
     fn blocks(inner: CsrBlocks<i32>) -> Self {
         fk_csr { inner, float: None }
     }
@@ -1145,9 +1141,9 @@ unsafe fn transform_body(
         ));
     };
     let a = if text { st.analyzer.as_ref() } else { None };
-    let m = f.transform(&input, a).map_err(prefix(name))?;
+    let m = f.transform_blocks(&input, a).map_err(prefix(name))?;
     // SAFETY: forwarded contract.
-    unsafe { put(name, out, fk_csr::ints(m)) }
+    unsafe { put(name, out, fk_csr::blocks(m)) }
 }
 
 /// Counts the fitted vocabulary's terms in documents (scikit-learn's

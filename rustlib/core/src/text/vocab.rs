@@ -953,6 +953,16 @@ impl FittedVocab {
     /// Counts the features of each document that are in the vocabulary:
     /// scikit-learn's `transform` (rows sorted by column).
     pub fn transform(&self, input: &Input, analyzer: Option<&Analyzer>) -> Result<Csr<i32>> {
+        Ok(self.transform_blocks(input, analyzer)?.into_csr())
+    }
+
+    /// As [`FittedVocab::transform`], the rows left in the blocks they were
+    /// counted in (for a copy-out that needs no joined copy).
+    pub fn transform_blocks(
+        &self,
+        input: &Input,
+        analyzer: Option<&Analyzer>,
+    ) -> Result<CsrBlocks<i32>> {
         let parts = par_ranges(input, |a, b| {
             let mut scratch = Scratch::default();
             let mut rc = RowCounter::default();
@@ -974,9 +984,9 @@ impl FittedVocab {
             }
             Ok(out)
         })?;
-        let mut m = Csr::concat(self.n_cols, parts);
-        sort_rows(std::slice::from_mut(&mut m));
-        Ok(m)
+        let mut blocks = parts;
+        sort_rows(&mut blocks);
+        Ok(with_cols(blocks, self.n_cols))
     }
 }
 
