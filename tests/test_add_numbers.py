@@ -127,3 +127,30 @@ def test_bool_is_accepted_like_int() -> None:
     assert fk.add_numbers(True, True) == 2
     assert fk.add_numbers(True, 4) == 5
     assert fk.add_numbers(False, -4) == -4
+
+
+class _MyInt(int):
+    """An int subclass: not an exact int, so it takes the general path."""
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [(5, 7), (I32_MAX, 0), (I32_MIN, 0), (I32_MAX, 1), (I32_MIN, -1), (2**31, -1), (-(2**63), 2**63 - 1)],
+)
+def test_fast_path_agrees_with_general_path(a: int, b: int) -> None:
+    # The C fast path takes exact ints only and returns None for anything it
+    # cannot compute; the general path (cffi call) then raises as documented.
+    from ferrokit.core import _fast_add
+
+    fast = _fast_add(a, b)
+    if I32_MIN <= a <= I32_MAX and I32_MIN <= b <= I32_MAX and I32_MIN <= a + b <= I32_MAX:
+        assert fast == a + b
+        assert fk.add_numbers(_MyInt(a), _MyInt(b)) == a + b  # general path
+    else:
+        assert fast is None
+        with pytest.raises(OverflowError):
+            fk.add_numbers(a, b)
+        with pytest.raises(OverflowError):
+            fk.add_numbers(_MyInt(a), _MyInt(b))
+    assert _fast_add(True, 1) is None  # bool is not an exact int: general path
+    assert _fast_add(np.int32(1), 1) is None

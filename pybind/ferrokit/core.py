@@ -23,7 +23,7 @@ from ferrokit._buffers import (
     raw_buffer,
 )
 from ferrokit._errors import raise_for_status
-from ferrokit._native import lib
+from ferrokit._native import ffi, lib
 
 _I32_MAX = 2**31 - 1
 _I32_MIN = -(2**31)
@@ -32,6 +32,20 @@ _add = lib.fkpy_add_numbers
 _index = operator.index
 _DOT = {F64: lib.fkpy_dot_f64, F32: lib.fkpy_dot_f32}
 _take_status = lib.fkpy_take_status
+
+
+def _load_fast_add() -> Any:
+    """The C builtin ``fast_add(a, b)``: ``a + b`` (computed by fk_add_numbers)
+    for two exact ints whose sum fits int32, else ``None``. It skips cffi's
+    per-call work (argument conversion, errno and GIL handling), most of the
+    cost of a call this small."""
+    ns: dict[str, Any] = {}
+    if lib.fkpy_install_fast_add(ffi.cast("void *", id(ns))) != 0:
+        raise ImportError("ferrokit: could not create the add_numbers fast path")
+    return ns["add"]
+
+
+_fast_add = _load_fast_add()
 
 
 def add_numbers(a: int, b: int) -> int:
@@ -45,6 +59,11 @@ def add_numbers(a: int, b: int) -> int:
     >>> fk.add_numbers(5, 7)
     12
     """
+    r = _fast_add(a, b)
+    if r is not None:
+        return r
+    # Anything else (bool, numpy integers, out of range, wrong types): the
+    # general path, which raises the documented errors.
     try:
         # __index__ first: cffi alone would truncate anything with __int__
         # (np.float32(1.5) -> 1, Decimal); bool and numpy integers pass.
