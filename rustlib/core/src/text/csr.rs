@@ -68,14 +68,19 @@ impl<T> Csr<T> {
     /// As [`Csr::concat`], and a block with a non-empty map has each column
     /// `c` with the bit `1 << 31` replaced by `map[c & !(1 << 31)]` (a range's
     /// own ids renumbered into a shared vocabulary's).
-    pub(crate) fn concat_mapped(n_cols: usize, mut parts: Vec<(Csr<T>, Vec<u32>)>) -> Self
+    /// (Maps may be shared by several blocks, e.g. as `Arc<[u32]>`.)
+    pub(crate) fn concat_mapped<M: AsRef<[u32]> + Sync>(
+        n_cols: usize,
+        mut parts: Vec<(Csr<T>, M)>,
+    ) -> Self
     where
         T: Copy + Default + Send + Sync,
     {
-        if parts.len() == 1 && parts[0].1.is_empty() {
-            let (mut m, _) = parts.pop().unwrap_or((Csr::empty(n_cols), Vec::new()));
-            m.n_cols = n_cols;
-            return m;
+        if parts.len() == 1 && parts[0].1.as_ref().is_empty() {
+            if let Some((mut m, _)) = parts.pop() {
+                m.n_cols = n_cols;
+                return m;
+            }
         }
         let nnz: usize = parts.iter().map(|p| p.0.nnz()).sum();
         let rows: usize = parts.iter().map(|p| p.0.n_rows).sum();
@@ -94,7 +99,7 @@ impl<T> Csr<T> {
             (ri, rd, rp) = (rest_i, rest_d, rest_p);
             jobs.push(ConcatJob {
                 src: p,
-                map,
+                map: map.as_ref(),
                 indices: i,
                 data: d,
                 indptr: r,

@@ -14,6 +14,8 @@ use super::input::{split, Input};
 use crate::{pool, Error, Result};
 use hashbrown::HashTable;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 #[inline(always)]
 fn fold(a: u64, b: u64) -> u64 {
@@ -467,19 +469,68 @@ impl WordCache {
     }
 }
 
-/// Per-range state of a parallel fit: local vocabulary, rows in local ids.
-struct Slot {
+/// One thread's state in a round of a parallel fit: its own vocabulary (the
+/// terms of its chunks that the shared one lacks, numbered in the order it met
+/// them), its word cache (kept across rounds) and the chunks it counted.
+#[derive(Default)]
+struct Lane {
     vocab: Vocab,
-    rows: Csr<i32>,
     cache: WordCache,
+    /// (chunk, the chunk's new ids `start..end` of `vocab`, its rows).
+    done: Vec<(usize, u32, u32, Csr<i32>)>,
+    /// The first chunk that failed, and why.
+    failed: Option<(usize, Error)>,
+    /// Entries per document byte of the last chunk (a capacity guess).
+    density: f64,
 }
 
-impl Default for Slot {
-    fn default() -> Self {
-        Slot {
-            vocab: Vocab::default(),
-            rows: Csr::empty(0),
-            cache: WordCache::default(),
+impl Lane {
+    /// Counts chunks claimed from `next` (in increasing order) until none is
+    /// left or a chunk failed (this lane's or another's: `stop`).
+    fn run(
+        &mut self,
+        input: &Input,
+        analyzer: Option<&Analyzer>,
+        chunks: &[(usize, usize)],
+        shared: &Vocab,
+        next: &AtomicUsize,
+        stop: &AtomicBool,
+    ) {
+        while !stop.load(Ordering::Relaxed) {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(a, b)) = chunks.get(k) else {
+                break;
+            };
+            let bytes = input.weight(a, b) as f64;
+            let cap = (bytes * self.density * 1.125) as usize;
+            let mut rows = Csr {
+                n_rows: 0,
+                n_cols: 0,
+                indptr: Vec::with_capacity(b - a + 1),
+                indices: Vec::with_capacity(cap),
+                data: Vec::with_capacity(cap),
+            };
+            rows.indptr.push(0);
+            let start = self.vocab.len() as u32;
+            let r = count_range_with(
+                input,
+                analyzer,
+                a,
+                b,
+                Some(shared),
+                &mut self.vocab,
+                &mut rows,
+                &mut self.cache,
+            );
+            if let Err(e) = r {
+                self.failed = Some((k, e));
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+            self.density = rows.nnz() as f64 / bytes.max(1.0);
+            rows.indices.shrink_to_fit();
+            rows.data.shrink_to_fit();
+            self.done.push((k, start, self.vocab.len() as u32, rows));
         }
     }
 }
@@ -503,8 +554,9 @@ pub struct CountBuilder {
     vocab: Vocab,
     /// The rows so far, in blocks: a block with a non-empty map is a range's
     /// rows whose `LOCAL` ids the map renumbers (applied when the blocks are
-    /// joined in [`CountBuilder::finish`], on the pool).
-    parts: Vec<(Csr<i32>, Vec<u32>)>,
+    /// joined in [`CountBuilder::finish`], on the pool; blocks of one
+    /// thread's chunks in a round share its map).
+    parts: Vec<(Csr<i32>, Arc<[u32]>)>,
     n_docs: usize,
 }
 
@@ -563,7 +615,7 @@ impl CountBuilder {
         let rows = match self.parts.last_mut() {
             Some((rows, map)) if map.is_empty() => rows,
             _ => {
-                self.parts.push((Csr::empty(0), Vec::new()));
+                self.parts.push((Csr::empty(0), Arc::from(Vec::new())));
                 &mut self.parts.last_mut().expect("a block was just pushed").0
             }
         };
@@ -594,39 +646,38 @@ impl CountBuilder {
             // Ids would collide with the LOCAL tag: count sequentially.
             return self.add_sequential(input, analyzer, 0, n);
         }
-        // Rounds of one range per thread. A range counts terms already in the
-        // shared vocabulary under their ids (read-only lookups, in parallel)
-        // and others into a small vocabulary of its own; after each round,
-        // those are numbered serially in document order, so the numbering is
-        // exactly the sequential one. Per-range state is recycled; ranges of
-        // at most about 512 KiB bound it.
-        let ranges = split(input, (threads * 8).max(bytes >> 19));
+        // Rounds of chunks of documents, taken in order by the pool threads
+        // as they become free (a thread's chunks are in document order). A
+        // chunk counts terms already in the shared vocabulary under their ids
+        // (read-only lookups, in parallel) and others into its thread's own
+        // small vocabulary; after each round, those are numbered serially in
+        // document order, so the numbering is exactly the sequential one.
+        // Chunks of about 64 KiB keep the threads busy until the end of a
+        // round (ranges of a round cost unequal times: languages differ);
+        // rounds of about 512 KiB per thread bound the per-thread state.
+        let chunks = split(input, (threads * 64).max(bytes >> 16));
+        let per_round = threads * 8;
         pool::run(bytes, super::hashing::MIN_PARALLEL_BYTES, |par| {
-            let mut slots: Vec<Slot> = Vec::new();
-            for round in ranges.chunks(threads) {
-                slots.resize_with(round.len(), Slot::default);
+            let mut lanes: Vec<Lane> = (0..threads).map(|_| Lane::default()).collect();
+            for round in chunks.chunks(per_round) {
                 let shared = &self.vocab;
-                let count = |(&(a, b), slot): (&(usize, usize), &mut Slot)| -> Result<()> {
-                    count_range_with(
-                        input,
-                        analyzer,
-                        a,
-                        b,
-                        Some(shared),
-                        &mut slot.vocab,
-                        &mut slot.rows,
-                        &mut slot.cache,
-                    )
-                };
+                let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+                let work = |lane: &mut Lane| lane.run(input, analyzer, round, shared, &next, &stop);
                 if par {
-                    round
-                        .par_iter()
-                        .zip(slots.par_iter_mut())
-                        .try_for_each(count)?;
+                    lanes.par_iter_mut().for_each(work);
                 } else {
-                    round.iter().zip(slots.iter_mut()).try_for_each(count)?;
+                    lanes.iter_mut().for_each(work);
                 }
-                self.merge(&mut slots[..round.len()]);
+                // Every chunk before a failed one was counted: the first
+                // failure is the sequential fit's error.
+                let failed = lanes
+                    .iter_mut()
+                    .filter_map(|l| l.failed.take())
+                    .min_by_key(|f| f.0);
+                if let Some((_, e)) = failed {
+                    return Err(e);
+                }
+                self.merge(&mut lanes);
                 if self.vocab.len() >= LOCAL as usize {
                     let done = round.last().map_or(0, |r| r.1);
                     return self.add_sequential(input, analyzer, done, n);
@@ -636,29 +687,36 @@ impl CountBuilder {
         })
     }
 
-    /// Appends per-range counts in order: each range's own terms get their
-    /// shared ids (new ones the next ids), serially; the rows are kept as
-    /// they are, with that map (renumbered when joined, in parallel). Empties
-    /// the slots for reuse.
-    fn merge(&mut self, parts: &mut [Slot]) {
-        for p in parts.iter_mut() {
-            let v = &p.vocab;
-            let mut map = Vec::with_capacity(v.len());
-            map.extend((0..v.len() as u32).map(|id| self.vocab.get_or_insert(v.term(id))));
-            let cap = p.rows.nnz() + p.rows.nnz() / 8;
-            let rows = std::mem::replace(
-                &mut p.rows,
-                Csr {
-                    n_rows: 0,
-                    n_cols: 0,
-                    indptr: vec![0],
-                    indices: Vec::with_capacity(cap),
-                    data: Vec::with_capacity(cap),
-                },
+    /// Appends a round's counts in document order: the new terms of each
+    /// chunk (its thread's own terms first met there) get their shared ids,
+    /// new ones the next ids, serially; the rows are kept as they are, with
+    /// their thread's map (renumbered when joined, in parallel). Empties the
+    /// lanes' vocabularies for the next round.
+    fn merge(&mut self, lanes: &mut [Lane]) {
+        let mut chunks: Vec<(usize, usize, u32, u32, Csr<i32>)> = Vec::new();
+        for (l, lane) in lanes.iter_mut().enumerate() {
+            chunks.extend(
+                lane.done
+                    .drain(..)
+                    .map(|(k, s, e, rows)| (k, l, s, e, rows)),
             );
+        }
+        chunks.sort_unstable_by_key(|c| c.0);
+        let mut maps: Vec<Vec<u32>> = lanes
+            .iter()
+            .map(|lane| Vec::with_capacity(lane.vocab.len()))
+            .collect();
+        for &(_, l, s, e, _) in &chunks {
+            let v = &lanes[l].vocab;
+            maps[l].extend((s..e).map(|id| self.vocab.get_or_insert(v.term(id))));
+        }
+        let maps: Vec<Arc<[u32]>> = maps.into_iter().map(Arc::from).collect();
+        for (_, l, _, _, rows) in chunks {
             self.n_docs += rows.n_rows;
-            self.parts.push((rows, map));
-            p.vocab.clear();
+            self.parts.push((rows, maps[l].clone()));
+        }
+        for lane in lanes {
+            lane.vocab.clear();
         }
     }
 
@@ -750,11 +808,11 @@ const MIN_PARALLEL_BLOCK_WORK: usize = 1 << 16;
 
 /// The blocks with their `LOCAL` ids replaced by the ids their maps give
 /// (see [`Csr::concat_mapped`]).
-fn apply_maps(parts: Vec<(Csr<i32>, Vec<u32>)>) -> Vec<Csr<i32>> {
+fn apply_maps(parts: Vec<(Csr<i32>, Arc<[u32]>)>) -> Vec<Csr<i32>> {
     let nnz: usize = parts.iter().map(|p| p.0.nnz()).sum();
     let mut parts = parts;
     pool::run(nnz, MIN_PARALLEL_BLOCK_WORK, |par| {
-        let apply = |(b, map): &mut (Csr<i32>, Vec<u32>)| {
+        let apply = |(b, map): &mut (Csr<i32>, Arc<[u32]>)| {
             if map.is_empty() {
                 return;
             }
@@ -1250,5 +1308,48 @@ mod tests {
             .add(&Input::Text(bad), Some(&a))
             .unwrap_err();
         assert!(err.to_string().contains("document 1"), "{err}");
+    }
+
+    #[test]
+    fn parallel_fit_reports_the_first_invalid_document() {
+        use crate::text::{AnalyzerKind, CharTables};
+        use std::sync::Arc;
+        // About 1 MB of equal documents: 128 chunks at 2 threads, whose first
+        // two the two threads start together. Invalid UTF-8 at the end of
+        // the first chunk and at the start of the second (found first, by
+        // the other thread) and in a later round: the first one is named.
+        let docs: Vec<Vec<u8>> = (0..12_000u32)
+            .map(|d| format!("doc {d:05} has words {:02} and more words ", d % 97).repeat(2))
+            .map(String::into_bytes)
+            .collect();
+        let pack = |bad: &[usize]| {
+            let mut buf = Vec::new();
+            let mut off = vec![0u64];
+            for (i, d) in docs.iter().enumerate() {
+                buf.extend_from_slice(d);
+                if bad.contains(&i) {
+                    *buf.last_mut().unwrap() = 0xFF;
+                }
+                off.push(buf.len() as u64);
+            }
+            (buf, off)
+        };
+        let (buf, off) = pack(&[]);
+        let chunks = split(&Input::Text(Strings::new(&buf, &off).unwrap()), 128);
+        let first_end = chunks[0].1;
+        let (buf, off) = pack(&[first_end - 1, first_end, 9000]);
+        for kind in [AnalyzerKind::Word, AnalyzerKind::CharWb] {
+            let a = Analyzer::new(Arc::new(CharTables::ascii_std()), kind, (1, 2), true, None);
+            let a = a.unwrap();
+            for threads in [1, 2, 3] {
+                crate::pool::set_num_threads(threads);
+                let err = CountBuilder::new()
+                    .add(&Input::Text(Strings::new(&buf, &off).unwrap()), Some(&a))
+                    .unwrap_err();
+                crate::pool::set_num_threads(0);
+                let want = format!("document {} ", first_end - 1);
+                assert!(err.to_string().contains(&want), "{err}");
+            }
+        }
     }
 }
