@@ -12,18 +12,38 @@ use std::ops::Range;
 /// Elements per leaf block of a reduction.
 pub const BLOCK: usize = 2048;
 
-/// Blocks per task at most (a task is a whole subtree of the reduction tree; a
-/// hand-off costs about a microsecond, a block of 2048 doubles streams in about
-/// as long).
+/// Blocks per task at most, for inputs of up to `TASKS * MIN_BLOCKS_PER_TASK`
+/// blocks (a task is a whole subtree of the reduction tree; a hand-off costs
+/// about a microsecond, a block of 2048 doubles streams in about as long).
 const MIN_BLOCKS_PER_TASK: usize = 16;
+
+/// Longer inputs get up to this many blocks per task (1 MiB of each float64
+/// input): each task starts new memory streams on its thread, and the
+/// hardware prefetcher needs a few cache lines to pick each one up again.
+/// Measured on a 2-core AMD EPYC, 1e7 float64 dot at 2 threads, fastest of 41
+/// runs of a C copy of the loop: tasks of 20k elements 3.11 ms, of 256k
+/// elements 3.04 ms, one contiguous half per thread 3.03 ms.
+const MAX_BLOCKS_PER_TASK: usize = 64;
+
+/// Tasks per call the grouping aims at (enough for the dynamic hand-out to
+/// balance a thread that shares its core).
+const TASKS: usize = 128;
+
+/// Blocks per task for `blocks` leaf blocks: between [`MIN_BLOCKS_PER_TASK`]
+/// and [`MAX_BLOCKS_PER_TASK`], about `blocks / TASKS`. Depends on the input
+/// length only; and it only groups subtrees of the fixed tree into tasks, so it
+/// never changes a result.
+fn blocks_per_task(blocks: usize) -> usize {
+    (blocks / TASKS).clamp(MIN_BLOCKS_PER_TASK, MAX_BLOCKS_PER_TASK)
+}
 
 /// Elements below which a kernel call does not wake the pool at all.
 pub const MIN_PARALLEL_ELEMENTS: usize = 1 << 16;
 
 /// Reduces `0..n` cut into `BLOCK`-sized ranges: `leaf` per block, `combine`
 /// pairwise in a fixed tree. `n == 0` gives `leaf(0..0)`. Subtrees of
-/// `MIN_BLOCKS_PER_TASK` blocks or fewer are tasks handed out dynamically
-/// ([`crate::sched`]).
+/// `blocks_per_task` blocks or fewer (16 to 64) are tasks handed out
+/// dynamically ([`crate::sched`]).
 pub fn tree_reduce<T, L, C>(n: usize, leaf: &L, combine: &C) -> T
 where
     T: Send,
@@ -38,7 +58,7 @@ where
     sched::fixed_tree(
         &team,
         blocks,
-        MIN_BLOCKS_PER_TASK,
+        blocks_per_task(blocks),
         &|b| leaf(b * BLOCK..((b + 1) * BLOCK).min(n)),
         combine,
     )
@@ -90,5 +110,13 @@ mod tests {
             let count = tree_reduce(n, &|r: Range<usize>| r.len(), &|a, b| a + b);
             assert_eq!(count, n, "n = {n}");
         }
+    }
+
+    #[test]
+    fn tasks_grow_with_the_input_within_bounds() {
+        assert_eq!(blocks_per_task(1), MIN_BLOCKS_PER_TASK);
+        assert_eq!(blocks_per_task(TASKS * MIN_BLOCKS_PER_TASK), 16);
+        assert_eq!(blocks_per_task(4883), 38); // 1e7 elements
+        assert_eq!(blocks_per_task(usize::MAX), MAX_BLOCKS_PER_TASK);
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::blocks::tree_reduce;
 use crate::float::{halving_sum, Float};
-use crate::multiversion;
+use crate::multiversion_256;
 use crate::{Error, Result};
 
 const LANES: usize = 16;
@@ -32,10 +32,10 @@ fn dot_block<T: Float>(x: &[T], y: &[T]) -> f64 {
     halving_sum(acc)
 }
 
-multiversion! {
+multiversion_256! {
     fn dot_leaf_f64(x: &[f64], y: &[f64]) -> f64 = dot_block::<f64>;
 }
-multiversion! {
+multiversion_256! {
     fn dot_leaf_f32(x: &[f32], y: &[f32]) -> f64 = dot_block::<f32>;
 }
 
@@ -130,6 +130,26 @@ mod tests {
             assert_eq!(got.1.to_bits(), want.1.to_bits(), "{cap:?}");
         }
         set_max_level(None);
+    }
+
+    #[test]
+    fn long_inputs_give_the_same_bits_for_any_thread_count_and_timing() {
+        // 2930 blocks: tasks of 22 blocks (longer inputs get larger tasks).
+        let n = 6_000_001;
+        let mut x = data(n, 5);
+        let y = data(n, 6);
+        x.iter_mut().step_by(7).for_each(|v| *v *= 1e6); // order would show
+        let want = dot_f64(&x, &y).unwrap().to_bits();
+        for threads in [1, 2, 3] {
+            for delay_us in [0, 50] {
+                crate::pool::set_num_threads(threads);
+                crate::sched::slow::set_helper_delay_us(delay_us);
+                let got = dot_f64(&x, &y).unwrap().to_bits();
+                crate::sched::slow::set_helper_delay_us(0);
+                crate::pool::set_num_threads(0);
+                assert_eq!(got, want, "threads {threads} delay {delay_us}");
+            }
+        }
     }
 
     #[test]

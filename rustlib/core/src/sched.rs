@@ -41,14 +41,11 @@ pub struct Team {
 /// assert_eq!(team.map(3, |i| i * 10), vec![0, 10, 20]);
 /// ```
 pub fn team(work_items: usize, min_parallel: usize) -> Team {
-    if work_items < min_parallel
-        || rayon::current_thread_index().is_some()
-        || !backoff::helpers_welcome()
-    {
+    if work_items < min_parallel || rayon::current_thread_index().is_some() {
         return Team { pool: None };
     }
     let threads = pool::num_threads();
-    if threads <= 1 {
+    if threads <= 1 || !backoff::helpers_welcome(threads) {
         return Team { pool: None };
     }
     Team {
@@ -354,7 +351,8 @@ pub mod backoff {
         *OFF.get_or_init(|| std::env::var("FERROKIT_SCHED_BACKOFF").is_ok_and(|v| v.trim() == "0"))
     }
 
-    pub(super) fn helpers_welcome() -> bool {
+    /// Whether a call with a team of `threads` may offer work to helpers.
+    pub(super) fn helpers_welcome(threads: usize) -> bool {
         if DISABLED.load(Ordering::Relaxed) != 0 || env_off() {
             return true;
         }
@@ -363,7 +361,7 @@ pub mod backoff {
             return false;
         }
         let len = LENGTH_NS.load(Ordering::Relaxed);
-        if len > 0 && crowded() {
+        if len > 0 && crowded(threads) {
             // A back-off just ended but more threads are runnable than there
             // are CPUs: a probe would only pay a wake-up wait again. Extend
             // it (one read of /proc/loadavg per back-off period).
@@ -373,9 +371,16 @@ pub mod backoff {
         true
     }
 
-    /// More threads runnable right now than the CPUs plus one (Linux:
-    /// `/proc/loadavg`'s running count, which includes the calling thread).
-    fn crowded() -> bool {
+    /// More threads runnable right now than the CPUs plus this call's own
+    /// team of `threads` (Linux: `/proc/loadavg`'s running count). The count
+    /// includes the calling thread and this pool's workers that are still
+    /// spinning after the previous call (rayon yields a few dozen times
+    /// before a worker sleeps). Counting them as strangers ("CPUs plus one")
+    /// saw a crowd with one busy process on 2 CPUs (caller + busy process +
+    /// the two workers still spinning after the previous 2-thread call = 4 >
+    /// 2 + 1), so a back-off, once started, could be extended call after call
+    /// and 2-thread calls ran on the caller alone.
+    fn crowded(threads: usize) -> bool {
         let Ok(text) = std::fs::read_to_string("/proc/loadavg") else {
             return false;
         };
@@ -385,7 +390,7 @@ pub mod backoff {
             .and_then(|f| f.split('/').next())
             .and_then(|n| n.parse::<usize>().ok());
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        running.is_some_and(|r| r > cpus + 1)
+        running.is_some_and(|r| r > cpus + threads)
     }
 
     /// `true` when a parallel call paid: its time (`own` + `waited`) was at
@@ -513,15 +518,15 @@ mod tests {
         for _ in 0..8 {
             backoff::record(ms(1), ms(5), 10, 16);
         }
-        assert!(!backoff::helpers_welcome());
+        assert!(!backoff::helpers_welcome(2));
         assert!(!team(1, 0).is_parallel());
         backoff::set_disabled(false); // resets the back-off
-        assert!(backoff::helpers_welcome());
+        assert!(backoff::helpers_welcome(2));
         backoff::record(ms(4), Duration::from_micros(100), 8, 16);
-        assert!(backoff::helpers_welcome());
+        assert!(backoff::helpers_welcome(2));
         // A long wait that still beat the caller alone is no reason to back off.
         backoff::record(ms(10), ms(4), 10, 16);
-        assert!(backoff::helpers_welcome());
+        assert!(backoff::helpers_welcome(2));
         backoff::set_disabled(false);
     }
 
