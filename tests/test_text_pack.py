@@ -215,3 +215,14 @@ def test_packer_buffer_goes_to_the_next_packer_of_the_thread_only_after_close():
         assert len(tn.Packer().buf) == 0
     finally:
         tn.KEEP_BUFFER_BYTES = old
+
+
+def test_count_fit_releases_the_packing_buffer_hashing_keeps_it():
+    docs = ["héllo wörld and more words"] * 300
+    fk.text.HashingVectorizer().transform(docs)
+    assert len(getattr(tn._kept, "buf", None)) > 0
+    X = fk.text.CountVectorizer().fit_transform(docs)
+    assert getattr(tn._kept, "buf", None) is None  # freed before the result was built
+    assert X.shape == (300, 5)
+    tn.release_packing_buffer()  # nothing kept: no error
+    assert len(tn.Packer().buf) == 0

@@ -153,6 +153,20 @@ def char_tables() -> NativeHandle:
         return _tables
 
 
+def release_packing_buffer() -> None:
+    """Frees this thread's kept packing buffer (the next :class:`Packer` starts
+    a new one). A fit calls it once its documents are counted, so the buffer
+    (as large as the packed text) is not resident while the result is built.
+
+    >>> with Packer() as p:
+    ...     _ = p.pack(["abc"], 0, 1)
+    >>> release_packing_buffer()
+    >>> getattr(_kept, "buf", None) is None
+    True
+    """
+    _kept.buf = None
+
+
 class Packer:
     """Packs items of a list/tuple into a reusable UTF-8 buffer plus offsets.
 

@@ -82,6 +82,7 @@ from ferrokit._text_native import (
     Packer,
     hash_features,
     hash_text,
+    release_packing_buffer,
 )
 
 __all__ = [
@@ -430,6 +431,10 @@ class CountVectorizer(_TextMixin, _sk.CountVectorizer):
                     counter.fit_add_features(b[1], b[2], b[3])
         except _Fallback:
             return None
+        # The fit's result (built next) and the packed text need not be
+        # resident together: CountVectorizer (1,2) fit_transform's peak over
+        # the bench corpus 200 -> 178 MB (scikit-learn's: 423 MB).
+        release_packing_buffer()
         return counter
 
     def _fk_vocab_counter(self) -> NativeCounter | None:
