@@ -163,34 +163,19 @@ fn to_ints(out: MethodOutput, dt: DataType) -> Result<MethodOutput, ApiError> {
             ),
         )
     };
-    // Integers of magnitude below 2^63 (i64) / 2^31 (i32) convert exactly.
-    let fits = |x: f64, lim: f64| x.fract() == 0.0 && -lim <= x && x < lim;
+    // Integers of magnitude below 2^63 (i64) / 2^31 (i32) convert exactly;
+    // the first value that is not one is named.
+    let lim = 2f64.powi(if dt == DataType::I32 { 31 } else { 63 });
+    if let Some(&x) = v
+        .iter()
+        .find(|&&x| !(x.fract() == 0.0 && -lim <= x && x < lim))
+    {
+        return Err(bad(x));
+    }
     let data = if dt == DataType::I32 {
-        let lim = 2f64.powi(31);
-        OutputData::I32(
-            v.iter()
-                .map(|&x| {
-                    if fits(x, lim) {
-                        Ok(x as i32)
-                    } else {
-                        Err(bad(x))
-                    }
-                })
-                .collect::<Result<_, _>>()?,
-        )
+        OutputData::I32(v.iter().map(|&x| x as i32).collect())
     } else {
-        let lim = 2f64.powi(63);
-        OutputData::I64(
-            v.iter()
-                .map(|&x| {
-                    if fits(x, lim) {
-                        Ok(x as i64)
-                    } else {
-                        Err(bad(x))
-                    }
-                })
-                .collect::<Result<_, _>>()?,
-        )
+        OutputData::I64(v.iter().map(|&x| x as i64).collect())
     };
     Ok(MethodOutput {
         data,
