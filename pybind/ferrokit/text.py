@@ -29,8 +29,11 @@ iterators; a list is converted to one UTF-8 buffer per batch in one C loop).
 pyarrow ``string``/``large_string``/``binary`` arrays (also chunked, sliced,
 ``string_view`` or dictionary-encoded) and Arrow-backed pandas Series
 (``"string[pyarrow]"``, ``pd.ArrowDtype(pa.string())``, pandas 3's ``str``)
-go to Rust without copying their text (:mod:`ferrokit._text_arrow`); an Arrow
-null raises ``ValueError`` (scikit-learn raises for ``np.nan``).
+go to Rust without copying their text (:mod:`ferrokit._text_arrow`). A null
+in a pyarrow array raises ``ValueError``; a missing value in a pandas Series
+raises what scikit-learn's analyzer raises for it (``AttributeError`` for
+``pd.NA`` under the default ``lowercase``, ``ValueError`` for ``np.nan``),
+its message naming the position.
 A document that is neither ``str`` nor ``bytes`` goes through scikit-learn's
 own analyzer, which raises exactly what scikit-learn raises. Results do not
 depend on the number of threads (:func:`ferrokit.set_num_threads`).
