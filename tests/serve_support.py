@@ -181,6 +181,26 @@ def rows_payload(X: np.ndarray, datatype: str = "FP64", outputs: list[str] | Non
     return p
 
 
+def bytes_payload(items: list[bytes]) -> bytes:
+    """Triton's binary BYTES layout: each element a little-endian u32 length, then its bytes."""
+    return b"".join(len(b).to_bytes(4, "little") + b for b in items)
+
+
+def post_text_binary(
+    server: Server, model: str, input_name: str, docs: list[str], outputs: list[str], binary_out: bool
+) -> tuple[int, dict[str, str], bytes]:
+    """POSTs ``docs`` to ``model`` as one binary-data BYTES input: (status, headers, body)."""
+    raw = bytes_payload([d.encode() for d in docs])
+    head = json.dumps({
+        "inputs": [{"name": input_name, "shape": [len(docs)], "datatype": "BYTES",
+                    "parameters": {"binary_data_size": len(raw)}}],
+        "outputs": [{"name": o, "parameters": {"binary_data": binary_out}} for o in outputs],
+    }).encode()  # fmt: skip
+    return server.request(
+        "POST", f"/v2/models/{model}/infer", head + raw, {"Inference-Header-Content-Length": str(len(head))}
+    )
+
+
 def binary_request(X: np.ndarray, datatype: str, outputs: list[str], binary_out: bool) -> tuple[bytes, int]:
     """A Triton binary-data request: (body, Inference-Header-Content-Length)."""
     raw = np.ascontiguousarray(X).tobytes()

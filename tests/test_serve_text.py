@@ -18,11 +18,13 @@ import numpy as np
 import pytest
 from serve_support import (
     Server,
+    bytes_payload,
     export_all,
     grpc_modules,
     grpc_port,
     methods_of,
     parse_binary_response,
+    post_text_binary,
     serve_with_grpc,
 )
 
@@ -136,11 +138,6 @@ def check(pipe: Any, method: str, got: Any, docs: list[Any], datatype: str | Non
         )
 
 
-def bytes_payload(items: list[bytes]) -> bytes:
-    """Triton's binary BYTES layout: each element a little-endian u32 length, then its bytes."""
-    return b"".join(struct.pack("<I", len(b)) + b for b in items)
-
-
 def test_metadata_shows_the_bytes_input(server: Server, pipes: tuple[Path, Pipelines]) -> None:
     for name, pipe in pipes[1].items():
         st, meta = server.get(f"/v2/models/{name}")
@@ -176,20 +173,9 @@ def test_rest_json_equals_sklearn(server: Server, pipes: tuple[Path, Pipelines],
 @pytest.mark.parametrize("binary_out", [True, False], ids=["binary-out", "json-out"])
 def test_rest_binary_equals_sklearn(server: Server, pipes: tuple[Path, Pipelines], binary_out: bool) -> None:
     docs = queries()
-    raw = bytes_payload([d.encode() for d in docs])
     for name, pipe in pipes[1].items():
         methods = methods_of(pipe)
-        head = json.dumps({
-            "inputs": [{"name": "text", "shape": [len(docs)], "datatype": "BYTES",
-                        "parameters": {"binary_data_size": len(raw)}}],
-            "outputs": [{"name": m, "parameters": {"binary_data": binary_out}} for m in methods],
-        }).encode()  # fmt: skip
-        st, h, data = server.request(
-            "POST",
-            f"/v2/models/{name}/infer",
-            head + raw,
-            {"Inference-Header-Content-Length": str(len(head))},
-        )
+        st, h, data = post_text_binary(server, name, "text", docs, methods, binary_out)
         assert st == 200, (name, data[:300])
         got = parse_binary_response(
             data, int(h["inference-header-content-length"]) if binary_out else len(data)

@@ -6,7 +6,6 @@ tensor data and gRPC (typed contents and raw_output_contents)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from serve_support import (
     grpc_modules,
     grpc_port,
     parse_binary_response,
+    post_text_binary,
     serve_with_grpc,
 )
 
@@ -84,20 +84,9 @@ def test_metadata_and_rest_json(server: Server, vecs: tuple[Path, dict[str, Any]
 
 
 def test_rest_binary(server: Server, vecs: tuple[Path, dict[str, Any]]) -> None:
-    raw = b"".join(len(d.encode()).to_bytes(4, "little") + d.encode() for d in DOCS)
     for name, vec in vecs[1].items():
         dt, want = expected(vecs[0], name, vec)
-        head = json.dumps({
-            "inputs": [{"name": "t", "shape": [len(DOCS)], "datatype": "BYTES",
-                        "parameters": {"binary_data_size": len(raw)}}],
-            "outputs": [{"name": "transform", "parameters": {"binary_data": True}}],
-        }).encode()  # fmt: skip
-        st, h, data = server.request(
-            "POST",
-            f"/v2/models/{name}/infer",
-            head + raw,
-            {"Inference-Header-Content-Length": str(len(head))},
-        )
+        st, h, data = post_text_binary(server, name, "t", DOCS, ["transform"], True)
         assert st == 200, (name, data[:300])
         got = parse_binary_response(data, int(h["inference-header-content-length"]))["transform"]
         assert got.dtype == NP_OF[dt], name
