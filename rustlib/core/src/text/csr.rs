@@ -57,33 +57,18 @@ impl<T> Csr<T> {
 
     /// Concatenates row blocks in order (on the pool when large: each block
     /// is copied into its place by one task).
-    pub(crate) fn concat(n_cols: usize, parts: Vec<Csr<T>>) -> Self
+    pub(crate) fn concat(n_cols: usize, mut parts: Vec<Csr<T>>) -> Self
     where
         T: Copy + Default + Send + Sync,
     {
-        let parts: Vec<(Csr<T>, Vec<u32>)> = parts.into_iter().map(|p| (p, Vec::new())).collect();
-        Self::concat_mapped(n_cols, parts)
-    }
-
-    /// As [`Csr::concat`], and a block with a non-empty map has each column
-    /// `c` with the bit `1 << 31` replaced by `map[c & !(1 << 31)]` (a range's
-    /// own ids renumbered into a shared vocabulary's).
-    /// (Maps may be shared by several blocks, e.g. as `Arc<[u32]>`.)
-    pub(crate) fn concat_mapped<M: AsRef<[u32]> + Sync>(
-        n_cols: usize,
-        mut parts: Vec<(Csr<T>, M)>,
-    ) -> Self
-    where
-        T: Copy + Default + Send + Sync,
-    {
-        if parts.len() == 1 && parts[0].1.as_ref().is_empty() {
-            if let Some((mut m, _)) = parts.pop() {
+        if parts.len() == 1 {
+            if let Some(mut m) = parts.pop() {
                 m.n_cols = n_cols;
                 return m;
             }
         }
-        let nnz: usize = parts.iter().map(|p| p.0.nnz()).sum();
-        let rows: usize = parts.iter().map(|p| p.0.n_rows).sum();
+        let nnz: usize = parts.iter().map(|p| p.nnz()).sum();
+        let rows: usize = parts.iter().map(|p| p.n_rows).sum();
         // Zeroed allocations of this size are fresh pages (no memset): the
         // copies below fault them in, in parallel.
         let mut indices = vec![0u32; nnz];
@@ -92,14 +77,13 @@ impl<T> Csr<T> {
         let mut jobs = Vec::with_capacity(parts.len());
         let (mut ri, mut rd, mut rp) = (&mut indices[..], &mut data[..], &mut indptr[1..]);
         let mut base = 0u64;
-        for (p, map) in &parts {
+        for p in &parts {
             let (i, rest_i) = std::mem::take(&mut ri).split_at_mut(p.nnz());
             let (d, rest_d) = std::mem::take(&mut rd).split_at_mut(p.nnz());
             let (r, rest_p) = std::mem::take(&mut rp).split_at_mut(p.n_rows);
             (ri, rd, rp) = (rest_i, rest_d, rest_p);
             jobs.push(ConcatJob {
                 src: p,
-                map: map.as_ref(),
                 indices: i,
                 data: d,
                 indptr: r,
@@ -110,23 +94,12 @@ impl<T> Csr<T> {
         let copy = |job: ConcatJob<T>| {
             let ConcatJob {
                 src: p,
-                map,
                 indices: i,
                 data: d,
                 indptr: r,
                 base,
             } = job;
-            if map.is_empty() {
-                i.copy_from_slice(&p.indices);
-            } else {
-                for (o, &c) in i.iter_mut().zip(&p.indices) {
-                    *o = if c & LOCAL != 0 {
-                        map[(c & !LOCAL) as usize]
-                    } else {
-                        c
-                    };
-                }
-            }
+            i.copy_from_slice(&p.indices);
             d.copy_from_slice(&p.data);
             let first = p.indptr[0];
             for (o, &q) in r.iter_mut().zip(&p.indptr[1..]) {
@@ -327,19 +300,15 @@ where
 /// Elements per task of a conversion.
 const CONVERT_CHUNK: usize = 1 << 16;
 
-/// One block's copy in [`Csr::concat_mapped`]: the block, its id map, and
-/// where its entries and row ends go.
+/// One block's copy in [`Csr::concat`]: the block and where its entries and
+/// row ends go.
 struct ConcatJob<'a, T> {
     src: &'a Csr<T>,
-    map: &'a [u32],
     indices: &'a mut [u32],
     data: &'a mut [T],
     indptr: &'a mut [u64],
     base: u64,
 }
-
-/// Tags an id of a range's own vocabulary in [`Csr::concat_mapped`].
-pub(crate) const LOCAL: u32 = 1 << 31;
 
 /// Entries below which a concatenation stays on the calling thread.
 const MIN_PARALLEL_ENTRIES: usize = 1 << 16;
@@ -347,32 +316,6 @@ const MIN_PARALLEL_ENTRIES: usize = 1 << 16;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn block(rows: &[&[u32]]) -> Csr<i32> {
-        let mut m = Csr::empty(0);
-        for r in rows {
-            m.indices.extend_from_slice(r);
-            m.data.extend(r.iter().map(|&c| (c & 0xFF) as i32 + 1));
-            m.indptr.push(m.indices.len() as u64);
-            m.n_rows += 1;
-        }
-        m
-    }
-
-    #[test]
-    fn concat_mapped_renumbers_local_ids_and_keeps_row_order() {
-        let parts = vec![
-            (block(&[&[0, 1], &[]]), Vec::new()),
-            (block(&[&[LOCAL, 1, LOCAL | 1]]), vec![7, 5]),
-            (block(&[]), Vec::new()),
-            (block(&[&[2], &[LOCAL]]), vec![9]),
-        ];
-        let m = Csr::concat_mapped(10, parts);
-        assert_eq!((m.n_rows, m.n_cols), (5, 10));
-        assert_eq!(m.indptr, vec![0, 2, 2, 5, 6, 7]);
-        assert_eq!(m.indices, vec![0, 1, 7, 1, 5, 2, 9]);
-        assert_eq!(m.data, vec![1, 2, 1, 2, 2, 3, 1]);
-    }
 
     #[test]
     fn concat_of_large_blocks_on_any_thread_count() {

@@ -8,7 +8,7 @@
 //! count or on how documents were split.
 
 use super::analyze::{Analyzer, AnalyzerKind, Scratch};
-use super::csr::{Csr, CsrBlocks, LOCAL};
+use super::csr::{Csr, CsrBlocks};
 use super::hashing::{doc_features, par_ranges};
 use super::input::{split, Input};
 use crate::{pool, Error, Result};
@@ -806,8 +806,12 @@ fn for_each_block(blocks: &mut [Csr<i32>], work: usize, f: impl Fn(&mut Csr<i32>
 /// on the calling thread.
 const MIN_PARALLEL_BLOCK_WORK: usize = 1 << 16;
 
-/// The blocks with their `LOCAL` ids replaced by the ids their maps give
-/// (see [`Csr::concat_mapped`]).
+/// Tags an id of a range's own vocabulary (vs. an id of the shared one).
+pub(crate) const LOCAL: u32 = 1 << 31;
+
+/// The blocks with each column `c` tagged [`LOCAL`] replaced by
+/// `map[c & !LOCAL]` (a range's own ids renumbered into the shared
+/// vocabulary's); blocks with an empty map are left as they are.
 fn apply_maps(parts: Vec<(Csr<i32>, Arc<[u32]>)>) -> Vec<Csr<i32>> {
     let nnz: usize = parts.iter().map(|p| p.0.nnz()).sum();
     let mut parts = parts;
@@ -1149,6 +1153,32 @@ mod tests {
         }
         assert_eq!(document_frequencies(&[], 0), Vec::<u64>::new());
         assert_eq!(document_frequencies(&[block(&[1, 1])], 3), vec![0, 2, 0]);
+    }
+
+    #[test]
+    fn apply_maps_renumbers_local_ids_and_keeps_row_order() {
+        let block = |rows: &[&[u32]]| {
+            let mut m = Csr::<i32>::empty(0);
+            for r in rows {
+                m.indices.extend_from_slice(r);
+                m.data.extend(r.iter().map(|&c| (c & 0xFF) as i32 + 1));
+                m.indptr.push(m.indices.len() as u64);
+                m.n_rows += 1;
+            }
+            m
+        };
+        let map = |ids: &[u32]| -> Arc<[u32]> { Arc::from(ids) };
+        let parts = vec![
+            (block(&[&[0, 1], &[]]), map(&[])),
+            (block(&[&[LOCAL, 1, LOCAL | 1]]), map(&[7, 5])),
+            (block(&[]), map(&[])),
+            (block(&[&[2], &[LOCAL]]), map(&[9])),
+        ];
+        let m = with_cols(apply_maps(parts), 10).into_csr();
+        assert_eq!((m.n_rows, m.n_cols), (5, 10));
+        assert_eq!(m.indptr, vec![0, 2, 2, 5, 6, 7]);
+        assert_eq!(m.indices, vec![0, 1, 7, 1, 5, 2, 9]);
+        assert_eq!(m.data, vec![1, 2, 1, 2, 2, 3, 1]);
     }
 
     #[test]
