@@ -34,6 +34,7 @@ mod csr;
 mod hashing;
 mod input;
 mod murmur;
+mod row_sort;
 mod tables;
 mod utf8;
 mod vocab;

@@ -11,6 +11,7 @@ use super::analyze::{Analyzer, AnalyzerKind, Scratch};
 use super::csr::{Csr, CsrBlocks};
 use super::hashing::{doc_features, par_ranges};
 use super::input::{split, Input};
+use super::row_sort::sort_row;
 use crate::{pool, Error, Result};
 use hashbrown::HashTable;
 use rayon::prelude::*;
@@ -367,10 +368,13 @@ fn count_range_with(
 
 /// [`count_range_with`] for `char_wb`: a document's features are the n-grams
 /// of its words, one word after another, and words repeat far more than
-/// they are new, so the ids of a word's n-grams are remembered per word
-/// (when they are final: all in the shared vocabulary, or no shared one) and
-/// a known word costs one lookup instead of one per n-gram. Lookups and
-/// insertions happen in exactly the order of the plain loop otherwise.
+/// they are new, so the ids of a word's n-grams are remembered per word and
+/// a known word costs one lookup instead of one per n-gram. A remembered
+/// `LOCAL` id stays valid for the rest of the round (the thread's own
+/// vocabulary only grows during a round; the shared one does not change), and
+/// [`WordCache::resolve`] turns it into its shared id when the round is
+/// merged. Every id is the one the plain loop would give: a hit only skips
+/// lookups of terms that are already in a vocabulary.
 #[allow(clippy::too_many_arguments)]
 fn count_range_wb(
     strings: &super::input::Strings,
@@ -397,16 +401,14 @@ fn count_range_wb(
                 return;
             }
             ids.clear();
-            let mut fixed = true;
+            let mut local = false;
             an.wb_word_ngrams(w, &mut word, &mut bounds, &mut |f| {
                 let id = id_of(vocab, f);
-                fixed &= !has_shared || id & LOCAL == 0;
+                local |= has_shared && id & LOCAL != 0;
                 rc.count(id, start, indices, data);
                 ids.push(id);
             });
-            if fixed {
-                cache.insert(w.as_bytes(), &ids);
-            }
+            cache.insert(w.as_bytes(), &ids, local);
         });
         if done.is_err() {
             strings.get_str(i)?;
@@ -428,6 +430,8 @@ struct WordCache {
     table: HashTable<(u64, u32, u32, u32, u32)>,
     words: Vec<u8>,
     ids: Vec<u32>,
+    /// The `ids` ranges that may hold `LOCAL` ids (of the current round).
+    pending: Vec<(u32, u32)>,
 }
 
 impl WordCache {
@@ -447,7 +451,9 @@ impl WordCache {
             .map(|e| &self.ids[e.3 as usize..e.4 as usize])
     }
 
-    fn insert(&mut self, w: &[u8], ids: &[u32]) {
+    /// Remembers the ids of `w`'s n-grams; `local`: some are `LOCAL` ids,
+    /// to be resolved when the round is merged.
+    fn insert(&mut self, w: &[u8], ids: &[u32], local: bool) {
         if w.len() > Self::MAX_WORD {
             return;
         }
@@ -455,6 +461,11 @@ impl WordCache {
             self.table.clear();
             self.words.clear();
             self.ids.clear();
+            self.pending.clear();
+        }
+        if local {
+            let at = self.ids.len() as u32;
+            self.pending.push((at, at + ids.len() as u32));
         }
         let e = (
             term_hash(w),
@@ -466,6 +477,18 @@ impl WordCache {
         self.words.extend_from_slice(w);
         self.ids.extend_from_slice(ids);
         self.table.insert_unique(e.0, e, |e| e.0);
+    }
+
+    /// Replaces every remembered `LOCAL` id `c` by `map[c & !LOCAL]` (its id
+    /// in the shared vocabulary once the round is merged).
+    fn resolve(&mut self, map: &[u32]) {
+        for (a, b) in self.pending.drain(..) {
+            for c in &mut self.ids[a as usize..b as usize] {
+                if *c & LOCAL != 0 {
+                    *c = map[(*c & !LOCAL) as usize];
+                }
+            }
+        }
     }
 }
 
@@ -711,6 +734,9 @@ impl CountBuilder {
             maps[l].extend((s..e).map(|id| self.vocab.get_or_insert(v.term(id))));
         }
         let maps: Vec<Arc<[u32]>> = maps.into_iter().map(Arc::from).collect();
+        for (lane, map) in lanes.iter_mut().zip(&maps) {
+            lane.cache.resolve(map);
+        }
         for (_, l, _, _, rows) in chunks {
             self.n_docs += rows.n_rows;
             self.parts.push((rows, maps[l].clone()));
@@ -956,29 +982,15 @@ fn sort_rows(blocks: &mut [Csr<i32>]) {
             dat = rest_d;
         }
     }
-    // Ids are distinct within a row: sorting (id << 32 | count) sorts by id.
-    let work = |keys: &mut Vec<u64>, (i, d): &mut (&mut [u32], &mut [i32])| {
-        if i.windows(2).all(|w| w[0] <= w[1]) {
-            return;
-        }
-        keys.clear();
-        keys.extend(
-            i.iter()
-                .zip(d.iter())
-                .map(|(&a, &b)| ((a as u64) << 32) | b as u32 as u64),
-        );
-        keys.sort_unstable();
-        for (k, &x) in keys.iter().enumerate() {
-            i[k] = (x >> 32) as u32;
-            d[k] = x as u32 as i32;
-        }
+    let work = |(keys, tmp): &mut (Vec<u64>, Vec<u64>), (i, d): &mut (&mut [u32], &mut [i32])| {
+        sort_row(i, d, keys, tmp)
     };
     pool::run(nnz, 1 << 16, |par| {
         if par {
-            pairs.par_iter_mut().for_each_init(Vec::new, work);
+            pairs.par_iter_mut().for_each_init(Default::default, work);
         } else {
-            let mut keys = Vec::new();
-            pairs.iter_mut().for_each(|p| work(&mut keys, p));
+            let mut scratch = Default::default();
+            pairs.iter_mut().for_each(|p| work(&mut scratch, p));
         }
     });
 }
@@ -1266,6 +1278,28 @@ mod tests {
             assert_eq!(&data[start..], &counts[..]);
         }
         assert!(rc.stamp >= 1 && rc.stamp < 5);
+    }
+
+    #[test]
+    fn word_cache_resolves_local_ids_and_forgets_them_when_emptied() {
+        let mut c = WordCache::default();
+        c.insert(b"ab", &[3, 1 | LOCAL, LOCAL], true);
+        c.insert(b"cd", &[5, 6], false);
+        c.resolve(&[70, 71]);
+        assert_eq!(c.get(b"ab"), Some(&[3, 71, 70][..]));
+        assert_eq!(c.get(b"cd"), Some(&[5, 6][..]));
+        // A pending word forgotten when the cache is emptied leaves no range
+        // behind: resolving afterwards touches only the words still there.
+        c.insert(b"ef", &[2 | LOCAL], true);
+        for i in 0..WordCache::MAX_WORDS as u32 {
+            c.insert(&i.to_le_bytes(), &[i], false);
+        }
+        assert_eq!(c.get(b"ef"), None);
+        c.insert(b"gh", &[LOCAL, 9], true);
+        c.resolve(&[40]);
+        assert_eq!(c.get(b"gh"), Some(&[40, 9][..]));
+        let last = WordCache::MAX_WORDS as u32 - 1;
+        assert_eq!(c.get(&last.to_le_bytes()), Some(&[last][..]));
     }
 
     #[test]
