@@ -479,15 +479,11 @@ impl WordCache {
         self.table.insert_unique(e.0, e, |e| e.0);
     }
 
-    /// Replaces every remembered `LOCAL` id `c` by `map[c & !LOCAL]` (its id
-    /// in the shared vocabulary once the round is merged).
+    /// Renumbers every remembered `LOCAL` id into the shared vocabulary
+    /// (see [`unlocal`]) once the round is merged.
     fn resolve(&mut self, map: &[u32]) {
         for (a, b) in self.pending.drain(..) {
-            for c in &mut self.ids[a as usize..b as usize] {
-                if *c & LOCAL != 0 {
-                    *c = map[(*c & !LOCAL) as usize];
-                }
-            }
+            unlocal(&mut self.ids[a as usize..b as usize], map);
         }
     }
 }
@@ -835,21 +831,26 @@ const MIN_PARALLEL_BLOCK_WORK: usize = 1 << 16;
 /// Tags an id of a range's own vocabulary (vs. an id of the shared one).
 pub(crate) const LOCAL: u32 = 1 << 31;
 
+/// Replaces each id `c` tagged [`LOCAL`] by `map[c & !LOCAL]` (a range's own
+/// id renumbered into the shared vocabulary's); other ids stay.
+#[inline]
+fn unlocal(ids: &mut [u32], map: &[u32]) {
+    for c in ids {
+        if *c & LOCAL != 0 {
+            *c = map[(*c & !LOCAL) as usize];
+        }
+    }
+}
+
 /// The blocks with each column `c` tagged [`LOCAL`] replaced by
 /// `map[c & !LOCAL]` (a range's own ids renumbered into the shared
 /// vocabulary's); blocks with an empty map are left as they are.
-fn apply_maps(parts: Vec<(Csr<i32>, Arc<[u32]>)>) -> Vec<Csr<i32>> {
+fn apply_maps(mut parts: Vec<(Csr<i32>, Arc<[u32]>)>) -> Vec<Csr<i32>> {
     let nnz: usize = parts.iter().map(|p| p.0.nnz()).sum();
-    let mut parts = parts;
     pool::run(nnz, MIN_PARALLEL_BLOCK_WORK, |par| {
         let apply = |(b, map): &mut (Csr<i32>, Arc<[u32]>)| {
-            if map.is_empty() {
-                return;
-            }
-            for c in b.indices.iter_mut() {
-                if *c & LOCAL != 0 {
-                    *c = map[(*c & !LOCAL) as usize];
-                }
+            if !map.is_empty() {
+                unlocal(&mut b.indices, map);
             }
         };
         if par {
