@@ -265,26 +265,37 @@ impl Analyzer {
         bounds: &mut Vec<u32>,
         f: &mut impl FnMut(&[u8]),
     ) {
-        word.clear();
-        word.push(b' ');
-        word.extend_from_slice(w.as_bytes());
-        word.push(b' ');
-        let b = &word[..];
-        char_bounds(b, bounds);
+        wb_pad(w, word, bounds);
+        self.wb_ranges(bounds, |a, b| f(&word[a..b]));
+    }
+
+    /// [`Analyzer::wb_word_ngrams`] of the word that [`wb_pad`] put in `word`
+    /// (with its `bounds`), as byte ranges of `word`.
+    pub(crate) fn wb_ranges(&self, bounds: &[u32], mut f: impl FnMut(usize, usize)) {
         let w_len = bounds.len() - 1;
         for n in self.min_n..=self.max_n {
             let end = |i: usize| bounds[(i + n).min(w_len)] as usize;
             let mut offset = 0;
-            f(&b[..end(0)]);
+            f(0, end(0));
             while offset + n < w_len {
                 offset += 1;
-                f(&b[bounds[offset] as usize..end(offset)]);
+                f(bounds[offset] as usize, end(offset));
             }
             if offset == 0 {
                 break;
             }
         }
     }
+}
+
+/// `w` padded with a space on each side into `word`, and the byte offsets of
+/// its characters (plus its length) into `bounds`: what `char_wb` slices.
+pub(crate) fn wb_pad(w: &str, word: &mut Vec<u8>, bounds: &mut Vec<u32>) {
+    word.clear();
+    word.push(b' ');
+    word.extend_from_slice(w.as_bytes());
+    word.push(b' ');
+    char_bounds(word, bounds);
 }
 
 /// Byte offsets of the characters of the UTF-8 text `s` (its bytes that are

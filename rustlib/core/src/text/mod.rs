@@ -35,6 +35,7 @@ mod hashing;
 mod input;
 mod murmur;
 mod row_sort;
+mod short_table;
 mod tables;
 mod utf8;
 mod vocab;

@@ -7,11 +7,12 @@
 //! exactly the sequential numbering, so results never depend on the thread
 //! count or on how documents were split.
 
-use super::analyze::{Analyzer, AnalyzerKind, Scratch};
+use super::analyze::{wb_pad, Analyzer, AnalyzerKind, Scratch};
 use super::csr::{Csr, CsrBlocks};
 use super::hashing::{doc_features, par_ranges};
 use super::input::{split, Input};
 use super::row_sort::sort_row;
+use super::short_table::{self, ShortTable};
 use crate::{pool, Error, Result};
 use hashbrown::HashTable;
 use rayon::prelude::*;
@@ -92,9 +93,29 @@ fn short_key(b: &[u8]) -> Option<[u64; 2]> {
     Some([lo, hi | ((n as u64) << 56)])
 }
 
-#[inline(always)]
-fn short_hash(k: [u64; 2]) -> u64 {
-    fold(k[0] ^ 0x243F_6A88_85A3_08D3, k[1] ^ 0x9E37_79B9_7F4A_7C15)
+/// A term's key and hash, computed once: to prefetch its slot
+/// ([`Vocab::prefetch`]) and then look it up ([`Vocab::get_probed`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Probe {
+    /// The term's [`short_key`], if short.
+    key: Option<[u64; 2]>,
+    hash: u64,
+}
+
+impl Probe {
+    #[inline(always)]
+    pub(crate) fn of(term: &[u8]) -> Probe {
+        match short_key(term) {
+            Some(k) => Probe {
+                key: Some(k),
+                hash: short_table::hash(k),
+            },
+            None => Probe {
+                key: None,
+                hash: term_hash(term),
+            },
+        }
+    }
 }
 
 /// Terms numbered 0, 1, … in insertion order, stored in one byte arena.
@@ -105,7 +126,7 @@ pub struct Vocab {
     arena: Vec<u8>,
     ends: Vec<u64>,
     table: HashTable<(u64, u32)>,
-    short: HashTable<([u64; 2], u32)>,
+    short: ShortTable,
 }
 
 impl std::fmt::Debug for Vocab {
@@ -140,10 +161,25 @@ impl Vocab {
     /// The id of `term`, if present.
     #[inline]
     pub fn get(&self, term: &[u8]) -> Option<u32> {
-        if let Some(k) = short_key(term) {
-            return self.short.find(short_hash(k), |e| e.0 == k).map(|e| e.1);
+        self.get_probed(term, Probe::of(term))
+    }
+
+    /// Asks for the memory that looking up the term of `p` will read first
+    /// (short terms only; a hint, results never depend on it).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, p: Probe) {
+        if p.key.is_some() {
+            self.short.prefetch(p.hash);
         }
-        let h = term_hash(term);
+    }
+
+    /// [`Vocab::get`] with the term's probe computed already.
+    #[inline]
+    pub(crate) fn get_probed(&self, term: &[u8], p: Probe) -> Option<u32> {
+        if let Some(k) = p.key {
+            return self.short.get(k, p.hash);
+        }
+        let h = p.hash;
         self.table
             .find(h, |&(hh, id)| hh == h && self.term(id) == term)
             .map(|e| e.1)
@@ -152,18 +188,19 @@ impl Vocab {
     /// The id of `term`, inserting it as the next id if new.
     #[inline]
     pub fn get_or_insert(&mut self, term: &[u8]) -> u32 {
-        if let Some(k) = short_key(term) {
-            let h = short_hash(k);
-            if let Some(e) = self.short.find(h, |e| e.0 == k) {
-                return e.1;
-            }
-            let id = self.ends.len() as u32;
-            self.arena.extend_from_slice(term);
-            self.ends.push(self.arena.len() as u64);
-            self.short.insert_unique(h, (k, id), |e| short_hash(e.0));
-            return id;
+        self.get_or_insert_probed(term, Probe::of(term))
+    }
+
+    /// [`Vocab::get_or_insert`] with the term's probe computed already.
+    #[inline]
+    pub(crate) fn get_or_insert_probed(&mut self, term: &[u8], p: Probe) -> u32 {
+        if let Some(k) = p.key {
+            let (arena, ends) = (&mut self.arena, &mut self.ends);
+            return self
+                .short
+                .get_or_insert(k, p.hash, || push_term(arena, ends, term));
         }
-        let h = term_hash(term);
+        let h = p.hash;
         let (arena, ends) = (&self.arena, &self.ends);
         let term_of = |id: u32| {
             let id = id as usize;
@@ -176,11 +213,15 @@ impl Vocab {
         {
             return id;
         }
-        let id = self.ends.len() as u32;
-        self.arena.extend_from_slice(term);
-        self.ends.push(self.arena.len() as u64);
+        let id = push_term(&mut self.arena, &mut self.ends, term);
         self.table.insert_unique(h, (h, id), |e| e.0);
         id
+    }
+
+    /// Makes room for `additional` more terms (in the tables) without resizing.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.short.reserve(additional);
+        self.ends.reserve(additional);
     }
 
     /// Removes every term (keeps the allocated capacity).
@@ -204,8 +245,17 @@ impl Vocab {
         self.arena.capacity()
             + self.ends.capacity() * 8
             + self.table.capacity() * 16
-            + self.short.capacity() * 24
+            + self.short.heap_bytes()
     }
+}
+
+/// Appends `term` to a vocabulary's arena; its id.
+#[inline]
+fn push_term(arena: &mut Vec<u8>, ends: &mut Vec<u64>, term: &[u8]) -> u32 {
+    let id = ends.len() as u32;
+    arena.extend_from_slice(term);
+    ends.push(arena.len() as u64);
+    id
 }
 
 /// Per-document first-occurrence counting (scikit-learn's `feature_counter`):
@@ -331,7 +381,7 @@ fn count_range_with(
     let mut scratch = Scratch::default();
     let mut rc = RowCounter::default();
     // The id of a feature (inserting it if new).
-    let mut id_of = |vocab: &mut Vocab, f: &[u8]| match shared {
+    let id_of = |vocab: &mut Vocab, f: &[u8]| match shared {
         None => vocab.get_or_insert(f),
         Some(g) => match g.get(f) {
             Some(id) => id,
@@ -340,16 +390,7 @@ fn count_range_with(
     };
     if let (Input::Text(strings), Some(an)) = (input, analyzer) {
         if an.kind() == AnalyzerKind::CharWb {
-            return count_range_wb(
-                strings,
-                an,
-                (a, b),
-                shared.is_some(),
-                &mut id_of,
-                vocab,
-                out,
-                cache,
-            );
+            return count_range_wb(strings, an, (a, b), shared, vocab, out, cache);
         }
     }
     for i in a..b {
@@ -375,13 +416,15 @@ fn count_range_with(
 /// [`WordCache::resolve`] turns it into its shared id when the round is
 /// merged. Every id is the one the plain loop would give: a hit only skips
 /// lookups of terms that are already in a vocabulary.
-#[allow(clippy::too_many_arguments)]
+///
+/// A word not remembered has its n-grams' slots prefetched (all of them,
+/// then the lookups): the vocabulary is far larger than the cache, so each
+/// lookup is a memory access, and this way they overlap.
 fn count_range_wb(
     strings: &super::input::Strings,
     an: &Analyzer,
     (a, b): (usize, usize),
-    has_shared: bool,
-    id_of: &mut impl FnMut(&mut Vocab, &[u8]) -> u32,
+    shared: Option<&Vocab>,
     vocab: &mut Vocab,
     out: &mut Csr<i32>,
     cache: &mut WordCache,
@@ -389,6 +432,7 @@ fn count_range_wb(
     let mut scratch = Scratch::default();
     let mut rc = RowCounter::default();
     let (mut word, mut bounds, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    let mut grams: Vec<(u32, u32, Probe)> = Vec::new();
     for i in a..b {
         rc.start_doc();
         let start = out.indices.len();
@@ -400,14 +444,30 @@ fn count_range_wb(
                 }
                 return;
             }
+            wb_pad(w, &mut word, &mut bounds);
+            grams.clear();
+            an.wb_ranges(&bounds, |s, e| {
+                let p = Probe::of(&word[s..e]);
+                shared.unwrap_or(&*vocab).prefetch(p);
+                grams.push((s as u32, e as u32, p));
+            });
             ids.clear();
             let mut local = false;
-            an.wb_word_ngrams(w, &mut word, &mut bounds, &mut |f| {
-                let id = id_of(vocab, f);
-                local |= has_shared && id & LOCAL != 0;
+            for &(s, e, p) in &grams {
+                let f = &word[s as usize..e as usize];
+                let id = match shared {
+                    None => vocab.get_or_insert_probed(f, p),
+                    Some(g) => match g.get_probed(f, p) {
+                        Some(id) => id,
+                        None => {
+                            local = true;
+                            vocab.get_or_insert(f) | LOCAL
+                        }
+                    },
+                };
                 rc.count(id, start, indices, data);
                 ids.push(id);
-            });
+            }
             cache.insert(w.as_bytes(), &ids, local);
         });
         if done.is_err() {
@@ -725,9 +785,24 @@ impl CountBuilder {
             .iter()
             .map(|lane| Vec::with_capacity(lane.vocab.len()))
             .collect();
+        // Serial, over terms mostly new to a vocabulary far larger than the
+        // cache: each term's slot is asked for a few terms ahead, so the
+        // memory accesses overlap (room is made first: no resize moves them).
+        const AHEAD: u32 = 8;
+        self.vocab
+            .reserve(lanes.iter().map(|lane| lane.vocab.len()).sum());
         for &(_, l, s, e, _) in &chunks {
             let v = &lanes[l].vocab;
-            maps[l].extend((s..e).map(|id| self.vocab.get_or_insert(v.term(id))));
+            for id in s..(s + AHEAD).min(e) {
+                self.vocab.prefetch(Probe::of(v.term(id)));
+            }
+            for id in s..e {
+                if id + AHEAD < e {
+                    self.vocab.prefetch(Probe::of(v.term(id + AHEAD)));
+                }
+                let t = v.term(id);
+                maps[l].push(self.vocab.get_or_insert_probed(t, Probe::of(t)));
+            }
         }
         let maps: Vec<Arc<[u32]>> = maps.into_iter().map(Arc::from).collect();
         for (lane, map) in lanes.iter_mut().zip(&maps) {
