@@ -211,26 +211,35 @@ static int64_t fkpy_pack_strs(void *seq, size_t start, size_t n, const char *enc
             rc = (int64_t)i;
             goto done;
         }
-        /* A temporary bytes object, not PyUnicode_AsUTF8AndSize: that one keeps
-         * a UTF-8 copy inside every non-ASCII str for as long as it lives
-         * (the corpus' memory twice over). */
-        enc = PyUnicode_AsUTF8String(v);
-        Py_XDECREF(tmp);
-        if (enc == NULL || PyBytes_AsStringAndSize(enc, &s, &sz) < 0) {
-            PyErr_Clear();
-            Py_XDECREF(enc);
-            rc = (int64_t)i;
-            goto done;
+        if (tmp == NULL && PyUnicode_READY(v) == 0 && PyUnicode_IS_ASCII(v)) {
+            /* An ASCII str is its own UTF-8: copied straight from its storage
+             * (no temporary bytes object to allocate, fill and free). */
+            enc = NULL;
+            s = (char *)PyUnicode_DATA(v);
+            sz = PyUnicode_GET_LENGTH(v);
+        } else {
+            /* A temporary bytes object, not PyUnicode_AsUTF8AndSize: that one
+             * keeps a UTF-8 copy inside every non-ASCII str for as long as it
+             * lives (the corpus' memory twice over). */
+            PyErr_Clear(); /* a failed PyUnicode_READY: AsUTF8String fails the same way */
+            enc = PyUnicode_AsUTF8String(v);
+            Py_XDECREF(tmp);
+            if (enc == NULL || PyBytes_AsStringAndSize(enc, &s, &sz) < 0) {
+                PyErr_Clear();
+                Py_XDECREF(enc);
+                rc = (int64_t)i;
+                goto done;
+            }
         }
         if (pos + (size_t)sz > cap) {
-            Py_DECREF(enc);
+            Py_XDECREF(enc);
             state[0] = i;
             state[1] = pos + (size_t)sz;
             rc = -2;
             goto done;
         }
         memcpy(buf + pos, s, (size_t)sz);
-        Py_DECREF(enc);
+        Py_XDECREF(enc);
         pos += (size_t)sz;
         offsets[i + 1] = pos;
     }
