@@ -332,7 +332,7 @@ def readme_lines(data: dict[str, Any]) -> list[str]:
     lines = [
         f"Corpus: {data['documents']} paragraphs of Debian documentation in many languages, "
         f"{data['megabytes']:.1f} MB. vtext (another Rust rewrite, not identical) publishes "
-        f"{data['vtext_published_MBps']} MB/s.",
+        f"{data['vtext_published_MBps']} MB/s. Machine: {data.get('machine', 'not recorded')}.",
         "",
         "| case | threads | ferrokit | MB/s | scikit-learn | MB/s | ratio |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
