@@ -14,8 +14,9 @@
 //! threads.
 //!
 //! Index searches (and one-shot searches of 64 queries or more) first
-//! pre-scan int8 codes of the rows with proven error bounds (`prefilter`,
-//! `prefilter_batch`) where the CPU has AVX-512 VNNI, and score in float only
+//! pre-scan int8 codes of the rows with proven error bounds (`prefilter` for
+//! a few queries where the CPU has AVX2 or AVX-512 VNNI, `prefilter_batch`
+//! where it has AVX-512 VNNI), and score in float only
 //! the rows that can be among the k best — with the same scores the tile scan
 //! would compute, so the result is the same bit for bit.
 //!
@@ -345,7 +346,7 @@ pub fn knn_search<T: KnnFloat>(
     // A large batch codes the database for the int8 pre-scan (what an index
     // keeps): the result is the same, bit for bit.
     let codes = (nq >= prefilter_batch::CODE_ON_THE_FLY_QUERIES
-        && prefilter::worthwhile(nd, k)
+        && prefilter_batch::worthwhile(nd, k)
         && dim <= quant::MAX_DIM)
         .then(|| {
             let mut c = Codes::new(dim, metric);
@@ -498,7 +499,7 @@ fn search_impl<T: KnnFloat>(
     // Many queries: an int8 matrix product of the codes (when the index has
     // them) leaves a few candidates per query to score in float.
     if let Some(tops) = codes
-        .filter(|_| prefilter::worthwhile(nd, k))
+        .filter(|_| prefilter_batch::worthwhile(nd, k))
         .and_then(|c| prefilter_batch::candidates(&s, &qaux, c, &team))
     {
         let block = |qb: usize, od: &mut [T], oi: &mut [i64]| {
@@ -722,7 +723,7 @@ pub struct KnnIndex<T> {
     aux: Vec<T>,
     /// int8 codes of the rows for the pre-scan of one-query searches
     /// (`prefilter`): a quarter of the float32 rows' memory plus 24 bytes per
-    /// row. Kept only where the pre-scan is fast (AVX-512 VNNI).
+    /// row. Kept only where the pre-scan is fast (AVX2 or AVX-512 VNNI).
     codes: Option<Codes>,
     order: ScanOrder,
 }

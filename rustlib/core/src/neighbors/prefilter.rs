@@ -20,14 +20,17 @@
 
 use super::quant::Codes;
 use super::topk::{cmp_entry, TopK};
-use super::{KnnFloat, Metric, Search};
+use super::{KnnFloat, Metric, Search, Segment};
 use crate::multiversion;
 use crate::pool;
+use crate::sched;
 use crate::simd::int8_dots::{self, BLOCK_ROWS};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 /// Rows per piece of the pre-scan (512 KiB of codes at dim 128; a multiple of
 /// the 16-row blocks).
-const PIECE_ROWS: usize = 4096;
+pub(super) const PIECE_ROWS: usize = 4096;
 /// Rows per test against the running threshold (the bits of a u32 mask).
 const GROUP: usize = 32;
 /// Candidate lists are pruned against the running threshold at this length.
@@ -238,56 +241,66 @@ pub(super) fn prune(upper: &TopK<f32>, cands: &mut Vec<(f32, usize)>, max_cands:
     true
 }
 
-/// The pre-scan of rows `r0 .. r1` (`r0` a multiple of 16).
+/// What one participant of a pre-scan keeps: the k smallest upper bounds it
+/// saw, its candidates, and the buffers of a piece.
+struct PartState {
+    upper: TopK<f32>,
+    cands: Vec<(f32, usize)>,
+    dots: Vec<i32>,
+    lo: Vec<f32>,
+    hi: Vec<f32>,
+}
+
+impl PartState {
+    fn new(k: usize) -> PartState {
+        PartState {
+            upper: TopK::new(k),
+            cands: Vec::new(),
+            dots: vec![0; PIECE_ROWS],
+            lo: vec![0.0; PIECE_ROWS],
+            hi: vec![0.0; PIECE_ROWS],
+        }
+    }
+}
+
+/// The pre-scan of piece `c` (rows `c · PIECE_ROWS ..`, at most `PIECE_ROWS`
+/// of them) into `st`.
 #[inline(always)]
-fn scan_part_body(
+fn scan_piece_body(
     g: &[i8],
     q: &QueryBounds,
     metric: Metric,
     codes: &Codes,
-    k: usize,
-    (r0, r1): (usize, usize),
-    max_cands: usize,
-) -> Part {
+    c: usize,
+    st: &mut PartState,
+) {
     let d4 = codes.d4();
     let bb = codes.block_bytes();
-    let mut upper = TopK::<f32>::new(k);
-    let mut cands: Vec<(f32, usize)> = Vec::new();
-    let mut dots = vec![0i32; PIECE_ROWS];
-    let mut lo = vec![0.0f32; PIECE_ROWS];
-    let mut hi = vec![0.0f32; PIECE_ROWS];
-    let mut x0 = r0;
-    while x0 < r1 {
-        let n = PIECE_ROWS.min(r1 - x0);
-        let nb = n.div_ceil(BLOCK_ROWS);
-        let b0 = x0 / BLOCK_ROWS;
-        int8_dots::block_dots(
-            g,
-            &codes.bytes[b0 * bb..(b0 + nb) * bb],
-            d4,
-            &mut dots[..nb * BLOCK_ROWS],
-        );
-        let rows = RowsBounds {
-            dots: &dots,
-            scale: &codes.scale[x0..x0 + n],
-            err: &codes.err[x0..x0 + n],
-            norm: &codes.norm[x0..x0 + n],
-            mag: &codes.mag[x0..x0 + n],
-            shift: &codes.shift[x0..x0 + n],
-            aux: &codes.aux[x0..x0 + n],
-        };
-        bounds(metric, q, &rows, &mut lo[..n], &mut hi[..n]);
-        offer_piece(&lo[..n], &hi[..n], x0, &mut upper, &mut cands);
-        if !prune(&upper, &mut cands, max_cands) {
-            return None;
-        }
-        x0 += n;
-    }
-    Some((upper, cands))
+    let x0 = c * PIECE_ROWS;
+    let n = PIECE_ROWS.min(codes.len() - x0);
+    let nb = n.div_ceil(BLOCK_ROWS);
+    let b0 = x0 / BLOCK_ROWS;
+    int8_dots::block_dots(
+        g,
+        &codes.bytes[b0 * bb..(b0 + nb) * bb],
+        d4,
+        &mut st.dots[..nb * BLOCK_ROWS],
+    );
+    let rows = RowsBounds {
+        dots: &st.dots,
+        scale: &codes.scale[x0..x0 + n],
+        err: &codes.err[x0..x0 + n],
+        norm: &codes.norm[x0..x0 + n],
+        mag: &codes.mag[x0..x0 + n],
+        shift: &codes.shift[x0..x0 + n],
+        aux: &codes.aux[x0..x0 + n],
+    };
+    bounds(metric, q, &rows, &mut st.lo[..n], &mut st.hi[..n]);
+    offer_piece(&st.lo[..n], &st.hi[..n], x0, &mut st.upper, &mut st.cands);
 }
 
 multiversion! {
-    fn scan_part(g: &[i8], q: &QueryBounds, metric: Metric, codes: &Codes, k: usize, range: (usize, usize), max_cands: usize) -> Part = scan_part_body;
+    fn scan_piece(g: &[i8], q: &QueryBounds, metric: Metric, codes: &Codes, c: usize, st: &mut PartState) -> () = scan_piece_body;
 }
 
 /// The rows that can be among the k best, from the parts of one query's
@@ -378,35 +391,50 @@ pub(crate) fn candidates<T: KnnFloat>(
         return None;
     }
     let max_cands = (nd / 16).max(4 * k + 64);
-    let blocks = nd.div_ceil(BLOCK_ROWS);
-    let parts = pool::num_threads().clamp(1, nd.div_ceil(PIECE_ROWS));
-    // Part p: rows [16·⌊blocks·p/parts⌋, …) — whole blocks.
-    let bound = |p: usize| (blocks * p / parts * BLOCK_ROWS).min(nd);
-    let work = nd.saturating_mul(dim);
+    let pieces = nd.div_ceil(PIECE_ROWS);
+    let parts = pool::num_threads().clamp(1, pieces);
+    let team = sched::team(nd.saturating_mul(dim), super::MIN_PARALLEL_FLOPS);
     let mut tops: Vec<TopK<T>> = Vec::with_capacity(nq);
     let mut scored = 0;
     for i in 0..nq {
         let qrow = &queries[i * dim..(i + 1) * dim];
         let (g, q) = query_code(codes, qrow, qaux[i], metric)?;
-        let run = |p: usize| {
-            scan_part(
-                &g,
-                &q,
-                metric,
-                codes,
-                k,
-                (bound(p), bound(p + 1)),
-                max_cands,
-            )
-        };
-        let results: Vec<Part> = pool::run(work, super::MIN_PARALLEL_FLOPS, |par| {
-            if par {
-                use rayon::prelude::*;
-                (0..parts).into_par_iter().map(run).collect()
-            } else {
-                (0..parts).map(run).collect()
+        // Each query of the call continues where the last one ended.
+        let backward = s.backward ^ (i % 2 == 1);
+        // As in `shared_scan`: one segment of pieces per participant, scanned
+        // from the end the previous search finished at, then the far ends of
+        // the others' (a descheduled worker never holds the search up). Each
+        // piece is read forwards; which participant scans which piece changes
+        // nothing but the time (see `survivors`).
+        let segments: Vec<Segment> = (0..parts)
+            .map(|p| Segment(Mutex::new((pieces * p / parts, pieces * (p + 1) / parts))))
+            .collect();
+        let failed = AtomicBool::new(false);
+        let run = |p: usize| -> Part {
+            let mut st = PartState::new(k);
+            let mut scan = |c: usize| {
+                scan_piece(&g, &q, metric, codes, c, &mut st);
+                if failed.load(Ordering::Relaxed) || !prune(&st.upper, &mut st.cands, max_cands) {
+                    failed.store(true, Ordering::Relaxed);
+                    return false;
+                }
+                true
+            };
+            while let Some(c) = segments[p].take(backward) {
+                if !scan(c) {
+                    return None;
+                }
             }
-        });
+            for off in 1..parts {
+                while let Some(c) = segments[(p + off) % parts].take(!backward) {
+                    if !scan(c) {
+                        return None;
+                    }
+                }
+            }
+            Some((st.upper, st.cands))
+        };
+        let results: Vec<Part> = team.map(parts, run);
         let results: Vec<PartFound> = results.into_iter().collect::<Option<_>>()?;
         let refs: Vec<&PartFound> = results.iter().collect();
         let mut rows = survivors(&refs, k, max_cands)?;

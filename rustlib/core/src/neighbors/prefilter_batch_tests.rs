@@ -64,7 +64,7 @@ fn agree<T: KnnFloat>(q: &[f64], x: &[f64], dim: usize, k: usize, metric: Metric
 }
 
 fn vnni() -> bool {
-    prefilter::available()
+    crate::simd::int8_dots::fast_multi()
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! result — the same indices and the same distance bits — on any data, and
 //! must actually skip rows on ordinary data.
 
+use super::prefilter::PIECE_ROWS;
 use super::quant::{column_means, Codes};
 use super::tests::{data as uniform, search_dir, tie_rows, METRICS};
 use super::*;
@@ -187,7 +188,7 @@ fn codes_appended_in_pieces_equal_codes_of_the_whole() {
 
 #[test]
 fn index_one_query_equals_one_shot_search() {
-    // Through the public API: an index (codes, when this CPU has VNNI) and the
+    // Through the public API: an index (codes, when this CPU has AVX2) and the
     // one-shot search (never codes) agree bit for bit.
     let (nd, dim) = (20_000, 64);
     let x: Vec<f32> = uniform(nd * dim, 31).iter().map(|&v| v as f32).collect();
@@ -282,4 +283,58 @@ fn an_empty_first_add_does_not_fix_the_centre() {
     codes.append::<f32>(&[], &[]);
     codes.append(&x, &aux);
     assert_eq!(codes.mu, column_means(&x, dim));
+}
+
+#[test]
+fn index_pieces_in_both_directions_and_any_thread_count() {
+    // The pre-scan reads its pieces forwards and backwards on alternate
+    // searches and splits them between threads: consecutive one- and
+    // three-query searches of an index (codes where the CPU has AVX2 or VNNI)
+    // equal the float scan bit for bit at 1, 2 and 3 threads, on ordinary
+    // data, on ties / duplicates / zero / non-finite rows, and on float32
+    // extremes (tiny and huge rows next to ordinary ones).
+    let (nd, dim) = (3 * PIECE_ROWS + 1000, 16);
+    let ordinary = uniform(nd * dim, 61);
+    let (base, ties) = tie_rows(nd, dim);
+    let mut extremes = uniform(nd * dim, 62);
+    for (r, row) in extremes.chunks_exact_mut(dim).enumerate() {
+        let scale = match r % 5 {
+            0 => 1e-38,
+            1 => 3e18,
+            2 => f32::MIN_POSITIVE as f64,
+            _ => 1.0,
+        };
+        row.iter_mut().for_each(|v| *v *= scale);
+    }
+    let mut queries = uniform(3 * dim, 63);
+    queries[dim..2 * dim].copy_from_slice(&base[..dim]); // equal to every 7th tie row
+    queries[2 * dim..].fill(0.0);
+    for x in [&ordinary, &ties, &extremes] {
+        let x: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let q: Vec<f32> = queries.iter().map(|&v| v as f32).collect();
+        for metric in METRICS {
+            let mut ix = KnnIndex::<f32>::new(dim, metric).unwrap();
+            ix.add(&x).unwrap();
+            for k in [1usize, 10] {
+                for nq in [1usize, 3] {
+                    let q = &q[..nq * dim];
+                    let want = search_dir(q, &x, dim, k, metric, false);
+                    for threads in [1usize, 2, 3] {
+                        pool::set_num_threads(threads);
+                        // Two searches: one forwards, one backwards.
+                        for _ in 0..2 {
+                            let (mut d, mut i) = (vec![0.0f32; nq * k], vec![0i64; nq * k]);
+                            ix.search(q, k, &mut d, &mut i).unwrap();
+                            assert_eq!(
+                                bits(&d, i),
+                                want,
+                                "{metric:?} k={k} nq={nq} threads={threads}"
+                            );
+                        }
+                        pool::set_num_threads(0);
+                    }
+                }
+            }
+        }
+    }
 }

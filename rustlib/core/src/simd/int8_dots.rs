@@ -16,12 +16,37 @@ pub const BLOCK_ROWS: usize = 16;
 /// Bytes per group of 4 elements of a block.
 pub const GROUP_BYTES: usize = 4 * BLOCK_ROWS;
 
-/// `true` when [`block_dots`] runs on VNNI here (the pre-scan only pays then:
-/// the portable loop is slower than reading the float rows).
+/// `true` when [`block_dots`] has a vector kernel here that beats reading
+/// the float rows: AVX-512 VNNI, or AVX2 (`vpmaddubsw` + `vpmaddwd`, a
+/// quarter of VNNI's multiply-adds per instruction but still far faster than
+/// the memory a one-query float scan waits for). The portable loop is slower
+/// than the float scan.
 pub fn fast() -> bool {
+    vnni() || avx2()
+}
+
+/// `true` when [`multi_block_dots`] runs on VNNI here (the batch pre-scan only
+/// pays then: with AVX2 the int8 product does no more multiply-adds per cycle
+/// than the float32 GEMM it would replace).
+pub fn fast_multi() -> bool {
+    vnni()
+}
+
+fn vnni() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         super::level() == super::Level::Avx512 && std::arch::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+fn avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        super::level() >= super::Level::Avx2
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -57,10 +82,17 @@ pub fn block_dots(g: &[i8], blocks: &[u8], d4: usize, out: &mut [i32]) {
     assert_eq!(out.len() % BLOCK_ROWS, 0);
     assert_eq!(blocks.len(), out.len() / BLOCK_ROWS * d4 * GROUP_BYTES);
     #[cfg(target_arch = "x86_64")]
-    if fast() {
-        // SAFETY: fast() is true only if the CPU reports avx512f and avx512vnni;
-        // the lengths were asserted above.
-        return unsafe { x86::block_dots_vnni(g, blocks, d4, out) };
+    {
+        if vnni() {
+            // SAFETY: vnni() is true only if the CPU reports avx512f and
+            // avx512vnni; the lengths were asserted above.
+            return unsafe { x86::block_dots_vnni(g, blocks, d4, out) };
+        }
+        if avx2() {
+            // SAFETY: avx2() is true only if the CPU reports avx2 (level() is
+            // Avx2 or higher only then); the lengths were asserted above.
+            return unsafe { x86::block_dots_avx2(g, blocks, d4, out) };
+        }
     }
     block_dots_portable(g, blocks, d4, out);
 }
@@ -93,8 +125,8 @@ pub fn multi_block_dots(gs: &[i8], nq: usize, blocks: &[u8], d4: usize, out: &mu
     let rows = out.len() / nq;
     assert_eq!(blocks.len(), rows / BLOCK_ROWS * d4 * GROUP_BYTES);
     #[cfg(target_arch = "x86_64")]
-    if fast() {
-        // SAFETY: fast() is true only if the CPU reports avx512f and avx512vnni;
+    if vnni() {
+        // SAFETY: vnni() is true only if the CPU reports avx512f and avx512vnni;
         // the lengths were asserted above.
         return unsafe { x86::multi_block_dots_vnni(gs, nq, blocks, d4, out) };
     }
@@ -105,6 +137,10 @@ pub fn multi_block_dots(gs: &[i8], nq: usize, blocks: &[u8], d4: usize, out: &mu
 mod x86 {
     use super::{BLOCK_ROWS, GROUP_BYTES};
     use std::arch::x86_64::*;
+
+    /// How far ahead of its loads `block_dots_avx2` prefetches (two blocks
+    /// at dim 128; from 1 to 8 KiB all gave the same speed).
+    const PREFETCH_BYTES: usize = 4096;
 
     /// # Safety
     /// The CPU must support avx512f and avx512vnni; lengths as `block_dots`.
@@ -140,6 +176,78 @@ mod x86 {
                     _mm512_add_epi32(acc[2], acc[3]),
                 );
                 _mm512_storeu_si512(o.as_mut_ptr() as *mut _, s);
+            }
+        }
+    }
+
+    /// `block_dots` with AVX2. A 256-bit register holds 8 rows' 4 bytes of a
+    /// group (half a group). Each byte is read as the signed `s = byte − 128`
+    /// (an xor), and `Σ s·g` built exactly: `vpmaddubsw(|s|, sign(g, s))`
+    /// multiplies the unsigned `|s| ≤ 128` by `±g` (`|g| ≤ 127`, so a pair
+    /// sums to at most 2·128·127 = 32512: no 16-bit saturation), `vpmaddwd`
+    /// by ones adds the pairs into the row's 32-bit lane. The `+ 128` of the
+    /// definition comes back as `128 Σ g`, added once per row.
+    ///
+    /// # Safety
+    /// The CPU must support avx2; lengths as `block_dots` (`g.len() == 4·d4`,
+    /// every value of `g` in −127..=127, `blocks`: `out.len() / 16` blocks).
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn block_dots_avx2(g: &[i8], blocks: &[u8], d4: usize, out: &mut [i32]) {
+        let gp = g.as_ptr() as *const i32;
+        let bb = d4 * GROUP_BYTES;
+        let offset = 128 * g.iter().map(|&v| i32::from(v)).sum::<i32>();
+        // SAFETY (whole body): register-only intrinsics except the loads and
+        // stores, whose bounds are given where they occur.
+        unsafe {
+            let flip = _mm256_set1_epi8(-128);
+            let ones = _mm256_set1_epi16(1);
+            let off = _mm256_set1_epi32(offset);
+            // Σ over one half group: 8 rows' 4 products each.
+            let step = |x: __m256i, q: __m256i| {
+                let s = _mm256_xor_si256(x, flip);
+                let p = _mm256_maddubs_epi16(_mm256_abs_epi8(s), _mm256_sign_epi8(q, s));
+                _mm256_madd_epi16(p, ones)
+            };
+            for (b, o) in out.chunks_exact_mut(BLOCK_ROWS).enumerate() {
+                let bp = blocks.as_ptr().add(b * bb);
+                // Rows 0..8 and 8..16, two independent sums each.
+                let mut acc = [_mm256_setzero_si256(); 4];
+                let mut k = 0;
+                // SAFETY: block b spans bytes [b·bb, (b+1)·bb) of `blocks`
+                // (asserted by the caller); group k reads 64 bytes at k·64 < bb
+                // and 4 query bytes at 4k < 4·d4 = g.len().
+                while k + 2 <= d4 {
+                    // With the hardware prefetcher alone the loads wait: codes
+                    // streamed from memory took 29 ns per row at dim 128 on
+                    // the AVX2 reference machine (AMD EPYC, Zen), 20 with this.
+                    // A prefetch never faults: past the end of `blocks` it is
+                    // only a wasted hint.
+                    let ahead = bp.wrapping_add(k * GROUP_BYTES + PREFETCH_BYTES);
+                    _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
+                    _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(GROUP_BYTES) as *const i8);
+                    for h in 0..2 {
+                        let q = _mm256_set1_epi32(gp.add(k + h).read_unaligned());
+                        let gb = bp.add((k + h) * GROUP_BYTES);
+                        let lo = _mm256_loadu_si256(gb as *const __m256i);
+                        let hi = _mm256_loadu_si256(gb.add(32) as *const __m256i);
+                        acc[2 * h] = _mm256_add_epi32(acc[2 * h], step(lo, q));
+                        acc[2 * h + 1] = _mm256_add_epi32(acc[2 * h + 1], step(hi, q));
+                    }
+                    k += 2;
+                }
+                if k < d4 {
+                    let q = _mm256_set1_epi32(gp.add(k).read_unaligned());
+                    let gb = bp.add(k * GROUP_BYTES);
+                    let lo = _mm256_loadu_si256(gb as *const __m256i);
+                    let hi = _mm256_loadu_si256(gb.add(32) as *const __m256i);
+                    acc[0] = _mm256_add_epi32(acc[0], step(lo, q));
+                    acc[1] = _mm256_add_epi32(acc[1], step(hi, q));
+                }
+                let lo = _mm256_add_epi32(_mm256_add_epi32(acc[0], acc[2]), off);
+                let hi = _mm256_add_epi32(_mm256_add_epi32(acc[1], acc[3]), off);
+                // SAFETY: o holds 16 i32 (chunks_exact).
+                _mm256_storeu_si256(o.as_mut_ptr() as *mut __m256i, lo);
+                _mm256_storeu_si256(o.as_mut_ptr().add(8) as *mut __m256i, hi);
             }
         }
     }
@@ -228,7 +336,11 @@ mod tests {
                     }
                 }
             }
-            for cap in [crate::simd::Level::Baseline, crate::simd::Level::Avx512] {
+            for cap in [
+                crate::simd::Level::Baseline,
+                crate::simd::Level::Avx2,
+                crate::simd::Level::Avx512,
+            ] {
                 crate::simd::set_max_level(Some(cap));
                 let mut out = vec![0i32; nb * BLOCK_ROWS];
                 block_dots(&g, &blocks, d4, &mut out);
