@@ -87,6 +87,22 @@ pub(super) struct RowsBounds<'a> {
     pub(super) aux: &'a [f32],
 }
 
+impl<'a> RowsBounds<'a> {
+    /// Rows `x0 .. x0 + n` of `codes`, with their integer dots `dots`.
+    pub(super) fn piece(codes: &'a Codes, dots: &'a [i32], x0: usize, n: usize) -> Self {
+        let r = x0..x0 + n;
+        RowsBounds {
+            dots,
+            scale: &codes.scale[r.clone()],
+            err: &codes.err[r.clone()],
+            norm: &codes.norm[r.clone()],
+            mag: &codes.mag[r.clone()],
+            shift: &codes.shift[r.clone()],
+            aux: &codes.aux[r],
+        }
+    }
+}
+
 /// `lo[j] ≤ score_j ≤ hi[j]` for the rows of a piece, where `score_j` is what
 /// the float scan computes for row `j` (scores are smaller-is-better: squared
 /// L2 clamped at 0, `−q·x`, `−q·x/(‖q‖‖x‖)`).
@@ -286,15 +302,7 @@ fn scan_piece_body(
         d4,
         &mut st.dots[..nb * BLOCK_ROWS],
     );
-    let rows = RowsBounds {
-        dots: &st.dots,
-        scale: &codes.scale[x0..x0 + n],
-        err: &codes.err[x0..x0 + n],
-        norm: &codes.norm[x0..x0 + n],
-        mag: &codes.mag[x0..x0 + n],
-        shift: &codes.shift[x0..x0 + n],
-        aux: &codes.aux[x0..x0 + n],
-    };
+    let rows = RowsBounds::piece(codes, &st.dots, x0, n);
     bounds(metric, q, &rows, &mut st.lo[..n], &mut st.hi[..n]);
     offer_piece(&st.lo[..n], &st.hi[..n], x0, &mut st.upper, &mut st.cands);
 }

@@ -126,15 +126,7 @@ pub(crate) fn candidates<T: KnnFloat>(
                 dots,
             );
             for (i, (upper, cands)) in found.iter_mut().enumerate() {
-                let rows = RowsBounds {
-                    dots: &dots[i * padded..(i + 1) * padded],
-                    scale: &codes.scale[x0..x0 + n],
-                    err: &codes.err[x0..x0 + n],
-                    norm: &codes.norm[x0..x0 + n],
-                    mag: &codes.mag[x0..x0 + n],
-                    shift: &codes.shift[x0..x0 + n],
-                    aux: &codes.aux[x0..x0 + n],
-                };
+                let rows = RowsBounds::piece(codes, &dots[i * padded..(i + 1) * padded], x0, n);
                 bounds(metric, &qb[q0 + i], &rows, &mut lo[..n], &mut hi[..n]);
                 offer_piece(&lo[..n], &hi[..n], x0, upper, cands);
                 if !prune(upper, cands, max_cands) {
