@@ -200,9 +200,9 @@ class KnnIndex(HandleOwner):
     """An exact k-NN index owned by the native library (a C index handle).
 
     Rows added are copied into the index (with their norms, computed once).
-    On CPUs with AVX2 or AVX-512 VNNI the index also keeps int8 codes of the rows (a
-    quarter of the float32 rows' memory, 24 bytes per row more): searches of
-    1-3 queries scan the codes first, with proven error bounds, and score only
+    On CPUs with AVX2 or AVX-512 VNNI the index also keeps 4-bit and int8 codes
+    of the rows (3/8 of the float32 rows' memory, 28 bytes per row more):
+    searches of 1-3 queries scan the codes first, with proven error bounds, and score only
     the rows that can be among the k best; the result is identical to a full
     scan. :meth:`search` is thread-safe and releases the GIL, so several Python
     threads can search one index in parallel; :meth:`add` takes exclusive

@@ -14,9 +14,10 @@
 //! threads.
 //!
 //! Index searches (and one-shot searches of 64 queries or more) first
-//! pre-scan int8 codes of the rows with proven error bounds (`prefilter` for
-//! a few queries where the CPU has AVX2 or AVX-512 VNNI, `prefilter_batch`
-//! where it has AVX-512 VNNI), and score in float only
+//! pre-scan 4-bit or int8 codes of the rows with proven error bounds
+//! (`prefilter_nibble`, then `prefilter`, for a few queries where the CPU has
+//! AVX2 or AVX-512 VNNI; `prefilter_batch` where it has AVX-512 VNNI), and
+//! score in float only
 //! the rows that can be among the k best — with the same scores the tile scan
 //! would compute, so the result is the same bit for bit.
 //!
@@ -31,6 +32,7 @@ mod kernels;
 mod lp;
 mod prefilter;
 mod prefilter_batch;
+mod prefilter_nibble;
 mod quant;
 mod topk;
 
@@ -349,7 +351,7 @@ pub fn knn_search<T: KnnFloat>(
         && prefilter_batch::worthwhile(nd, k)
         && dim <= quant::MAX_DIM)
         .then(|| {
-            let mut c = Codes::new(dim, metric);
+            let mut c = Codes::without_nibbles(dim, metric);
             c.append(database, &xaux);
             c
         });
@@ -483,7 +485,7 @@ fn search_impl<T: KnnFloat>(
         // direction-alternating pass over the database.
         let tops = codes
             .filter(|_| prefilter::worthwhile(nd, k))
-            .and_then(|c| prefilter::candidates(&s, &qaux, c))
+            .and_then(|c| prefilter::candidates(&s, &qaux, c, prefilter::Passes::Both))
             .map(|(tops, _scored)| tops)
             .unwrap_or_else(|| shared_scan(&s, &qaux, backward));
         let cands = |i: usize, c: &mut Vec<(T, usize)>| {
@@ -581,6 +583,38 @@ fn scan_piece_rows<T>(dim: usize) -> usize {
 struct Segment(Mutex<(usize, usize)>);
 
 impl Segment {
+    /// `pieces` cut into `parts` segments of consecutive pieces.
+    fn split(pieces: usize, parts: usize) -> Vec<Segment> {
+        (0..parts)
+            .map(|p| Segment(Mutex::new((pieces * p / parts, pieces * (p + 1) / parts))))
+            .collect()
+    }
+
+    /// Runs `scan` on the pieces participant `p` takes: its own segment from
+    /// the end the previous scan finished at (`backward`: from its end), then
+    /// the far ends of the others' (a descheduled worker never holds the
+    /// search up). Stops when `scan` returns `false`, and then returns `false`.
+    fn walk(
+        segments: &[Segment],
+        p: usize,
+        backward: bool,
+        mut scan: impl FnMut(usize) -> bool,
+    ) -> bool {
+        while let Some(c) = segments[p].take(backward) {
+            if !scan(c) {
+                return false;
+            }
+        }
+        for off in 1..segments.len() {
+            while let Some(c) = segments[(p + off) % segments.len()].take(!backward) {
+                if !scan(c) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     fn take(&self, from_end: bool) -> Option<usize> {
         let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let (lo, hi) = *g;
@@ -628,9 +662,7 @@ fn shared_scan<T: KnnFloat>(s: &Search<'_, T>, qaux: &[T], backward: bool) -> Ve
     } else {
         pool::num_threads().clamp(1, pieces)
     };
-    let segments: Vec<Segment> = (0..parts)
-        .map(|p| Segment(Mutex::new((pieces * p / parts, pieces * (p + 1) / parts))))
-        .collect();
+    let segments = Segment::split(pieces, parts);
     let work = |p: usize| -> Vec<TopK<T>> {
         let mut tops: Vec<TopK<T>> = (0..nq).map(|_| TopK::new(k)).collect();
         let mut tile = vec![T::ZERO; nq * rows];
@@ -641,16 +673,10 @@ fn shared_scan<T: KnnFloat>(s: &Search<'_, T>, qaux: &[T], backward: bool) -> Ve
             T::small_dots(queries, nq, &database[x0 * dim..x1 * dim], n, dim, t);
             T::scan_tile(t, nq, n, metric, qaux, &xaux[x0..x1], x0, &mut tops);
         };
-        // Own segment from the end the previous scan finished at, then the
-        // other segments' far ends.
-        while let Some(c) = segments[p].take(backward) {
+        Segment::walk(&segments, p, backward, |c| {
             scan(c);
-        }
-        for off in 1..parts {
-            while let Some(c) = segments[(p + off) % parts].take(!backward) {
-                scan(c);
-            }
-        }
+            true
+        });
         tops
     };
     // Parts are claimed dynamically: a part no helper picked up is run by the
@@ -721,9 +747,10 @@ pub struct KnnIndex<T> {
     metric: Metric,
     data: Vec<T>,
     aux: Vec<T>,
-    /// int8 codes of the rows for the pre-scan of one-query searches
-    /// (`prefilter`): a quarter of the float32 rows' memory plus 24 bytes per
-    /// row. Kept only where the pre-scan is fast (AVX2 or AVX-512 VNNI).
+    /// 4-bit and int8 codes of the rows for the pre-scans of one-query
+    /// searches (`prefilter_nibble`, `prefilter`): 3/8 of the float32 rows'
+    /// memory plus 28 bytes per row. Kept only where the pre-scan is fast
+    /// (AVX2 or AVX-512 VNNI).
     codes: Option<Codes>,
     order: ScanOrder,
 }

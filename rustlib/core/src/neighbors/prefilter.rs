@@ -18,6 +18,7 @@
 //! distances, NaN or huge values) too many candidates remain and the search
 //! falls back to the full scan.
 
+use super::prefilter_nibble;
 use super::quant::Codes;
 use super::topk::{cmp_entry, TopK};
 use super::{KnnFloat, Metric, Search, Segment};
@@ -26,13 +27,12 @@ use crate::pool;
 use crate::sched;
 use crate::simd::int8_dots::{self, BLOCK_ROWS};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 
 /// Rows per piece of the pre-scan (512 KiB of codes at dim 128; a multiple of
 /// the 16-row blocks).
 pub(super) const PIECE_ROWS: usize = 4096;
 /// Rows per test against the running threshold (the bits of a u32 mask).
-const GROUP: usize = 32;
+pub(super) const GROUP: usize = 32;
 /// Candidate lists are pruned against the running threshold at this length.
 pub(super) const PRUNE_AT: usize = 4096;
 /// Searches of fewer database rows than this skip the pre-scan (the full scan
@@ -99,6 +99,31 @@ impl<'a> RowsBounds<'a> {
             mag: &codes.mag[r.clone()],
             shift: &codes.shift[r.clone()],
             aux: &codes.aux[r],
+        }
+    }
+
+    /// [`RowsBounds::piece`] for the 4-bit codes (`dots` from
+    /// `nibble_dots`): the 4-bit error in place of the int8 one. `norm`
+    /// stays `‖x − μ‖ + err ≥ ‖x − μ‖`, all the bound's `err_q · norm_x` term
+    /// needs; the rounding allowance that `norm` also scales covers the float
+    /// product of the 4-bit dot, whose code norm is at most `‖x − μ‖ + err4
+    /// ≤ 10 norm` below `quant::MAX_NIBBLE_DIM`, many times over.
+    pub(super) fn nibble_piece(codes: &'a Codes, dots: &'a [i32], x0: usize, n: usize) -> Self {
+        RowsBounds {
+            err: &codes.err4[x0..x0 + n],
+            ..RowsBounds::piece(codes, dots, x0, n)
+        }
+    }
+}
+
+impl QueryBounds {
+    /// These bounds for the 4-bit pass: the row code `16 h − 120` adds
+    /// `120 Σ g` to the integer dot `16 Σ h g` instead of the int8 codes'
+    /// `128 Σ g`.
+    pub(super) fn nibble(&self) -> QueryBounds {
+        QueryBounds {
+            offset: self.offset / 128 * 120,
+            ..*self
         }
     }
 }
@@ -370,20 +395,62 @@ pub(super) fn query_code<T: KnnFloat>(
     Some((g, q))
 }
 
+/// Scores row `j` for query `qi` (its score term `qaux`) exactly as the full
+/// scan does, and offers it to `top`.
+#[inline]
+pub(super) fn score_row<T: KnnFloat>(
+    s: &Search<'_, T>,
+    qi: usize,
+    qaux: &[T],
+    j: usize,
+    top: &mut TopK<T>,
+) {
+    let dim = s.dim;
+    let mut dot = [T::ZERO; 1];
+    T::small_dots(
+        &s.queries[qi * dim..(qi + 1) * dim],
+        1,
+        &s.database[j * dim..(j + 1) * dim],
+        1,
+        dim,
+        &mut dot,
+    );
+    T::scan_tile(
+        &mut dot,
+        1,
+        1,
+        s.metric,
+        qaux,
+        &s.xaux[j..j + 1],
+        j,
+        std::slice::from_mut(top),
+    );
+}
+
+/// Which pre-scans [`candidates`] tries for each query.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Passes {
+    /// The 4-bit pass where the codes have it, then the int8 pass (searches).
+    Both,
+    /// Only the int8 pass.
+    Int8,
+    /// Only the 4-bit pass (`None` where it declines or is not available).
+    Nibble,
+}
+
 /// The top-k candidates of each query of `s` (fewer than `SMALL_QUERIES`),
 /// shaped as `shared_scan`'s result, and how many rows were scored in float;
 /// `None` when the pre-scan cannot narrow the search (a query with no usable
 /// code, or bounds that do not separate the rows): the caller then scans
-/// everything.
+/// everything. `passes` says which passes each query tries.
 pub(crate) fn candidates<T: KnnFloat>(
     s: &Search<'_, T>,
     qaux: &[T],
     codes: &Codes,
+    passes: Passes,
 ) -> Option<(Vec<Vec<TopK<T>>>, usize)> {
     let &Search {
         queries,
-        database,
-        xaux,
         dim,
         nq,
         nd,
@@ -402,45 +469,55 @@ pub(crate) fn candidates<T: KnnFloat>(
     let pieces = nd.div_ceil(PIECE_ROWS);
     let parts = pool::num_threads().clamp(1, pieces);
     let team = sched::team(nd.saturating_mul(dim), super::MIN_PARALLEL_FLOPS);
-    let mut tops: Vec<TopK<T>> = Vec::with_capacity(nq);
+    let nibbles = passes != Passes::Int8 && prefilter_nibble::available(codes);
+    // Rows the 4-bit pass may score exactly before it gives up (each costs
+    // a random read of a float row).
+    let max_scored = (nd / 16).max(4 * k + 64);
+    // Per query, the top-k of each participant.
+    let mut tops: Vec<Vec<TopK<T>>> = Vec::with_capacity(nq);
     let mut scored = 0;
     for i in 0..nq {
         let qrow = &queries[i * dim..(i + 1) * dim];
         let (g, q) = query_code(codes, qrow, qaux[i], metric)?;
         // Each query of the call continues where the last one ended.
         let backward = s.backward ^ (i % 2 == 1);
+        if nibbles {
+            let mut g8 = g.clone();
+            g8.resize(8 * codes.d8(), 0);
+            let query = prefilter_nibble::Query {
+                qi: i,
+                g: &g8,
+                bounds: q.nibble(),
+            };
+            if let Some((parts, n)) =
+                prefilter_nibble::search(s, qaux, codes, &query, backward, &team, max_scored)
+            {
+                scored += n;
+                tops.push(parts);
+                continue;
+            }
+        }
+        if passes == Passes::Nibble {
+            return None;
+        }
         // As in `shared_scan`: one segment of pieces per participant, scanned
         // from the end the previous search finished at, then the far ends of
         // the others' (a descheduled worker never holds the search up). Each
         // piece is read forwards; which participant scans which piece changes
         // nothing but the time (see `survivors`).
-        let segments: Vec<Segment> = (0..parts)
-            .map(|p| Segment(Mutex::new((pieces * p / parts, pieces * (p + 1) / parts))))
-            .collect();
+        let segments = Segment::split(pieces, parts);
         let failed = AtomicBool::new(false);
         let run = |p: usize| -> Part {
             let mut st = PartState::new(k);
-            let mut scan = |c: usize| {
+            let done = Segment::walk(&segments, p, backward, |c| {
                 scan_piece(&g, &q, metric, codes, c, &mut st);
                 if failed.load(Ordering::Relaxed) || !prune(&st.upper, &mut st.cands, max_cands) {
                     failed.store(true, Ordering::Relaxed);
                     return false;
                 }
                 true
-            };
-            while let Some(c) = segments[p].take(backward) {
-                if !scan(c) {
-                    return None;
-                }
-            }
-            for off in 1..parts {
-                while let Some(c) = segments[(p + off) % parts].take(!backward) {
-                    if !scan(c) {
-                        return None;
-                    }
-                }
-            }
-            Some((st.upper, st.cands))
+            });
+            done.then_some((st.upper, st.cands))
         };
         let results: Vec<Part> = team.map(parts, run);
         let results: Vec<PartFound> = results.into_iter().collect::<Option<_>>()?;
@@ -450,21 +527,20 @@ pub(crate) fn candidates<T: KnnFloat>(
         scored += rows.len();
         // Score the survivors exactly as the full scan does.
         let mut top = TopK::new(k);
-        let mut dot = [T::ZERO; 1];
         for j in rows {
-            T::small_dots(qrow, 1, &database[j * dim..(j + 1) * dim], 1, dim, &mut dot);
-            T::scan_tile(
-                &mut dot,
-                1,
-                1,
-                metric,
-                &qaux[i..i + 1],
-                &xaux[j..j + 1],
-                j,
-                std::slice::from_mut(&mut top),
-            );
+            score_row(s, i, &qaux[i..i + 1], j, &mut top);
         }
-        tops.push(top);
+        tops.push(vec![top]);
     }
-    Some((vec![tops], scored))
+    // Participant-major, as `shared_scan`: slot p holds every query's p-th
+    // top-k (an empty one where a query had fewer).
+    let slots = tops.iter().map(Vec::len).max().unwrap_or(0);
+    let mut out: Vec<Vec<TopK<T>>> = (0..slots).map(|_| Vec::with_capacity(nq)).collect();
+    for parts in tops {
+        let mut parts = parts.into_iter();
+        for slot in &mut out {
+            slot.push(parts.next().unwrap_or_else(|| TopK::new(k)));
+        }
+    }
+    Some((out, scored))
 }

@@ -2,7 +2,7 @@
 //! result — the same indices and the same distance bits — on any data, and
 //! must actually skip rows on ordinary data.
 
-use super::prefilter::PIECE_ROWS;
+use super::prefilter::{Passes, PIECE_ROWS};
 use super::quant::{column_means, Codes};
 use super::tests::{data as uniform, search_dir, tie_rows, METRICS};
 use super::*;
@@ -41,13 +41,14 @@ fn pre<T: KnnFloat>(
     dim: usize,
     k: usize,
     metric: Metric,
+    passes: Passes,
 ) -> Option<(Bits, usize)> {
     let xaux = row_aux(x, dim, metric);
     let mut codes = Codes::new(dim, metric);
     codes.append(x, &xaux);
     let s = search_of(q, x, &xaux, dim, k, metric);
     let qaux = row_aux(q, dim, metric);
-    let (tops, scored) = prefilter::candidates(&s, &qaux, &codes)?;
+    let (tops, scored) = prefilter::candidates(&s, &qaux, &codes, passes)?;
     let mut d = vec![T::ZERO; s.nq * k];
     let mut i = vec![0i64; s.nq * k];
     let cands = |qi: usize, c: &mut Vec<(T, usize)>| {
@@ -59,14 +60,29 @@ fn pre<T: KnnFloat>(
     Some((bits(&d, i), scored))
 }
 
-/// Same result as the full scan whenever the pre-scan runs; returns whether it ran.
+/// Same result as the full scan whenever a pre-scan runs (each pass alone and
+/// both in turn); returns the rows the int8 pass scored (`None`: it declined).
 fn agree<T: KnnFloat>(q: &[f64], x: &[f64], dim: usize, k: usize, metric: Metric) -> Option<usize> {
+    agree_passes::<T>(q, x, dim, k, metric)[0]
+}
+
+/// [`agree`], returning the rows scored by the int8 pass, the 4-bit pass and
+/// both in turn (`None` where one declined).
+fn agree_passes<T: KnnFloat>(
+    q: &[f64],
+    x: &[f64],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+) -> [Option<usize>; 3] {
     let q: Vec<T> = q.iter().map(|&v| T::from_f64(v)).collect();
     let x: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
     let want = search_dir(&q, &x, dim, k, metric, false);
-    let got = pre(&q, &x, dim, k, metric)?;
-    assert_eq!(got.0, want, "dim={dim} k={k} {metric:?}");
-    Some(got.1)
+    [Passes::Int8, Passes::Nibble, Passes::Both].map(|passes| {
+        let got = pre(&q, &x, dim, k, metric, passes)?;
+        assert_eq!(got.0, want, "dim={dim} k={k} {metric:?} {passes:?}");
+        Some(got.1)
+    })
 }
 
 #[test]
@@ -90,6 +106,31 @@ fn random_data_same_result_and_few_rows_scored() {
                             );
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn nibble_pass_runs_on_random_data_and_scores_few_rows() {
+    // Needs AVX2 (the pass is off without its kernel).
+    if !crate::simd::nibble_dots::fast() {
+        return;
+    }
+    let nd = 3 * PIECE_ROWS + 77;
+    for dim in [16usize, 61, 128] {
+        let x = uniform(nd * dim, 13 + dim as u64);
+        let q = uniform(dim, 17 + dim as u64);
+        for metric in METRICS {
+            for k in [1usize, 10] {
+                for ran in [
+                    agree_passes::<f32>(&q, &x, dim, k, metric),
+                    agree_passes::<f64>(&q, &x, dim, k, metric),
+                ] {
+                    let scored = ran[1].expect("the 4-bit pass declined random data");
+                    // 35–210 rows of 12 365 here (the int8 pass: 1–24).
+                    assert!(scored < 30 * k + 120, "dim={dim} k={k} {metric:?}: {ran:?}");
                 }
             }
         }
@@ -160,7 +201,9 @@ fn non_finite_query_declines() {
     q[3] = f64::NAN;
     let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
     let qf: Vec<f32> = q.iter().map(|&v| v as f32).collect();
-    assert!(pre(&qf, &xf, dim, 5, Metric::SqEuclidean).is_none());
+    for passes in [Passes::Int8, Passes::Nibble, Passes::Both] {
+        assert!(pre(&qf, &xf, dim, 5, Metric::SqEuclidean, passes).is_none());
+    }
 }
 
 #[test]
@@ -179,7 +222,9 @@ fn codes_appended_in_pieces_equal_codes_of_the_whole() {
         whole.append(&x, &aux);
         assert_ne!(parts.mu, column_means(&x, dim));
         assert_eq!(whole.bytes, parts.bytes);
+        assert_eq!(whole.nibble_bytes, parts.nibble_bytes);
         assert_eq!(whole.err, parts.err);
+        assert_eq!(whole.err4, parts.err4);
         assert_eq!(whole.aux, parts.aux);
         assert_eq!(whole.shift, parts.shift);
         assert_eq!(whole.mag, parts.mag);

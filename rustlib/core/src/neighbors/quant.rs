@@ -16,11 +16,39 @@ use super::Metric;
 use crate::float::{halving_sum, Float};
 use crate::multiversion;
 use crate::simd::int8_dots::{BLOCK_ROWS, GROUP_BYTES};
+use crate::simd::nibble_dots::UNIT_BYTES;
 use crate::simd::row_code::{self, RowElement, RowStats};
 
 /// Rows longer than this get no codes (the integer dot products, up to
 /// `dim · 255 · 127`, and the offset `128 · Σ g` must fit an i32).
 pub(crate) const MAX_DIM: usize = 65_536;
+
+/// Rows longer than this get no 4-bit codes: `16 · Σ h g − 120 · Σ g` must
+/// fit an i32, and the 4-bit error (at most `err + 8 · scale · √dim`) must stay
+/// within a few times `‖x − μ‖ ≥ 127 · scale`, which the rounding allowance of
+/// the bounds assumes (`prefilter_nibble`).
+pub(crate) const MAX_NIBBLE_DIM: usize = 16_384;
+
+/// An upper bound of the error of a row's 4-bit code — the high nibble
+/// `h = (c + 128) >> 4` of each code byte, standing for the int8 code
+/// `16 h − 120` — from its int8 code `c`, step `scale` and error `err`:
+/// `‖x' − s(16h − 120)‖ ≤ ‖x' − s c‖ + s ‖c − (16h − 120)‖` (triangle
+/// inequality), the last norm an exact integer sum (each term at most 8²).
+fn nibble_err(c: &[i8], scale: f32, err: f32) -> f32 {
+    if !err.is_finite() {
+        return f32::INFINITY;
+    }
+    let sq: i64 = c
+        .iter()
+        .map(|&v| {
+            let b = i32::from(v) + 128;
+            let r = b - 16 * (b >> 4) - 8;
+            i64::from(r * r)
+        })
+        .sum();
+    let slack = 1.0 + 1.0 / (1u64 << 20) as f64;
+    up_f32((err as f64 + scale as f64 * (sq as f64).sqrt()) * slack)
+}
 
 /// What one row's (or query's) code needs besides its bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,9 +81,9 @@ impl RowCode {
     };
 }
 
-/// Rounds a non-negative float64 bound to a float32 that is not smaller.
+/// Rounds a float64 bound to a float32 that is not smaller.
 #[inline]
-fn up_f32(v: f64) -> f32 {
+pub(super) fn up_f32(v: f64) -> f32 {
     let r = v as f32;
     if (r as f64) < v {
         r.next_up()
@@ -235,8 +263,15 @@ pub(crate) struct Codes {
     pub mu_norm: f64,
     pub mu_sq: f64,
     pub bytes: Vec<u8>,
+    /// The 4-bit codes in the layout of [`crate::simd::nibble_dots`] (empty
+    /// unless `nibbles`).
+    pub nibble_bytes: Vec<u8>,
+    /// Whether the 4-bit codes are kept (one-query searches of an index).
+    pub nibbles: bool,
     pub scale: Vec<f32>,
     pub err: Vec<f32>,
+    /// [`nibble_err`] of each row (empty unless `nibbles`).
+    pub err4: Vec<f32>,
     pub norm: Vec<f32>,
     pub mag: Vec<f32>,
     /// What the metric adds to the centred dot product: `‖x − μ‖²` (L2) or
@@ -247,7 +282,8 @@ pub(crate) struct Codes {
 }
 
 impl Codes {
-    /// No rows of `dim` elements, for searches by `metric`.
+    /// No rows of `dim` elements, for searches by `metric`, with 4-bit codes
+    /// too (when `dim` allows them).
     pub fn new(dim: usize, metric: Metric) -> Codes {
         Codes {
             dim,
@@ -256,12 +292,24 @@ impl Codes {
             mu_norm: 0.0,
             mu_sq: 0.0,
             bytes: Vec::new(),
+            nibble_bytes: Vec::new(),
+            nibbles: dim <= MAX_NIBBLE_DIM,
             scale: Vec::new(),
             err: Vec::new(),
+            err4: Vec::new(),
             norm: Vec::new(),
             mag: Vec::new(),
             shift: Vec::new(),
             aux: Vec::new(),
+        }
+    }
+
+    /// No rows, without 4-bit codes (codes made for one batch search, which
+    /// reads only the int8 codes).
+    pub fn without_nibbles(dim: usize, metric: Metric) -> Codes {
+        Codes {
+            nibbles: false,
+            ..Codes::new(dim, metric)
         }
     }
 
@@ -288,6 +336,16 @@ impl Codes {
         self.d4() * GROUP_BYTES
     }
 
+    /// Units of two groups per row of the 4-bit codes.
+    pub fn d8(&self) -> usize {
+        self.d4().div_ceil(2)
+    }
+
+    /// Bytes per block of 16 rows of the 4-bit codes.
+    pub fn nibble_block_bytes(&self) -> usize {
+        self.d8() * UNIT_BYTES
+    }
+
     /// Rows coded.
     pub fn len(&self) -> usize {
         self.scale.len()
@@ -306,22 +364,45 @@ impl Codes {
         }
         let (mu, mu_norm) = (&self.mu, self.mu_norm);
         let bb = self.block_bytes();
-        let len = (old + added).div_ceil(BLOCK_ROWS) * bb;
+        let nbb = if self.nibbles {
+            self.nibble_block_bytes()
+        } else {
+            0
+        };
+        let blocks_after = (old + added).div_ceil(BLOCK_ROWS);
         // Huge pages, as for the float rows: the pre-scan streams the codes
         // once per query (with 4 KiB pages one query of 100 000 x 128 rows
         // took 2.7 ms of CPU instead of 1.9 ms on an AVX2 machine).
-        let grow = len.saturating_sub(self.bytes.len());
-        crate::simd::mem::reserve_huge(&mut self.bytes, grow);
-        self.bytes.resize(len, 128);
-        let mut rows = vec![RowCode::UNBOUNDED; added];
-        // Codes row `xr` straight into slot `r` of its block (no row-major copy
-        // of the codes: adding a large batch needs no more than the codes).
-        let code_into = |xr: &[T], r: usize, blk: &mut [u8], buf: &mut [i8]| {
+        for (v, len, fill) in [
+            (&mut self.bytes, blocks_after * bb, 128u8),
+            // 0x88: both nibbles of a zero code (the padding of a block).
+            (&mut self.nibble_bytes, blocks_after * nbb, 0x88),
+        ] {
+            crate::simd::mem::reserve_huge(v, len.saturating_sub(v.len()));
+            v.resize(len, fill);
+        }
+        let mut rows = vec![(RowCode::UNBOUNDED, f32::INFINITY); added];
+        // Codes row `xr` straight into slot `r` of its blocks (no row-major
+        // copy of the codes: adding a large batch needs no more than the
+        // codes).
+        let code_into = |xr: &[T], r: usize, blk: &mut [u8], nblk: &mut [u8], buf: &mut [i8]| {
             let rc = code_row(xr, mu, mu_norm, buf);
             for (e, &c) in buf.iter().enumerate() {
                 blk[(e / 4) * GROUP_BYTES + 4 * r + e % 4] = (i16::from(c) + 128) as u8;
             }
-            rc
+            if nbb == 0 {
+                return (rc, f32::INFINITY);
+            }
+            for (e, &c) in buf.iter().enumerate() {
+                let (grp, h) = (e / 4, ((i16::from(c) + 128) >> 4) as u8);
+                let byte = &mut nblk[(grp / 2) * UNIT_BYTES + 4 * r + e % 4];
+                *byte = if grp % 2 == 0 {
+                    (*byte & 0xf0) | h
+                } else {
+                    (*byte & 0x0f) | (h << 4)
+                };
+            }
+            (rc, nibble_err(buf, rc.scale, rc.err))
         };
         // First the rows that complete the last partial block, then whole
         // blocks, in parallel for large inputs.
@@ -334,36 +415,56 @@ impl Codes {
                 xr,
                 j % BLOCK_ROWS,
                 &mut self.bytes[b * bb..(b + 1) * bb],
+                &mut self.nibble_bytes[b * nbb..(b + 1) * nbb],
                 &mut buf,
             );
         }
         const BLOCKS: usize = 128;
-        let blocks = &mut self.bytes[(old + head) / BLOCK_ROWS * bb..];
+        let first = (old + head) / BLOCK_ROWS;
+        let blocks = &mut self.bytes[first * bb..];
+        let nblocks = &mut self.nibble_bytes[first * nbb..];
         let (xs, rs) = (&x[head * dim..], &mut rows[head..]);
-        let task = |bl: &mut [u8], xx: &[T], rr: &mut [RowCode]| {
+        let task = |bl: &mut [u8], nbl: &mut [u8], xx: &[T], rr: &mut [(RowCode, f32)]| {
             let mut buf = vec![0i8; dim];
             for (r, (xr, rc)) in xx.chunks_exact(dim).zip(rr).enumerate() {
-                let blk = &mut bl[(r / BLOCK_ROWS) * bb..(r / BLOCK_ROWS + 1) * bb];
-                *rc = code_into(xr, r % BLOCK_ROWS, blk, &mut buf);
+                let b = r / BLOCK_ROWS;
+                *rc = code_into(
+                    xr,
+                    r % BLOCK_ROWS,
+                    &mut bl[b * bb..(b + 1) * bb],
+                    &mut nbl[b * nbb..(b + 1) * nbb],
+                    &mut buf,
+                );
             }
         };
         crate::pool::run(xs.len(), crate::blocks::MIN_PARALLEL_ELEMENTS, |par| {
             if par {
                 use rayon::prelude::*;
+                // Without 4-bit codes, `nbb` is 0: empty pieces of the same count.
+                let nchunks = blocks.len().div_ceil(BLOCKS * bb);
+                let mut npieces: Vec<&mut [u8]> = if nbb == 0 {
+                    (0..nchunks).map(|_| <&mut [u8]>::default()).collect()
+                } else {
+                    nblocks.chunks_mut(BLOCKS * nbb).collect()
+                };
                 blocks
                     .par_chunks_mut(BLOCKS * bb)
+                    .zip(npieces.par_iter_mut())
                     .zip(xs.par_chunks(BLOCKS * BLOCK_ROWS * dim))
                     .zip(rs.par_chunks_mut(BLOCKS * BLOCK_ROWS))
-                    .for_each(|((bl, xx), rr)| task(bl, xx, rr));
+                    .for_each(|(((bl, nbl), xx), rr)| task(bl, nbl, xx, rr));
             } else {
-                task(blocks, xs, rs);
+                task(blocks, nblocks, xs, rs);
             }
         });
-        self.scale.extend(rows.iter().map(|r| r.scale));
-        self.err.extend(rows.iter().map(|r| r.err));
-        self.norm.extend(rows.iter().map(|r| r.norm));
-        self.mag.extend(rows.iter().map(|r| r.mag));
-        let shift: Vec<f32> = rows.iter().map(|r| self.shift_of(r)).collect();
+        self.scale.extend(rows.iter().map(|r| r.0.scale));
+        self.err.extend(rows.iter().map(|r| r.0.err));
+        if nbb > 0 {
+            self.err4.extend(rows.iter().map(|r| r.1));
+        }
+        self.norm.extend(rows.iter().map(|r| r.0.norm));
+        self.mag.extend(rows.iter().map(|r| r.0.mag));
+        let shift: Vec<f32> = rows.iter().map(|r| self.shift_of(&r.0)).collect();
         self.shift.extend(shift);
         self.aux.extend(aux.iter().map(|v| v.to_f64() as f32));
     }
@@ -386,6 +487,18 @@ mod tests {
         let err = norm(centred().zip(&c).map(|(v, &ci)| v - s * ci as f64));
         assert!(err <= r.err as f64, "{err} > {}", r.err);
         assert!(norm(centred()) + err <= r.norm as f64);
+        // The 4-bit code `16 h − 120` (h the high nibble of `c + 128`).
+        let err4 = norm(centred().zip(&c).map(|(v, &ci)| {
+            let h = (i32::from(ci) + 128) >> 4;
+            v - s * f64::from(16 * h - 120)
+        }));
+        let bound4 = nibble_err(&c, r.scale, r.err);
+        assert!(err4 <= bound4 as f64, "{err4} > {bound4}");
+        assert!(
+            bound4 as f64 <= (r.err as f64 + 8.0 * s * (x.len() as f64).sqrt()) * 1.001 + 1e-300,
+            "{bound4} {} {s}",
+            r.err
+        );
         assert!(norm(x.iter().copied()) + mu_norm <= r.mag as f64);
         // Tight enough to be useful: at most half a step per entry (plus the
         // allowance for rounding `x − μ`).

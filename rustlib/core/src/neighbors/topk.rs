@@ -78,6 +78,16 @@ impl<T: Float> TopK<T> {
         }
     }
 
+    /// [`TopK::threshold`] made as tight as the kept entries allow (cut back
+    /// to the k best whenever more are kept): for callers that skip costly
+    /// work by the threshold, where the cut costs less than what it saves.
+    pub fn tight_threshold(&mut self) -> Option<T> {
+        if self.buf.len() > self.k || (!self.full && self.buf.len() == self.k) {
+            self.compact();
+        }
+        self.threshold()
+    }
+
     #[inline(always)]
     pub fn offer(&mut self, v: T, idx: usize) {
         if self.full {

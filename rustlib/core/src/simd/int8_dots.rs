@@ -43,7 +43,8 @@ fn vnni() -> bool {
     }
 }
 
-fn avx2() -> bool {
+/// `true` when the AVX2 kernels may run (also those of `nibble_dots`).
+pub(super) fn avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         super::level() >= super::Level::Avx2
@@ -314,6 +315,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simd::{at_levels, Level};
 
     #[test]
     fn every_variant_is_exact() {
@@ -336,17 +338,11 @@ mod tests {
                     }
                 }
             }
-            for cap in [
-                crate::simd::Level::Baseline,
-                crate::simd::Level::Avx2,
-                crate::simd::Level::Avx512,
-            ] {
-                crate::simd::set_max_level(Some(cap));
+            at_levels(&[Level::Baseline, Level::Avx2, Level::Avx512], |cap| {
                 let mut out = vec![0i32; nb * BLOCK_ROWS];
                 block_dots(&g, &blocks, d4, &mut out);
                 assert_eq!(out, want, "d4={d4} {cap:?}");
-            }
-            crate::simd::set_max_level(None);
+            });
         }
     }
 
@@ -366,13 +362,11 @@ mod tests {
             for (g, w) in gs.chunks_exact(4 * d4).zip(want.chunks_exact_mut(rows)) {
                 block_dots_portable(g, &blocks, d4, w);
             }
-            for cap in [crate::simd::Level::Baseline, crate::simd::Level::Avx512] {
-                crate::simd::set_max_level(Some(cap));
+            at_levels(&[Level::Baseline, Level::Avx512], |cap| {
                 let mut out = vec![-1i32; nq * rows];
                 multi_block_dots(&gs, nq, &blocks, d4, &mut out);
                 assert_eq!(out, want, "d4={d4} nq={nq} {cap:?}");
-            }
-            crate::simd::set_max_level(None);
+            });
         }
     }
 }

@@ -46,6 +46,18 @@ pub fn prefetch<T>(r: &T) {
     let _ = r;
 }
 
+/// [`prefetch`] of every cache line of `s` (a row about to be read at random).
+#[inline]
+pub fn prefetch_slice<T>(s: &[T]) {
+    let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
+    for v in s.iter().step_by(step) {
+        prefetch(v);
+    }
+    if let Some(last) = s.last() {
+        prefetch(last);
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn advise(addr: usize, len: usize) {
     // SAFETY: [addr, addr + len) is page-aligned and lies inside the spare

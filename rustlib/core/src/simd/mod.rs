@@ -113,6 +113,18 @@ pub(crate) fn test_level_lock() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Runs `f(level)` with the dispatch capped at each of `levels` in turn
+/// (callers hold [`test_level_lock`]), then lifts the cap: the check that every
+/// kernel variant gives the same result.
+#[cfg(test)]
+pub(crate) fn at_levels(levels: &[Level], mut f: impl FnMut(Level)) {
+    for &level in levels {
+        set_max_level(Some(level));
+        f(level);
+    }
+    set_max_level(None);
+}
+
 /// Defines `pub fn $name(args) -> ret` that dispatches at run time to copies of
 /// `$body` (an `#[inline(always)]` function) compiled for AVX-512, AVX2 and baseline.
 #[macro_export]
@@ -209,6 +221,7 @@ pub mod dots;
 pub mod gemm;
 pub mod int8_dots;
 pub mod mem;
+pub mod nibble_dots;
 pub mod row_code;
 pub mod softmax_exp;
 pub mod stream;
