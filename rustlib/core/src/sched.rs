@@ -13,7 +13,10 @@
 //! is offered the job and the first to start helps, and the caller never
 //! waits for a helper that has not started: workers join late and only claim
 //! what is left, so a worker whose CPU is busy (another process, a BLAS
-//! thread spinning after its call) costs the call almost nothing.
+//! thread spinning after its call) costs the call almost nothing. A helper
+//! still in its last task when the caller runs out of tasks is moved onto the
+//! caller's CPU ([`late`]): descheduled on a shared CPU, it would otherwise
+//! hold the call up for a time slice.
 //!
 //! Which thread runs a task never changes what the task computes, and
 //! reductions combine the per-task results in a fixed order
@@ -108,6 +111,7 @@ impl Team {
         let offers = helpers + usize::from(on_caller.is_some_and(|k| k < helpers));
         let slots = AtomicUsize::new(helpers);
         let started = AtomicUsize::new(0);
+        let late = late::Helpers::new(helpers);
         let offer = || {
             started.fetch_add(1, Ordering::Relaxed);
             if next.load(Ordering::Relaxed) >= n_tasks {
@@ -115,8 +119,9 @@ impl Team {
             }
             let slot =
                 slots.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-            if slot.is_ok() {
+            if let Ok(k) = slot {
                 let _placed = pool::OffCallerCpu::new(caller_cpu, pins);
+                let _working = late.working(k - 1, pins);
                 claim(true);
             }
         };
@@ -129,6 +134,7 @@ impl Team {
             }
             mine = claim(false);
             own = start.elapsed();
+            late.bring_over((own / mine.max(1) as u32 * 2).min(late::MAX_GRACE));
             if started.load(Ordering::Relaxed) < offers {
                 // The scope still has to run an offer whose worker waits for
                 // a busy CPU. Wake a sleeping worker -- typically the one on
@@ -298,6 +304,116 @@ where
         sub(lo, hi, leaf, combine)
     });
     top(0, n_leaves, g, &mut results.into_iter(), combine)
+}
+
+/// The end of a call: a helper still running its last task when the caller
+/// has found no task left may be waiting for a CPU it shares with a busy
+/// process (or a BLAS thread spinning after its call), descheduled for a time
+/// slice of several milliseconds, and the caller must wait for it because
+/// the task borrows the caller's data. The caller is about to sleep, so its
+/// own CPU is about to be free: after a grace period (twice the caller's
+/// mean task time), such a helper is moved onto the caller's CPU, where it
+/// runs at once; it goes back to its own CPU when it finishes.
+mod late {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    #[derive(Default)]
+    struct Slot {
+        /// The helper's thread id and home CPU while it runs tasks.
+        working: Option<(i32, usize)>,
+        /// The caller moved it to its CPU.
+        moved: bool,
+    }
+
+    /// The longest the caller waits before bringing a helper over: a helper
+    /// running a long task on a free CPU loses little by finishing it on the
+    /// caller's (which is free as well once the caller sleeps).
+    pub(super) const MAX_GRACE: Duration = Duration::from_micros(500);
+
+    /// Helpers moved to the caller's CPU so far (tests).
+    #[cfg(test)]
+    pub(super) static BROUGHT: AtomicUsize = AtomicUsize::new(0);
+
+    /// One slot per helper of a call, and how many are working.
+    pub(super) struct Helpers {
+        slots: Vec<Mutex<Slot>>,
+        active: AtomicUsize,
+    }
+
+    /// Marks a helper as working until dropped; puts it back on its home CPU
+    /// if the caller moved it.
+    pub(super) struct Working<'a>(Option<(&'a Mutex<Slot>, &'a AtomicUsize)>);
+
+    fn lock(m: &Mutex<Slot>) -> std::sync::MutexGuard<'_, Slot> {
+        m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    impl Helpers {
+        pub(super) fn new(n: usize) -> Helpers {
+            Helpers {
+                slots: (0..n).map(|_| Mutex::default()).collect(),
+                active: AtomicUsize::new(0),
+            }
+        }
+
+        /// Called by helper `k` (a pool worker) before it claims tasks. Only a
+        /// pinned worker takes part: it knows its home CPU to go back to (an
+        /// unpinned one may move to the free CPU by itself).
+        pub(super) fn working(&self, k: usize, pins: &[usize]) -> Working<'_> {
+            let home = rayon::current_thread_index().and_then(|i| pins.get(i).copied());
+            let (Some(slot), Some(tid), Some(home)) =
+                (self.slots.get(k), crate::simd::cpu::thread_id(), home)
+            else {
+                return Working(None);
+            };
+            self.active.fetch_add(1, Ordering::AcqRel);
+            lock(slot).working = Some((tid, home));
+            Working(Some((slot, &self.active)))
+        }
+
+        fn any_working(&self) -> bool {
+            self.active.load(Ordering::Acquire) > 0
+        }
+
+        /// Called by the caller once no task is left: waits up to `grace` for
+        /// the helpers to finish, then moves those still working to its CPU.
+        pub(super) fn bring_over(&self, grace: Duration) {
+            let until = Instant::now() + grace;
+            while self.any_working() {
+                if Instant::now() >= until {
+                    let Some(cpu) = crate::simd::cpu::current() else {
+                        return;
+                    };
+                    for s in &self.slots {
+                        let mut g = lock(s);
+                        if let (Some((tid, _)), false) = (g.working, g.moved) {
+                            g.moved = crate::simd::cpu::move_thread(tid, cpu);
+                            #[cfg(test)]
+                            BROUGHT.fetch_add(usize::from(g.moved), Ordering::Relaxed);
+                        }
+                    }
+                    return;
+                }
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    impl Drop for Working<'_> {
+        fn drop(&mut self) {
+            let Some((slot, active)) = self.0 else {
+                return;
+            };
+            let mut g = lock(slot);
+            if let (Some((tid, home)), true) = (g.working, g.moved) {
+                crate::simd::cpu::move_thread(tid, home);
+            }
+            *g = Slot::default();
+            active.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 /// Helpers only when they help: the calling thread must wait at the end of a
@@ -542,6 +658,42 @@ mod tests {
         assert!(!backoff::paid(us(1_000), us(500), 4, 4));
         // Nothing ran on the caller (0 tasks): never divides by zero.
         assert!(backoff::paid(us(0), us(10), 0, 4));
+    }
+
+    #[test]
+    fn a_late_helper_is_brought_to_the_callers_cpu_and_goes_back_home() {
+        if core_affinity::get_core_ids().unwrap_or_default().len() < 2
+            || crate::simd::cpu::current().is_none()
+        {
+            return; // one CPU: no helper CPU to bring over from
+        }
+        let before = late::BROUGHT.load(Ordering::Relaxed);
+        let hits: Vec<AtomicUsize> = (0..64).map(|_| AtomicUsize::new(0)).collect();
+        with_threads(2, || {
+            backoff::set_disabled(true);
+            // A helper sleeps 3 ms in each task it claims: the caller runs the
+            // rest long before, and then brings the sleeper over.
+            slow::set_helper_delay_us(3000);
+            for _ in 0..4 {
+                team(1, 0).for_each(hits.len(), |i| {
+                    // 20 µs of work per task, so that the helper starts in time.
+                    let t = std::time::Instant::now();
+                    while t.elapsed() < std::time::Duration::from_micros(20) {}
+                    hits[i].fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            slow::set_helper_delay_us(0);
+            backoff::set_disabled(false);
+            let (pool, pins) = pool::pool_and_pins(2).expect("a pool of 2");
+            if !pins.is_empty() {
+                let homes = pool.broadcast(|ctx| (pins[ctx.index()], crate::simd::cpu::current()));
+                for (home, now) in homes {
+                    assert_eq!(Some(home), now, "a worker stayed on the caller's CPU");
+                }
+            }
+        });
+        assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 4));
+        assert!(late::BROUGHT.load(Ordering::Relaxed) > before);
     }
 
     #[test]
