@@ -16,9 +16,9 @@
 //! Index searches (and one-shot searches of 64 queries or more) first
 //! pre-scan 4-bit or int8 codes of the rows with proven error bounds
 //! (`prefilter_nibble`, then `prefilter`, for a few queries where the CPU has
-//! AVX2 or AVX-512 VNNI; `prefilter_batch` where it has AVX-512 VNNI), and
-//! score in float only
-//! the rows that can be among the k best — with the same scores the tile scan
+//! AVX2 or AVX-512 VNNI; for batches, `prefilter_batch` where it has AVX-512
+//! VNNI and `prefilter_batch_nibble` where it has only AVX2), and score in
+//! float only the rows that can be among the k best — with the same scores the tile scan
 //! would compute, so the result is the same bit for bit.
 //!
 //! Accuracy: the selection uses scores computed in the input precision (f32
@@ -32,6 +32,7 @@ mod kernels;
 mod lp;
 mod prefilter;
 mod prefilter_batch;
+mod prefilter_batch_nibble;
 mod prefilter_nibble;
 mod quant;
 mod topk;
@@ -347,11 +348,17 @@ pub fn knn_search<T: KnnFloat>(
     let nq = queries.len() / dim;
     // A large batch codes the database for the int8 pre-scan (what an index
     // keeps): the result is the same, bit for bit.
+    // (4-bit codes too where the batch pre-scan reads those).
+    let nibbles = prefilter_batch_nibble::worthwhile(nd, k);
     let codes = (nq >= prefilter_batch::CODE_ON_THE_FLY_QUERIES
-        && prefilter_batch::worthwhile(nd, k)
+        && (prefilter_batch::worthwhile(nd, k) || nibbles)
         && dim <= quant::MAX_DIM)
         .then(|| {
-            let mut c = Codes::without_nibbles(dim, metric);
+            let mut c = if nibbles {
+                Codes::new(dim, metric)
+            } else {
+                Codes::without_nibbles(dim, metric)
+            };
             c.append(database, &xaux);
             c
         });
@@ -499,20 +506,27 @@ fn search_impl<T: KnnFloat>(
     let flops = nq.saturating_mul(nd).saturating_mul(dim);
     let team = sched::team(flops, MIN_PARALLEL_FLOPS);
     // Many queries: an int8 matrix product of the codes (when the index has
-    // them) leaves a few candidates per query to score in float.
-    if let Some(tops) = codes
-        .filter(|_| prefilter_batch::worthwhile(nd, k))
-        .and_then(|c| prefilter_batch::candidates(&s, &qaux, c, &team))
-    {
+    // them and the CPU has VNNI), or a 4-bit pass (AVX2), leaves a few
+    // candidates per query to score in float.
+    let pre = codes.and_then(|c| {
+        if prefilter_batch::worthwhile(nd, k) {
+            let tops = prefilter_batch::candidates(&s, &qaux, c, &team)?;
+            Some(tops.into_iter().map(|t| vec![t]).collect())
+        } else if prefilter_batch_nibble::worthwhile(nd, k) {
+            prefilter_batch_nibble::candidates(&s, &qaux, c, &team).map(|(tops, _scored)| tops)
+        } else {
+            None
+        }
+    });
+    if let Some(tops) = pre {
         let block = |qb: usize, od: &mut [T], oi: &mut [i64]| {
             let q0 = qb * QUERY_BLOCK;
-            finish(
-                &s,
-                q0,
-                |i, c| c.extend_from_slice(tops[q0 + i].candidates()),
-                od,
-                oi,
-            );
+            let cands = |i: usize, c: &mut Vec<(T, usize)>| {
+                for t in &tops[q0 + i] {
+                    c.extend_from_slice(t.candidates());
+                }
+            };
+            finish(&s, q0, cands, od, oi);
         };
         let rows = QUERY_BLOCK * k;
         team.for_each_chunk_mut2(out_d, rows, out_i, rows, block);
@@ -739,7 +753,8 @@ fn finish<T: KnnFloat>(
 /// Searches of one or a few queries pre-scan int8 codes of the rows (kept where
 /// that is fast, see `prefilter`) and fall back to scanning the rows in
 /// alternating directions ([`ScanOrder`]); batches pre-scan them with an int8
-/// matrix product (`prefilter_batch`). Both give the float scan's result bit
+/// matrix product (`prefilter_batch`, AVX-512 VNNI) or a 4-bit pass
+/// (`prefilter_batch_nibble`, AVX2). All give the float scan's result bit
 /// for bit.
 #[derive(Debug)]
 pub struct KnnIndex<T> {
@@ -747,8 +762,8 @@ pub struct KnnIndex<T> {
     metric: Metric,
     data: Vec<T>,
     aux: Vec<T>,
-    /// 4-bit and int8 codes of the rows for the pre-scans of one-query
-    /// searches (`prefilter_nibble`, `prefilter`): 3/8 of the float32 rows'
+    /// 4-bit and int8 codes of the rows for the pre-scans (`prefilter_nibble`,
+    /// `prefilter`, `prefilter_batch`, `prefilter_batch_nibble`): 3/8 of the float32 rows'
     /// memory plus 28 bytes per row. Kept only where the pre-scan is fast
     /// (AVX2 or AVX-512 VNNI).
     codes: Option<Codes>,

@@ -108,6 +108,20 @@ impl<'a> RowsBounds<'a> {
     /// needs; the rounding allowance that `norm` also scales covers the float
     /// product of the 4-bit dot, whose code norm is at most `‖x − μ‖ + err4
     /// ≤ 10 norm` below `quant::MAX_NIBBLE_DIM`, many times over.
+    /// Rows `a .. b` of these.
+    #[inline(always)]
+    fn range(&self, a: usize, b: usize) -> RowsBounds<'a> {
+        RowsBounds {
+            dots: &self.dots[a..b],
+            scale: &self.scale[a..b],
+            err: &self.err[a..b],
+            norm: &self.norm[a..b],
+            mag: &self.mag[a..b],
+            shift: &self.shift[a..b],
+            aux: &self.aux[a..b],
+        }
+    }
+
     pub(super) fn nibble_piece(codes: &'a Codes, dots: &'a [i32], x0: usize, n: usize) -> Self {
         RowsBounds {
             err: &codes.err4[x0..x0 + n],
@@ -207,6 +221,41 @@ fn bounds_body(
 
 multiversion! {
     pub(super) fn bounds(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, lo: &mut [f32], hi: &mut [f32]) -> () = bounds_body;
+}
+
+/// Appends `(lower bound, row)` for every row `x0 + i` of `r` whose lower
+/// bound ([`bounds`]) does not exceed `t` to `cands`, and every row whose
+/// bound is NaN to `nan`: the bounds and the test fused, a group of rows at a
+/// time (in most groups no row passes).
+#[inline(always)]
+fn reaching_body(
+    metric: Metric,
+    q: &QueryBounds,
+    r: &RowsBounds<'_>,
+    t: f32,
+    x0: usize,
+    cands: &mut Vec<(f32, usize)>,
+    nan: &mut Vec<usize>,
+) {
+    let n = r.scale.len();
+    let (mut lo, mut hi) = ([0.0f32; GROUP], [0.0f32; GROUP]);
+    for o in (0..n).step_by(GROUP) {
+        let m = GROUP.min(n - o);
+        bounds_body(metric, q, &r.range(o, o + m), &mut lo[..m], &mut hi[..m]);
+        if lo[..m].iter().fold(false, |a, &v| a | may_reach(v, t)) {
+            for (i, &v) in lo[..m].iter().enumerate() {
+                if v.is_nan() {
+                    nan.push(x0 + o + i);
+                } else if v <= t {
+                    cands.push((v, x0 + o + i));
+                }
+            }
+        }
+    }
+}
+
+multiversion! {
+    pub(super) fn reaching(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, t: f32, x0: usize, cands: &mut Vec<(f32, usize)>, nan: &mut Vec<usize>) -> () = reaching_body;
 }
 
 /// One part's result: the k smallest upper bounds it saw and the rows whose

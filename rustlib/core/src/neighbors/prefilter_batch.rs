@@ -12,7 +12,7 @@
 //! `t` = the k-th smallest upper bound, and only rows whose lower bound does
 //! not exceed `t` — typically k plus a few — are scored in float. They are
 //! scored exactly as the float scan scores them: that scan's product entries
-//! are [`chain_dot`]s (one fused multiply-add per element, in order: the
+//! are [`chain_dot`](crate::simd::gemm::chain_dot)s (one fused multiply-add per element, in order: the
 //! `gemm` micro-kernel, checked on the running CPU by [`chain_matches_gemm`],
 //! and [`gemm_abt_chained`] for the blocks `gemm` would compute another way),
 //! or `small_dots` for a last block of fewer than `SMALL_QUERIES` queries.
@@ -28,7 +28,7 @@ use super::quant::Codes;
 use super::topk::TopK;
 use super::{KnnFloat, Search, QUERY_BLOCK, SMALL_QUERIES};
 use crate::sched::Team;
-use crate::simd::gemm::{chain_dot, chain_matches_gemm, CHAIN_MAX_DEPTH};
+use crate::simd::gemm::{chain_dots, chain_matches_gemm, CHAIN_MAX_DEPTH, CHAIN_ROWS};
 use crate::simd::int8_dots::{multi_block_dots, BLOCK_ROWS};
 
 /// Queries per task (a multiple of the kernel's query group).
@@ -55,7 +55,7 @@ pub(crate) fn worthwhile(nd: usize, k: usize) -> bool {
 }
 
 /// `true` when the batch pre-scan can run for this search: codes that match
-/// it, a depth whose float products are [`chain_dot`]s on this CPU.
+/// it, a depth whose float products are [`chain_dot`](crate::simd::gemm::chain_dot)s on this CPU.
 pub(crate) fn applies<T: KnnFloat>(s: &Search<'_, T>, codes: &Codes) -> bool {
     codes.len() == s.nd
         && codes.dim == s.dim
@@ -165,43 +165,66 @@ pub(crate) fn candidates<T: KnnFloat>(
     Some(all)
 }
 
-/// Scores `rows` for query `qi` as the float scan does and returns its top-k:
-/// a query in a last block of fewer than `SMALL_QUERIES` queries is scored by
-/// `small_dots`, every other by [`chain_dot`] (the entries of its `gemm`
-/// product).
+/// Scores `rows` for query `qi` as the float scan does and returns its top-k.
 fn score_rows<T: KnnFloat>(s: &Search<'_, T>, qaux: &[T], qi: usize, rows: &[usize]) -> TopK<T> {
-    let &Search {
-        queries,
-        database,
-        xaux,
-        dim,
-        nq,
-        k,
-        metric,
-        ..
-    } = s;
-    let block_start = qi / QUERY_BLOCK * QUERY_BLOCK;
-    let small = QUERY_BLOCK.min(nq - block_start) < SMALL_QUERIES;
-    let q = &queries[qi * dim..(qi + 1) * dim];
-    let mut top = TopK::new(k);
-    let mut dot = [T::ZERO; 1];
-    for &j in rows {
-        let x = &database[j * dim..(j + 1) * dim];
-        if small {
-            T::small_dots(q, 1, x, 1, dim, &mut dot);
-        } else {
-            dot[0] = chain_dot(q, x);
+    let mut top = TopK::new(s.k);
+    let mut dots = [T::ZERO; CHAIN_ROWS];
+    for r in rows.chunks(CHAIN_ROWS) {
+        let pairs: Vec<(usize, usize)> = r.iter().map(|&j| (qi, j)).collect();
+        let dots = &mut dots[..r.len()];
+        batch_dots(s, &pairs, dots);
+        for (&d, &j) in dots.iter().zip(r) {
+            offer_dot(s, qaux, qi, j, d, &mut top);
         }
-        T::scan_tile(
-            &mut dot,
-            1,
-            1,
-            metric,
-            &qaux[qi..qi + 1],
-            &xaux[j..j + 1],
-            j,
-            std::slice::from_mut(&mut top),
-        );
     }
     top
+}
+
+/// The float scan's dot products of the pairs `(query, row)` of `s` (at most
+/// [`CHAIN_ROWS`]) into `out`: [`chain_dot`](crate::simd::gemm::chain_dot)s
+/// (the entries of the `gemm` product; computed together), or `small_dots`
+/// for a query in a last query block of fewer than `SMALL_QUERIES` queries.
+pub(super) fn batch_dots<T: KnnFloat>(s: &Search<'_, T>, pairs: &[(usize, usize)], out: &mut [T]) {
+    let dim = s.dim;
+    let q = |i: usize| &s.queries[i * dim..(i + 1) * dim];
+    let x = |j: usize| &s.database[j * dim..(j + 1) * dim];
+    let small = |i: usize| QUERY_BLOCK.min(s.nq - i / QUERY_BLOCK * QUERY_BLOCK) < SMALL_QUERIES;
+    if pairs.iter().any(|&(i, _)| small(i)) {
+        for (o, &(i, j)) in out.iter_mut().zip(pairs) {
+            if small(i) {
+                T::small_dots(q(i), 1, x(j), 1, dim, std::slice::from_mut(o));
+            } else {
+                *o = crate::simd::gemm::chain_dot(q(i), x(j));
+            }
+        }
+        return;
+    }
+    let n = pairs.len();
+    let pair = |r: usize| pairs.get(r).unwrap_or(&pairs[0]);
+    let qs: [&[T]; CHAIN_ROWS] = std::array::from_fn(|r| q(pair(r).0));
+    let xs: [&[T]; CHAIN_ROWS] = std::array::from_fn(|r| x(pair(r).1));
+    chain_dots(&qs[..n], &xs[..n], out);
+}
+
+/// Offers row `j`, whose float-scan dot product with query `qi` is `dot`, to
+/// `top` with the float scan's score.
+#[inline]
+pub(super) fn offer_dot<T: KnnFloat>(
+    s: &Search<'_, T>,
+    qaux: &[T],
+    qi: usize,
+    j: usize,
+    dot: T,
+    top: &mut TopK<T>,
+) {
+    T::scan_tile(
+        &mut [dot],
+        1,
+        1,
+        s.metric,
+        &qaux[qi..qi + 1],
+        &s.xaux[j..j + 1],
+        j,
+        std::slice::from_mut(top),
+    );
 }

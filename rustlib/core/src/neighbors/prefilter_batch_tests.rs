@@ -1,6 +1,7 @@
-//! The batch pre-scan (`prefilter_batch`) must give exactly the float scan's
-//! result — the same indices and the same distance bits — on any data, for any
-//! thread count, and must actually run on ordinary data.
+//! The batch pre-scans (`prefilter_batch`, `prefilter_batch_nibble`) must
+//! give exactly the float scan's result — the same indices and the same
+//! distance bits — on any data, for any thread count, and must actually run on
+//! ordinary data where the CPU has their kernels.
 
 use super::quant::Codes;
 use super::tests::{data as uniform, search_dir, tie_rows, METRICS};
@@ -15,9 +16,23 @@ fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// The batch pre-scan's result and the rows scored per query on average, or
-/// `None` if it declined.
-fn pre<T: KnnFloat>(q: &[T], x: &[T], dim: usize, k: usize, metric: Metric) -> Option<Bits> {
+/// Which batch pre-scan a test runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Pass {
+    Int8,
+    Nibble,
+}
+
+/// The result of the batch pre-scan `pass` and the rows it scored in float
+/// per query (the 4-bit pass; 0 for int8), or `None` if it declined.
+fn pre<T: KnnFloat>(
+    q: &[T],
+    x: &[T],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+    pass: Pass,
+) -> Option<(Bits, f64)> {
     let xaux = row_aux(x, dim, metric);
     let mut codes = Codes::new(dim, metric);
     codes.append(x, &xaux);
@@ -34,37 +49,53 @@ fn pre<T: KnnFloat>(q: &[T], x: &[T], dim: usize, k: usize, metric: Metric) -> O
     };
     let qaux = row_aux(q, dim, metric);
     let team = sched::team(1, 0);
-    let tops = prefilter_batch::candidates(&s, &qaux, &codes, &team)?;
+    let (tops, scored): (Vec<Vec<TopK<T>>>, usize) = match pass {
+        Pass::Int8 => {
+            let tops = prefilter_batch::candidates(&s, &qaux, &codes, &team)?;
+            (tops.into_iter().map(|t| vec![t]).collect(), 0)
+        }
+        Pass::Nibble => prefilter_batch_nibble::candidates(&s, &qaux, &codes, &team)?,
+    };
     assert_eq!(tops.len(), s.nq);
     let mut d = vec![T::ZERO; s.nq * k];
     let mut i = vec![0i64; s.nq * k];
-    finish(
-        &s,
-        0,
-        |qi, c| c.extend_from_slice(tops[qi].candidates()),
-        &mut d,
-        &mut i,
-    );
-    Some((d.iter().map(|v| v.to_f64().to_bits()).collect(), i))
+    let cands = |qi: usize, c: &mut Vec<(T, usize)>| {
+        for t in &tops[qi] {
+            c.extend_from_slice(t.candidates());
+        }
+    };
+    finish(&s, 0, cands, &mut d, &mut i);
+    let bits = d.iter().map(|v| v.to_f64().to_bits()).collect();
+    Some(((bits, i), scored as f64 / s.nq as f64))
 }
 
-/// Same result as the float scan whenever the batch pre-scan runs; returns
-/// whether it ran.
-fn agree<T: KnnFloat>(q: &[f64], x: &[f64], dim: usize, k: usize, metric: Metric) -> bool {
+/// Same result as the float scan whenever a batch pre-scan runs; returns
+/// whether the int8 pass ran, and the rows the 4-bit pass scored per query if
+/// it ran.
+fn agree<T: KnnFloat>(
+    q: &[f64],
+    x: &[f64],
+    dim: usize,
+    k: usize,
+    metric: Metric,
+) -> (bool, Option<f64>) {
     let q: Vec<T> = q.iter().map(|&v| T::from_f64(v)).collect();
     let x: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
     let want = search_dir(&q, &x, dim, k, metric, false);
-    match pre(&q, &x, dim, k, metric) {
-        Some(got) => {
-            assert_eq!(got, want, "dim={dim} k={k} {metric:?}");
-            true
-        }
-        None => false,
-    }
+    let ran = |pass| {
+        let (got, scored) = pre(&q, &x, dim, k, metric, pass)?;
+        assert_eq!(got, want, "dim={dim} k={k} {metric:?} {pass:?}");
+        Some(scored)
+    };
+    (ran(Pass::Int8).is_some(), ran(Pass::Nibble))
 }
 
 fn vnni() -> bool {
     crate::simd::int8_dots::fast_multi()
+}
+
+fn avx2() -> bool {
+    crate::simd::nibble_dots::fast()
 }
 
 #[test]
@@ -77,15 +108,43 @@ fn random_batches_same_result_as_the_float_scan() {
             let q = uniform(nq * dim, 5 + nq as u64);
             for metric in METRICS {
                 for k in [1usize, 10, 50] {
-                    let ran = (
+                    let (a, b) = (
                         agree::<f32>(&q, &x, dim, k, metric),
                         agree::<f64>(&q, &x, dim, k, metric),
                     );
+                    let what = format!("{nd}x{dim} nq={nq} k={k} {metric:?}");
                     if vnni() && dim >= 16 {
-                        assert!(
-                            ran.0 && ran.1,
-                            "declined random data: {nd}x{dim} nq={nq} k={k} {metric:?}"
-                        );
+                        assert!(a.0 && b.0, "int8 declined random data: {what}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_4_bit_pass_runs_on_random_data_and_scores_few_rows() {
+    // Needs AVX2 (the pass is off without its kernel). On small databases
+    // (the sizes above) it may decline: each run of rows a task scans scores
+    // a few hundred rows before its threshold settles.
+    if !avx2() {
+        return;
+    }
+    let nd = 20_011;
+    for dim in [16usize, 61, 128] {
+        let x = uniform(nd * dim, 7 + dim as u64);
+        for nq in [4usize, 70] {
+            let q = uniform(nq * dim, 9 + nq as u64);
+            for metric in METRICS {
+                for k in [1usize, 10] {
+                    for ran in [
+                        agree::<f32>(&q, &x, dim, k, metric).1,
+                        agree::<f64>(&q, &x, dim, k, metric).1,
+                    ] {
+                        let what = format!("dim={dim} nq={nq} k={k} {metric:?}");
+                        let scored = ran.unwrap_or_else(|| panic!("declined: {what}"));
+                        // Most rows are skipped (per query, over all tasks).
+                        assert!(scored < nd as f64 / 10.0, "{what}: {scored} rows scored");
                     }
                 }
             }
@@ -125,13 +184,16 @@ fn a_non_finite_query_declines() {
     let x: Vec<f32> = uniform(5000 * dim, 1).iter().map(|&v| v as f32).collect();
     let mut q: Vec<f32> = uniform(6 * dim, 2).iter().map(|&v| v as f32).collect();
     q[2 * dim + 3] = f32::NAN;
-    assert!(pre(&q, &x, dim, 5, Metric::SqEuclidean).is_none());
+    for pass in [Pass::Int8, Pass::Nibble] {
+        assert!(pre(&q, &x, dim, 5, Metric::SqEuclidean, pass).is_none());
+    }
 }
 
 #[test]
 fn index_and_one_shot_batches_equal_the_float_scan_for_any_thread_count() {
-    // Through the public API: an index (codes when this CPU has VNNI) and the
-    // one-shot search (which codes the database for 64 queries or more) agree
+    // Through the public API: an index (codes when this CPU has AVX2 or VNNI)
+    // and the one-shot search (which codes the database for 64 queries or
+    // more) agree
     // bit for bit with the float scan, at 1, 2 and 3 threads, also with a
     // slowed pool worker.
     let (nd, dim, k, nq) = (20_001, 64, 10, 300);
@@ -221,7 +283,11 @@ fn rows_tied_up_to_rounding_pick_the_float_scans_rows() {
     for metric in METRICS {
         for k in [5usize, 20] {
             let ran = agree::<f32>(&q, &x, dim, k, metric);
-            assert!(ran || !vnni(), "{metric:?} k={k} declined");
+            assert!(ran.0 || !vnni(), "{metric:?} k={k} int8 declined");
+            assert!(
+                ran.1.is_some() || !avx2(),
+                "{metric:?} k={k} 4-bit declined"
+            );
         }
     }
 }

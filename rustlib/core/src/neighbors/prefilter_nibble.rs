@@ -19,10 +19,10 @@
 //! that of the query code with the row's code `16 h − 120`, which the error
 //! bound is measured against.
 
-use super::prefilter::{bounds, may_reach, score_row, QueryBounds, RowsBounds, GROUP, PIECE_ROWS};
+use super::prefilter::{reaching, score_row, QueryBounds, RowsBounds, PIECE_ROWS};
 use super::quant::{up_f32, Codes};
 use super::topk::TopK;
-use super::{KnnFloat, Search, Segment};
+use super::{KnnFloat, Metric, Search, Segment};
 use crate::sched::Team;
 use crate::simd::int8_dots::BLOCK_ROWS;
 use crate::simd::mem::prefetch_slice;
@@ -34,16 +34,110 @@ pub(super) fn available(codes: &Codes) -> bool {
     codes.nibbles && codes.err4.len() == codes.len() && nibble_dots::fast()
 }
 
-/// What one participant keeps: the exact top-k of the rows it scored, how
-/// many it scored, and the buffers of a piece.
+/// What one participant keeps: the exact top-k of the rows it scored (with
+/// how many it scored) and the buffers of a piece.
 struct PartState<T> {
-    top: TopK<T>,
-    scored: usize,
+    exact: Exact<T>,
+    rows: Vec<usize>,
     dots: Vec<i32>,
-    lo: Vec<f32>,
-    hi: Vec<f32>,
-    /// The rows of a piece still to score: `(lower bound, row)`.
+}
+
+/// One query's exact top-k of the rows scored so far, how many were scored,
+/// and the rows of the current piece still to score, in order of their lower
+/// bounds (best first, so the threshold falls fast and the rest of a long list
+/// is skipped).
+pub(super) struct Exact<T> {
+    pub top: TopK<T>,
+    pub scored: usize,
+    /// `(lower bound, row)`: `cands[next..sorted]` are sorted and next.
     cands: Vec<(f32, usize)>,
+    next: usize,
+    sorted: usize,
+    /// Rows with a NaN bound (which proves nothing: they are scored).
+    nan: Vec<usize>,
+}
+
+impl<T: KnnFloat> Exact<T> {
+    pub(super) fn new(k: usize) -> Exact<T> {
+        Exact {
+            top: TopK::new(k),
+            scored: 0,
+            cands: Vec::new(),
+            next: 0,
+            sorted: 0,
+            nan: Vec::new(),
+        }
+    }
+
+    /// Makes the rows of a piece (`rows`, the first at `x0`) whose lower
+    /// bound for query `q` can still reach the k best the rows to score next
+    /// (see [`Exact::take`]).
+    pub(super) fn collect(
+        &mut self,
+        metric: Metric,
+        q: &QueryBounds,
+        rows: &RowsBounds<'_>,
+        x0: usize,
+    ) {
+        let t = threshold_up(&mut self.top);
+        self.cands.clear();
+        self.nan.clear();
+        (self.next, self.sorted) = (0, 0);
+        reaching(metric, q, rows, t, x0, &mut self.cands, &mut self.nan);
+    }
+
+    /// Appends to `rows` up to `max` collected rows that can still be among
+    /// the k best under the current threshold, best lower bound first, and
+    /// counts them as scored: the caller scores them (exactly as the float
+    /// scan does) and offers them to `top`. Appends none once none is left.
+    pub(super) fn take(&mut self, max: usize, rows: &mut Vec<usize>) {
+        let t = threshold_up(&mut self.top);
+        let mut taken = 0;
+        while taken < max {
+            if let Some(j) = self.nan.pop() {
+                rows.push(j);
+                taken += 1;
+                continue;
+            }
+            if self.next == self.sorted {
+                // Sort the next few by their bounds (the rest may never be
+                // needed: the threshold falls with each row scored).
+                self.cands.drain(..self.next);
+                self.cands.retain(|&(v, _)| v <= t);
+                let head = HEAD.min(self.cands.len());
+                if head < self.cands.len() {
+                    self.cands
+                        .select_nth_unstable_by(head, |a, b| a.0.total_cmp(&b.0));
+                }
+                self.cands[..head].sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+                (self.next, self.sorted) = (0, head);
+                if head == 0 {
+                    break;
+                }
+            }
+            let (v, j) = self.cands[self.next];
+            if v > t {
+                // Sorted: every later row is above t too.
+                self.cands.clear();
+                (self.next, self.sorted) = (0, 0);
+                break;
+            }
+            rows.push(j);
+            self.next += 1;
+            taken += 1;
+        }
+        self.scored += taken;
+    }
+
+    /// Prefetches the float rows of `s` of the sorted candidates `from ..
+    /// from + n` places after the next one (they are read at random).
+    pub(super) fn prefetch(&self, s: &Search<'_, T>, from: usize, n: usize) {
+        let end = (self.next + from + n).min(self.sorted);
+        for &(_, j) in &self.cands[(self.next + from).min(end)..end] {
+            prefetch_slice(&s.database[j * s.dim..(j + 1) * s.dim]);
+            prefetch_slice(&s.xaux[j..j + 1]);
+        }
+    }
 }
 
 /// Candidates scored per round, best lower bound first (the rest are then
@@ -56,7 +150,7 @@ const AHEAD: usize = 4;
 /// it is above the exact threshold too); `+inf` while every row must be scored
 /// (fewer than k kept, or a NaN k-th best).
 #[inline]
-fn threshold_up<T: KnnFloat>(top: &mut TopK<T>) -> f32 {
+pub(super) fn threshold_up<T: KnnFloat>(top: &mut TopK<T>) -> f32 {
     match top.tight_threshold() {
         Some(t) if !t.to_f64().is_nan() => up_f32(t.to_f64()),
         _ => f32::INFINITY,
@@ -84,15 +178,7 @@ pub(super) fn search<T: KnnFloat>(
     team: &Team,
     max_scored: usize,
 ) -> Option<(Vec<TopK<T>>, usize)> {
-    let &Search {
-        database,
-        xaux,
-        dim,
-        nd,
-        k,
-        metric,
-        ..
-    } = s;
+    let &Search { nd, k, metric, .. } = s;
     let qaux = &qaux[q.qi..q.qi + 1];
     let (d8, nbb) = (codes.d8(), codes.nibble_block_bytes());
     let pieces = nd.div_ceil(PIECE_ROWS);
@@ -101,12 +187,9 @@ pub(super) fn search<T: KnnFloat>(
     let failed = AtomicBool::new(false);
     let run = |p: usize| -> Option<(TopK<T>, usize)> {
         let mut st = PartState {
-            top: TopK::new(k),
-            scored: 0,
+            exact: Exact::new(k),
+            rows: Vec::new(),
             dots: vec![0; PIECE_ROWS],
-            lo: vec![0.0; PIECE_ROWS],
-            hi: vec![0.0; PIECE_ROWS],
-            cands: Vec::new(),
         };
         let done = Segment::walk(&segments, p, backward, |c| {
             let x0 = c * PIECE_ROWS;
@@ -119,68 +202,24 @@ pub(super) fn search<T: KnnFloat>(
                 &mut st.dots[..nb * BLOCK_ROWS],
             );
             let rows = RowsBounds::nibble_piece(codes, &st.dots, x0, n);
-            bounds(metric, &q.bounds, &rows, &mut st.lo[..n], &mut st.hi[..n]);
-            // The rows that can still be among the k best, scored in order
-            // of their lower bounds (best first, so the threshold falls fast
-            // and the rest of a long list is skipped).
-            let t = threshold_up(&mut st.top);
-            st.cands.clear();
-            for (o, l) in st.lo[..n].chunks(GROUP).enumerate() {
-                // Most groups: every lower bound above t (one vectorized pass).
-                if l.iter().fold(false, |a, &v| a | may_reach(v, t)) {
-                    let j0 = x0 + o * GROUP;
-                    st.cands.extend(
-                        l.iter()
-                            .enumerate()
-                            .filter(|&(_, &v)| may_reach(v, t))
-                            .map(|(i, &v)| (v, j0 + i)),
-                    );
-                }
+            // Row by row (the threshold falls after each), a few rows read
+            // ahead.
+            st.exact.collect(metric, &q.bounds, &rows, x0);
+            st.exact.prefetch(s, 0, AHEAD);
+            loop {
+                st.rows.clear();
+                st.exact.take(1, &mut st.rows);
+                let Some(&j) = st.rows.first() else { break };
+                st.exact.prefetch(s, AHEAD - 1, 1);
+                score_row(s, q.qi, qaux, j, &mut st.exact.top);
             }
-            // Scored exactly as the full scan scores it.
-            let score = |j: usize, top: &mut TopK<T>| score_row(s, q.qi, qaux, j, top);
-            // A NaN bound proves nothing: those rows are scored whatever t is.
-            st.cands.retain(|&(v, j)| {
-                if v.is_nan() {
-                    score(j, &mut st.top);
-                    st.scored += 1;
-                }
-                !v.is_nan()
-            });
-            while !st.cands.is_empty() {
-                let head = HEAD.min(st.cands.len());
-                if head < st.cands.len() {
-                    st.cands
-                        .select_nth_unstable_by(head, |a, b| a.0.total_cmp(&b.0));
-                }
-                st.cands[..head].sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-                // The float rows are read at random: fetch a few ahead.
-                let fetch = |j: usize| {
-                    prefetch_slice(&database[j * dim..(j + 1) * dim]);
-                    prefetch_slice(&xaux[j..j + 1]);
-                };
-                st.cands[..head.min(AHEAD)].iter().for_each(|c| fetch(c.1));
-                for (i, &(v, j)) in st.cands[..head].iter().enumerate() {
-                    if !may_reach(v, threshold_up(&mut st.top)) {
-                        break;
-                    }
-                    if let Some(c) = st.cands[..head].get(i + AHEAD) {
-                        fetch(c.1);
-                    }
-                    score(j, &mut st.top);
-                    st.scored += 1;
-                }
-                let t = threshold_up(&mut st.top);
-                st.cands.drain(..head);
-                st.cands.retain(|&(v, _)| may_reach(v, t));
-            }
-            if failed.load(Ordering::Relaxed) || st.scored > max_scored {
+            if failed.load(Ordering::Relaxed) || st.exact.scored > max_scored {
                 failed.store(true, Ordering::Relaxed);
                 return false;
             }
             true
         });
-        done.then_some((st.top, st.scored))
+        done.then_some((st.exact.top, st.exact.scored))
     };
     let results: Vec<(TopK<T>, usize)> = team.map(parts, run).into_iter().collect::<Option<_>>()?;
     let scored = results.iter().map(|r| r.1).sum();

@@ -224,6 +224,8 @@ pub trait GemmElement: sealed::Sealed + Copy + Default + 'static {
     fn bits(self) -> u64;
     /// [`chain_dot`] for this type.
     fn chain(a: &[Self], b: &[Self]) -> Self;
+    /// [`chain_dots`] for this type.
+    fn chains(a: &[&[Self]], b: &[&[Self]], out: &mut [Self]);
 }
 impl GemmElement for f32 {
     const ONE: Self = 1.0;
@@ -240,6 +242,9 @@ impl GemmElement for f32 {
     fn chain(a: &[Self], b: &[Self]) -> Self {
         chain_f32(a, b)
     }
+    fn chains(a: &[&[Self]], b: &[&[Self]], out: &mut [Self]) {
+        chains_f32(a, b, out)
+    }
 }
 impl GemmElement for f64 {
     const ONE: Self = 1.0;
@@ -255,6 +260,9 @@ impl GemmElement for f64 {
     }
     fn chain(a: &[Self], b: &[Self]) -> Self {
         chain_f64(a, b)
+    }
+    fn chains(a: &[&[Self]], b: &[&[Self]], out: &mut [Self]) {
+        chains_f64(a, b, out)
     }
 }
 
@@ -286,6 +294,50 @@ crate::multiversion! {
 }
 crate::multiversion! {
     fn chain_f64(a: &[f64], b: &[f64]) -> f64 = chain_body::<f64>;
+}
+
+/// Dot products [`chain_dots`] computes together: independent chains,
+/// interleaved to hide the latency of each fused multiply-add behind the
+/// others.
+pub const CHAIN_ROWS: usize = 8;
+
+/// `out[r] = chain_dot(a[r], b[r])` for up to [`CHAIN_ROWS`] pairs of rows
+/// of one length: the same chains, so the same bits, in about the time of one
+/// [`chain_dot`] (which waits for each step's result before the next).
+pub fn chain_dots<T: GemmElement>(a: &[&[T]], b: &[&[T]], out: &mut [T]) {
+    let n = out.len();
+    assert!(n <= CHAIN_ROWS && a.len() == n && b.len() == n);
+    let d = a.first().map_or(0, |r| r.len());
+    assert!(a.iter().chain(b).all(|r| r.len() == d));
+    if n > 0 {
+        T::chains(a, b, out)
+    }
+}
+
+/// The portable definition of [`chain_dots`] (at least one pair): a full set
+/// of chains, the missing ones repeating the first pair.
+#[inline(always)]
+fn chains_body<T: GemmElement>(a: &[&[T]], b: &[&[T]], out: &mut [T]) {
+    let d = a[0].len();
+    let (ra, rb): ([&[T]; CHAIN_ROWS], [&[T]; CHAIN_ROWS]) = (
+        std::array::from_fn(|r| &a.get(r).unwrap_or(&a[0])[..d]),
+        std::array::from_fn(|r| &b.get(r).unwrap_or(&b[0])[..d]),
+    );
+    let mut acc = [T::default(); CHAIN_ROWS];
+    for e in 0..d {
+        for ((c, x), y) in acc.iter_mut().zip(&ra).zip(&rb) {
+            *c = T::fused(x[e], y[e], *c);
+        }
+    }
+    let n = out.len();
+    out.copy_from_slice(&acc[..n]);
+}
+
+crate::multiversion! {
+    fn chains_f32(a: &[&[f32]], b: &[&[f32]], out: &mut [f32]) -> () = chains_body::<f32>;
+}
+crate::multiversion! {
+    fn chains_f64(a: &[&[f64]], b: &[&[f64]], out: &mut [f64]) -> () = chains_body::<f64>;
 }
 
 /// `true` when `gemm` computes an `m × n` block of depth `k` with its packed
@@ -497,6 +549,58 @@ mod tests {
             let c = chain_dot(&a[..k], &b[(n - 1) * k..]);
             crate::simd::set_max_level(None);
             assert_eq!(c.to_bits(), d[n - 1].to_bits(), "portable {m}x{n}x{k}");
+        }
+    }
+
+    #[test]
+    fn chain_dots_are_chain_dot_at_every_level() {
+        let _level = crate::simd::test_level_lock();
+        let mut s = 11u64;
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for d in [0usize, 1, 3, 17, 128, 130] {
+            let a: Vec<f64> = (0..d).map(|_| next()).collect();
+            let rows: Vec<Vec<f64>> = (0..CHAIN_ROWS)
+                .map(|_| (0..d).map(|_| next()).collect())
+                .collect();
+            let af: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+            let rf: Vec<Vec<f32>> = rows
+                .iter()
+                .map(|r| r.iter().map(|&v| v as f32).collect())
+                .collect();
+            for n in 0..=CHAIN_ROWS {
+                let r64: Vec<&[f64]> = rows[..n].iter().map(|r| &r[..]).collect();
+                let r32: Vec<&[f32]> = rf[..n].iter().map(|r| &r[..]).collect();
+                // Each row against the query, and against the next row.
+                let (a64, a32): (Vec<&[f64]>, Vec<&[f32]>) = (0..n)
+                    .map(|r| {
+                        if r % 2 == 0 {
+                            (&a[..], &af[..])
+                        } else {
+                            (r64[r - 1], r32[r - 1])
+                        }
+                    })
+                    .unzip();
+                crate::simd::at_levels(
+                    &[
+                        crate::simd::Level::Baseline,
+                        crate::simd::Level::Avx2,
+                        crate::simd::Level::Avx512,
+                    ],
+                    |cap| {
+                        let (mut o64, mut o32) = (vec![0.0f64; n], vec![0.0f32; n]);
+                        chain_dots(&a64, &r64, &mut o64);
+                        chain_dots(&a32, &r32, &mut o32);
+                        for r in 0..n {
+                            let (w64, w32) = (chain_dot(a64[r], r64[r]), chain_dot(a32[r], r32[r]));
+                            assert_eq!(o64[r].to_bits(), w64.to_bits(), "d={d} n={n} {cap:?}");
+                            assert_eq!(o32[r].to_bits(), w32.to_bits(), "d={d} n={n} {cap:?}");
+                        }
+                    },
+                );
+            }
         }
     }
 }

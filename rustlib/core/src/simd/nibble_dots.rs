@@ -66,6 +66,33 @@ pub fn nibble_dots(g: &[i8], blocks: &[u8], d8: usize, out: &mut [i32]) {
     nibble_dots_portable(g, blocks, d8, out);
 }
 
+/// The codes of `nq` queries (`gs`: `nq` rows of `8 · d8` signed bytes)
+/// against the same blocks: `out[i · rows + 16b + r] =
+/// 16 Σ_e h(b, r, e) · g_i[e]` for query `i`, where `rows = out.len() / nq`
+/// is 16 times the number of blocks — the query-batch form of
+/// [`nibble_dots`] (the batch pre-scan, `neighbors::prefilter_batch_nibble`).
+/// The vector kernel unpacks each unit's nibbles once for 4 queries. Exact
+/// integer arithmetic: every variant gives the same result.
+pub fn nibble_multi_dots(gs: &[i8], nq: usize, blocks: &[u8], d8: usize, out: &mut [i32]) {
+    assert_eq!(gs.len(), nq * 8 * d8);
+    if nq == 0 {
+        assert!(out.is_empty());
+        return;
+    }
+    assert_eq!(out.len() % (nq * BLOCK_ROWS), 0);
+    let rows = out.len() / nq;
+    assert_eq!(blocks.len(), rows / BLOCK_ROWS * d8 * UNIT_BYTES);
+    #[cfg(target_arch = "x86_64")]
+    if fast() {
+        // SAFETY: fast() is true only if the CPU reports avx2; the lengths
+        // were asserted (any byte value is exact, see the kernel).
+        return unsafe { x86::nibble_multi_dots_avx2(gs, nq, blocks, d8, out) };
+    }
+    for (g, o) in gs.chunks_exact(8 * d8).zip(out.chunks_exact_mut(rows)) {
+        nibble_dots_portable(g, blocks, d8, o);
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::{BLOCK_ROWS, UNIT_BYTES};
@@ -136,6 +163,126 @@ mod x86 {
             }
         }
     }
+    /// Queries per pass of [`nibble_multi_dots_avx2`]: each unit's nibbles
+    /// are unpacked once for this many queries (4 keep the 16-bit sums of
+    /// both halves of a block, 8 registers, in registers with the unpacked
+    /// bytes; 8 queries spill).
+    const GROUP_QUERIES: usize = 4;
+
+    /// `nibble_multi_dots` with AVX2: groups of [`GROUP_QUERIES`] queries,
+    /// then the last 1–3 together.
+    ///
+    /// # Safety
+    /// The CPU must support avx2; lengths as `nibble_multi_dots`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn nibble_multi_dots_avx2(
+        gs: &[i8],
+        nq: usize,
+        blocks: &[u8],
+        d8: usize,
+        out: &mut [i32],
+    ) {
+        let (qlen, rows) = (8 * d8, out.len() / nq);
+        let mut q0 = 0;
+        // SAFETY (all calls): avx2 as this function; each call gets q whole
+        // query codes and q whole output rows of `rows` entries.
+        unsafe {
+            while q0 + GROUP_QUERIES <= nq {
+                let (g, o) = (&gs[q0 * qlen..], &mut out[q0 * rows..]);
+                group::<GROUP_QUERIES>(g, blocks, d8, o, rows);
+                q0 += GROUP_QUERIES;
+            }
+            let (g, o) = (&gs[q0 * qlen..], &mut out[q0 * rows..]);
+            match nq - q0 {
+                1 => group::<1>(g, blocks, d8, o, rows),
+                2 => group::<2>(g, blocks, d8, o, rows),
+                3 => group::<3>(g, blocks, d8, o, rows),
+                _ => {}
+            }
+        }
+    }
+
+    /// `Q` queries (`gs` holds at least `Q` codes of `8 · d8` bytes, `out`
+    /// at least `Q` rows of `rows`) against the `rows / 16` blocks: as
+    /// [`nibble_dots_avx2`], with each unit's two halves unpacked once and
+    /// multiplied by every query's bytes.
+    ///
+    /// # Safety
+    /// The CPU must support avx2; `blocks.len() == rows / 16 · 64 · d8`.
+    #[target_feature(enable = "avx2")]
+    unsafe fn group<const Q: usize>(
+        gs: &[i8],
+        blocks: &[u8],
+        d8: usize,
+        out: &mut [i32],
+        rows: usize,
+    ) {
+        assert!(gs.len() >= Q * 8 * d8 && out.len() >= Q * rows);
+        let bb = d8 * UNIT_BYTES;
+        let qlen = 8 * d8;
+        // SAFETY (whole body): register-only intrinsics except the loads and
+        // stores, whose bounds are given where they occur.
+        unsafe {
+            let mask = _mm256_set1_epi8(0x0f);
+            let ones = _mm256_set1_epi16(1);
+            for b in 0..rows / BLOCK_ROWS {
+                let bp = blocks.as_ptr().add(b * bb);
+                let mut acc = [[_mm256_setzero_si256(); 2]; Q];
+                let mut u = 0;
+                while u < d8 {
+                    let end = (u + UNITS_PER_WIDEN).min(d8);
+                    let mut s = [[_mm256_setzero_si256(); 2]; Q];
+                    while u < end {
+                        // SAFETY: block b is within `blocks` (b < rows / 16,
+                        // length asserted by the caller); unit u's 64 bytes
+                        // start at u·64 < bb. Query q's bytes 8u..8u+8 are
+                        // within its code (8u + 8 ≤ qlen), which is within
+                        // gs (asserted above). A prefetch never faults.
+                        let ub = bp.add(u * UNIT_BYTES);
+                        _mm_prefetch::<_MM_HINT_T0>(ub.wrapping_add(PREFETCH_BYTES) as *const i8);
+                        let v0 = _mm256_loadu_si256(ub as *const __m256i);
+                        let v1 = _mm256_loadu_si256(ub.add(32) as *const __m256i);
+                        let lo0 = _mm256_and_si256(v0, mask);
+                        let hi0 = _mm256_and_si256(_mm256_srli_epi16(v0, 4), mask);
+                        let lo1 = _mm256_and_si256(v1, mask);
+                        let hi1 = _mm256_and_si256(_mm256_srli_epi16(v1, 4), mask);
+                        for (q, sq) in s.iter_mut().enumerate() {
+                            let gp = gs.as_ptr().add(q * qlen + 8 * u) as *const i32;
+                            let qa = _mm256_set1_epi32(gp.read_unaligned());
+                            let qb = _mm256_set1_epi32(gp.add(1).read_unaligned());
+                            // Each 16-bit lane gains at most 2 · 2 · 15 · 128
+                            // = 7680 in magnitude per unit, four 30 720 <
+                            // 2¹⁵: exact for any query byte, −128 too.
+                            let p0 = _mm256_add_epi16(
+                                _mm256_maddubs_epi16(lo0, qa),
+                                _mm256_maddubs_epi16(hi0, qb),
+                            );
+                            let p1 = _mm256_add_epi16(
+                                _mm256_maddubs_epi16(lo1, qa),
+                                _mm256_maddubs_epi16(hi1, qb),
+                            );
+                            sq[0] = _mm256_add_epi16(sq[0], p0);
+                            sq[1] = _mm256_add_epi16(sq[1], p1);
+                        }
+                        u += 1;
+                    }
+                    // A row's two 16-bit lanes summed into its 32-bit lane.
+                    for (aq, sq) in acc.iter_mut().zip(&s) {
+                        for (a, h) in aq.iter_mut().zip(sq) {
+                            *a = _mm256_add_epi32(*a, _mm256_madd_epi16(*h, ones));
+                        }
+                    }
+                }
+                for (q, aq) in acc.iter().enumerate() {
+                    // SAFETY: query q's output row holds `rows` i32 (q < Q,
+                    // out.len() ≥ Q · rows); block b's 16 lie within it.
+                    let op = out.as_mut_ptr().add(q * rows + b * BLOCK_ROWS) as *mut __m256i;
+                    _mm256_storeu_si256(op, _mm256_slli_epi32(aq[0], 4));
+                    _mm256_storeu_si256(op.add(1), _mm256_slli_epi32(aq[1], 4));
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -196,6 +343,58 @@ mod tests {
                     let mut out = vec![0i32; BLOCK_ROWS];
                     nibble_dots(&g, &blocks, d8, &mut out);
                     assert_eq!(out, vec![want; BLOCK_ROWS], "d8={d8} v={v} {cap:?}");
+                });
+            }
+        }
+    }
+
+    #[test]
+    fn multi_query_dots_equal_one_query_dots() {
+        // Every query count around the kernel's group of 4, odd unit counts
+        // (a last widening group of fewer units), extreme bytes.
+        let _level = crate::simd::test_level_lock();
+        for d8 in [1usize, 3, 4, 5, 16, 17] {
+            let nb = 3;
+            let blocks: Vec<u8> = (0..nb * d8 * UNIT_BYTES)
+                .map(|i| {
+                    if i % 5 == 0 {
+                        255
+                    } else {
+                        (i * 73 % 256) as u8
+                    }
+                })
+                .collect();
+            for nq in [0usize, 1, 2, 3, 4, 5, 7, 8, 9] {
+                let gs: Vec<i8> = (0..nq * 8 * d8)
+                    .map(|i| match i % 6 {
+                        0 => 127,
+                        1 => -127,
+                        _ => (i as i32 * 53 % 255 - 127) as i8,
+                    })
+                    .collect();
+                let rows = nb * BLOCK_ROWS;
+                let mut want = vec![0i32; nq * rows];
+                for (g, w) in gs.chunks_exact(8 * d8).zip(want.chunks_exact_mut(rows)) {
+                    nibble_dots_portable(g, &blocks, d8, w);
+                }
+                at_levels(&[Level::Baseline, Level::Avx2], |cap| {
+                    let mut out = vec![0i32; nq * rows];
+                    nibble_multi_dots(&gs, nq, &blocks, d8, &mut out);
+                    assert_eq!(out, want, "d8={d8} nq={nq} {cap:?}");
+                });
+            }
+        }
+        // No saturation with every nibble 15 and every query byte ±127 or
+        // −128.
+        for d8 in [4usize, 8, 9] {
+            let blocks = vec![255u8; d8 * UNIT_BYTES];
+            for v in [127i8, -127, -128] {
+                let gs = vec![v; 5 * 8 * d8];
+                let want = 16 * 15 * i32::from(v) * (8 * d8) as i32;
+                at_levels(&[Level::Baseline, Level::Avx2], |cap| {
+                    let mut out = vec![0i32; 5 * BLOCK_ROWS];
+                    nibble_multi_dots(&gs, 5, &blocks, d8, &mut out);
+                    assert_eq!(out, vec![want; 5 * BLOCK_ROWS], "d8={d8} v={v} {cap:?}");
                 });
             }
         }
