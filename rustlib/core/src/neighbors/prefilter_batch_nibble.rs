@@ -33,7 +33,7 @@ use crate::simd::gemm::CHAIN_ROWS;
 use crate::simd::int8_dots::BLOCK_ROWS;
 use crate::simd::mem::prefetch_slice;
 use crate::simd::nibble_dots::{self, nibble_multi_dots};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Queries per task.
 const QUERIES: usize = 64;
@@ -103,6 +103,11 @@ pub(crate) fn candidates<T: KnnFloat>(
     // gives up (each costs a random read of a float row).
     let max_scored = (nd / chunks / 16).max(4 * k + 64);
     let failed = AtomicBool::new(false);
+    // Per query, the best threshold any of its tasks has (the runs of rows of
+    // one query share it: a run that starts late need not find its own).
+    let known: Vec<AtomicU32> = (0..nq)
+        .map(|_| AtomicU32::new(key(f32::INFINITY)))
+        .collect();
     let task = |t: usize| -> Option<Vec<Exact<T>>> {
         let (qt, c) = (t / chunks, t % chunks);
         let q0 = qt * QUERIES;
@@ -128,7 +133,9 @@ pub(crate) fn candidates<T: KnnFloat>(
                 );
                 for (i, qd) in dots.chunks_exact(padded).take(gm).enumerate() {
                     let rows = RowsBounds::nibble_piece(codes, qd, x0, n);
-                    exact[g0 + i].collect(metric, &qb[qa + i], &rows, x0);
+                    let ex = &mut exact[g0 + i];
+                    ex.known = unkey(known[qa + i].load(Ordering::Relaxed));
+                    ex.collect(metric, &qb[qa + i], &rows, x0);
                 }
             }
             // ...scored in rounds of a few rows per query, so that each
@@ -167,8 +174,11 @@ pub(crate) fn candidates<T: KnnFloat>(
                     }
                 }
             }
-            if exact.iter().any(|ex| ex.scored > max_scored) {
-                failed.store(true, Ordering::Relaxed);
+            for (ex, kn) in exact.iter_mut().zip(&known[q0..]) {
+                kn.fetch_min(key(ex.threshold()), Ordering::Relaxed);
+                if ex.scored > max_scored {
+                    failed.store(true, Ordering::Relaxed);
+                }
             }
             if failed.load(Ordering::Relaxed) {
                 return None;
@@ -198,4 +208,47 @@ pub(crate) fn candidates<T: KnnFloat>(
         all.push(tops);
     }
     Some((all, scored))
+}
+
+/// A u32 in the order of the float32 `v` (not NaN): `key(a) < key(b)` iff
+/// `a < b` (−0 before +0, which changes no threshold test).
+fn key(v: f32) -> u32 {
+    let b = v.to_bits();
+    if b >> 31 == 1 {
+        !b
+    } else {
+        b | 1 << 31
+    }
+}
+
+/// The float32 of a [`key`].
+fn unkey(k: u32) -> f32 {
+    f32::from_bits(if k >> 31 == 1 { k & !(1 << 31) } else { !k })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{key, unkey};
+
+    #[test]
+    fn keys_follow_the_float_order() {
+        let v = [
+            f32::NEG_INFINITY,
+            -3.3e38,
+            -1.0,
+            -1e-45,
+            -0.0,
+            0.0,
+            1e-45,
+            2.0,
+            f32::MAX,
+            f32::INFINITY,
+        ];
+        for w in v.windows(2) {
+            assert!(key(w[0]) < key(w[1]), "{w:?}");
+        }
+        for x in v {
+            assert_eq!(unkey(key(x)).to_bits(), x.to_bits());
+        }
+    }
 }

@@ -55,6 +55,9 @@ pub(super) struct Exact<T> {
     sorted: usize,
     /// Rows with a NaN bound (which proves nothing: they are scored).
     nan: Vec<usize>,
+    /// A threshold known from elsewhere (`+inf` if none): a score that k
+    /// rows scored by another participant do not exceed.
+    pub known: f32,
 }
 
 impl<T: KnnFloat> Exact<T> {
@@ -66,7 +69,14 @@ impl<T: KnnFloat> Exact<T> {
             next: 0,
             sorted: 0,
             nan: Vec::new(),
+            known: f32::INFINITY,
         }
+    }
+
+    /// The threshold: a row whose lower bound exceeds it is not among the k
+    /// best (at least k rows, here or elsewhere, score no more).
+    pub(super) fn threshold(&mut self) -> f32 {
+        threshold_up(&mut self.top).min(self.known)
     }
 
     /// Makes the rows of a piece (`rows`, the first at `x0`) whose lower
@@ -79,7 +89,7 @@ impl<T: KnnFloat> Exact<T> {
         rows: &RowsBounds<'_>,
         x0: usize,
     ) {
-        let t = threshold_up(&mut self.top);
+        let t = self.threshold();
         self.cands.clear();
         self.nan.clear();
         (self.next, self.sorted) = (0, 0);
@@ -91,7 +101,7 @@ impl<T: KnnFloat> Exact<T> {
     /// counts them as scored: the caller scores them (exactly as the float
     /// scan does) and offers them to `top`. Appends none once none is left.
     pub(super) fn take(&mut self, max: usize, rows: &mut Vec<usize>) {
-        let t = threshold_up(&mut self.top);
+        let t = self.threshold();
         let mut taken = 0;
         while taken < max {
             if let Some(j) = self.nan.pop() {
