@@ -108,20 +108,6 @@ impl<'a> RowsBounds<'a> {
     /// needs; the rounding allowance that `norm` also scales covers the float
     /// product of the 4-bit dot, whose code norm is at most `‖x − μ‖ + err4
     /// ≤ 10 norm` below `quant::MAX_NIBBLE_DIM`, many times over.
-    /// Rows `a .. b` of these.
-    #[inline(always)]
-    fn range(&self, a: usize, b: usize) -> RowsBounds<'a> {
-        RowsBounds {
-            dots: &self.dots[a..b],
-            scale: &self.scale[a..b],
-            err: &self.err[a..b],
-            norm: &self.norm[a..b],
-            mag: &self.mag[a..b],
-            shift: &self.shift[a..b],
-            aux: &self.aux[a..b],
-        }
-    }
-
     pub(super) fn nibble_piece(codes: &'a Codes, dots: &'a [i32], x0: usize, n: usize) -> Self {
         RowsBounds {
             err: &codes.err4[x0..x0 + n],
@@ -142,6 +128,10 @@ impl QueryBounds {
     }
 }
 
+/// The factor that covers the rounding of the bounds' margins (see
+/// [`bounds`]).
+const WIDEN: f32 = 1.0 + 1.0 / 256.0;
+
 /// `lo[j] ≤ score_j ≤ hi[j]` for the rows of a piece, where `score_j` is what
 /// the float scan computes for row `j` (scores are smaller-is-better: squared
 /// L2 clamped at 0, `−q·x`, `−q·x/(‖q‖‖x‖)`).
@@ -161,7 +151,6 @@ fn bounds_body(
     lo: &mut [f32],
     hi: &mut [f32],
 ) {
-    const WIDEN: f32 = 1.0 + 1.0 / 256.0;
     let n = lo.len();
     let (dots, scale, err, norm, mag, shift, aux) = (
         &r.dots[..n],
@@ -224,9 +213,21 @@ multiversion! {
 }
 
 /// Appends `(lower bound, row)` for every row `x0 + i` of `r` whose lower
-/// bound ([`bounds`]) does not exceed `t` to `cands`, and every row whose
-/// bound is NaN to `nan`: the bounds and the test fused, a group of rows at a
-/// time (in most groups no row passes).
+/// bound does not exceed `t` to `cands`, and every row whose bound is not a
+/// number below `+inf` to `nan` (such a bound proves nothing: the row is
+/// scored): the lower bound of [`bounds`], written as one sum of per-row terms
+/// with per-query coefficients, fused with the test, a group of rows at a time
+/// (in most groups no row passes).
+///
+/// Why the sum is sound: it is `bounds`' lower bound `a − m` with the products
+/// multiplied out — the same real number, about half the operations (this is
+/// the hot loop of the 4-bit passes). Its float32 rounding is a few units of
+/// 2⁻²⁴ of the terms' magnitudes (`‖q − μ‖²`, `‖x − μ‖²`, `‖q‖²`, `‖x‖²`,
+/// `‖q − μ‖ ‖x − μ‖`), within the margin's allowance `rho` for the rounding
+/// of "this computation" (`rho` is 8 times the float scan's worst case, at
+/// least 68 · 2⁻²³ of those magnitudes). A term that overflows makes the sum
+/// infinite or NaN, and such a row is scored: only a finite bound above `t`
+/// skips a row.
 #[inline(always)]
 fn reaching_body(
     metric: Metric,
@@ -238,18 +239,73 @@ fn reaching_body(
     nan: &mut Vec<usize>,
 ) {
     let n = r.scale.len();
-    let (mut lo, mut hi) = ([0.0f32; GROUP], [0.0f32; GROUP]);
+    let (dots, scale, err, norm, mag, shift, aux) = (
+        &r.dots[..n],
+        &r.scale[..n],
+        &r.err[..n],
+        &r.norm[..n],
+        &r.mag[..n],
+        &r.shift[..n],
+        &r.aux[..n],
+    );
+    let (w, rho) = (WIDEN, q.rho);
+    let mut lo = [0.0f32; GROUP];
     for o in (0..n).step_by(GROUP) {
         let m = GROUP.min(n - o);
-        bounds_body(metric, q, &r.range(o, o + m), &mut lo[..m], &mut hi[..m]);
-        if lo[..m].iter().fold(false, |a, &v| a | may_reach(v, t)) {
-            for (i, &v) in lo[..m].iter().enumerate() {
-                if v.is_nan() {
-                    nan.push(x0 + o + i);
-                } else if v <= t {
-                    cands.push((v, x0 + o + i));
+        let g = o..o + m;
+        // The group's fields, all of length m (no bounds checks below).
+        let (dots, scale, err, norm) = (
+            &dots[g.clone()],
+            &scale[g.clone()],
+            &err[g.clone()],
+            &norm[g.clone()],
+        );
+        let (mag, shift, aux) = (&mag[g.clone()], &shift[g.clone()], &aux[g]);
+        let lo = &mut lo[..m];
+        let p = |i: usize| (dots[i] - q.offset) as f32 * scale[i];
+        match metric {
+            Metric::SqEuclidean | Metric::Euclidean => {
+                // a − m of `bounds` with p·q.scale, gap and the margin
+                // multiplied out.
+                let c = q.shift - w * (rho * (2.0 * q.aux + q.shift) + 4.0 * q.eta);
+                let (ks, ka) = (1.0 - w * rho, 2.0 * w * rho);
+                let (ke, kn) = (2.0 * w * q.norm, 2.0 * w * (q.err + rho * q.norm));
+                let kp = 2.0 * q.scale;
+                for i in 0..m {
+                    lo[i] =
+                        c + ks * shift[i] - ka * aux[i] - ke * err[i] - kn * norm[i] - kp * p(i);
                 }
             }
+            Metric::InnerProduct | Metric::Cosine => {
+                let c = -q.shift - 2.0 * w * q.eta;
+                let (ke, kn) = (w * q.norm, w * (q.err + 2.0 * rho * q.norm));
+                let km = 4.0 * w * rho * q.mag;
+                for i in 0..m {
+                    lo[i] =
+                        c - shift[i] - ke * err[i] - kn * norm[i] - km * mag[i] - q.scale * p(i);
+                }
+                if metric == Metric::Cosine {
+                    // Cosine scales the bounds by w = 1/(‖q‖‖x‖) ≥ 0.
+                    for i in 0..m {
+                        lo[i] *= q.aux * aux[i];
+                    }
+                }
+            }
+        }
+        // A row stays unless its bound is a number in (t, +inf): the bits
+        // of those that stay (none, in most groups).
+        let mut keep = 0u32;
+        for (i, &v) in lo.iter().enumerate() {
+            keep |= u32::from(!(v > t && v < f32::INFINITY)) << i;
+        }
+        while keep != 0 {
+            let i = keep.trailing_zeros() as usize;
+            if lo[i] <= t {
+                cands.push((lo[i], x0 + o + i));
+            } else {
+                nan.push(x0 + o + i);
+            }
+            keep &= keep - 1;
         }
     }
 }

@@ -243,7 +243,7 @@ impl GemmElement for f32 {
         chain_f32(a, b)
     }
     fn chains(a: &[&[Self]], b: &[&[Self]], out: &mut [Self]) {
-        chains_f32(a, b, out)
+        super::chains::chains_f32(a, b, out)
     }
 }
 impl GemmElement for f64 {
@@ -262,7 +262,7 @@ impl GemmElement for f64 {
         chain_f64(a, b)
     }
     fn chains(a: &[&[Self]], b: &[&[Self]], out: &mut [Self]) {
-        chains_f64(a, b, out)
+        super::chains::chains_f64(a, b, out)
     }
 }
 
@@ -296,49 +296,7 @@ crate::multiversion! {
     fn chain_f64(a: &[f64], b: &[f64]) -> f64 = chain_body::<f64>;
 }
 
-/// Dot products [`chain_dots`] computes together: independent chains,
-/// interleaved to hide the latency of each fused multiply-add behind the
-/// others.
-pub const CHAIN_ROWS: usize = 8;
-
-/// `out[r] = chain_dot(a[r], b[r])` for up to [`CHAIN_ROWS`] pairs of rows
-/// of one length: the same chains, so the same bits, in about the time of one
-/// [`chain_dot`] (which waits for each step's result before the next).
-pub fn chain_dots<T: GemmElement>(a: &[&[T]], b: &[&[T]], out: &mut [T]) {
-    let n = out.len();
-    assert!(n <= CHAIN_ROWS && a.len() == n && b.len() == n);
-    let d = a.first().map_or(0, |r| r.len());
-    assert!(a.iter().chain(b).all(|r| r.len() == d));
-    if n > 0 {
-        T::chains(a, b, out)
-    }
-}
-
-/// The portable definition of [`chain_dots`] (at least one pair): a full set
-/// of chains, the missing ones repeating the first pair.
-#[inline(always)]
-fn chains_body<T: GemmElement>(a: &[&[T]], b: &[&[T]], out: &mut [T]) {
-    let d = a[0].len();
-    let (ra, rb): ([&[T]; CHAIN_ROWS], [&[T]; CHAIN_ROWS]) = (
-        std::array::from_fn(|r| &a.get(r).unwrap_or(&a[0])[..d]),
-        std::array::from_fn(|r| &b.get(r).unwrap_or(&b[0])[..d]),
-    );
-    let mut acc = [T::default(); CHAIN_ROWS];
-    for e in 0..d {
-        for ((c, x), y) in acc.iter_mut().zip(&ra).zip(&rb) {
-            *c = T::fused(x[e], y[e], *c);
-        }
-    }
-    let n = out.len();
-    out.copy_from_slice(&acc[..n]);
-}
-
-crate::multiversion! {
-    fn chains_f32(a: &[&[f32]], b: &[&[f32]], out: &mut [f32]) -> () = chains_body::<f32>;
-}
-crate::multiversion! {
-    fn chains_f64(a: &[&[f64]], b: &[&[f64]], out: &mut [f64]) -> () = chains_body::<f64>;
-}
+pub use super::chains::{chain_dots, CHAIN_ROWS};
 
 /// `true` when `gemm` computes an `m × n` block of depth `k` with its packed
 /// micro-kernel, whose entries are [`chain_dot`]s (smaller blocks go to

@@ -216,6 +216,7 @@ macro_rules! multiversion_fma {
 }
 
 pub mod bytes;
+pub mod chains;
 pub mod cpu;
 pub mod dots;
 pub mod gemm;
