@@ -13,13 +13,14 @@
 //! unique and merging per-chunk winners gives the same result on 1 or 64
 //! threads.
 //!
-//! Index searches (and one-shot searches of 64 queries or more) first
-//! pre-scan 4-bit or int8 codes of the rows with proven error bounds
-//! (`prefilter_nibble`, then `prefilter`, for a few queries where the CPU has
-//! AVX2 or AVX-512 VNNI; for batches, `prefilter_batch` where it has AVX-512
-//! VNNI and `prefilter_batch_nibble` where it has only AVX2), and score in
-//! float only the rows that can be among the k best — with the same scores the tile scan
-//! would compute, so the result is the same bit for bit.
+//! Index searches (and, where the CPU has AVX-512 VNNI, one-shot searches of
+//! 64 queries or more) first pre-scan 4-bit or int8 codes of the rows with
+//! proven error bounds (`prefilter_nibble`, then `prefilter`, for a few
+//! queries where the CPU has AVX2 or AVX-512 VNNI; for batches,
+//! `prefilter_batch` where it has AVX-512 VNNI and `prefilter_batch_nibble`
+//! where it has only AVX2), and score in float only the rows that can be
+//! among the k best — with the same scores the tile scan would compute, so
+//! the result is the same bit for bit.
 //!
 //! Accuracy: the selection uses scores computed in the input precision (f32
 //! for f32). The k distances returned are then recomputed exactly (differences
