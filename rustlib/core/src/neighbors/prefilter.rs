@@ -108,6 +108,21 @@ impl<'a> RowsBounds<'a> {
     /// needs; the rounding allowance that `norm` also scales covers the float
     /// product of the 4-bit dot, whose code norm is at most `‖x − μ‖ + err4
     /// ≤ 10 norm` below `quant::MAX_NIBBLE_DIM`, many times over.
+    /// Rows `a .. b` of these, every field cut to them (the loops over them
+    /// then need no bounds checks).
+    #[inline(always)]
+    fn range(&self, a: usize, b: usize) -> RowsBounds<'a> {
+        RowsBounds {
+            dots: &self.dots[a..b],
+            scale: &self.scale[a..b],
+            err: &self.err[a..b],
+            norm: &self.norm[a..b],
+            mag: &self.mag[a..b],
+            shift: &self.shift[a..b],
+            aux: &self.aux[a..b],
+        }
+    }
+
     pub(super) fn nibble_piece(codes: &'a Codes, dots: &'a [i32], x0: usize, n: usize) -> Self {
         RowsBounds {
             err: &codes.err4[x0..x0 + n],
@@ -152,15 +167,9 @@ fn bounds_body(
     hi: &mut [f32],
 ) {
     let n = lo.len();
-    let (dots, scale, err, norm, mag, shift, aux) = (
-        &r.dots[..n],
-        &r.scale[..n],
-        &r.err[..n],
-        &r.norm[..n],
-        &r.mag[..n],
-        &r.shift[..n],
-        &r.aux[..n],
-    );
+    let g = r.range(0, n);
+    let (dots, scale, err, norm) = (g.dots, g.scale, g.err, g.norm);
+    let (mag, shift, aux) = (g.mag, g.shift, g.aux);
     let hi = &mut hi[..n];
     let p = |j: usize| (dots[j] - q.offset) as f32 * (q.scale * scale[j]);
     let gap = |j: usize| q.norm * err[j] + q.err * norm[j];
@@ -239,28 +248,20 @@ fn reaching_body(
     nan: &mut Vec<usize>,
 ) {
     let n = r.scale.len();
-    let (dots, scale, err, norm, mag, shift, aux) = (
-        &r.dots[..n],
-        &r.scale[..n],
-        &r.err[..n],
-        &r.norm[..n],
-        &r.mag[..n],
-        &r.shift[..n],
-        &r.aux[..n],
-    );
     let (w, rho) = (WIDEN, q.rho);
     let mut lo = [0.0f32; GROUP];
     for o in (0..n).step_by(GROUP) {
         let m = GROUP.min(n - o);
-        let g = o..o + m;
         // The group's fields, all of length m (no bounds checks below).
-        let (dots, scale, err, norm) = (
-            &dots[g.clone()],
-            &scale[g.clone()],
-            &err[g.clone()],
-            &norm[g.clone()],
-        );
-        let (mag, shift, aux) = (&mag[g.clone()], &shift[g.clone()], &aux[g]);
+        let RowsBounds {
+            dots,
+            scale,
+            err,
+            norm,
+            mag,
+            shift,
+            aux,
+        } = r.range(o, o + m);
         let lo = &mut lo[..m];
         let p = |i: usize| (dots[i] - q.offset) as f32 * scale[i];
         match metric {

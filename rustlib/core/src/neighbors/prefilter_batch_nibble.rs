@@ -71,15 +71,8 @@ pub(crate) fn candidates<T: KnnFloat>(
     codes: &Codes,
     team: &Team,
 ) -> Option<(Vec<Vec<TopK<T>>>, usize)> {
-    let &Search {
-        queries,
-        dim,
-        nq,
-        nd,
-        k,
-        metric,
-        ..
-    } = s;
+    let (queries, dim, metric) = (s.queries, s.dim, s.metric);
+    let (nq, nd, k) = (s.nq, s.nd, s.k);
     if !applies(s, codes) || !prefilter_nibble::available(codes) {
         return None;
     }

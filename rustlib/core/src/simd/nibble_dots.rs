@@ -290,6 +290,20 @@ mod tests {
     use super::*;
     use crate::simd::{at_levels, Level};
 
+    /// `len` code bytes: every byte value, and 255 (both nibbles 15) at every
+    /// `every`-th.
+    fn test_bytes(len: usize, every: usize, mul: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| {
+                if i % every == 0 {
+                    255
+                } else {
+                    (i * mul % 256) as u8
+                }
+            })
+            .collect()
+    }
+
     #[test]
     fn every_variant_is_exact() {
         let _level = crate::simd::test_level_lock();
@@ -303,15 +317,7 @@ mod tests {
                     _ => (i as i32 * 37 % 255 - 127) as i8,
                 })
                 .collect();
-            let blocks: Vec<u8> = (0..nb * d8 * UNIT_BYTES)
-                .map(|i| {
-                    if i % 7 == 0 {
-                        255
-                    } else {
-                        (i * 91 % 256) as u8
-                    }
-                })
-                .collect();
+            let blocks = test_bytes(nb * d8 * UNIT_BYTES, 7, 91);
             let mut want = vec![0i32; nb * BLOCK_ROWS];
             for b in 0..nb {
                 for r in 0..BLOCK_ROWS {
@@ -332,38 +338,13 @@ mod tests {
     }
 
     #[test]
-    fn extreme_values_do_not_saturate() {
-        let _level = crate::simd::test_level_lock();
-        for d8 in [4usize, 8, 9] {
-            let blocks = vec![255u8; d8 * UNIT_BYTES];
-            for v in [127i8, -127] {
-                let g = vec![v; 8 * d8];
-                let want = 16 * 15 * i32::from(v) * (8 * d8) as i32;
-                at_levels(&[Level::Baseline, Level::Avx2], |cap| {
-                    let mut out = vec![0i32; BLOCK_ROWS];
-                    nibble_dots(&g, &blocks, d8, &mut out);
-                    assert_eq!(out, vec![want; BLOCK_ROWS], "d8={d8} v={v} {cap:?}");
-                });
-            }
-        }
-    }
-
-    #[test]
     fn multi_query_dots_equal_one_query_dots() {
         // Every query count around the kernel's group of 4, odd unit counts
         // (a last widening group of fewer units), extreme bytes.
         let _level = crate::simd::test_level_lock();
         for d8 in [1usize, 3, 4, 5, 16, 17] {
             let nb = 3;
-            let blocks: Vec<u8> = (0..nb * d8 * UNIT_BYTES)
-                .map(|i| {
-                    if i % 5 == 0 {
-                        255
-                    } else {
-                        (i * 73 % 256) as u8
-                    }
-                })
-                .collect();
+            let blocks = test_bytes(nb * d8 * UNIT_BYTES, 5, 73);
             for nq in [0usize, 1, 2, 3, 4, 5, 7, 8, 9] {
                 let gs: Vec<i8> = (0..nq * 8 * d8)
                     .map(|i| match i % 6 {
@@ -384,17 +365,21 @@ mod tests {
                 });
             }
         }
-        // No saturation with every nibble 15 and every query byte ±127 or
-        // −128.
+        // No saturation with every nibble 15 and every query byte ±127 (−128
+        // too for the multi-query kernel), one query and five.
         for d8 in [4usize, 8, 9] {
             let blocks = vec![255u8; d8 * UNIT_BYTES];
-            for v in [127i8, -127, -128] {
-                let gs = vec![v; 5 * 8 * d8];
-                let want = 16 * 15 * i32::from(v) * (8 * d8) as i32;
+            for (v, nq) in [(127i8, 1), (-127, 1), (127, 5), (-127, 5), (-128, 5)] {
+                let gs = vec![v; nq * 8 * d8];
+                let want = vec![16 * 15 * i32::from(v) * (8 * d8) as i32; nq * BLOCK_ROWS];
                 at_levels(&[Level::Baseline, Level::Avx2], |cap| {
-                    let mut out = vec![0i32; 5 * BLOCK_ROWS];
-                    nibble_multi_dots(&gs, 5, &blocks, d8, &mut out);
-                    assert_eq!(out, vec![want; 5 * BLOCK_ROWS], "d8={d8} v={v} {cap:?}");
+                    let mut out = vec![0i32; nq * BLOCK_ROWS];
+                    if nq == 1 {
+                        nibble_dots(&gs, &blocks, d8, &mut out);
+                    } else {
+                        nibble_multi_dots(&gs, nq, &blocks, d8, &mut out);
+                    }
+                    assert_eq!(out, want, "d8={d8} v={v} nq={nq} {cap:?}");
                 });
             }
         }
