@@ -169,10 +169,13 @@ pub(crate) fn candidates<T: KnnFloat>(
 fn score_rows<T: KnnFloat>(s: &Search<'_, T>, qaux: &[T], qi: usize, rows: &[usize]) -> TopK<T> {
     let mut top = TopK::new(s.k);
     let mut dots = [T::ZERO; CHAIN_ROWS];
+    let mut pairs = [(qi, 0); CHAIN_ROWS];
     for r in rows.chunks(CHAIN_ROWS) {
-        let pairs: Vec<(usize, usize)> = r.iter().map(|&j| (qi, j)).collect();
+        for (p, &j) in pairs.iter_mut().zip(r) {
+            p.1 = j;
+        }
         let dots = &mut dots[..r.len()];
-        batch_dots(s, &pairs, dots);
+        batch_dots(s, &pairs[..r.len()], dots);
         for (&d, &j) in dots.iter().zip(r) {
             offer_dot(s, qaux, qi, j, d, &mut top);
         }

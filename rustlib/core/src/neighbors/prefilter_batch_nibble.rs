@@ -157,9 +157,8 @@ pub(crate) fn candidates<T: KnnFloat>(
                 let mut d = [T::ZERO; CHAIN_ROWS];
                 fetch(&pairs[..CHAIN_ROWS.min(pairs.len())]);
                 for (c, ps) in pairs.chunks(CHAIN_ROWS).enumerate() {
-                    if let Some(next) = pairs.chunks(CHAIN_ROWS).nth(c + 1) {
-                        fetch(next);
-                    }
+                    let next = ((c + 1) * CHAIN_ROWS).min(pairs.len());
+                    fetch(&pairs[next..(next + CHAIN_ROWS).min(pairs.len())]);
                     let d = &mut d[..ps.len()];
                     batch_dots(s, ps, d);
                     for (&v, &(qi, j)) in d.iter().zip(ps) {
