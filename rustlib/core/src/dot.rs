@@ -6,6 +6,14 @@
 //! better than BLAS `ddot` (plain accumulators over the whole vector).
 //! float32 products are formed and summed in float64: the product of two f32 is
 //! exact in f64, so f32 input is never up-cast as a whole, yet loses nothing.
+//!
+//! On AVX2 / AVX-512 CPUs the float64 accumulators use fused multiply-adds,
+//! like OpenBLAS `ddot`: one rounding per term instead of two, and fewer
+//! instructions in a loop that waits on memory. Measured on a 2-core AMD EPYC
+//! (Zen 1), 1e7 float64 on one thread, medians of 31 calls interleaved with
+//! `np.dot`: 1.05-1.07x `ddot`'s time fused, 1.10-1.11x unfused. The
+//! portable copy (CPUs without FMA) keeps the separate multiply and add, so
+//! its last bit may differ; the bits still never depend on the thread count.
 
 use crate::blocks::tree_reduce;
 use crate::float::{halving_sum, Float};
@@ -15,28 +23,37 @@ use crate::{Error, Result};
 const LANES: usize = 16;
 
 /// One block: 16 independent f64 accumulators (f32 products are exact in f64).
+/// `FMA` fuses each multiply-add (one instruction in the AVX2 copy).
 #[inline(always)]
-fn dot_block<T: Float>(x: &[T], y: &[T]) -> f64 {
+fn dot_block<T: Float, const FMA: bool>(x: &[T], y: &[T]) -> f64 {
+    let term = |acc: f64, a: T, b: T| {
+        if FMA {
+            a.to_f64().mul_add(b.to_f64(), acc)
+        } else {
+            acc + a.to_f64() * b.to_f64()
+        }
+    };
     let mut acc = [0.0f64; LANES];
     let xs = x.chunks_exact(LANES);
     let ys = y.chunks_exact(LANES);
     let (xr, yr) = (xs.remainder(), ys.remainder());
     for (a, b) in xs.zip(ys) {
         for i in 0..LANES {
-            acc[i] += a[i].to_f64() * b[i].to_f64();
+            acc[i] = term(acc[i], a[i], b[i]);
         }
     }
     for i in 0..xr.len() {
-        acc[i] += xr[i].to_f64() * yr[i].to_f64();
+        acc[i] = term(acc[i], xr[i], yr[i]);
     }
     halving_sum(acc)
 }
 
 multiversion_256! {
-    fn dot_leaf_f64(x: &[f64], y: &[f64]) -> f64 = dot_block::<f64>;
+    fn dot_leaf_f64(x: &[f64], y: &[f64]) -> f64 = dot_block::<f64, true>, dot_block::<f64, false>;
 }
+// An f32 product is exact in f64, so fusing would change nothing.
 multiversion_256! {
-    fn dot_leaf_f32(x: &[f32], y: &[f32]) -> f64 = dot_block::<f32>;
+    fn dot_leaf_f32(x: &[f32], y: &[f32]) -> f64 = dot_block::<f32, false>;
 }
 
 fn check_lengths(a: usize, b: usize) -> Result<()> {
@@ -116,20 +133,47 @@ mod tests {
     }
 
     #[test]
-    fn simd_levels_agree_bit_for_bit() {
+    fn simd_levels_agree_bit_for_bit_where_the_rounding_is_the_same() {
         let _level = crate::simd::test_level_lock();
         let x = data(50_001, 3);
         let y = data(50_001, 4);
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let yf: Vec<f32> = y.iter().map(|&v| v as f32).collect();
-        let want = (dot_f64(&x, &y).unwrap(), dot_f32(&xf, &yf).unwrap());
+        set_max_level(Some(Level::Avx2));
+        let fused = dot_f64(&x, &y).unwrap();
+        let want_f32 = dot_f32(&xf, &yf).unwrap();
         for cap in [Level::Baseline, Level::Avx2, Level::Avx512] {
             set_max_level(Some(cap));
-            let got = (dot_f64(&x, &y).unwrap(), dot_f32(&xf, &yf).unwrap());
-            assert_eq!(got.0.to_bits(), want.0.to_bits(), "{cap:?}");
-            assert_eq!(got.1.to_bits(), want.1.to_bits(), "{cap:?}");
+            // f32 products are exact in f64: every copy gives the same bits.
+            assert_eq!(dot_f32(&xf, &yf).unwrap().to_bits(), want_f32.to_bits());
+            // The AVX2 copy also runs on AVX-512 CPUs; the portable one may
+            // round differently (unfused) but stays within the error bound.
+            let got = dot_f64(&x, &y).unwrap();
+            if crate::simd::level() == Level::Baseline {
+                assert!((got - fused).abs() <= 1e-12, "{cap:?}");
+            } else {
+                assert_eq!(got.to_bits(), fused.to_bits(), "{cap:?}");
+            }
         }
         set_max_level(None);
+    }
+
+    #[test]
+    fn the_simd_copy_fuses_and_the_portable_copy_rounds_each_product() {
+        let _level = crate::simd::test_level_lock();
+        // Elements 0 and 16 share an accumulator: -1 + (1 - 2^-60) is -2^-60
+        // when fused, 0 when the product is rounded to 1 first.
+        let mut x = vec![0.0; 17];
+        let mut y = vec![0.0; 17];
+        (x[0], y[0]) = (1.0, -1.0);
+        let e = 2f64.powi(-30);
+        (x[16], y[16]) = (1.0 + e, 1.0 - e);
+        set_max_level(Some(Level::Baseline));
+        assert_eq!(dot_f64(&x, &y).unwrap(), 0.0);
+        set_max_level(None);
+        if crate::simd::level() >= Level::Avx2 {
+            assert_eq!(dot_f64(&x, &y).unwrap(), -(2f64.powi(-60)));
+        }
     }
 
     #[test]

@@ -160,15 +160,26 @@ macro_rules! multiversion {
 /// dot on one thread, same-process minimum of 41 calls: 512-bit loads 3.62 ms,
 /// 256-bit loads 3.46 ms (OpenBLAS `ddot` 3.38 ms). Same lane structure, so the
 /// same bits as every other copy.
+///
+/// A second form, `= fast, baseline;`, runs `fast` in the AVX2 copy and
+/// `baseline` in the portable one: for a body generic over `const FMA: bool`
+/// (`body::<T, true>, body::<T, false>`), whose AVX2 copy may fuse
+/// multiply-adds (one instruction there, a libm call in the baseline copy), so
+/// the copies may round differently, as with [`multiversion_fma!`].
 #[macro_export]
 macro_rules! multiversion_256 {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty = $body:path;) => {
+        $crate::multiversion_256! {
+            $(#[$meta])* $vis fn $name($($arg: $ty),*) -> $ret = $body, $body;
+        }
+    };
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty = $fast:path, $body:path;) => {
         $(#[$meta])*
         $vis fn $name($($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,fma")]
-                fn v_avx2($($arg: $ty),*) -> $ret { $body($($arg),*) }
+                fn v_avx2($($arg: $ty),*) -> $ret { $fast($($arg),*) }
                 match $crate::simd::level() {
                     // SAFETY: level() returns Avx2 only when the CPU reports avx2
                     // and fma, and Avx512 only on CPUs with AVX-512 F/VL/BW/DQ,
