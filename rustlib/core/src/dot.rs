@@ -18,6 +18,7 @@
 use crate::blocks::tree_reduce;
 use crate::float::{halving_sum, Float};
 use crate::multiversion_256;
+use crate::nn::math::madd;
 use crate::{Error, Result};
 
 const LANES: usize = 16;
@@ -26,13 +27,7 @@ const LANES: usize = 16;
 /// `FMA` fuses each multiply-add (one instruction in the AVX2 copy).
 #[inline(always)]
 fn dot_block<T: Float, const FMA: bool>(x: &[T], y: &[T]) -> f64 {
-    let term = |acc: f64, a: T, b: T| {
-        if FMA {
-            a.to_f64().mul_add(b.to_f64(), acc)
-        } else {
-            acc + a.to_f64() * b.to_f64()
-        }
-    };
+    let term = |acc: f64, a: T, b: T| madd::<FMA, f64>(a.to_f64(), b.to_f64(), acc);
     let mut acc = [0.0f64; LANES];
     let xs = x.chunks_exact(LANES);
     let ys = y.chunks_exact(LANES);

@@ -389,8 +389,15 @@ fn the_fused_lower_bound_is_the_bounds_lower_bound() {
     // `prefilter::reaching` multiplies the lower bound of `bounds` out into
     // one sum: the same number up to float32 rounding. With t the median
     // bound, a row clearly below t must stay, a row clearly above must go.
+    // Both copies: fused multiply-adds (AVX2) and separate ones (portable).
     use super::prefilter::{bounds, query_code, reaching, RowsBounds};
-    for (dim, offset) in [(16usize, 0.0), (61, 3.0), (128, 0.0)] {
+    use crate::simd::{set_max_level, Level};
+    let _level = crate::simd::test_level_lock();
+    for (cap, (dim, offset)) in [Level::Baseline, Level::Avx2]
+        .into_iter()
+        .flat_map(|c| [(16usize, 0.0), (61, 3.0), (128, 0.0)].map(|d| (c, d)))
+    {
+        set_max_level(Some(cap));
         let nd = 2000;
         let x: Vec<f32> = uniform(nd * dim, 51 + dim as u64)
             .iter()
@@ -448,4 +455,5 @@ fn the_fused_lower_bound_is_the_bounds_lower_bound() {
             }
         }
     }
+    set_max_level(None);
 }
