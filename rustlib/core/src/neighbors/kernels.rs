@@ -54,11 +54,31 @@ fn scan_row<T: Float>(
     }
 }
 
+/// The scan's score of dot product `d` (smaller is better): L2
+/// `max(‖q‖² + ‖x‖² − 2 q·x, 0)` (NaN stays NaN) with the squared norms `qa` /
+/// `x`; inner product `−q·x`; cosine `−(q·x)/(‖q‖‖x‖)` with the inverse norms
+/// `qa` / `x`. One function for the tile scan and for the single pairs the
+/// pre-scans score, so both give the same bits.
+#[inline(always)]
+pub(super) fn score<T: Float>(metric: Metric, qa: T, d: T, x: T) -> T {
+    match metric {
+        Metric::SqEuclidean | Metric::Euclidean => {
+            let v = qa + x - (d + d);
+            if v < T::ZERO {
+                T::ZERO
+            } else {
+                v
+            }
+        }
+        Metric::InnerProduct => T::ZERO - d,
+        Metric::Cosine => T::ZERO - d * qa * x,
+    }
+}
+
 /// Scores an `m × n` tile of dot products (row-major, rows = queries) and offers
-/// every score to its query's top-k; `base` is the database index of column 0.
-/// Scores: L2 `max(‖q‖² + ‖x‖² − 2 q·x, 0)` (NaN stays NaN) with the squared
-/// norms in `qaux` / `xaux`; inner product `−q·x`; cosine `−(q·x)/(‖q‖‖x‖)` with
-/// the inverse norms in `qaux` / `xaux`.
+/// every score ([`score`]) to its query's top-k; `base` is the database index
+/// of column 0. `qaux` / `xaux` hold the squared norms (L2) or inverse norms
+/// (cosine).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn scan_tile_body<T: Float>(
@@ -76,17 +96,17 @@ fn scan_tile_body<T: Float>(
         let row = &tile[i * n..(i + 1) * n];
         let qa = qaux[i];
         let top = &mut tops[i];
+        // One arm per metric, so each loop has its score inlined.
         match metric {
             Metric::SqEuclidean | Metric::Euclidean => scan_row(row, xaux, base, top, |d, x| {
-                let v = qa + x - (d + d);
-                if v < T::ZERO {
-                    T::ZERO
-                } else {
-                    v
-                }
+                score(Metric::SqEuclidean, qa, d, x)
             }),
-            Metric::InnerProduct => scan_row(row, xaux, base, top, |d, _| T::ZERO - d),
-            Metric::Cosine => scan_row(row, xaux, base, top, |d, x| T::ZERO - d * qa * x),
+            Metric::InnerProduct => scan_row(row, xaux, base, top, |d, x| {
+                score(Metric::InnerProduct, qa, d, x)
+            }),
+            Metric::Cosine => {
+                scan_row(row, xaux, base, top, |d, x| score(Metric::Cosine, qa, d, x))
+            }
         }
     }
 }

@@ -534,15 +534,9 @@ pub(super) fn score_row<T: KnnFloat>(
         dim,
         &mut dot,
     );
-    T::scan_tile(
-        &mut dot,
-        1,
-        1,
-        s.metric,
-        qaux,
-        &s.xaux[j..j + 1],
+    top.offer(
+        super::kernels::score(s.metric, qaux[0], dot[0], s.xaux[j]),
         j,
-        std::slice::from_mut(top),
     );
 }
 

@@ -220,14 +220,5 @@ pub(super) fn offer_dot<T: KnnFloat>(
     dot: T,
     top: &mut TopK<T>,
 ) {
-    T::scan_tile(
-        &mut [dot],
-        1,
-        1,
-        s.metric,
-        &qaux[qi..qi + 1],
-        &s.xaux[j..j + 1],
-        j,
-        std::slice::from_mut(top),
-    );
+    top.offer(super::kernels::score(s.metric, qaux[qi], dot, s.xaux[j]), j);
 }
