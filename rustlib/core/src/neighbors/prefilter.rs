@@ -22,10 +22,10 @@ use super::prefilter_nibble;
 use super::quant::Codes;
 use super::topk::{cmp_entry, TopK};
 use super::{KnnFloat, Metric, Search, Segment};
-use crate::nn::math::madd;
 use crate::pool;
 use crate::sched;
 use crate::simd::int8_dots::{self, BLOCK_ROWS};
+use crate::simd::lower_bounds::{self, stay_bits, stays, Linear, WORD_ROWS};
 use crate::{multiversion, multiversion_fma};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -251,81 +251,157 @@ fn reaching_body<const FMA: bool>(
     nan: &mut Vec<usize>,
 ) {
     let n = r.scale.len();
-    let (w, rho) = (WIDEN, q.rho);
+    let lin = linear(metric, q);
     let mut lo = [0.0f32; GROUP];
     for o in (0..n).step_by(GROUP) {
         let m = GROUP.min(n - o);
         // The group's fields, all of length m (no bounds checks below).
-        let RowsBounds {
-            dots,
-            scale,
-            err,
-            norm,
-            mag,
-            shift,
-            aux,
-        } = r.range(o, o + m);
-        let lo = &mut lo[..m];
-        let p = |i: usize| (dots[i] - q.offset) as f32 * scale[i];
-        match metric {
-            Metric::SqEuclidean | Metric::Euclidean => {
-                // a − m of `bounds` with p·q.scale, gap and the margin
-                // multiplied out.
-                let c = q.shift - w * (rho * (2.0 * q.aux + q.shift) + 4.0 * q.eta);
-                let (ks, ka) = (1.0 - w * rho, 2.0 * w * rho);
-                let (ke, kn) = (2.0 * w * q.norm, 2.0 * w * (q.err + rho * q.norm));
-                let kp = 2.0 * q.scale;
-                for i in 0..m {
-                    let v = madd::<FMA, f32>(ks, shift[i], c);
-                    let v = madd::<FMA, f32>(-ka, aux[i], v);
-                    let v = madd::<FMA, f32>(-ke, err[i], v);
-                    let v = madd::<FMA, f32>(-kn, norm[i], v);
-                    lo[i] = madd::<FMA, f32>(-kp, p(i), v);
-                }
-            }
-            Metric::InnerProduct | Metric::Cosine => {
-                let c = -q.shift - 2.0 * w * q.eta;
-                let (ke, kn) = (w * q.norm, w * (q.err + 2.0 * rho * q.norm));
-                let km = 4.0 * w * rho * q.mag;
-                for i in 0..m {
-                    let v = madd::<FMA, f32>(-ke, err[i], c - shift[i]);
-                    let v = madd::<FMA, f32>(-kn, norm[i], v);
-                    let v = madd::<FMA, f32>(-km, mag[i], v);
-                    lo[i] = madd::<FMA, f32>(-q.scale, p(i), v);
-                }
-                if metric == Metric::Cosine {
-                    // Cosine scales the bounds by w = 1/(‖q‖‖x‖) ≥ 0.
-                    for i in 0..m {
-                        lo[i] *= q.aux * aux[i];
-                    }
-                }
-            }
+        let g = r.range(o, o + m);
+        let [f0, f1, f2, f3] = linear_fields(metric, &g);
+        let (lo, dots, scale, aux) = (&mut lo[..m], g.dots, g.scale, g.aux);
+        for i in 0..m {
+            let v = lin.chain::<FMA>([f0[i], f1[i], f2[i], f3[i]], scale[i], dots[i]);
+            // Cosine scales the bounds by w = 1/(‖q‖‖x‖) ≥ 0.
+            lo[i] = if metric == Metric::Cosine {
+                v * (q.aux * aux[i])
+            } else {
+                v
+            };
         }
         // A row stays unless its bound is a number in (t, +inf). In most
         // groups none stays: one vectorized test finds out.
-        let stays = |v: f32| !(v > t && v < f32::INFINITY);
-        if !lo.iter().fold(false, |a, &v| a | stays(v)) {
+        if !lo.iter().fold(false, |a, &v| a | stays(v, t)) {
             continue;
         }
         // The bits of those that stay.
         let mut keep = 0u32;
         for (i, &v) in lo.iter().enumerate() {
-            keep |= u32::from(stays(v)) << i;
+            keep |= u32::from(stays(v, t)) << i;
         }
         while keep != 0 {
             let i = keep.trailing_zeros() as usize;
-            if lo[i] <= t {
-                cands.push((lo[i], x0 + o + i));
-            } else {
-                nan.push(x0 + o + i);
-            }
+            push_stay(lo[i], t, x0 + o + i, cands, nan);
             keep &= keep - 1;
         }
     }
 }
 
+/// Files a row that stays: a candidate with its bound, or (a bound that is
+/// not a number below +inf) a row to score.
+#[inline(always)]
+fn push_stay(v: f32, t: f32, row: usize, cands: &mut Vec<(f32, usize)>, nan: &mut Vec<usize>) {
+    if v <= t {
+        cands.push((v, row));
+    } else {
+        nan.push(row);
+    }
+}
+
+/// The lower bound of `bounds`, `a − m`, multiplied out into one chain of
+/// multiply-adds over four row fields ([`linear_fields`]) and the scaled
+/// integer dot. L2: `c + ks·shift − ka·aux − ke·err − kn·norm − kp·p`; inner
+/// product and cosine (before the cosine's factor `w`): `c − shift − ke·err −
+/// kn·norm − km·mag − scale·p` (`−1 · shift + c` is `c − shift` exactly).
+fn linear(metric: Metric, q: &QueryBounds) -> Linear {
+    let (w, rho) = (WIDEN, q.rho);
+    let (c, a) = match metric {
+        Metric::SqEuclidean | Metric::Euclidean => (
+            q.shift - w * (rho * (2.0 * q.aux + q.shift) + 4.0 * q.eta),
+            [
+                1.0 - w * rho,
+                -(2.0 * w * rho),
+                -(2.0 * w * q.norm),
+                -(2.0 * w * (q.err + rho * q.norm)),
+                -(2.0 * q.scale),
+            ],
+        ),
+        Metric::InnerProduct | Metric::Cosine => (
+            -q.shift - 2.0 * w * q.eta,
+            [
+                -1.0,
+                -(w * q.norm),
+                -(w * (q.err + 2.0 * rho * q.norm)),
+                -(4.0 * w * rho * q.mag),
+                -q.scale,
+            ],
+        ),
+    };
+    Linear {
+        c,
+        a,
+        off: q.offset,
+    }
+}
+
+/// The four row fields of [`linear`]'s chain, in its order.
+#[inline(always)]
+fn linear_fields<'a>(metric: Metric, r: &RowsBounds<'a>) -> [&'a [f32]; 4] {
+    match metric {
+        Metric::SqEuclidean | Metric::Euclidean => [r.shift, r.aux, r.err, r.norm],
+        Metric::InnerProduct | Metric::Cosine => [r.shift, r.err, r.norm, r.mag],
+    }
+}
+
 multiversion_fma! {
-    pub(super) fn reaching(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, t: f32, x0: usize, cands: &mut Vec<(f32, usize)>, nan: &mut Vec<usize>) -> () = reaching_body::<>;
+    pub(super) fn reaching_portable(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, t: f32, x0: usize, cands: &mut Vec<(f32, usize)>, nan: &mut Vec<usize>) -> () = reaching_body::<>;
+}
+
+/// Rows [`reaching`] tests per call of the kernel.
+const KERNEL_ROWS: usize = 512;
+
+/// See [`reaching_body`]. Where the CPU has AVX2 and FMA, the L2 and inner
+/// product bounds are tested by [`lower_bounds::stay_bits`] (bounds in
+/// registers, only the bits of the rows that stay stored) and the rows that
+/// stay get their bounds again from the same chain ([`Linear::chain`]) as the
+/// FMA copy of `reaching_body`: the same rows with the same bounds.
+pub(super) fn reaching(
+    metric: Metric,
+    q: &QueryBounds,
+    r: &RowsBounds<'_>,
+    t: f32,
+    x0: usize,
+    cands: &mut Vec<(f32, usize)>,
+    nan: &mut Vec<usize>,
+) {
+    if metric == Metric::Cosine || !lower_bounds::fast() {
+        return reaching_portable(metric, q, r, t, x0, cands, nan);
+    }
+    reaching_kernel(metric, q, r, t, x0, cands, nan)
+}
+
+#[inline(always)]
+fn reaching_kernel_body<const FMA: bool>(
+    metric: Metric,
+    q: &QueryBounds,
+    r: &RowsBounds<'_>,
+    t: f32,
+    x0: usize,
+    cands: &mut Vec<(f32, usize)>,
+    nan: &mut Vec<usize>,
+) {
+    let lin = linear(metric, q);
+    let n = r.scale.len();
+    let mut keep = [0u64; KERNEL_ROWS / WORD_ROWS];
+    for o in (0..n).step_by(KERNEL_ROWS) {
+        let g = r.range(o, n.min(o + KERNEL_ROWS));
+        let fields = linear_fields(metric, &g);
+        stay_bits(&lin, fields, g.scale, g.dots, t, &mut keep);
+        let words = g.scale.len().div_ceil(WORD_ROWS);
+        for (w, &word) in keep[..words].iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let i = w * WORD_ROWS + bits.trailing_zeros() as usize;
+                let v = lin.chain::<FMA>(fields.map(|f| f[i]), g.scale[i], g.dots[i]);
+                push_stay(v, t, x0 + o + i, cands, nan);
+                bits &= bits - 1;
+            }
+        }
+    }
+}
+
+multiversion_fma! {
+    // Only called where the CPU has FMA: its copies there fuse like the kernel.
+    fn reaching_kernel(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, t: f32, x0: usize, cands: &mut Vec<(f32, usize)>, nan: &mut Vec<usize>) -> () = reaching_kernel_body::<>;
 }
 
 /// One part's result: the k smallest upper bounds it saw and the rows whose

@@ -232,6 +232,7 @@ pub mod cpu;
 pub mod dots;
 pub mod gemm;
 pub mod int8_dots;
+pub mod lower_bounds;
 pub mod mem;
 pub mod nibble_dots;
 pub mod row_code;
