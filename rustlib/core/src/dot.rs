@@ -96,17 +96,7 @@ mod tests {
     use super::*;
     use crate::simd::{set_max_level, Level};
 
-    fn data(n: usize, seed: u64) -> Vec<f64> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::test_data::uniform as data;
 
     #[test]
     fn matches_exact_reference_within_tight_bound() {

@@ -19,6 +19,8 @@ pub mod scalar;
 pub mod sched;
 pub mod simd;
 pub mod stats;
+#[cfg(test)]
+mod test_data;
 pub mod text;
 pub mod threads_env;
 

@@ -3,14 +3,8 @@ use crate::neighbors::topk::cmp_entry;
 
 /// Deterministic values on a coarse grid (many exact ties) in [-2, 2].
 fn grid(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) % 17) as f64 / 4.0 - 2.0
-        })
+    crate::test_data::states(n, seed)
+        .map(|s| ((s >> 40) % 17) as f64 / 4.0 - 2.0)
         .collect()
 }
 

@@ -239,7 +239,8 @@ multiversion! {
 /// infinite or NaN, and such a row is scored: only a finite bound above `t`
 /// skips a row. With `FMA` (the AVX2 / AVX-512 copies) the sum is a chain
 /// of fused multiply-adds: one rounding per term instead of two, so the
-/// same allowance covers it, in fewer instructions.
+/// same allowance covers it, in fewer instructions; there the L2 and inner
+/// product bounds go through [`reaching_kernel`].
 #[inline(always)]
 fn reaching_body<const FMA: bool>(
     metric: Metric,
@@ -252,6 +253,10 @@ fn reaching_body<const FMA: bool>(
 ) {
     let n = r.scale.len();
     let lin = linear(metric, q);
+    if metric != Metric::Cosine && lower_bounds::fast() {
+        let fields = linear_fields(metric, r);
+        return reaching_kernel::<FMA>(&lin, fields, r, t, x0, cands, nan);
+    }
     let mut lo = [0.0f32; GROUP];
     for o in (0..n).step_by(GROUP) {
         let m = GROUP.min(n - o);
@@ -343,65 +348,44 @@ fn linear_fields<'a>(metric: Metric, r: &RowsBounds<'a>) -> [&'a [f32]; 4] {
 }
 
 multiversion_fma! {
-    pub(super) fn reaching_portable(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, t: f32, x0: usize, cands: &mut Vec<(f32, usize)>, nan: &mut Vec<usize>) -> () = reaching_body::<>;
+    pub(super) fn reaching(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, t: f32, x0: usize, cands: &mut Vec<(f32, usize)>, nan: &mut Vec<usize>) -> () = reaching_body::<>;
 }
 
-/// Rows [`reaching`] tests per call of the kernel.
+/// Rows [`reaching_kernel`] tests per call of the kernel.
 const KERNEL_ROWS: usize = 512;
 
-/// See [`reaching_body`]. Where the CPU has AVX2 and FMA, the L2 and inner
-/// product bounds are tested by [`lower_bounds::stay_bits`] (bounds in
-/// registers, only the bits of the rows that stay stored) and the rows that
+/// [`reaching_body`] where the CPU has AVX2 and FMA, for the L2 and inner
+/// product bounds: [`lower_bounds::stay_bits`] tests them (bounds in
+/// registers, only the bits of the rows that stay stored), and the rows that
 /// stay get their bounds again from the same chain ([`Linear::chain`]) as the
-/// FMA copy of `reaching_body`: the same rows with the same bounds.
-pub(super) fn reaching(
-    metric: Metric,
-    q: &QueryBounds,
-    r: &RowsBounds<'_>,
-    t: f32,
-    x0: usize,
-    cands: &mut Vec<(f32, usize)>,
-    nan: &mut Vec<usize>,
-) {
-    if metric == Metric::Cosine || !lower_bounds::fast() {
-        return reaching_portable(metric, q, r, t, x0, cands, nan);
-    }
-    reaching_kernel(metric, q, r, t, x0, cands, nan)
-}
-
+/// loop of `reaching_body`: the same rows with the same bounds.
 #[inline(always)]
-fn reaching_kernel_body<const FMA: bool>(
-    metric: Metric,
-    q: &QueryBounds,
+fn reaching_kernel<const FMA: bool>(
+    lin: &Linear,
+    fields: [&[f32]; 4],
     r: &RowsBounds<'_>,
     t: f32,
     x0: usize,
     cands: &mut Vec<(f32, usize)>,
     nan: &mut Vec<usize>,
 ) {
-    let lin = linear(metric, q);
     let n = r.scale.len();
     let mut keep = [0u64; KERNEL_ROWS / WORD_ROWS];
     for o in (0..n).step_by(KERNEL_ROWS) {
-        let g = r.range(o, n.min(o + KERNEL_ROWS));
-        let fields = linear_fields(metric, &g);
-        stay_bits(&lin, fields, g.scale, g.dots, t, &mut keep);
-        let words = g.scale.len().div_ceil(WORD_ROWS);
-        for (w, &word) in keep[..words].iter().enumerate() {
+        let m = KERNEL_ROWS.min(n - o);
+        let f = fields.map(|f| &f[o..o + m]);
+        let (scale, dots) = (&r.scale[o..o + m], &r.dots[o..o + m]);
+        stay_bits(lin, f, scale, dots, t, &mut keep);
+        for (w, &word) in keep[..m.div_ceil(WORD_ROWS)].iter().enumerate() {
             let mut bits = word;
             while bits != 0 {
                 let i = w * WORD_ROWS + bits.trailing_zeros() as usize;
-                let v = lin.chain::<FMA>(fields.map(|f| f[i]), g.scale[i], g.dots[i]);
+                let v = lin.chain::<FMA>(f.map(|f| f[i]), scale[i], dots[i]);
                 push_stay(v, t, x0 + o + i, cands, nan);
                 bits &= bits - 1;
             }
         }
     }
-}
-
-multiversion_fma! {
-    // Only called where the CPU has FMA: its copies there fuse like the kernel.
-    fn reaching_kernel(metric: Metric, q: &QueryBounds, r: &RowsBounds<'_>, t: f32, x0: usize, cands: &mut Vec<(f32, usize)>, nan: &mut Vec<usize>) -> () = reaching_kernel_body::<>;
 }
 
 /// One part's result: the k smallest upper bounds it saw and the rows whose

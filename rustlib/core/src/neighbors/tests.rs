@@ -1,17 +1,7 @@
 use super::*;
 
 /// Deterministic values in [-1, 1) (also used by `prefilter_tests`).
-pub(super) fn data(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-        })
-        .collect()
-}
+pub(super) use crate::test_data::uniform as data;
 
 fn exact_value(q: &[f64], x: &[f64], metric: Metric) -> f64 {
     let dot: f64 = q.iter().zip(x).map(|(a, b)| a * b).sum();

@@ -157,14 +157,8 @@ mod tests {
     use super::*;
 
     fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
-            })
+        crate::test_data::states(n, seed)
+            .map(|s| ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0)
             .collect()
     }
 

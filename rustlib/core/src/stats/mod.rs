@@ -740,14 +740,8 @@ mod tests {
     use crate::simd::{set_max_level, Level};
 
     fn data(n: usize, seed: u64) -> Vec<f64> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 11) as f64 / (1u64 << 53) as f64) * 20.0 - 7.0
-            })
+        crate::test_data::states(n, seed)
+            .map(|s| ((s >> 11) as f64 / (1u64 << 53) as f64) * 20.0 - 7.0)
             .collect()
     }
 
