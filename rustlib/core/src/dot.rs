@@ -94,7 +94,7 @@ pub fn dot_f32(x: &[f32], y: &[f32]) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simd::{set_max_level, Level};
+    use crate::simd::{at_levels, set_max_level, Level};
 
     use crate::test_data::uniform as data;
 
@@ -127,8 +127,7 @@ mod tests {
         set_max_level(Some(Level::Avx2));
         let fused = dot_f64(&x, &y).unwrap();
         let want_f32 = dot_f32(&xf, &yf).unwrap();
-        for cap in [Level::Baseline, Level::Avx2, Level::Avx512] {
-            set_max_level(Some(cap));
+        at_levels(&[Level::Baseline, Level::Avx2, Level::Avx512], |cap| {
             // f32 products are exact in f64: every copy gives the same bits.
             assert_eq!(dot_f32(&xf, &yf).unwrap().to_bits(), want_f32.to_bits());
             // The AVX2 copy also runs on AVX-512 CPUs; the portable one may
@@ -139,8 +138,7 @@ mod tests {
             } else {
                 assert_eq!(got.to_bits(), fused.to_bits(), "{cap:?}");
             }
-        }
-        set_max_level(None);
+        });
     }
 
     #[test]

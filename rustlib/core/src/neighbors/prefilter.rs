@@ -109,6 +109,13 @@ impl<'a> RowsBounds<'a> {
     /// needs; the rounding allowance that `norm` also scales covers the float
     /// product of the 4-bit dot, whose code norm is at most `‖x − μ‖ + err4
     /// ≤ 10 norm` below `quant::MAX_NIBBLE_DIM`, many times over.
+    pub(super) fn nibble_piece(codes: &'a Codes, dots: &'a [i32], x0: usize, n: usize) -> Self {
+        RowsBounds {
+            err: &codes.err4[x0..x0 + n],
+            ..RowsBounds::piece(codes, dots, x0, n)
+        }
+    }
+
     /// Rows `a .. b` of these, every field cut to them (the loops over them
     /// then need no bounds checks).
     #[inline(always)]
@@ -121,13 +128,6 @@ impl<'a> RowsBounds<'a> {
             mag: &self.mag[a..b],
             shift: &self.shift[a..b],
             aux: &self.aux[a..b],
-        }
-    }
-
-    pub(super) fn nibble_piece(codes: &'a Codes, dots: &'a [i32], x0: usize, n: usize) -> Self {
-        RowsBounds {
-            err: &codes.err4[x0..x0 + n],
-            ..RowsBounds::piece(codes, dots, x0, n)
         }
     }
 }

@@ -391,69 +391,70 @@ fn the_fused_lower_bound_is_the_bounds_lower_bound() {
     // bound, a row clearly below t must stay, a row clearly above must go.
     // Both copies: fused multiply-adds (AVX2) and separate ones (portable).
     use super::prefilter::{bounds, query_code, reaching, RowsBounds};
-    use crate::simd::{set_max_level, Level};
+    use crate::simd::{at_levels, Level};
     let _level = crate::simd::test_level_lock();
-    for (cap, (dim, offset)) in [Level::Baseline, Level::Avx2]
-        .into_iter()
-        .flat_map(|c| [(16usize, 0.0), (61, 3.0), (128, 0.0)].map(|d| (c, d)))
-    {
-        set_max_level(Some(cap));
-        let nd = 2000;
-        let x: Vec<f32> = uniform(nd * dim, 51 + dim as u64)
-            .iter()
-            .map(|&v| (v + offset) as f32)
-            .collect();
-        for metric in METRICS {
-            let xaux = row_aux(&x, dim, metric);
-            let mut codes = Codes::new(dim, metric);
-            codes.append(&x, &xaux);
-            let q: Vec<f32> = uniform(dim, 53)
+    at_levels(&[Level::Baseline, Level::Avx2], |cap| {
+        for (dim, offset) in [(16usize, 0.0), (61, 3.0), (128, 0.0)] {
+            let nd = 2000;
+            let x: Vec<f32> = uniform(nd * dim, 51 + dim as u64)
                 .iter()
                 .map(|&v| (v + offset) as f32)
                 .collect();
-            let qaux = row_aux(&q, dim, metric);
-            let (g, qb) = query_code(&codes, &q, qaux[0], metric).unwrap();
-            let dots: Vec<i32> = (0..nd)
-                .map(|j| {
-                    let (b, r) = (j / 16, j % 16);
-                    let blk = &codes.bytes[b * codes.block_bytes()..];
-                    (0..4 * codes.d4())
-                        .map(|e| {
-                            let byte = blk[(e / 4) * 64 + 4 * r + e % 4];
-                            i32::from(byte) * i32::from(g[e])
-                        })
-                        .sum()
-                })
-                .collect();
-            let rows = RowsBounds::piece(&codes, &dots, 0, nd);
-            let (mut lo, mut hi) = (vec![0.0f32; nd], vec![0.0f32; nd]);
-            bounds(metric, &qb, &rows, &mut lo, &mut hi);
-            let mut sorted = lo.clone();
-            sorted.sort_by(f32::total_cmp);
-            let t = sorted[nd / 2];
-            let (mut cands, mut nan) = (Vec::new(), Vec::new());
-            reaching(metric, &qb, &rows, t, 0, &mut cands, &mut nan);
-            assert!(nan.is_empty(), "{metric:?}");
-            let kept: std::collections::HashSet<usize> = cands.iter().map(|c| c.1).collect();
-            let slack = 1e-5 * sorted.iter().map(|v| v.abs()).fold(0.0, f32::max);
-            for (j, &l) in lo.iter().enumerate() {
-                if l < t - slack {
+            for metric in METRICS {
+                let xaux = row_aux(&x, dim, metric);
+                let mut codes = Codes::new(dim, metric);
+                codes.append(&x, &xaux);
+                let q: Vec<f32> = uniform(dim, 53)
+                    .iter()
+                    .map(|&v| (v + offset) as f32)
+                    .collect();
+                let qaux = row_aux(&q, dim, metric);
+                let (g, qb) = query_code(&codes, &q, qaux[0], metric).unwrap();
+                let dots: Vec<i32> = (0..nd)
+                    .map(|j| {
+                        let (b, r) = (j / 16, j % 16);
+                        let blk = &codes.bytes[b * codes.block_bytes()..];
+                        (0..4 * codes.d4())
+                            .map(|e| {
+                                let byte = blk[(e / 4) * 64 + 4 * r + e % 4];
+                                i32::from(byte) * i32::from(g[e])
+                            })
+                            .sum()
+                    })
+                    .collect();
+                let rows = RowsBounds::piece(&codes, &dots, 0, nd);
+                let (mut lo, mut hi) = (vec![0.0f32; nd], vec![0.0f32; nd]);
+                bounds(metric, &qb, &rows, &mut lo, &mut hi);
+                let mut sorted = lo.clone();
+                sorted.sort_by(f32::total_cmp);
+                let t = sorted[nd / 2];
+                let (mut cands, mut nan) = (Vec::new(), Vec::new());
+                reaching(metric, &qb, &rows, t, 0, &mut cands, &mut nan);
+                assert!(nan.is_empty(), "{metric:?}");
+                let kept: std::collections::HashSet<usize> = cands.iter().map(|c| c.1).collect();
+                let slack = 1e-5 * sorted.iter().map(|v| v.abs()).fold(0.0, f32::max);
+                for (j, &l) in lo.iter().enumerate() {
+                    if l < t - slack {
+                        assert!(
+                            kept.contains(&j),
+                            "{metric:?} dim={dim}: row {j} ({l} < {t}) dropped"
+                        );
+                    }
+                    if l > t + slack {
+                        assert!(
+                            !kept.contains(&j),
+                            "{metric:?} dim={dim}: row {j} ({l} > {t}) kept"
+                        );
+                    }
+                }
+                for &(v, j) in &cands {
                     assert!(
-                        kept.contains(&j),
-                        "{metric:?} dim={dim}: row {j} ({l} < {t}) dropped"
+                        (v - lo[j]).abs() <= slack,
+                        "{metric:?} {cap:?}: {v} vs {}",
+                        lo[j]
                     );
                 }
-                if l > t + slack {
-                    assert!(
-                        !kept.contains(&j),
-                        "{metric:?} dim={dim}: row {j} ({l} > {t}) kept"
-                    );
-                }
-            }
-            for &(v, j) in &cands {
-                assert!((v - lo[j]).abs() <= slack, "{metric:?}: {v} vs {}", lo[j]);
             }
         }
-    }
-    set_max_level(None);
+    });
 }

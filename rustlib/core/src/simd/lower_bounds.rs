@@ -7,7 +7,8 @@
 //! test, in two passes. Here the bounds of 8 rows stay in a register from the
 //! loads to the comparison, and only the bits of the rows that stay (a few
 //! per thousand) leave the loop; the caller computes those rows' bounds again
-//! with [`Linear::at`], which performs the same operations (same bits).
+//! with [`Linear::chain`] (fused where the CPU has FMA, as here: the same
+//! operations, so the same bits).
 
 use crate::nn::math::madd;
 
@@ -155,6 +156,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simd::{at_levels, Level};
 
     fn values(n: usize, seed: u64) -> Vec<f32> {
         crate::test_data::states(n, seed)
@@ -170,44 +172,41 @@ mod tests {
             a: [1.0 - 1e-3, -2e-3, -0.7, -1.1, -2.5],
             off: 77,
         };
-        let levels = [crate::simd::Level::Baseline, crate::simd::Level::Avx2];
-        for (cap, n) in levels
-            .into_iter()
-            .flat_map(|c| [0usize, 1, 7, 8, 9, 63, 64, 65, 130, 512].map(|n| (c, n)))
-        {
-            crate::simd::set_max_level(Some(cap));
-            let f: Vec<Vec<f32>> = (0..4).map(|k| values(n, 3 + k)).collect();
-            let mut scale = values(n, 9);
-            let dots: Vec<i32> = values(n, 11).iter().map(|v| (v * 5e3) as i32).collect();
-            // Bounds that are NaN or infinite stay (they prove nothing).
-            if n > 5 {
-                scale[2] = f32::NAN;
-                scale[5] = f32::INFINITY;
-            }
-            let bound = |i: usize| lin.at([f[0][i], f[1][i], f[2][i], f[3][i]], scale[i], dots[i]);
-            for t in [f32::NEG_INFINITY, -3.0, 0.0, 1.5, f32::INFINITY, f32::NAN] {
-                let mut keep = vec![u64::MAX; n.div_ceil(64) + 1];
-                stay_bits(
-                    &lin,
-                    [&f[0], &f[1], &f[2], &f[3]],
-                    &scale,
-                    &dots,
-                    t,
-                    &mut keep,
-                );
-                for i in 0..n {
-                    let bit = keep[i / 64] >> (i % 64) & 1 == 1;
-                    assert_eq!(bit, stays(bound(i), t), "n {n} t {t} row {i}");
-                }
-                // Bits past the last row are clear.
-                if n % 64 != 0 {
-                    assert_eq!(keep[n / 64] >> (n % 64), 0, "n {n}");
-                }
+        at_levels(&[Level::Baseline, Level::Avx2], |cap| {
+            for n in [0usize, 1, 7, 8, 9, 63, 64, 65, 130, 512] {
+                let f: Vec<Vec<f32>> = (0..4).map(|k| values(n, 3 + k)).collect();
+                let mut scale = values(n, 9);
+                let dots: Vec<i32> = values(n, 11).iter().map(|v| (v * 5e3) as i32).collect();
+                // Bounds that are NaN or infinite stay (they prove nothing).
                 if n > 5 {
-                    assert!(keep[0] >> 2 & 1 == 1 && keep[0] >> 5 & 1 == 1);
+                    scale[2] = f32::NAN;
+                    scale[5] = f32::INFINITY;
+                }
+                let bound =
+                    |i: usize| lin.at([f[0][i], f[1][i], f[2][i], f[3][i]], scale[i], dots[i]);
+                for t in [f32::NEG_INFINITY, -3.0, 0.0, 1.5, f32::INFINITY, f32::NAN] {
+                    let mut keep = vec![u64::MAX; n.div_ceil(64) + 1];
+                    stay_bits(
+                        &lin,
+                        [&f[0], &f[1], &f[2], &f[3]],
+                        &scale,
+                        &dots,
+                        t,
+                        &mut keep,
+                    );
+                    for i in 0..n {
+                        let bit = keep[i / 64] >> (i % 64) & 1 == 1;
+                        assert_eq!(bit, stays(bound(i), t), "{cap:?} n {n} t {t} row {i}");
+                    }
+                    // Bits past the last row are clear.
+                    if n % 64 != 0 {
+                        assert_eq!(keep[n / 64] >> (n % 64), 0, "n {n}");
+                    }
+                    if n > 5 {
+                        assert!(keep[0] >> 2 & 1 == 1 && keep[0] >> 5 & 1 == 1);
+                    }
                 }
             }
-        }
-        crate::simd::set_max_level(None);
+        });
     }
 }
