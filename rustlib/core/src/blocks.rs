@@ -64,6 +64,29 @@ where
     )
 }
 
+/// [`tree_reduce`] for kernels that are faster over several blocks at once:
+/// `leaves(r)` gives the results of the `BLOCK`-sized blocks of the element
+/// range `r` (which starts on a block boundary; its last block may be short),
+/// in order — one result per block, and one for the empty input. Each task's
+/// blocks come in one call; the tree that combines the results is
+/// `tree_reduce`'s, so is the result when each block's result is.
+pub fn tree_reduce_runs<T, L, C>(n: usize, leaves: &L, combine: &C) -> T
+where
+    T: Send,
+    L: Fn(Range<usize>) -> Vec<T> + Sync,
+    C: Fn(T, T) -> T + Sync,
+{
+    let blocks = n.div_ceil(BLOCK).max(1);
+    let team = sched::team(n, MIN_PARALLEL_ELEMENTS);
+    sched::fixed_tree_runs(
+        &team,
+        blocks,
+        blocks_per_task(blocks),
+        &|b| leaves(b.start * BLOCK..(b.end * BLOCK).min(n)),
+        combine,
+    )
+}
+
 /// Elements per task of a parallel element-wise map.
 const MAP_CHUNK: usize = 1 << 15;
 
@@ -109,6 +132,32 @@ mod tests {
         for n in [0, 1, 7, BLOCK - 1, BLOCK, BLOCK + 1, 5 * BLOCK + 3, 100_003] {
             let count = tree_reduce(n, &|r: Range<usize>| r.len(), &|a, b| a + b);
             assert_eq!(count, n, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn runs_give_tree_reduce_s_blocks_in_tree_reduce_s_tree() {
+        // Strings record the blocks and the shape of the tree.
+        let leaf = |r: Range<usize>| format!("{}-{}", r.start, r.end);
+        let comb = |a: String, b: String| format!("({a} {b})");
+        let leaves = |r: Range<usize>| -> Vec<String> {
+            assert_eq!(r.start % BLOCK, 0, "runs start on a block boundary");
+            if r.is_empty() {
+                return vec![leaf(r)];
+            }
+            (r.start..r.end)
+                .step_by(BLOCK)
+                .map(|s| leaf(s..(s + BLOCK).min(r.end)))
+                .collect()
+        };
+        for n in [0, 1, BLOCK, BLOCK + 1, 17 * BLOCK + 5, 300 * BLOCK] {
+            let want = tree_reduce(n, &leaf, &comb);
+            for threads in [1, 2, 3] {
+                crate::pool::set_num_threads(threads);
+                let got = tree_reduce_runs(n, &leaves, &comb);
+                crate::pool::set_num_threads(0);
+                assert_eq!(got, want, "n = {n}, {threads} threads");
+            }
         }
     }
 

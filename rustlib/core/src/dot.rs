@@ -15,7 +15,7 @@
 //! portable copy (CPUs without FMA) keeps the separate multiply and add, so
 //! its last bit may differ; the bits still never depend on the thread count.
 
-use crate::blocks::tree_reduce;
+use crate::blocks::{tree_reduce_runs, BLOCK};
 use crate::float::{halving_sum, Float};
 use crate::multiversion_256;
 use crate::nn::math::madd;
@@ -43,12 +43,69 @@ fn dot_block<T: Float, const FMA: bool>(x: &[T], y: &[T]) -> f64 {
     halving_sum(acc)
 }
 
+/// Two whole blocks of equal length (a multiple of [`LANES`]) walked side by
+/// side, each with its own accumulators in the same order as [`dot_block`]:
+/// the same two results. Why: one core streams faster from four arrays at
+/// once than from two (the hardware prefetcher follows more streams). On a
+/// 2-core AMD EPYC (Zen 1), 1e7 float64 on one thread, medians of 41 calls
+/// interleaved with `np.dot`, 4 process pairs: 1.00-1.03x `ddot`'s time
+/// against 1.05x one block at a time (a loop in Rust: 7.5 ms against 8.2 ms).
+/// Three or four blocks at once were no faster. It matters most when the
+/// caller does most of the work itself, beside a busy core.
+#[inline(always)]
+fn dot_block_pair<T: Float, const FMA: bool>(a: (&[T], &[T]), b: (&[T], &[T])) -> (f64, f64) {
+    let term = |acc: f64, a: T, b: T| madd::<FMA, f64>(a.to_f64(), b.to_f64(), acc);
+    debug_assert!(a.0.len().is_multiple_of(LANES));
+    debug_assert!([a.1.len(), b.0.len(), b.1.len()]
+        .iter()
+        .all(|&l| l == a.0.len()));
+    let (mut acc_a, mut acc_b) = ([0.0f64; LANES], [0.0f64; LANES]);
+    let (xa, ya) = (a.0.chunks_exact(LANES), a.1.chunks_exact(LANES));
+    let pairs = xa
+        .zip(ya)
+        .zip(b.0.chunks_exact(LANES).zip(b.1.chunks_exact(LANES)));
+    for ((xa, ya), (xb, yb)) in pairs {
+        for i in 0..LANES {
+            acc_a[i] = term(acc_a[i], xa[i], ya[i]);
+            acc_b[i] = term(acc_b[i], xb[i], yb[i]);
+        }
+    }
+    (halving_sum(acc_a), halving_sum(acc_b))
+}
+
+/// The results of the blocks of `x · y` ([`tree_reduce_runs`]): block `i` of
+/// the first half of the run beside block `i` of the second, when both are
+/// whole; each result is [`dot_block`]'s.
+#[inline(always)]
+fn dot_run<T: Float, const FMA: bool>(x: &[T], y: &[T]) -> Vec<f64> {
+    let n = x.len();
+    let blocks = n.div_ceil(BLOCK).max(1);
+    let whole = n / BLOCK;
+    let half = blocks.div_ceil(2);
+    let at = |b: usize| b * BLOCK..((b + 1) * BLOCK).min(n);
+    let mut out = vec![0.0; blocks];
+    for a in 0..half {
+        let b = half + a;
+        let (ra, rb) = (at(a), at(b));
+        if b < whole {
+            let pa = (&x[ra.clone()], &y[ra]);
+            (out[a], out[b]) = dot_block_pair::<T, FMA>(pa, (&x[rb.clone()], &y[rb]));
+        } else {
+            out[a] = dot_block::<T, FMA>(&x[ra.clone()], &y[ra]);
+            if b < blocks {
+                out[b] = dot_block::<T, FMA>(&x[rb.clone()], &y[rb]);
+            }
+        }
+    }
+    out
+}
+
 multiversion_256! {
-    fn dot_leaf_f64(x: &[f64], y: &[f64]) -> f64 = dot_block::<f64, true>, dot_block::<f64, false>;
+    fn dot_run_f64(x: &[f64], y: &[f64]) -> Vec<f64> = dot_run::<f64, true>, dot_run::<f64, false>;
 }
 // An f32 product is exact in f64, so fusing would change nothing.
 multiversion_256! {
-    fn dot_leaf_f32(x: &[f32], y: &[f32]) -> f64 = dot_block::<f32, false>;
+    fn dot_run_f32(x: &[f32], y: &[f32]) -> Vec<f64> = dot_run::<f32, false>;
 }
 
 fn check_lengths(a: usize, b: usize) -> Result<()> {
@@ -69,9 +126,9 @@ fn check_lengths(a: usize, b: usize) -> Result<()> {
 /// ```
 pub fn dot_f64(x: &[f64], y: &[f64]) -> Result<f64> {
     check_lengths(x.len(), y.len())?;
-    Ok(tree_reduce(
+    Ok(tree_reduce_runs(
         x.len(),
-        &|r| dot_leaf_f64(&x[r.clone()], &y[r]),
+        &|r| dot_run_f64(&x[r.clone()], &y[r]),
         &|a, b| a + b,
     ))
 }
@@ -84,9 +141,9 @@ pub fn dot_f64(x: &[f64], y: &[f64]) -> Result<f64> {
 /// ```
 pub fn dot_f32(x: &[f32], y: &[f32]) -> Result<f64> {
     check_lengths(x.len(), y.len())?;
-    Ok(tree_reduce(
+    Ok(tree_reduce_runs(
         x.len(),
-        &|r| dot_leaf_f32(&x[r.clone()], &y[r]),
+        &|r| dot_run_f32(&x[r.clone()], &y[r]),
         &|a, b| a + b,
     ))
 }
@@ -176,6 +233,49 @@ mod tests {
                 crate::pool::set_num_threads(0);
                 assert_eq!(got, want, "threads {threads} delay {delay_us}");
             }
+        }
+    }
+
+    #[test]
+    fn walking_two_blocks_at_once_gives_each_block_its_own_bits() {
+        let _level = crate::simd::test_level_lock();
+        // Odd and even block counts, short last blocks, runs of many tasks.
+        let b = BLOCK;
+        for n in [
+            0,
+            1,
+            b - 1,
+            b,
+            b + 17,
+            2 * b,
+            3 * b + 5,
+            7 * b,
+            41 * b + 1,
+            100_003,
+        ] {
+            let (x, y) = (data(n, 7), data(n, 8));
+            let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let yf: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+            at_levels(&[Level::Baseline, Level::Avx2], |cap| {
+                // One block at a time through tree_reduce: the definition.
+                let fused = crate::simd::level() != Level::Baseline;
+                let one = |r: std::ops::Range<usize>| {
+                    let (x, y) = (&x[r.clone()], &y[r]);
+                    if fused {
+                        dot_block::<f64, true>(x, y)
+                    } else {
+                        dot_block::<f64, false>(x, y)
+                    }
+                };
+                let want = crate::blocks::tree_reduce(n, &one, &|a, b| a + b);
+                let got = dot_f64(&x, &y).unwrap();
+                assert_eq!(got.to_bits(), want.to_bits(), "n {n} {cap:?}");
+                let one =
+                    |r: std::ops::Range<usize>| dot_block::<f32, false>(&xf[r.clone()], &yf[r]);
+                let want = crate::blocks::tree_reduce(n, &one, &|a, b| a + b);
+                let got = dot_f32(&xf, &yf).unwrap();
+                assert_eq!(got.to_bits(), want.to_bits(), "f32 n {n} {cap:?}");
+            });
         }
     }
 

@@ -25,6 +25,7 @@
 
 use crate::pool;
 use rayon::ThreadPool;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -269,41 +270,91 @@ where
         let a = sub(lo, mid, leaf, combine);
         combine(a, sub(mid, hi, leaf, combine))
     }
-    fn frontier(lo: usize, hi: usize, g: usize, out: &mut Vec<(usize, usize)>) {
-        if hi - lo <= g {
-            out.push((lo, hi));
-        } else {
-            let mid = lo + (hi - lo) / 2;
-            frontier(lo, mid, g, out);
-            frontier(mid, hi, g, out);
-        }
-    }
-    fn top<T, C: Fn(T, T) -> T>(
-        lo: usize,
-        hi: usize,
-        g: usize,
-        done: &mut impl Iterator<Item = T>,
-        combine: &C,
-    ) -> T {
-        if hi - lo <= g {
-            return done.next().expect("one result per frontier subtree");
-        }
-        let mid = lo + (hi - lo) / 2;
-        let a = top(lo, mid, g, done, combine);
-        combine(a, top(mid, hi, g, done, combine))
-    }
     debug_assert!(n_leaves >= 1);
     let g = leaves_per_task.max(1);
     if !team.is_parallel() || n_leaves <= g {
         return sub(0, n_leaves, leaf, combine);
     }
-    let mut parts = Vec::new();
-    frontier(0, n_leaves, g, &mut parts);
+    let parts = frontier(n_leaves, g);
     let results = team.map(parts.len(), |t| {
         let (lo, hi) = parts[t];
         sub(lo, hi, leaf, combine)
     });
     top(0, n_leaves, g, &mut results.into_iter(), combine)
+}
+
+/// [`fixed_tree`] for kernels that are faster over a run of leaves than one
+/// leaf at a time: `leaves(lo..hi)` gives the results of leaves `lo..hi` in
+/// order, and is called once per task (once per subtree of at most
+/// `leaves_per_task` leaves, also on one thread). The same tree combines
+/// them, so the result is `fixed_tree`'s with `leaf(i) = leaves(i..i + 1)[0]`.
+///
+/// ```
+/// use ferrokit_core::sched::{fixed_tree_runs, Team};
+/// let s = fixed_tree_runs(&Team::sequential(), 5, 2, &|r| r.collect(), &|a, b| a + b);
+/// assert_eq!(s, 10);
+/// ```
+pub fn fixed_tree_runs<T, L, C>(
+    team: &Team,
+    n_leaves: usize,
+    leaves_per_task: usize,
+    leaves: &L,
+    combine: &C,
+) -> T
+where
+    T: Send,
+    L: Fn(Range<usize>) -> Vec<T> + Sync,
+    C: Fn(T, T) -> T + Sync,
+{
+    debug_assert!(n_leaves >= 1);
+    let g = leaves_per_task.max(1);
+    let parts = frontier(n_leaves, g);
+    let part = |(lo, hi): (usize, usize)| {
+        let done = leaves(lo..hi);
+        assert_eq!(done.len(), hi - lo, "one result per leaf of the run");
+        // Groups of one leaf: the midpoint tree over lo..hi, as fixed_tree's.
+        top(lo, hi, 1, &mut done.into_iter(), combine)
+    };
+    let results: Vec<T> = if team.is_parallel() && parts.len() > 1 {
+        team.map(parts.len(), |t| part(parts[t]))
+    } else {
+        parts.iter().map(|&p| part(p)).collect()
+    };
+    top(0, n_leaves, g, &mut results.into_iter(), combine)
+}
+
+/// The subtrees of the midpoint tree over `0..n` of at most `g` leaves that
+/// are largest (the tasks of [`fixed_tree`]), left to right.
+fn frontier(n: usize, g: usize) -> Vec<(usize, usize)> {
+    fn walk(lo: usize, hi: usize, g: usize, out: &mut Vec<(usize, usize)>) {
+        if hi - lo <= g {
+            out.push((lo, hi));
+        } else {
+            let mid = lo + (hi - lo) / 2;
+            walk(lo, mid, g, out);
+            walk(mid, hi, g, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(0, n, g, &mut out);
+    out
+}
+
+/// Combines the results of [`frontier`]`(hi - lo, g)`'s subtrees of
+/// `lo..hi`, taken from `done` left to right, in the midpoint tree above them.
+fn top<T, C: Fn(T, T) -> T>(
+    lo: usize,
+    hi: usize,
+    g: usize,
+    done: &mut impl Iterator<Item = T>,
+    combine: &C,
+) -> T {
+    if hi - lo <= g {
+        return done.next().expect("one result per frontier subtree");
+    }
+    let mid = lo + (hi - lo) / 2;
+    let a = top(lo, mid, g, done, combine);
+    combine(a, top(mid, hi, g, done, combine))
 }
 
 /// The end of a call: a helper still running its last task when the caller
@@ -612,7 +663,7 @@ mod tests {
     }
 
     #[test]
-    fn fixed_tree_has_the_same_shape_for_any_team_and_group() {
+    fn fixed_tree_and_its_runs_have_the_same_shape_for_any_team_and_group() {
         // Combining strings records the shape of the tree exactly.
         let leaf = |i: usize| i.to_string();
         let comb = |a: String, b: String| format!("({a} {b})");
@@ -622,6 +673,10 @@ mod tests {
                 for g in [1, 2, 5, 16, 200] {
                     let got = with_threads(threads, || fixed_tree(&team(1, 0), n, g, &leaf, &comb));
                     assert_eq!(got, want, "n {n} threads {threads} group {g}");
+                    let runs = |r: Range<usize>| r.map(leaf).collect();
+                    let got =
+                        with_threads(threads, || fixed_tree_runs(&team(1, 0), n, g, &runs, &comb));
+                    assert_eq!(got, want, "runs: n {n} threads {threads} group {g}");
                 }
             }
         }
