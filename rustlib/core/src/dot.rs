@@ -11,7 +11,8 @@
 //! like OpenBLAS `ddot`: one rounding per term instead of two, and fewer
 //! instructions in a loop that waits on memory. Measured on a 2-core AMD EPYC
 //! (Zen 1), 1e7 float64 on one thread, medians of 31 calls interleaved with
-//! `np.dot`: 1.05-1.07x `ddot`'s time fused, 1.10-1.11x unfused. The
+//! `np.dot`: 1.05-1.07x `ddot`'s time fused, 1.10-1.11x unfused (before
+//! [`dot_run`] walked two blocks at once: now 0.96-0.97x). The
 //! portable copy (CPUs without FMA) keeps the separate multiply and add, so
 //! its last bit may differ; the bits still never depend on the thread count.
 
@@ -19,6 +20,7 @@ use crate::blocks::{tree_reduce_runs, BLOCK};
 use crate::float::{halving_sum, Float};
 use crate::multiversion_256;
 use crate::nn::math::madd;
+use crate::simd::block_pairs::{dot_pair_f32, dot_pair_f64};
 use crate::{Error, Result};
 
 const LANES: usize = 16;
@@ -43,69 +45,51 @@ fn dot_block<T: Float, const FMA: bool>(x: &[T], y: &[T]) -> f64 {
     halving_sum(acc)
 }
 
-/// Two whole blocks of equal length (a multiple of [`LANES`]) walked side by
-/// side, each with its own accumulators in the same order as [`dot_block`]:
-/// the same two results. Why: one core streams faster from four arrays at
-/// once than from two (the hardware prefetcher follows more streams). On a
-/// 2-core AMD EPYC (Zen 1), 1e7 float64 on one thread, medians of 41 calls
-/// interleaved with `np.dot`, 4 process pairs: 1.00-1.03x `ddot`'s time
-/// against 1.05x one block at a time (a loop in Rust: 7.5 ms against 8.2 ms).
-/// Three or four blocks at once were no faster. It matters most when the
-/// caller does most of the work itself, beside a busy core.
-#[inline(always)]
-fn dot_block_pair<T: Float, const FMA: bool>(a: (&[T], &[T]), b: (&[T], &[T])) -> (f64, f64) {
-    let term = |acc: f64, a: T, b: T| madd::<FMA, f64>(a.to_f64(), b.to_f64(), acc);
-    debug_assert!(a.0.len().is_multiple_of(LANES));
-    debug_assert!([a.1.len(), b.0.len(), b.1.len()]
-        .iter()
-        .all(|&l| l == a.0.len()));
-    let (mut acc_a, mut acc_b) = ([0.0f64; LANES], [0.0f64; LANES]);
-    let (xa, ya) = (a.0.chunks_exact(LANES), a.1.chunks_exact(LANES));
-    let pairs = xa
-        .zip(ya)
-        .zip(b.0.chunks_exact(LANES).zip(b.1.chunks_exact(LANES)));
-    for ((xa, ya), (xb, yb)) in pairs {
-        for i in 0..LANES {
-            acc_a[i] = term(acc_a[i], xa[i], ya[i]);
-            acc_b[i] = term(acc_b[i], xb[i], yb[i]);
-        }
-    }
-    (halving_sum(acc_a), halving_sum(acc_b))
+multiversion_256! {
+    fn dot_leaf_f64(x: &[f64], y: &[f64]) -> f64 = dot_block::<f64, true>, dot_block::<f64, false>;
+}
+// An f32 product is exact in f64, so fusing would change nothing.
+multiversion_256! {
+    fn dot_leaf_f32(x: &[f32], y: &[f32]) -> f64 = dot_block::<f32, false>;
 }
 
-/// The results of the blocks of `x · y` ([`tree_reduce_runs`]): block `i` of
-/// the first half of the run beside block `i` of the second, when both are
-/// whole; each result is [`dot_block`]'s.
-#[inline(always)]
-fn dot_run<T: Float, const FMA: bool>(x: &[T], y: &[T]) -> Vec<f64> {
+/// Two whole blocks at once, or `None` (no vector kernel here).
+type Pair<T> = fn((&[T], &[T]), (&[T], &[T])) -> Option<(f64, f64)>;
+
+/// The results of the blocks of `x · y` ([`tree_reduce_runs`]), each
+/// [`dot_block`]'s: block `i` of the first half of the run is walked beside
+/// block `i` of the second when both are whole (`simd::block_pairs`, the same
+/// bits). Why: one core streams faster from four arrays than from two. On a
+/// 2-core AMD EPYC (Zen 1), 1e7 float64 on one thread, medians of 41 calls
+/// interleaved with `np.dot`, 3 process pairs: 0.96-0.97x `ddot`'s time,
+/// against 1.04-1.05x one block at a time (three or four blocks at once were
+/// no faster in a Rust loop). Two threads, bound by the memory bus, gain
+/// nothing.
+fn dot_run<T: Float>(x: &[T], y: &[T], leaf: fn(&[T], &[T]) -> f64, pair: Pair<T>) -> Vec<f64> {
     let n = x.len();
     let blocks = n.div_ceil(BLOCK).max(1);
     let whole = n / BLOCK;
     let half = blocks.div_ceil(2);
-    let at = |b: usize| b * BLOCK..((b + 1) * BLOCK).min(n);
+    let at = |b: usize| {
+        let r = b * BLOCK..((b + 1) * BLOCK).min(n);
+        (&x[r.clone()], &y[r])
+    };
     let mut out = vec![0.0; blocks];
     for a in 0..half {
         let b = half + a;
-        let (ra, rb) = (at(a), at(b));
         if b < whole {
-            let pa = (&x[ra.clone()], &y[ra]);
-            (out[a], out[b]) = dot_block_pair::<T, FMA>(pa, (&x[rb.clone()], &y[rb]));
+            let (pa, pb) = (at(a), at(b));
+            (out[a], out[b]) = pair(pa, pb).unwrap_or_else(|| (leaf(pa.0, pa.1), leaf(pb.0, pb.1)));
         } else {
-            out[a] = dot_block::<T, FMA>(&x[ra.clone()], &y[ra]);
+            let pa = at(a);
+            out[a] = leaf(pa.0, pa.1);
             if b < blocks {
-                out[b] = dot_block::<T, FMA>(&x[rb.clone()], &y[rb]);
+                let pb = at(b);
+                out[b] = leaf(pb.0, pb.1);
             }
         }
     }
     out
-}
-
-multiversion_256! {
-    fn dot_run_f64(x: &[f64], y: &[f64]) -> Vec<f64> = dot_run::<f64, true>, dot_run::<f64, false>;
-}
-// An f32 product is exact in f64, so fusing would change nothing.
-multiversion_256! {
-    fn dot_run_f32(x: &[f32], y: &[f32]) -> Vec<f64> = dot_run::<f32, false>;
 }
 
 fn check_lengths(a: usize, b: usize) -> Result<()> {
@@ -128,7 +112,7 @@ pub fn dot_f64(x: &[f64], y: &[f64]) -> Result<f64> {
     check_lengths(x.len(), y.len())?;
     Ok(tree_reduce_runs(
         x.len(),
-        &|r| dot_run_f64(&x[r.clone()], &y[r]),
+        &|r| dot_run(&x[r.clone()], &y[r], dot_leaf_f64, dot_pair_f64),
         &|a, b| a + b,
     ))
 }
@@ -143,7 +127,7 @@ pub fn dot_f32(x: &[f32], y: &[f32]) -> Result<f64> {
     check_lengths(x.len(), y.len())?;
     Ok(tree_reduce_runs(
         x.len(),
-        &|r| dot_run_f32(&x[r.clone()], &y[r]),
+        &|r| dot_run(&x[r.clone()], &y[r], dot_leaf_f32, dot_pair_f32),
         &|a, b| a + b,
     ))
 }

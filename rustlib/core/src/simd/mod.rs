@@ -226,6 +226,7 @@ macro_rules! multiversion_fma {
     };
 }
 
+pub mod block_pairs;
 pub mod bytes;
 pub mod chains;
 pub mod cpu;
