@@ -12,7 +12,7 @@
 //! instructions in a loop that waits on memory. Measured on a 2-core AMD EPYC
 //! (Zen 1), 1e7 float64 on one thread, medians of 31 calls interleaved with
 //! `np.dot`: 1.05-1.07x `ddot`'s time fused, 1.10-1.11x unfused (before
-//! [`dot_run`] walked two blocks at once: now 0.96-0.97x). The
+//! `dot_run` walked two blocks at once: now 0.96-0.97x). The
 //! portable copy (CPUs without FMA) keeps the separate multiply and add, so
 //! its last bit may differ; the bits still never depend on the thread count.
 
