@@ -223,13 +223,8 @@ fn index_and_one_shot_batches_equal_the_float_scan_for_any_thread_count() {
 
 #[test]
 fn many_small_random_cases() {
-    let mut s = 91u64;
-    let mut next = |m: u64| {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 33) % m
-    };
+    let mut states = crate::test_data::states(usize::MAX, 91);
+    let mut next = |m: u64| (states.next().expect("endless") >> 33) % m;
     for case in 0..40u64 {
         let nd = 4096 + next(3000) as usize;
         let dim = 1 + next(40) as usize;

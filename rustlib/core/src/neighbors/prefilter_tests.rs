@@ -260,13 +260,8 @@ fn index_one_query_equals_one_shot_search() {
 fn many_small_random_cases() {
     // Random shapes and value kinds (continuous, few distinct values for ties,
     // clusters around a shared offset), every metric, both types.
-    let mut s = 77u64;
-    let mut next = |m: u64| {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 33) % m
-    };
+    let mut states = crate::test_data::states(usize::MAX, 77);
+    let mut next = |m: u64| (states.next().expect("endless") >> 33) % m;
     for case in 0..300u64 {
         let nd = 16 + next(400) as usize;
         let dim = 1 + next(40) as usize;

@@ -5,18 +5,11 @@ use super::topk::topk;
 use super::*;
 use crate::Error;
 
+/// `n` values in `[-scale, scale)`: the shared generator's values after its
+/// first state.
 fn data(n: usize, seed: u64, scale: f64) -> Vec<f64> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * scale
-        })
-        .collect()
+    let u = crate::test_data::uniform(n + 1, seed);
+    u[1..].iter().map(|v| v * scale).collect()
 }
 
 /// Runs `f` once per SIMD level (capped with `set_max_level`; levels above
