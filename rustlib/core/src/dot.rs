@@ -20,7 +20,7 @@ use crate::blocks::{tree_reduce_runs, BLOCK};
 use crate::float::{halving_sum, Float};
 use crate::multiversion_256;
 use crate::nn::math::madd;
-use crate::simd::block_pairs::{dot_pair_f32, dot_pair_f64};
+use crate::simd::block_pairs::dot_pair;
 use crate::{Error, Result};
 
 const LANES: usize = 16;
@@ -112,7 +112,7 @@ pub fn dot_f64(x: &[f64], y: &[f64]) -> Result<f64> {
     check_lengths(x.len(), y.len())?;
     Ok(tree_reduce_runs(
         x.len(),
-        &|r| dot_run(&x[r.clone()], &y[r], dot_leaf_f64, dot_pair_f64),
+        &|r| dot_run(&x[r.clone()], &y[r], dot_leaf_f64, dot_pair::<f64>),
         &|a, b| a + b,
     ))
 }
@@ -127,7 +127,7 @@ pub fn dot_f32(x: &[f32], y: &[f32]) -> Result<f64> {
     check_lengths(x.len(), y.len())?;
     Ok(tree_reduce_runs(
         x.len(),
-        &|r| dot_run(&x[r.clone()], &y[r], dot_leaf_f32, dot_pair_f32),
+        &|r| dot_run(&x[r.clone()], &y[r], dot_leaf_f32, dot_pair::<f32>),
         &|a, b| a + b,
     ))
 }

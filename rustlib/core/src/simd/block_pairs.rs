@@ -17,32 +17,46 @@ use crate::float::halving_sum;
 /// Lanes per block (`dot::dot_block`'s accumulators).
 pub const LANES: usize = 16;
 
-/// `(x_a · y_a, x_b · y_b)` for two float64 blocks of equal length, a
-/// multiple of [`LANES`], with fused multiply-adds; `None` where the CPU has
-/// no AVX2 with FMA (the caller then runs its portable loop).
-pub fn dot_pair_f64(a: (&[f64], &[f64]), b: (&[f64], &[f64])) -> Option<(f64, f64)> {
+/// `(x_a · y_a, x_b · y_b)` for two blocks of equal length, a multiple of
+/// [`LANES`]: float64 with fused multiply-adds, float32 as exact float64
+/// products then adds (fusing would change nothing); `None` where the CPU
+/// has no AVX2 with FMA (the caller then runs its portable loop).
+pub fn dot_pair<T: PairDot>(a: (&[T], &[T]), b: (&[T], &[T])) -> Option<(f64, f64)> {
     check(a, b);
     #[cfg(target_arch = "x86_64")]
     if super::level() >= super::Level::Avx2 {
         // SAFETY: level() is Avx2 or higher only when the CPU reports avx2
         // and fma; the four lengths are equal multiples of LANES (check).
-        return Some(unsafe { x86::pair_f64(a, b) });
+        return Some(unsafe { T::pair_avx2(a, b) });
     }
     None
 }
 
-/// `(x_a · y_a, x_b · y_b)` for two float32 blocks as [`dot_pair_f64`], each
-/// product formed exactly in float64 and added (no fusing: it would change
-/// nothing); `None` where the CPU has no AVX2.
-pub fn dot_pair_f32(a: (&[f32], &[f32]), b: (&[f32], &[f32])) -> Option<(f64, f64)> {
-    check(a, b);
+/// The element types [`dot_pair`] takes.
+pub trait PairDot: Sized {
+    /// The AVX2 kernel.
+    ///
+    /// # Safety
+    /// The CPU must support avx2 and fma; all four slices have the same
+    /// length, a multiple of `LANES`.
     #[cfg(target_arch = "x86_64")]
-    if super::level() >= super::Level::Avx2 {
-        // SAFETY: level() is Avx2 or higher only when the CPU reports avx2;
-        // the four lengths are equal multiples of LANES (check).
-        return Some(unsafe { x86::pair_f32(a, b) });
+    unsafe fn pair_avx2(a: (&[Self], &[Self]), b: (&[Self], &[Self])) -> (f64, f64);
+}
+
+impl PairDot for f64 {
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn pair_avx2(a: (&[f64], &[f64]), b: (&[f64], &[f64])) -> (f64, f64) {
+        // SAFETY: the caller's contract is the kernel's.
+        unsafe { x86::pair_f64(a, b) }
     }
-    None
+}
+
+impl PairDot for f32 {
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn pair_avx2(a: (&[f32], &[f32]), b: (&[f32], &[f32])) -> (f64, f64) {
+        // SAFETY: the caller's contract is the kernel's (which needs avx2 only).
+        unsafe { x86::pair_f32(a, b) }
+    }
 }
 
 fn check<T>(a: (&[T], &[T]), b: (&[T], &[T])) {
@@ -171,7 +185,7 @@ mod tests {
                 .collect();
             at_levels(&[Level::Baseline, Level::Avx2, Level::Avx512], |cap| {
                 let fast = crate::simd::level() >= Level::Avx2;
-                let got = dot_pair_f64((&v[0], &v[1]), (&v[2], &v[3]));
+                let got = dot_pair((&v[0], &v[1]), (&v[2], &v[3]));
                 let want = (lanes(&v[0], &v[1], true), lanes(&v[2], &v[3], true));
                 assert_eq!(got.is_some(), fast, "{cap:?}");
                 if let Some((a, b)) = got {
@@ -181,7 +195,7 @@ mod tests {
                         "n {n} {cap:?}"
                     );
                 }
-                let got = dot_pair_f32((&f[0], &f[1]), (&f[2], &f[3]));
+                let got = dot_pair((&f[0], &f[1]), (&f[2], &f[3]));
                 let want = (lanes(&f[0], &f[1], false), lanes(&f[2], &f[3], false));
                 if let Some((a, b)) = got {
                     assert_eq!(
@@ -198,6 +212,6 @@ mod tests {
     #[should_panic(expected = "whole chunks of 16")]
     fn a_partial_chunk_is_refused() {
         let x = [0.0f64; 17];
-        dot_pair_f64((&x, &x), (&x, &x));
+        dot_pair((&x, &x), (&x, &x));
     }
 }
