@@ -20,15 +20,14 @@ use crate::blocks::{tree_reduce_runs, BLOCK};
 use crate::float::{halving_sum, Float};
 use crate::multiversion_256;
 use crate::nn::math::madd;
-use crate::simd::block_pairs::dot_pair;
+// The pair kernel keeps these lanes: one constant for both.
+use crate::simd::block_pairs::{dot_pair, LANES};
 use crate::{Error, Result};
-
-const LANES: usize = 16;
 
 /// One block: 16 independent f64 accumulators (f32 products are exact in f64).
 /// `FMA` fuses each multiply-add (one instruction in the AVX2 copy).
 #[inline(always)]
-fn dot_block<T: Float, const FMA: bool>(x: &[T], y: &[T]) -> f64 {
+pub(crate) fn dot_block<T: Float, const FMA: bool>(x: &[T], y: &[T]) -> f64 {
     let term = |acc: f64, a: T, b: T| madd::<FMA, f64>(a.to_f64(), b.to_f64(), acc);
     let mut acc = [0.0f64; LANES];
     let xs = x.chunks_exact(LANES);

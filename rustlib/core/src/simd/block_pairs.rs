@@ -153,17 +153,6 @@ mod tests {
     use crate::simd::{at_levels, Level};
     use crate::test_data::uniform;
 
-    /// The one-block definition (`dot::dot_block`), written out.
-    fn lanes<T: Copy + Into<f64>>(x: &[T], y: &[T], fused: bool) -> f64 {
-        let mut acc = [0.0f64; LANES];
-        for (i, (&a, &b)) in x.iter().zip(y).enumerate() {
-            let (a, b) = (a.into(), b.into());
-            let l = &mut acc[i % LANES];
-            *l = if fused { a.mul_add(b, *l) } else { a * b + *l };
-        }
-        halving_sum(acc)
-    }
-
     #[test]
     fn each_block_gets_the_one_block_bits() {
         let _level = crate::simd::test_level_lock();
@@ -186,7 +175,9 @@ mod tests {
             at_levels(&[Level::Baseline, Level::Avx2, Level::Avx512], |cap| {
                 let fast = crate::simd::level() >= Level::Avx2;
                 let got = dot_pair((&v[0], &v[1]), (&v[2], &v[3]));
-                let want = (lanes(&v[0], &v[1], true), lanes(&v[2], &v[3], true));
+                // The one-block definition.
+                let one = crate::dot::dot_block::<f64, true>;
+                let want = (one(&v[0], &v[1]), one(&v[2], &v[3]));
                 assert_eq!(got.is_some(), fast, "{cap:?}");
                 if let Some((a, b)) = got {
                     assert_eq!(
@@ -196,7 +187,8 @@ mod tests {
                     );
                 }
                 let got = dot_pair((&f[0], &f[1]), (&f[2], &f[3]));
-                let want = (lanes(&f[0], &f[1], false), lanes(&f[2], &f[3], false));
+                let one = crate::dot::dot_block::<f32, false>;
+                let want = (one(&f[0], &f[1]), one(&f[2], &f[3]));
                 if let Some((a, b)) = got {
                     assert_eq!(
                         (a.to_bits(), b.to_bits()),
