@@ -494,6 +494,8 @@ pub mod backoff {
     use std::time::{Duration, Instant};
 
     static UNTIL_NS: AtomicU64 = AtomicU64::new(0);
+    /// The `UNTIL_NS` of the back-off whose end was last checked for a crowd.
+    static CHECKED_NS: AtomicU64 = AtomicU64::new(0);
     static LENGTH_NS: AtomicU64 = AtomicU64::new(0);
     static DISABLED: AtomicU64 = AtomicU64::new(0);
     const MIN_NS: u64 = 2_000_000;
@@ -510,6 +512,7 @@ pub mod backoff {
         DISABLED.store(u64::from(off), Ordering::Relaxed);
         UNTIL_NS.store(0, Ordering::Relaxed);
         LENGTH_NS.store(0, Ordering::Relaxed);
+        CHECKED_NS.store(0, Ordering::Relaxed);
     }
 
     /// `FERROKIT_SCHED_BACKOFF=0` turns the back-off off for the process.
@@ -524,11 +527,16 @@ pub mod backoff {
             return true;
         }
         let now = now_ns();
-        if now < UNTIL_NS.load(Ordering::Relaxed) {
+        let until = UNTIL_NS.load(Ordering::Relaxed);
+        if now < until {
             return false;
         }
         let len = LENGTH_NS.load(Ordering::Relaxed);
-        if len > 0 && crowded(threads) {
+        // Once per back-off: reading /proc/loadavg costs 35 µs here (about
+        // 200 µs in a call after a pause), as much as a whole 1e5-element
+        // dot product. Checked on every call while the back-off length
+        // decayed, it made each of those calls slower than the caller alone.
+        if len > 0 && first_check_of(until, &CHECKED_NS) && crowded(threads) {
             // A back-off just ended but more threads are runnable than there
             // are CPUs: a probe would only pay a wake-up wait again. Extend
             // it (one read of /proc/loadavg per back-off period).
@@ -536,6 +544,12 @@ pub mod backoff {
             return false;
         }
         true
+    }
+
+    /// `true` the first time it is asked about the back-off that ends at
+    /// `until` (`checked` remembers the last one asked about).
+    pub(super) fn first_check_of(until: u64, checked: &AtomicU64) -> bool {
+        checked.swap(until, Ordering::Relaxed) != until
     }
 
     /// More threads runnable right now than the CPUs plus this call's own
@@ -699,6 +713,18 @@ mod tests {
         backoff::record(ms(10), ms(4), 10, 16);
         assert!(backoff::helpers_welcome(2));
         backoff::set_disabled(false);
+    }
+
+    #[test]
+    fn the_crowd_is_checked_once_per_back_off() {
+        use std::sync::atomic::AtomicU64;
+        let checked = AtomicU64::new(0);
+        assert!(backoff::first_check_of(5_000, &checked));
+        assert!(!backoff::first_check_of(5_000, &checked));
+        assert!(!backoff::first_check_of(5_000, &checked));
+        // A new back-off (or one extended by the crowd) is checked again.
+        assert!(backoff::first_check_of(9_000, &checked));
+        assert!(!backoff::first_check_of(9_000, &checked));
     }
 
     #[test]
