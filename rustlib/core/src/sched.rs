@@ -112,8 +112,8 @@ impl Team {
         // caller's CPU was worker 0's left a caller on worker 1's CPU alone:
         // with 2 threads, 1-query index searches ran at the 1-thread speed,
         // 870-1040 µs instead of 540-680 µs, in half the processes.)
-        let on_caller = caller_cpu.and_then(|c| pins.iter().position(|&p| p == c));
-        let offers = helpers + usize::from(on_caller.is_some());
+        let on_caller = caller_cpu.is_some_and(|c| pins.contains(&c));
+        let offers = helpers + usize::from(on_caller);
         let slots = AtomicUsize::new(helpers);
         let started = AtomicUsize::new(0);
         let late = late::Helpers::new(helpers);
